@@ -1,0 +1,364 @@
+"""The client: joins parameters, transport and results.
+
+    client = OpenAI(base_url="http://127.0.0.1:8080/v1")
+    r = client.chat.completions.create([{"role": "user", "content": "Hi"}], model="m")
+    print(r.choice.message.content if r.success else r.errors[0])
+
+Configuration falls back to the environment: ``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``.
+"""
+
+import dataclasses
+import json
+import os
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from urllib.parse import quote
+
+from .background import BackgroundCall, CallHandle
+from .errors import OpenAIError, OpenAIException
+from .messages import validate_messages
+from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
+                         OpenAIParameters)
+from .request import build_headers, build_request, build_url, redact
+from .results import OpenAIChatCompletionResult, OpenAIResult
+from .stream import ChatCompletionStream
+from .transport import HTTPRequest, HTTPResponse, Transport
+
+if TYPE_CHECKING:
+    import ssl
+    from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["OpenAI"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+R = TypeVar("R", bound=OpenAIResult)
+ParamsLike = Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]
+
+
+class OpenAI:
+    """A client for an OpenAI-compatible API.
+
+    ``timeout`` (seconds) bounds the connect and every wait for bytes, and in a
+    stream the wait for the next data event; ``max_retries`` is how many times a
+    failed attempt is repeated (see docs/transport.md). Both can be set per call.
+    """
+
+    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
+                 organization: Optional[str] = None, project: Optional[str] = None,
+                 timeout: float = 600.0, max_retries: int = 2,
+                 default_headers: Optional[Mapping[str, str]] = None, *,
+                 ssl_context: "Optional[ssl.SSLContext]" = None, ca_bundle: Optional[str] = None,
+                 proxies: Optional[Dict[str, str]] = None, transport: Optional[Transport] = None,
+                 max_workers: int = 8) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https:// (got %r)" % self.base_url)
+        self.organization = organization if organization is not None else os.environ.get("OPENAI_ORG_ID")
+        self.project = project if project is not None else os.environ.get("OPENAI_PROJECT_ID")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError("timeout must be a number of seconds > 0 (got %r)" % (timeout,))
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError("max_retries must be an int >= 0 (got %r)" % (max_retries,))
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.default_headers: Dict[str, str] = dict(default_headers or {})
+        self._transport = transport or Transport(ssl_context=ssl_context, ca_bundle=ca_bundle,
+                                                 proxies=proxies)
+        self._max_workers = max_workers
+        self._pool: "Optional[ThreadPoolExecutor]" = None
+        self._pool_lock = threading.Lock()
+        self.chat = Chat(self)
+        self.models = Models(self)
+
+    def __repr__(self) -> str:
+        key = redact(self.api_key) if self.api_key else None
+        return "OpenAI(base_url=%r, api_key=%r)" % (self.base_url, key)
+
+    def __enter__(self) -> "OpenAI":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections and let running background calls finish."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+        self._transport.close()
+
+    # -- the pieces every resource uses ---------------------------------------------------------
+    def build_request(self, method: str, path: str, *, body: Any = None,
+                      query: Optional[Mapping[str, Any]] = None,
+                      options: Optional[OpenAIParameters] = None) -> HTTPRequest:
+        """The exact HTTP request a call would send (pure; nothing is sent)."""
+        extra_query: Dict[str, Any] = dict(query or {})
+        extra_headers = None
+        if options is not None:
+            extra_query.update(options.extra_query or {})
+            extra_headers = options.extra_headers
+        headers = build_headers(api_key=self.api_key, organization=self.organization,
+                                project=self.project, default_headers=self.default_headers,
+                                extra_headers=extra_headers, has_body=body is not None)
+        return build_request(method, build_url(self.base_url, path, extra_query), headers, body)
+
+    def _limits(self, options: Optional[OpenAIParameters]) -> Tuple[float, int]:
+        timeout = self.timeout
+        retries = self.max_retries
+        if options is not None:
+            if options.timeout:
+                timeout = float(options.timeout)
+            if options.max_retries is not None:
+                retries = options.max_retries
+        return timeout, retries
+
+    def _send(self, request: HTTPRequest, options: Optional[OpenAIParameters], *,
+              stream: bool = False, cancel: Optional[threading.Event] = None) -> HTTPResponse:
+        timeout, retries = self._limits(options)
+        return self._transport.send(request, timeout=timeout, max_retries=retries, stream=stream,
+                                    cancel=cancel)
+
+    def _call(self, request: HTTPRequest, result_type: Type[R],
+              options: Optional[OpenAIParameters] = None,
+              cancel: Optional[threading.Event] = None) -> R:
+        """Send and read one non-streamed call; every failure becomes an error result."""
+        try:
+            response = self._send(request, options, cancel=cancel)
+        except OpenAIException as exc:
+            result = result_type(errors=[exc.error])
+        else:
+            try:
+                result = read_result(response, result_type)
+            finally:
+                response.close()
+        if options is not None and options.throw and not (options.has_callbacks()):
+            result.throw()
+        return result
+
+    def _background(self, start: Callable[[threading.Event], Any],
+                    options: OpenAIChatCompletionParameters) -> CallHandle:
+        call = BackgroundCall(start, on_data=options.data_callback,
+                              on_terminate=options.terminate_callback,
+                              on_response=options.on_response, on_error=options.on_error)
+        with self._pool_lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=self._max_workers,
+                                                thread_name_prefix="openai_params")
+            future = self._pool.submit(call.run)
+        return CallHandle(call, future, throw=options.throw)
+
+
+def read_result(response: HTTPResponse, result_type: Type[R]) -> R:
+    """Turn a whole HTTP response into a result (pure apart from reading the body)."""
+    try:
+        raw = response.read()
+    except OpenAIException as exc:
+        return result_type(status=response.status, headers=response.headers, errors=[exc.error])
+    if not 200 <= response.status < 300:
+        error = OpenAIError.from_response(response.status, response.headers, raw)
+        return result_type(status=response.status, headers=response.headers,
+                           body=_json_or_none(raw), errors=[error])
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        error = OpenAIError.from_response(response.status, response.headers, raw)
+        return result_type(status=response.status, headers=response.headers, errors=[error])
+    if isinstance(body, dict) and body.get("error") and not body.get("choices"):
+        # Some compatible servers answer 200 with an error object.
+        error = OpenAIError.from_response(response.status, response.headers, raw)
+        return result_type(status=response.status, headers=response.headers, body=body,
+                           errors=[error])
+    return result_type(status=response.status, headers=response.headers, body=body)
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+
+
+def _path_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("%s must be a non-empty string (got %r)" % (what, value))
+    return quote(value, safe="")
+
+
+def chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
+    """Accept parameters as an object, a dict (snake or camelCase) or keyword arguments."""
+    if parameters is None:
+        return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
+    if isinstance(parameters, OpenAIChatCompletionParameters):
+        return dataclasses.replace(parameters, **kwargs) if kwargs else parameters
+    if isinstance(parameters, Mapping):
+        merged = dict(parameters)
+        merged.update(kwargs)
+        return OpenAIChatCompletionParameters.from_dict(merged)
+    raise TypeError("parameters must be an OpenAIChatCompletionParameters or a dict (got %s)"
+                    % type(parameters).__name__)
+
+
+class Chat:
+    def __init__(self, client: OpenAI) -> None:
+        self.completions = ChatCompletions(client)
+
+
+class ChatCompletions:
+    """``client.chat.completions``: create, stream, and the stored-completions calls."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+        self.messages = ChatCompletionMessages(client)
+
+    def build_request(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> HTTPRequest:
+        """The exact request ``create`` would send, without sending it."""
+        params = chat_parameters(parameters, kwargs)
+        return self._request(messages, params, stream=params.stream)
+
+    def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *,
+                 stream: bool) -> HTTPRequest:
+        body: Dict[str, Any] = {"messages": validate_messages(messages)}
+        body.update(params.body())
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return self._client.build_request("POST", "/chat/completions", body=body, options=params)
+
+    def create(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> Any:
+        """Create a chat completion.
+
+        Without callbacks: returns an ``OpenAIChatCompletionResult``. With any of
+        ``on_data`` / ``on_terminate`` / ``on_response`` / ``on_error`` / ``formula``:
+        returns a ``CallHandle`` at once and runs the call on a worker thread.
+        ``stream=True`` needs a callback (the seed's rule); use ``stream()`` to iterate.
+        """
+        params = chat_parameters(parameters, kwargs)
+        if params.stream and params.data_callback is None:
+            raise ValueError("stream=True needs a callback (on_data or formula) with create(); "
+                             "to iterate over chunks use client.chat.completions.stream(messages, ...)")
+        request = self._request(messages, params, stream=params.stream)
+        client = self._client
+        if params.has_callbacks():
+            if params.stream:
+                return client._background(
+                    lambda cancel: self._open_stream(request, params, cancel), params)
+            return client._background(
+                lambda cancel: client._call(request, OpenAIChatCompletionResult, params, cancel),
+                params)
+        return client._call(request, OpenAIChatCompletionResult, params)
+
+    def stream(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> ChatCompletionStream:
+        """Start a streamed completion and return an iterator of chunk results.
+
+            with client.chat.completions.stream(messages, model="m") as stream:
+                for chunk in stream:
+                    print(chunk.text, end="", flush=True)
+            final = stream.result()
+        """
+        params = chat_parameters(parameters, kwargs)
+        request = self._request(messages, params, stream=True)
+        return self._open_stream(request, params, None)
+
+    def _open_stream(self, request: HTTPRequest, params: OpenAIChatCompletionParameters,
+                     cancel: Optional[threading.Event]) -> ChatCompletionStream:
+        client = self._client
+        timeout, _ = client._limits(params)
+        try:
+            response = client._send(request, params, stream=True, cancel=cancel)
+        except OpenAIException as exc:
+            if params.throw and not params.has_callbacks():
+                raise
+            return ChatCompletionStream(None, timeout=timeout, throw=params.throw, error=exc.error)
+        if not 200 <= response.status < 300:
+            try:
+                failed = read_result(response, OpenAIChatCompletionResult)
+            finally:
+                response.close()
+            if params.throw and not params.has_callbacks():
+                failed.throw()
+            return ChatCompletionStream(None, timeout=timeout, throw=params.throw,
+                                        error=failed.errors[0], status=failed.status,
+                                        headers=failed.headers)
+        return ChatCompletionStream(response, timeout=timeout, throw=params.throw)
+
+    # -- stored completions (store=True) ----------------------------------------------------------
+    def retrieve(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIChatCompletionResult:
+        request = self._client.build_request(
+            "GET", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters)
+        return self._client._call(request, OpenAIChatCompletionResult, parameters)
+
+    def update(self, completion_id: str, metadata: Optional[Mapping[str, str]],
+               parameters: Optional[OpenAIParameters] = None) -> OpenAIChatCompletionResult:
+        """Replace the metadata of a stored completion (None clears it)."""
+        if metadata is not None:
+            OpenAIChatCompletionParameters(metadata=dict(metadata))  # same rules as on create
+        request = self._client.build_request(
+            "POST", "/chat/completions/" + _path_id(completion_id, "completion_id"),
+            body={"metadata": None if metadata is None else dict(metadata)}, options=parameters)
+        return self._client._call(request, OpenAIChatCompletionResult, parameters)
+
+    def delete(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
+        request = self._client.build_request(
+            "DELETE", "/chat/completions/" + _path_id(completion_id, "completion_id"),
+            options=parameters)
+        return self._client._call(request, OpenAIResult, parameters)
+
+    def list(self, parameters: Union[OpenAIChatCompletionListParameters, Mapping[str, Any], None] = None,
+             **kwargs: Any) -> OpenAIResult:
+        """List stored completions: ``after``, ``limit``, ``order``, ``metadata``, ``model``."""
+        params = _list_parameters(parameters, kwargs)
+        request = self._client.build_request("GET", "/chat/completions", query=params.query(),
+                                             options=params)
+        return self._client._call(request, OpenAIResult, params)
+
+
+def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:
+    if parameters is None:
+        return OpenAIChatCompletionListParameters.from_dict(dict(kwargs))
+    if isinstance(parameters, OpenAIChatCompletionListParameters):
+        return dataclasses.replace(parameters, **kwargs) if kwargs else parameters
+    if isinstance(parameters, Mapping):
+        return OpenAIChatCompletionListParameters.from_dict({**parameters, **kwargs})
+    raise TypeError("parameters must be an OpenAIChatCompletionListParameters or a dict (got %s)"
+                    % type(parameters).__name__)
+
+
+class ChatCompletionMessages:
+    """``client.chat.completions.messages``: the messages of a stored completion."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+    def list(self, completion_id: str, *, after: Optional[str] = None, limit: Optional[int] = None,
+             order: Optional[str] = None, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError("limit must be an int >= 1 (got %r)" % (limit,))
+        if order not in (None, "asc", "desc"):
+            raise ValueError("order must be 'asc' or 'desc' (got %r)" % (order,))
+        request = self._client.build_request(
+            "GET", "/chat/completions/%s/messages" % _path_id(completion_id, "completion_id"),
+            query={"after": after, "limit": limit, "order": order}, options=parameters)
+        return self._client._call(request, OpenAIResult, parameters)
+
+
+class Models:
+    """``client.models``: list and retrieve the models a server offers."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+    def list(self, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
+        request = self._client.build_request("GET", "/models", options=parameters)
+        return self._client._call(request, OpenAIResult, parameters)
+
+    def retrieve(self, model: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
+        request = self._client.build_request("GET", "/models/" + _path_id(model, "model"),
+                                             options=parameters)
+        return self._client._call(request, OpenAIResult, parameters)

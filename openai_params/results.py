@@ -1,0 +1,284 @@
+"""Results: plain objects built from what a server sent back. No I/O here.
+
+Every call returns a result rather than raising (unless ``throw=True``): a
+result says whether it succeeded, carries the parsed JSON as ``body`` (unknown
+keys kept), the response headers, the request id, the rate-limit headers, and
+on failure a list of :class:`OpenAIError` records.
+
+    r = client.chat.completions.create(messages, model="gpt-4o-mini")
+    if r.success:
+        print(r.choice.message.content)
+    else:
+        print(r.errors[0].message)
+"""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from .errors import OpenAIError
+from .messages import OpenAIMessage
+
+__all__ = [
+    "OpenAIResult",
+    "OpenAIChatCompletionResult",
+    "OpenAIChatCompletionStreamResult",
+    "OpenAIChoice",
+    "RateLimit",
+]
+
+
+class RateLimit:
+    """The ``x-ratelimit-*`` response headers, parsed.
+
+    ``reset_requests`` / ``reset_tokens`` are kept as the server wrote them
+    (OpenAI sends durations such as ``"1s"`` or ``"6m0s"``); ``*_seconds``
+    gives them as a number of seconds when they can be read.
+    """
+
+    __slots__ = ("limit_requests", "limit_tokens", "remaining_requests",
+                 "remaining_tokens", "reset_requests", "reset_tokens")
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        def number(name: str) -> Optional[int]:
+            value = headers.get("x-ratelimit-" + name)
+            try:
+                return int(float(value)) if value is not None else None
+            except ValueError:
+                return None
+
+        self.limit_requests = number("limit-requests")
+        self.limit_tokens = number("limit-tokens")
+        self.remaining_requests = number("remaining-requests")
+        self.remaining_tokens = number("remaining-tokens")
+        self.reset_requests = headers.get("x-ratelimit-reset-requests")
+        self.reset_tokens = headers.get("x-ratelimit-reset-tokens")
+
+    @property
+    def reset_requests_seconds(self) -> Optional[float]:
+        return parse_duration(self.reset_requests)
+
+    @property
+    def reset_tokens_seconds(self) -> Optional[float]:
+        return parse_duration(self.reset_tokens)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__slots__
+                           if getattr(self, name) is not None)
+        return "RateLimit(%s)" % fields
+
+
+_UNITS = (("ms", 0.001), ("h", 3600.0), ("m", 60.0), ("s", 1.0))
+
+
+def parse_duration(text: Optional[str]) -> Optional[float]:
+    """Read a Go-style duration (``"1s"``, ``"6m0s"``, ``"20ms"``, ``"1h2m"``) or plain seconds."""
+    if not text:
+        return None
+    rest = text.strip()
+    try:
+        return float(rest)
+    except ValueError:
+        pass
+    total = 0.0
+    while rest:
+        digits = len(rest) - len(rest.lstrip("0123456789."))
+        if digits == 0:
+            return None
+        number, rest = rest[:digits], rest[digits:]
+        for unit, factor in _UNITS:
+            if rest.startswith(unit):
+                try:
+                    total += float(number) * factor
+                except ValueError:
+                    return None
+                rest = rest[len(unit):]
+                break
+        else:
+            return None
+    return total
+
+
+class OpenAIResult:
+    """What one call gave back: success or errors, status, headers and body.
+
+    ``success`` is true when the server answered 2xx with a readable body and
+    nothing went wrong afterwards (a stream that broke, a callback that raised).
+    """
+
+    def __init__(self, *, status: Optional[int] = None, headers: Optional[Mapping[str, str]] = None,
+                 body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
+                 terminated: bool = True) -> None:
+        self.status = status
+        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.body = body
+        self.errors: List[OpenAIError] = list(errors or ())
+        self.terminated = terminated
+
+    @property
+    def success(self) -> bool:
+        return not self.errors and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def data(self) -> Any:
+        """The parsed JSON body (same object as ``body``)."""
+        return self.body
+
+    @property
+    def items(self) -> List[Any]:
+        """The ``data`` list of a list response (``models.list()``, ``completions.list()``), else []."""
+        body = self.body
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            return list(body["data"])
+        return []
+
+    @property
+    def error(self) -> Optional[OpenAIError]:
+        """The first error, or None."""
+        return self.errors[0] if self.errors else None
+
+    @property
+    def request_id(self) -> Optional[str]:
+        found = self.headers.get("x-request-id") or self.headers.get("request-id")
+        if found:
+            return found
+        for error in self.errors:
+            if error.request_id:
+                return error.request_id
+        return None
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return RateLimit(self.headers)
+
+    @property
+    def usage(self) -> Optional[Dict[str, Any]]:
+        body = self.body
+        if isinstance(body, dict) and isinstance(body.get("usage"), dict):
+            return body["usage"]
+        return None
+
+    def throw(self) -> "OpenAIResult":
+        """Raise the first error as an exception (see ``errors``); return self when successful.
+
+        >>> result.throw().choice.message.content   # doctest: +SKIP
+        """
+        if self.errors:
+            raise self.errors[0].exception()
+        if not self.success:
+            raise OpenAIError(status=self.status, message="the call did not complete",
+                              type="invalid_response", headers=self.headers).exception()
+        return self
+
+    def __repr__(self) -> str:
+        if self.success:
+            return "<%s success status=%s>" % (type(self).__name__, self.status)
+        return "<%s failed status=%s errors=%r>" % (type(self).__name__, self.status, self.errors)
+
+
+class OpenAIChoice:
+    """One choice of a completion: ``message`` (full result) or ``delta`` (stream chunk)."""
+
+    __slots__ = ("data", "index", "message", "delta", "finish_reason", "logprobs")
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data: Dict[str, Any] = dict(data)
+        index = data.get("index")
+        self.index: int = index if isinstance(index, int) else 0
+        message = data.get("message")
+        delta = data.get("delta")
+        self.message: Optional[OpenAIMessage] = (
+            OpenAIMessage.from_dict(message) if isinstance(message, Mapping) else None)
+        self.delta: Optional[OpenAIMessage] = (
+            OpenAIMessage.from_dict(delta) if isinstance(delta, Mapping) else None)
+        self.finish_reason: Optional[str] = data.get("finish_reason")
+        self.logprobs: Any = data.get("logprobs")
+
+    @property
+    def text(self) -> str:
+        """The text of this choice: the message's content, or the delta's new text."""
+        found = self.message if self.message is not None else self.delta
+        return found.text if found is not None else ""
+
+    @property
+    def tool_calls(self) -> List[Dict[str, Any]]:
+        found = self.message if self.message is not None else self.delta
+        return list(found.tool_calls or ()) if found is not None else []
+
+    def __repr__(self) -> str:
+        return "OpenAIChoice(index=%d, finish_reason=%r, text=%r)" % (
+            self.index, self.finish_reason, self.text[:60])
+
+
+def _choices(body: Any) -> List[OpenAIChoice]:
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        return []
+    return [OpenAIChoice(c) for c in body["choices"] if isinstance(c, Mapping)]
+
+
+class _ChoicesMixin:
+    body: Any
+
+    @property
+    def choices(self) -> List[OpenAIChoice]:
+        return _choices(self.body)
+
+    @property
+    def choice(self) -> Optional[OpenAIChoice]:
+        """The first choice (index 0), or None when there is none."""
+        choices = self.choices
+        for choice in choices:
+            if choice.index == 0:
+                return choice
+        return choices[0] if choices else None
+
+    @property
+    def text(self) -> str:
+        choice = self.choice
+        return choice.text if choice is not None else ""
+
+    def _field(self, name: str) -> Any:
+        return self.body.get(name) if isinstance(self.body, dict) else None
+
+    @property
+    def id(self) -> Optional[str]:
+        return self._field("id")  # type: ignore[no-any-return]
+
+    @property
+    def model(self) -> Optional[str]:
+        return self._field("model")  # type: ignore[no-any-return]
+
+    @property
+    def created(self) -> Optional[int]:
+        return self._field("created")  # type: ignore[no-any-return]
+
+    @property
+    def system_fingerprint(self) -> Optional[str]:
+        return self._field("system_fingerprint")  # type: ignore[no-any-return]
+
+    @property
+    def service_tier(self) -> Optional[str]:
+        return self._field("service_tier")  # type: ignore[no-any-return]
+
+
+class OpenAIChatCompletionResult(_ChoicesMixin, OpenAIResult):
+    """The result of a chat completion, streamed or not.
+
+    ``choice.message.content`` is the answer; ``choices`` has one entry per ``n``.
+    """
+
+
+class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
+    """One chunk of a streamed chat completion.
+
+    ``text`` is the new text of the first choice ("" when the chunk has none, as
+    in a usage-only chunk, where ``choice`` is None). A stream that failed ends
+    with one chunk whose ``success`` is False and whose ``errors`` say why.
+    """
+
+    def __init__(self, *, status: Optional[int] = None, headers: Optional[Mapping[str, str]] = None,
+                 body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
+                 terminated: bool = False) -> None:
+        super().__init__(status=status, headers=headers, body=body, errors=errors,
+                         terminated=terminated)

@@ -1,0 +1,222 @@
+"""Streaming: the transport's bytes -> SSE events -> chunk results -> final result.
+
+One generator does the work (:meth:`ChatCompletionStream._chunks`); the
+iterator form hands it to the caller, and the callback form is a loop over it
+that calls ``on_data`` for each item. Each event is handed on the moment its
+bytes have arrived: the transport yields whatever the socket has, the SSE
+decoder returns every complete event in it, nothing waits for a buffer to fill.
+
+How a stream ends:
+
+* ``data: [DONE]``: the normal end.
+* the connection closes without ``[DONE]`` after every choice got a
+  ``finish_reason``: some servers never send ``[DONE]``; that is a success.
+* the connection closes, or goes silent for longer than the timeout, while a
+  choice is unfinished: an error (``stream_error`` / ``timeout``); what arrived
+  before is kept in the final result.
+* an ``{"error": ...}`` payload or an ``event: error``: an error from the server.
+"""
+
+import json
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+from .accumulate import ChatCompletionAccumulator
+from .errors import APIConnectionError, APITimeoutError, OpenAIError, OpenAIException
+from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
+from .sse import SSEDecoder, SSEEvent
+from .transport import HTTPResponse
+
+__all__ = ["ChatCompletionStream"]
+
+
+class ChatCompletionStream:
+    """An iterator of :class:`OpenAIChatCompletionStreamResult`, one per chunk.
+
+    Also a context manager; :meth:`result` drains what is left and returns the
+    accumulated :class:`OpenAIChatCompletionResult`, the same object a
+    non-streamed call would have returned.
+
+        with client.chat.completions.stream(messages, model="m") as stream:
+            for chunk in stream:
+                print(chunk.text, end="", flush=True)
+        final = stream.result()
+    """
+
+    def __init__(self, response: Optional[HTTPResponse], *, timeout: float, throw: bool = False,
+                 error: Optional[OpenAIError] = None, status: Optional[int] = None,
+                 headers: Optional[Dict[str, str]] = None) -> None:
+        self._response = response
+        self._timeout = timeout
+        self._throw = throw
+        self._accumulator = ChatCompletionAccumulator()
+        self._errors: List[OpenAIError] = [error] if error is not None else []
+        self._received = 0
+        self._cancelled = False
+        self.status: Optional[int] = response.status if response is not None else status
+        self.headers: Dict[str, str] = dict(response.headers) if response is not None else dict(headers or {})
+        self._iterator = self._chunks()
+
+    # -- iterator protocol -------------------------------------------------------------------
+    def __iter__(self) -> "ChatCompletionStream":
+        return self
+
+    def __next__(self) -> OpenAIChatCompletionStreamResult:
+        return next(self._iterator)
+
+    def __enter__(self) -> "ChatCompletionStream":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and close the connection. Safe to call more than once."""
+        self._iterator.close()
+        self._release()
+
+    def abort(self) -> None:
+        """Abort from another thread: the blocked read returns at once and the stream ends as cancelled."""
+        self._cancelled = True
+        if self._response is not None:
+            self._response.abort()
+
+    @property
+    def errors(self) -> List[OpenAIError]:
+        return list(self._errors)
+
+    def result(self) -> OpenAIChatCompletionResult:
+        """Drain the rest of the stream and return the accumulated final result."""
+        for _ in self._iterator:
+            pass
+        body = self._accumulator.result() if self._received else None
+        return OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
+                                          errors=self._errors, terminated=True)
+
+    # -- the one generator ---------------------------------------------------------------------
+    def _chunks(self) -> Iterator[OpenAIChatCompletionStreamResult]:
+        try:
+            if self._errors:
+                yield self._failed()
+                return
+            for chunk in self._read():
+                yield chunk
+            if self._errors:
+                yield self._failed()
+        finally:
+            self._release()
+
+    def _failed(self) -> OpenAIChatCompletionStreamResult:
+        if self._throw:
+            raise self._errors[0].exception()
+        return OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
+                                                errors=self._errors, terminated=True)
+
+    def _read(self) -> Iterator[OpenAIChatCompletionStreamResult]:
+        response = self._response
+        if response is None:  # closed before the first read
+            return
+        decoder = SSEDecoder()
+        make = _chunk_factory(self.status, self.headers)
+        accumulate = self._accumulator.add
+        timeout = self._timeout
+        last_data = time.monotonic()
+        try:
+            for piece in response.iter_bytes():
+                events = decoder.feed(piece)
+                if not events:
+                    # Keep-alive comments (llama.cpp's ": ping") must not keep a stalled
+                    # stream alive forever: the timeout counts from the last data event.
+                    if timeout and time.monotonic() - last_data > timeout:
+                        self._fail("timeout", "no data event for %.3g s (only keep-alive comments)"
+                                   % timeout)
+                        return
+                    continue
+                last_data = time.monotonic()
+                for event in events:
+                    data = event.data
+                    if data == "[DONE]":
+                        return
+                    payload = self._decode(event)
+                    if payload is None:
+                        return
+                    self._received += 1
+                    accumulate(payload)
+                    yield make(payload)
+        except APITimeoutError as exc:
+            self._fail_from(exc, "timeout")
+            return
+        except (APIConnectionError, OpenAIException) as exc:
+            if self._cancelled:
+                self._fail("cancelled", "the stream was cancelled")
+            else:
+                self._end_early(str(exc.error.message), exc)
+            return
+        if self._cancelled:
+            self._fail("cancelled", "the stream was cancelled")
+            return
+        self._end_early("the connection closed before data: [DONE]", None)
+
+    def _decode(self, event: SSEEvent) -> Optional[Dict[str, Any]]:
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            self._fail("stream_error", "a stream event is not JSON: %r" % event.data[:200])
+            return None
+        if not isinstance(payload, dict):
+            self._fail("stream_error", "a stream event is not a JSON object: %r" % event.data[:200])
+            return None
+        if event.event == "error" or "error" in payload:
+            self._errors.append(_event_error(payload, self.status, self.headers))
+            return None
+        return payload
+
+    def _end_early(self, why: str, cause: Optional[BaseException]) -> None:
+        """The bytes stopped before ``[DONE]``: fine if every choice had finished, else broken."""
+        if self._received and self._accumulator.finished_all():
+            return
+        self._fail("stream_error", "the stream broke before it finished (%s; %d chunks received)"
+                   % (why, self._received), cause)
+
+    def _fail(self, kind: str, message: str, cause: Optional[BaseException] = None) -> None:
+        self._errors.append(OpenAIError(status=self.status, message=message, type=kind,
+                                        headers=self.headers, cause=cause))
+
+    def _fail_from(self, exc: OpenAIException, kind: str) -> None:
+        self._fail(kind, "the stream stalled: %s" % exc.error.message, exc)
+
+    def _release(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+
+def _chunk_factory(status: Optional[int],
+                   headers: Dict[str, str]) -> Callable[[Dict[str, Any]], OpenAIChatCompletionStreamResult]:
+    """Build chunk results cheaply: thousands per stream share one headers dict."""
+    new = OpenAIChatCompletionStreamResult.__new__
+    cls = OpenAIChatCompletionStreamResult
+
+    def make(payload: Dict[str, Any]) -> OpenAIChatCompletionStreamResult:
+        chunk = new(cls)
+        chunk.status = status
+        chunk.headers = headers
+        chunk.body = payload
+        chunk.errors = []
+        chunk.terminated = False
+        return chunk
+
+    return make
+
+
+def _event_error(payload: Dict[str, Any], status: Optional[int], headers: Dict[str, str]) -> OpenAIError:
+    """An error sent inside the stream, ``{"error": {...}}`` or ``event: error``."""
+    found = payload.get("error", payload)
+    if not isinstance(found, dict):
+        found = {"message": str(found)}
+    code = found.get("code")
+    return OpenAIError(
+        status=status, message=str(found.get("message") or "the server sent an error event"),
+        type=str(found.get("type") or "stream_error"), code=None if code is None else str(code),
+        param=found.get("param"), request_id=headers.get("x-request-id"), body=payload,
+        headers=headers)

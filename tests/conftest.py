@@ -1,0 +1,50 @@
+"""Shared fixtures: the real llama.cpp server, and a clean environment for every test."""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _load_local_server() -> Any:
+    spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "integration: talks to the real llama.cpp server")
+
+
+@pytest.fixture(autouse=True)
+def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may pick up a developer's real key, base URL or proxy by accident."""
+    for name in list(os.environ):
+        if name.startswith("OPENAI_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy",
+                                                         "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+
+
+class RealServer:
+    def __init__(self, base_url: str, model: str) -> None:
+        self.base_url = base_url
+        self.model = model
+
+
+@pytest.fixture(scope="session")
+def real_server() -> Iterator[RealServer]:
+    """The real llama.cpp server with SmolLM2-135M-Instruct. Fails (never skips) when it cannot start."""
+    module = _load_local_server()
+    server = module.LocalServer.start(quiet=True)
+    try:
+        yield RealServer(server.base_url, server.model)
+    finally:
+        server.stop()
