@@ -1,0 +1,68 @@
+"""Request building: URL, headers and body, pure (no I/O)."""
+
+import json
+
+from openai_params.request import (USER_AGENT, as_curl, build_headers, build_request, build_url,
+                                   describe, origin, redact, redacted_headers)
+
+KEY = "sk-test-0123456789abcdefghij"
+
+
+def test_build_url_joins_and_encodes_query() -> None:
+    assert build_url("http://h/v1/", "/chat/completions") == "http://h/v1/chat/completions"
+    assert (build_url("http://h/v1", "models", {"limit": 2, "after": None, "flag": True})
+            == "http://h/v1/models?limit=2&flag=true")
+    assert (build_url("http://h/v1?api-version=1", "x", {"a": "b c"})
+            == "http://h/v1/x?api-version=1&a=b+c")
+
+
+def test_headers_minimal_without_key() -> None:
+    headers = build_headers(api_key=None, organization=None, project=None)
+    assert set(headers) == {"Accept", "User-Agent", "Content-Type"}
+    assert headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith("openai_params/") and " Python/3." in USER_AGENT
+    assert "Content-Type" not in build_headers(api_key=None, organization=None, project=None,
+                                               has_body=False)
+
+
+def test_headers_key_org_project_then_defaults_then_extra() -> None:
+    headers = build_headers(api_key=KEY, organization="org-1", project="proj-1",
+                            default_headers={"X-A": "default", "x-b": "default"},
+                            extra_headers={"x-a": "extra", "Accept": None})
+    assert headers["Authorization"] == "Bearer " + KEY
+    assert headers["OpenAI-Organization"] == "org-1"
+    assert headers["OpenAI-Project"] == "proj-1"
+    assert headers["x-a"] == "extra" and "X-A" not in headers
+    assert headers["x-b"] == "default"
+    assert "Accept" not in headers
+
+
+def test_redaction_hides_the_key() -> None:
+    assert KEY not in redact("Bearer " + KEY)
+    assert redact("Bearer " + KEY).startswith("Bearer sk-")
+    assert redact("short") == "***"
+    shown = redacted_headers({"Authorization": "Bearer " + KEY, "api-key": KEY, "X-Trace": "t"})
+    assert KEY not in json.dumps(shown)
+    assert shown["X-Trace"] == "t"
+
+
+def test_describe_and_curl_never_show_the_key() -> None:
+    request = build_request("POST", "http://127.0.0.1:1/v1/chat/completions",
+                            build_headers(api_key=KEY, organization=None, project=None),
+                            {"model": "m", "messages": [{"role": "user", "content": "héllo"}]})
+    text = describe(request)
+    assert text.startswith("POST http://127.0.0.1:1/v1/chat/completions\n")
+    assert KEY not in text and "héllo" in text
+    curl = as_curl(request)
+    assert KEY not in curl and "$OPENAI_API_KEY" in curl
+    assert json.loads(request.body.decode("utf-8"))["messages"][0]["content"] == "héllo"
+
+
+def test_body_is_compact_utf8() -> None:
+    request = build_request("POST", "http://h/v1/x", {}, {"a": "é", "b": [1, 2]})
+    assert request.body == '{"a":"é","b":[1,2]}'.encode("utf-8")
+
+
+def test_origin() -> None:
+    assert origin("HTTPS://API.example.com/v1") == "https://api.example.com:443"
+    assert origin("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080"
