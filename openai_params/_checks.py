@@ -1,0 +1,296 @@
+"""Small typed checks shared by the parameter, message and tool classes.
+
+Every failure reads ``<field> must be <what is allowed> (got <value>)``, for
+example::
+
+    temperature must be between 0 and 2, or -1 to leave it out (got 2.5)
+
+A value of the wrong type raises ``TypeError`` (and the message also names the
+type it got); a value of the right type that is not allowed raises
+``ValueError``. ``bool`` is never accepted where a number is expected, even
+though ``True`` is an ``int`` to Python: ``n=True`` is a mistake, not ``n=1``.
+
+Only cheap standard-library modules are imported here; ``difflib`` is loaded
+when a suggestion is first needed.
+"""
+
+import math
+import warnings
+from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
+
+__all__ = [
+    "article",
+    "check_bool",
+    "check_callable",
+    "check_choice",
+    "check_headers",
+    "check_int",
+    "check_mapping",
+    "check_number",
+    "check_str",
+    "closest",
+    "did_you_mean",
+    "fail",
+    "is_int",
+    "is_number",
+    "is_sensitive_name",
+    "show",
+    "warn_unknown",
+    "wrong_type",
+]
+
+# Longest repr of a bad value quoted in a message: enough to recognise it,
+# short enough that a 10 kB string does not flood a traceback.
+_MAX_SHOWN = 60
+
+
+def show(value: Any) -> str:
+    """``repr(value)``, shortened to a readable length."""
+    text = repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return text
+
+
+def article(value: Any) -> str:
+    """The type of ``value`` with its article: ``"a str"``, ``"an int"``."""
+    name = type(value).__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
+def fail(field: str, allowed: str, value: Any) -> NoReturn:
+    """Raise ``ValueError("<field> must be <allowed> (got <value>)")``."""
+    raise ValueError("%s must be %s (got %s)" % (field, allowed, show(value)))
+
+
+def wrong_type(field: str, allowed: str, value: Any) -> NoReturn:
+    """Raise ``TypeError("<field> must be <allowed> (got <value>, a <type>)")``."""
+    if value is None:
+        raise TypeError("%s must be %s (got None)" % (field, allowed))
+    raise TypeError("%s must be %s (got %s, %s)" % (field, allowed, show(value), article(value)))
+
+
+def is_int(value: Any) -> bool:
+    """True for an ``int`` that is not a ``bool``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """True for an ``int`` or ``float`` that is not a ``bool``."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _format_bound(bound: float) -> str:
+    # 2.0 reads better as "2" in a message that quotes the schema's range.
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound)
+
+
+def _range_text(kind: str, minimum: Optional[float], maximum: Optional[float]) -> str:
+    if minimum is not None and maximum is not None:
+        return "%s between %s and %s" % (kind, _format_bound(minimum), _format_bound(maximum))
+    if minimum is not None:
+        return "%s >= %s" % (kind, _format_bound(minimum))
+    if maximum is not None:
+        return "%s <= %s" % (kind, _format_bound(maximum))
+    return kind
+
+
+def check_bool(field: str, value: Any, *, optional: bool = False) -> None:
+    """``value`` must be ``True`` or ``False`` (or ``None`` when ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, bool):
+        wrong_type(field, "True or False" + (" (or None to leave it out)" if optional else ""), value)
+
+
+def check_int(
+    field: str,
+    value: Any,
+    minimum: Optional[int] = None,
+    maximum: Optional[int] = None,
+    *,
+    allowed: Optional[str] = None,
+    optional: bool = False,
+) -> None:
+    """``value`` must be an ``int`` (not a ``bool``) within ``[minimum, maximum]``.
+
+    ``allowed`` replaces the generated description of what is allowed, for
+    fields with a special "leave it out" value.
+    """
+    if value is None and optional:
+        return
+    text = allowed or _range_text("an integer", minimum, maximum)
+    if not is_int(value):
+        wrong_type(field, text, value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        fail(field, text, value)
+
+
+def check_number(
+    field: str,
+    value: Any,
+    minimum: Optional[float] = None,
+    maximum: Optional[float] = None,
+    *,
+    allowed: Optional[str] = None,
+    optional: bool = False,
+) -> None:
+    """``value`` must be a finite ``int`` or ``float`` (not a ``bool``) within ``[minimum, maximum]``."""
+    if value is None and optional:
+        return
+    text = allowed or _range_text("a number", minimum, maximum)
+    if not is_number(value):
+        wrong_type(field, text, value)
+    # NaN compares False with everything, so test "inside" rather than "outside".
+    if not math.isfinite(value):
+        fail(field, text, value)
+    if (minimum is not None and not value >= minimum) or (maximum is not None and not value <= maximum):
+        fail(field, text, value)
+
+
+def check_str(
+    field: str,
+    value: Any,
+    *,
+    non_empty: bool = False,
+    max_length: Optional[int] = None,
+    optional: bool = False,
+) -> None:
+    """``value`` must be a ``str``, optionally non-empty and at most ``max_length`` characters."""
+    if value is None and optional:
+        return
+    if non_empty and max_length is not None:
+        text = "a non-empty string of at most %d characters" % max_length
+    elif non_empty:
+        text = "a non-empty string"
+    elif max_length is not None:
+        text = "a string of at most %d characters" % max_length
+    else:
+        text = "a string"
+    if not isinstance(value, str):
+        wrong_type(field, text, value)
+    if non_empty and not value:
+        fail(field, text, value)
+    if max_length is not None and len(value) > max_length:
+        raise ValueError(
+            "%s must be %s (got %d characters: %s)" % (field, text, len(value), show(value))
+        )
+
+
+def check_callable(field: str, value: Any) -> None:
+    """``value`` must be callable or ``None``."""
+    if value is not None and not callable(value):
+        wrong_type(field, "a callable taking one argument, or None", value)
+
+
+def check_mapping(field: str, value: Any, *, optional: bool = False) -> None:
+    """``value`` must be a mapping (a ``dict``) whose keys are all strings."""
+    if value is None and optional:
+        return
+    if not isinstance(value, Mapping):
+        wrong_type(field, "a dict", value)
+    for key in value:
+        if not isinstance(key, str):
+            wrong_type("%s keys" % field, "strings", key)
+
+
+def check_choice(field: str, value: Any, choices: Sequence[str], *, optional: bool = False) -> None:
+    """``value`` must be one of the strings in ``choices`` (a closed enum)."""
+    if value is None and optional:
+        return
+    text = "one of " + ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        wrong_type(field, text, value)
+    if value not in choices:
+        raise ValueError(
+            "%s must be %s (got %s)%s" % (field, text, show(value), did_you_mean(value, choices))
+        )
+
+
+def closest(value: str, choices: Iterable[str]) -> Optional[str]:
+    """The choice closest to ``value`` (case-insensitive match first), or ``None``."""
+    options = list(choices)
+    for option in options:
+        if option.lower() == value.lower():
+            return option
+    import difflib  # only paid for when a suggestion is actually needed
+
+    matches = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    if not matches:
+        matches = difflib.get_close_matches(value.lower(), options, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """``'; did you mean "x"?'`` for the closest choice, or ``""``."""
+    match = closest(value, choices)
+    return "; did you mean %r?" % match if match is not None else ""
+
+
+def warn_unknown(field: str, value: str, known: Sequence[str], *, stacklevel: int) -> None:
+    """Warn that ``value`` is not a known value of a vendor-extensible enum.
+
+    The value is still sent: OpenAI-compatible servers add their own values
+    (and OpenAI adds new ones), so an unknown string is not an error.
+    ``stacklevel`` counts from the caller of this function.
+    """
+    warnings.warn(
+        "%s %s is not one of the known values (%s)%s; it is sent as given"
+        % (field, show(value), ", ".join(repr(k) for k in known), did_you_mean(value, known)),
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+# RFC 9110 section 5.6.2: token = 1*tchar
+#   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+#           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+_TCHAR = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def check_headers(field: str, headers: Any) -> None:
+    """``headers`` must map header names (RFC 9110 tokens) to string values without CR, LF or NUL.
+
+    A CR or LF inside a name or value would let a caller smuggle a second
+    header (or a second request) onto the wire, so it is refused here, before
+    anything is sent. Values must also be Latin-1, the only charset
+    ``http.client`` can put in a header.
+    """
+    if headers is None:
+        return
+    if not isinstance(headers, Mapping):
+        wrong_type(field, "a dict of header names to string values", headers)
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            wrong_type("%s keys" % field, "header names (strings)", name)
+        if not name or not all(ch in _TCHAR for ch in name):
+            fail(
+                "%s header names" % field,
+                "non-empty HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces, colons, CR or LF)",
+                name,
+            )
+        where = "%s[%r]" % (field, name)
+        if not isinstance(value, str):
+            wrong_type(where, "a string", value)
+        if "\r" in value or "\n" in value or "\x00" in value:
+            fail(where, "a header value without CR, LF or NUL characters", value)
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            fail(where, "a header value of Latin-1 characters", value)
+
+
+# Header, query and body names whose values are credentials. The official
+# names are "Authorization" and Azure's "api-key"; the rest catches the
+# variants gateways invent (x-api-key, X-Auth-Token, client_secret, Cookie).
+_SENSITIVE_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "credential")
+
+
+def is_sensitive_name(name: str) -> bool:
+    """True when a header (or query/body key) named ``name`` probably carries a secret."""
+    lowered = name.lower()
+    return any(part in lowered for part in _SENSITIVE_PARTS)

@@ -1,0 +1,398 @@
+"""Chat messages and function tools.
+
+``OpenAIMessage`` is one message of a conversation, both the kind you send
+(``create(messages, ...)``) and the kind that comes back (``choice.message``,
+``choice.delta``). It keeps the whole dict it was built from, so fields a
+server adds (``reasoning_content``, ``annotations``, ...) are never lost.
+
+``OpenAITool`` is a function the model may call. It accepts the short form
+``{"name", "description", "parameters"}`` as well as the API's form
+``{"type": "function", "function": {...}}``, and always writes the API's form.
+
+``validate_messages`` checks a conversation before it is sent and returns
+plain dicts ready for ``json.dumps``; its errors name the exact place, like
+``messages[2].content``.
+"""
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from ._checks import (
+    check_bool,
+    check_mapping,
+    check_str,
+    did_you_mean,
+    fail,
+    show,
+    warn_unknown,
+    wrong_type,
+)
+
+__all__ = ["OpenAIMessage", "OpenAITool", "validate_messages", "MESSAGE_ROLES"]
+
+# ChatCompletionRequestMessage: one schema per role ("function" is deprecated
+# but still accepted by the API).
+MESSAGE_ROLES = ("developer", "system", "user", "assistant", "tool", "function")
+
+# Roles whose request schema lists "content" as required.
+_CONTENT_REQUIRED = ("developer", "system", "user", "tool", "function")
+
+
+class OpenAIMessage:
+    """A chat message, as sent in ``messages`` or received in a choice.
+
+    Keyword arguments are the API's fields; ``None`` means "not set" and is
+    left out of ``to_dict()``::
+
+        >>> m = OpenAIMessage("user", "Hello")
+        >>> m.to_dict()
+        {'role': 'user', 'content': 'Hello'}
+        >>> OpenAIMessage.from_dict({"role": "assistant", "content": None, "x": 1}).data
+        {'role': 'assistant', 'content': None, 'x': 1}
+
+    The attributes ``role``, ``content``, ``name``, ``tool_calls``,
+    ``tool_call_id`` and ``refusal`` read and write ``data``; ``data`` is the
+    whole dict, unknown keys included.
+    """
+
+    data: Dict[str, Any]
+
+    def __init__(self, role: Optional[str] = None, content: Any = None, **fields: Any) -> None:
+        self.data = {}
+        if role is not None:
+            self.data["role"] = role
+        if content is not None:
+            self.data["content"] = content
+        for key, value in fields.items():
+            if value is not None:
+                self.data[key] = value
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "OpenAIMessage":
+        """Build a message from a dict as the API writes it. Unknown keys are kept, never an error."""
+        if isinstance(d, OpenAIMessage):
+            d = d.data
+        if not isinstance(d, Mapping):
+            wrong_type("message", "a dict", d)
+        message = cls()
+        message.data = dict(d)
+        return message
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The message as a plain dict: the keys that are set (a shallow copy of ``data``)."""
+        return dict(self.data)
+
+    def _get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def _set(self, key: str, value: Any) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+    @property
+    def role(self) -> Optional[str]:
+        """``"system"``, ``"user"``, ``"assistant"``, ``"tool"``, ... or ``None`` (a stream delta may omit it)."""
+        return self._get("role")  # type: ignore[no-any-return]
+
+    @role.setter
+    def role(self, value: Optional[str]) -> None:
+        self._set("role", value)
+
+    @property
+    def content(self) -> Any:
+        """A string, a list of content parts, or ``None``."""
+        return self._get("content")
+
+    @content.setter
+    def content(self, value: Any) -> None:
+        self._set("content", value)
+
+    @property
+    def name(self) -> Optional[str]:
+        """The participant's name, if given."""
+        return self._get("name")  # type: ignore[no-any-return]
+
+    @name.setter
+    def name(self, value: Optional[str]) -> None:
+        self._set("name", value)
+
+    @property
+    def tool_calls(self) -> Optional[List[Dict[str, Any]]]:
+        """The tool calls of an assistant message, as the API writes them."""
+        return self._get("tool_calls")  # type: ignore[no-any-return]
+
+    @tool_calls.setter
+    def tool_calls(self, value: Optional[List[Dict[str, Any]]]) -> None:
+        self._set("tool_calls", value)
+
+    @property
+    def tool_call_id(self) -> Optional[str]:
+        """The call a ``tool`` message answers."""
+        return self._get("tool_call_id")  # type: ignore[no-any-return]
+
+    @tool_call_id.setter
+    def tool_call_id(self, value: Optional[str]) -> None:
+        self._set("tool_call_id", value)
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The model's refusal message, if it refused."""
+        return self._get("refusal")  # type: ignore[no-any-return]
+
+    @refusal.setter
+    def refusal(self, value: Optional[str]) -> None:
+        self._set("refusal", value)
+
+    @property
+    def function_call(self) -> Optional[Dict[str, Any]]:
+        """The deprecated single function call, if the server sent one."""
+        return self._get("function_call")  # type: ignore[no-any-return]
+
+    @property
+    def audio(self) -> Optional[Dict[str, Any]]:
+        """Audio output data, if audio was requested."""
+        return self._get("audio")  # type: ignore[no-any-return]
+
+    @property
+    def annotations(self) -> Optional[List[Dict[str, Any]]]:
+        """URL citations and other annotations, if any."""
+        return self._get("annotations")  # type: ignore[no-any-return]
+
+    @property
+    def text(self) -> str:
+        """The content as text: a string as is, the text parts of a list joined, ``""`` for ``None``."""
+        content = self.content
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return "".join(
+                part["text"]
+                for part in content
+                if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            )
+        return ""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OpenAIMessage):
+            return NotImplemented
+        return self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
+
+    def __repr__(self) -> str:
+        inner = ", ".join("%s=%s" % (key, show(value)) for key, value in self.data.items())
+        return "OpenAIMessage(%s)" % inner
+
+
+def _check_content_parts(field: str, content: Any) -> None:
+    # Every role's content is either a string or a non-empty array of parts,
+    # each an object with a "type" (ChatCompletionRequest*MessageContentPart).
+    allowed = "a string or a non-empty list of content parts"
+    if isinstance(content, str):
+        return
+    if not isinstance(content, (list, tuple)):
+        wrong_type(field, allowed, content)
+    if not content:
+        fail(field, allowed, content)
+    for index, part in enumerate(content):
+        where = "%s[%d]" % (field, index)
+        if not isinstance(part, Mapping):
+            wrong_type(where, 'a content part dict like {"type": "text", "text": "..."}', part)
+        check_str(where + ".type", part.get("type"), non_empty=True)
+
+
+def _validate_message(index: int, message: Any) -> Dict[str, Any]:
+    where = "messages[%d]" % index
+    if isinstance(message, OpenAIMessage):
+        message = message.to_dict()
+    elif isinstance(message, Mapping):
+        message = dict(message)
+    else:
+        wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', message)
+    role = message.get("role")
+    check_str(where + ".role", role, non_empty=True)
+    if role not in MESSAGE_ROLES:
+        # Some servers accept their own roles (llama.cpp templates, "ipython"),
+        # so an unknown role is sent; but "User" or "asistant" is a typo.
+        warn_unknown(where + ".role", role, MESSAGE_ROLES, stacklevel=3)
+    if "content" not in message or message["content"] is None:
+        if role in _CONTENT_REQUIRED:
+            raise ValueError("%s.content is required for a %r message" % (where, role))
+    elif role == "function":
+        check_str(where + ".content", message["content"], optional=True)
+    else:
+        _check_content_parts(where + ".content", message["content"])
+    if message.get("name") is not None:
+        check_str(where + ".name", message["name"])
+    elif role == "function":
+        raise ValueError("%s.name is required for a 'function' message" % where)
+    if role == "tool":
+        if message.get("tool_call_id") is None:
+            raise ValueError(
+                "%s.tool_call_id is required for a 'tool' message (the id of the call it answers)" % where
+            )
+        check_str(where + ".tool_call_id", message["tool_call_id"])
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None:
+        if not isinstance(tool_calls, (list, tuple)):
+            wrong_type(where + ".tool_calls", "a list of tool call dicts", tool_calls)
+        for call_index, call in enumerate(tool_calls):
+            if not isinstance(call, Mapping):
+                wrong_type("%s.tool_calls[%d]" % (where, call_index), "a tool call dict", call)
+    return message
+
+
+def validate_messages(messages: Any) -> List[Dict[str, Any]]:
+    """Check a conversation and return it as a list of plain dicts, ready for JSON.
+
+    ``messages`` is a non-empty list (or tuple) of dicts or ``OpenAIMessage``
+    objects, each with a string ``role``; the content a role requires by the
+    API's schema must be there. Errors name the place: ``messages[2].role``.
+    An unknown role is sent but warns (with the closest known role).
+    """
+    example = '[{"role": "user", "content": "Hello"}]'
+    if isinstance(messages, (str, bytes, Mapping, OpenAIMessage)):
+        wrong_type("messages", "a list of messages like %s" % example, messages)
+    if not isinstance(messages, (list, tuple)):
+        wrong_type("messages", "a list of messages like %s" % example, messages)
+    if not messages:
+        fail("messages", "a non-empty list of messages like %s" % example, messages)
+    checked = []
+    for index, message in enumerate(messages):  # a loop, not a comprehension: keeps warning stack levels fixed
+        checked.append(_validate_message(index, message))
+    return checked
+
+
+# FunctionObject.name: "Must be a-z, A-Z, 0-9, or contain underscores and
+# dashes, with a maximum length of 64." (also the json_schema name of a
+# response_format).
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+NAME_MAX_LENGTH = 64
+
+
+def check_function_name(field: str, value: Any) -> None:
+    """A function or schema name: 1 to 64 characters from a-z, A-Z, 0-9, ``_`` and ``-``."""
+    allowed = "1 to %d characters from a-z, A-Z, 0-9, _ and -" % NAME_MAX_LENGTH
+    if not isinstance(value, str):
+        wrong_type(field, "a string of " + allowed, value)
+    if not value or len(value) > NAME_MAX_LENGTH or not all(ch in _NAME_CHARS for ch in value):
+        fail(field, allowed, value)
+
+
+# Keys of the short form: FunctionObject's properties.
+_SHORT_FORM_KEYS = ("name", "description", "parameters", "strict")
+
+
+class OpenAITool:
+    """A function tool the model may call.
+
+    >>> tool = OpenAITool("get_weather", "Current weather for a city",
+    ...                   {"type": "object", "properties": {"city": {"type": "string"}}})
+    >>> tool.to_dict()["function"]["name"]
+    'get_weather'
+
+    ``from_dict`` accepts the short form ``{"name", "description",
+    "parameters", "strict"}``, the flat form ``{"type": "function", "name",
+    ...}`` and the API's form ``{"type": "function", "function": {...}}``.
+    ``to_dict()`` always returns the API's form. Keys the API form carries
+    beyond the known ones are kept (``extra`` beside ``type``,
+    ``function_extra`` inside ``function``).
+    """
+
+    type = "function"
+
+    def __init__(
+        self,
+        name: str,
+        description: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
+        strict: Optional[bool] = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.parameters = parameters
+        self.strict = strict
+        self.extra: Dict[str, Any] = {}
+        self.function_extra: Dict[str, Any] = {}
+        self.validate()
+
+    def validate(self, path: str = "tool") -> None:
+        """Check the fields; ``path`` prefixes error messages (``tools[1]``)."""
+        check_function_name(path + ".function.name", self.name)
+        check_str(path + ".function.description", self.description, optional=True)
+        check_mapping(path + ".function.parameters", self.parameters, optional=True)
+        check_bool(path + ".function.strict", self.strict, optional=True)
+
+    @classmethod
+    def from_dict(cls, d: Any, *, path: str = "tool") -> "OpenAITool":
+        """Build a tool from the short, flat or API form; ``path`` names it in errors."""
+        if isinstance(d, OpenAITool):
+            return d
+        if not isinstance(d, Mapping):
+            wrong_type(path, 'a tool dict like {"name": ..., "description": ..., "parameters": {...}}', d)
+        kind = d.get("type", "function")
+        if kind != "function":
+            fail(path + ".type", "'function' for an OpenAITool", kind)
+        function = d.get("function")
+        if function is None:
+            # Short form (no "type") or flat form (the Responses API's shape).
+            unknown = [key for key in d if key not in _SHORT_FORM_KEYS and key != "type"]
+            if unknown:
+                key = unknown[0]
+                raise ValueError(
+                    "%s has an unknown key %r%s (a short-form tool has %s)"
+                    % (path, key, did_you_mean(str(key), _SHORT_FORM_KEYS + ("function",)),
+                       ", ".join(_SHORT_FORM_KEYS))
+                )
+            function, extra = d, {}
+            function_path = path
+        else:
+            if not isinstance(function, Mapping):
+                wrong_type(path + ".function", "a dict", function)
+            extra = {key: value for key, value in d.items() if key not in ("type", "function")}
+            function_path = path + ".function"
+        if "name" not in function:
+            raise ValueError("%s.name is required" % function_path)
+        tool = cls.__new__(cls)
+        tool.name = function["name"]
+        tool.description = function.get("description")
+        tool.parameters = function.get("parameters")
+        tool.strict = function.get("strict")
+        tool.extra = extra
+        tool.function_extra = {
+            key: value for key, value in function.items() if key not in _SHORT_FORM_KEYS and key != "type"
+        }
+        tool.validate(path)
+        return tool
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The API's form: ``{"type": "function", "function": {"name": ..., ...}}`` with the keys that are set."""
+        function: Dict[str, Any] = {"name": self.name}
+        if self.description is not None:
+            function["description"] = self.description
+        if self.parameters is not None:
+            function["parameters"] = dict(self.parameters)
+        if self.strict is not None:
+            function["strict"] = self.strict
+        function.update(self.function_extra)
+        tool: Dict[str, Any] = {"type": "function", "function": function}
+        tool.update(self.extra)
+        return tool
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OpenAITool):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = ["name=%r" % self.name]
+        if self.description is not None:
+            parts.append("description=%s" % show(self.description))
+        if self.parameters is not None:
+            parts.append("parameters=%s" % show(self.parameters))
+        if self.strict is not None:
+            parts.append("strict=%r" % self.strict)
+        return "OpenAITool(%s)" % ", ".join(parts)
