@@ -220,6 +220,9 @@ def closest(value: str, choices: Iterable[str]) -> Optional[str]:
     matches = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
     if not matches:
         matches = difflib.get_close_matches(value.lower(), options, n=1, cutoff=0.6)
+    if not matches:
+        # "descending" for "desc", "max_completion" for "max_completion_tokens".
+        matches = [o for o in options if value and (value.lower().startswith(o) or o.startswith(value.lower()))]
     return matches[0] if matches else None
 
 
@@ -237,7 +240,7 @@ def warn_unknown(field: str, value: str, known: Sequence[str], *, stacklevel: in
     ``stacklevel`` counts from the caller of this function.
     """
     warnings.warn(
-        "%s %s is not one of the known values (%s)%s; it is sent as given"
+        "%s %s is not one of the known values (%s) and is sent as given%s"
         % (field, show(value), ", ".join(repr(k) for k in known), did_you_mean(value, known)),
         UserWarning,
         stacklevel=stacklevel + 1,

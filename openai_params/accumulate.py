@@ -284,10 +284,14 @@ class _Choice:
             "logprobs": None,
             "finish_reason": self.finish_reason,
         }
-        if self.logprobs is not None:
+        logprobs = self.logprobs
+        if logprobs is not None and any(value is not None for value in logprobs.values()):
+            # Only when a list (or another real value) came: servers that send
+            # {"content": null} without logprobs being asked for get null,
+            # as their non-streamed reply has.
             out["logprobs"] = {
                 key: (list(value) if isinstance(value, list) else value)
-                for key, value in self.logprobs.items()
+                for key, value in logprobs.items()
             }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -317,14 +321,14 @@ class ChatCompletionAccumulator:
         self._top: Dict[str, Any] = {}
         self._usage: Optional[Any] = None
         self._choices: Dict[int, _Choice] = {}
-        #: Chunks given to :meth:`add` (mappings only).
-        self.chunks = 0
+        #: How many chunks :meth:`add` took (non-mappings are not counted).
+        self.chunks_added = 0
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
         if not isinstance(chunk, Mapping):
             return
-        self.chunks += 1
+        self.chunks_added += 1
         for key, value in chunk.items():
             if key == "usage":
                 # "When present, it contains a null value except for the last

@@ -314,9 +314,8 @@ class ChatCompletions:
              **kwargs: Any) -> OpenAIResult:
         """List stored completions: ``after``, ``limit``, ``order``, ``metadata``, ``model``."""
         params = _list_parameters(parameters, kwargs)
-        request = self._client.build_request("GET", "/chat/completions", query=params.query(),
-                                             options=params)
-        return self._client._call(request, OpenAIResult, params)
+        request = self._client.build_request("GET", "/chat/completions", query=params.query())
+        return self._client._call(request, OpenAIResult)
 
 
 def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:

@@ -202,20 +202,21 @@ def _check_content_parts(field: str, content: Any) -> None:
         check_str(where + ".type", part.get("type"), non_empty=True)
 
 
-def _validate_message(index: int, message: Any) -> Dict[str, Any]:
+def _validate_message(index: int, given: Any) -> Dict[str, Any]:
     where = "messages[%d]" % index
-    if isinstance(message, OpenAIMessage):
-        message = message.to_dict()
-    elif isinstance(message, Mapping):
-        message = dict(message)
+    message: Dict[str, Any]
+    if isinstance(given, OpenAIMessage):
+        message = given.to_dict()
+    elif isinstance(given, Mapping):
+        message = dict(given)
     else:
-        wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', message)
+        wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
     role = message.get("role")
     check_str(where + ".role", role, non_empty=True)
     if role not in MESSAGE_ROLES:
         # Some servers accept their own roles (llama.cpp templates, "ipython"),
         # so an unknown role is sent; but "User" or "asistant" is a typo.
-        warn_unknown(where + ".role", role, MESSAGE_ROLES, stacklevel=3)
+        warn_unknown(where + ".role", str(role), MESSAGE_ROLES, stacklevel=3)
     if "content" not in message or message["content"] is None:
         if role in _CONTENT_REQUIRED:
             raise ValueError("%s.content is required for a %r message" % (where, role))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from ._version import __version__
 from .transport import HTTPRequest
 
-USER_AGENT = "openai_params/%s Python/%d.%d.%d" % ((__version__,) + tuple(sys.version_info[:3]))
+USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
 
 _SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key", "proxy-authorization",
                              "openai-api-key", "cookie"))
@@ -101,17 +101,17 @@ def as_curl(request: HTTPRequest) -> str:
     """An equivalent ``curl`` command; the key is read from ``$OPENAI_API_KEY``, never printed."""
     import shlex
 
-    parts = ["curl", "-sS", "-X", request.method, shlex.quote(request.url)]
+    lines = ["curl -sS -X %s %s" % (request.method, shlex.quote(request.url))]
     for name, value in request.headers.items():
         if name.lower() == "authorization" and value.startswith("Bearer "):
-            parts += ["-H", '"Authorization: Bearer $OPENAI_API_KEY"']
+            lines.append('-H "Authorization: Bearer $OPENAI_API_KEY"')
         elif is_secret_header(name):
-            parts += ["-H", shlex.quote("%s: %s" % (name, redact(value)))]
+            lines.append("-H " + shlex.quote("%s: %s" % (name, redact(value))))
         else:
-            parts += ["-H", shlex.quote("%s: %s" % (name, value))]
+            lines.append("-H " + shlex.quote("%s: %s" % (name, value)))
     if request.body is not None:
-        parts += ["--data-raw", shlex.quote(request.body.decode("utf-8"))]
-    return " \\\n  ".join(parts)
+        lines.append("--data-raw " + shlex.quote(request.body.decode("utf-8")))
+    return " \\\n  ".join(lines)
 
 
 def origin(url: str) -> str:

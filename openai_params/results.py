@@ -154,10 +154,8 @@ class OpenAIResult:
 
     @property
     def usage(self) -> Optional[Dict[str, Any]]:
-        body = self.body
-        if isinstance(body, dict) and isinstance(body.get("usage"), dict):
-            return body["usage"]
-        return None
+        usage = self.body.get("usage") if isinstance(self.body, dict) else None
+        return usage if isinstance(usage, dict) else None
 
     def throw(self) -> "OpenAIResult":
         """Raise the first error as an exception (see ``errors``); return self when successful.

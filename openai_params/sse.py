@@ -152,7 +152,11 @@ class SSEDecoder:
         """True if the stream, were it to end now, would leave something
         unfinished: bytes of a line without its line end, or field lines of
         an event without the blank line that dispatches it."""
-        return bool(self._parts) or self._fields_pending
+        if self._fields_pending:
+            return True
+        if self._at_start and self._parts_len == len(_BOM):
+            return b"".join(self._parts) != _BOM  # a lone BOM is not content
+        return self._parts_len > 0
 
     @property
     def last_event_id(self) -> Optional[str]:
@@ -195,8 +199,10 @@ class SSEDecoder:
         if cut < 0:
             self._keep_partial(data, start)
             return []
-        complete = data[: cut + 1]
-        tail = data[cut + 1 :]
+        if cut == len(data) - 1:  # the usual case: a piece ends with its event
+            complete, tail = data, b""
+        else:
+            complete, tail = data[: cut + 1], data[cut + 1 :]
         if self._parts:
             self._parts.append(complete)
             complete = b"".join(self._parts)
@@ -211,8 +217,9 @@ class SSEDecoder:
         # CRLF first, so that it becomes one LF and not two.  The fast path
         # (LF-only streams, as every Chat Completions server sends) skips this.
         if has_cr:  # earlier pieces of the line hold no CR or LF
-            if complete[-1:] == b"\r":
-                self._skip_lf = True  # only possible when tail is empty
+            if not tail and complete[-1:] == b"\r":
+                # The piece ends in CR: its LF, if any, is in the next piece.
+                self._skip_lf = True
             complete = complete.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
         if self._at_start:
@@ -330,9 +337,12 @@ class SSEDecoder:
             # "Otherwise, the string is not empty but does not contain a U+003A
             # COLON character (:): ... using the whole line as the field name,
             # and the empty string as the field value."
-            name, _, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
+            if line.startswith("data: "):  # fast path for nearly every line
+                name, value = "data", line[6:]
+            else:
+                name, _, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
             self._fields_pending = True
             # "Field names must be compared literally, with no case folding
             # performed."

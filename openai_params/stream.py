@@ -19,7 +19,7 @@ How a stream ends:
 
 import json
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
 
 from .accumulate import ChatCompletionAccumulator
 from .errors import APIConnectionError, APITimeoutError, OpenAIError, OpenAIException
@@ -94,7 +94,7 @@ class ChatCompletionStream:
                                           errors=self._errors, terminated=True)
 
     # -- the one generator ---------------------------------------------------------------------
-    def _chunks(self) -> Iterator[OpenAIChatCompletionStreamResult]:
+    def _chunks(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:
         try:
             if self._errors:
                 yield self._failed()

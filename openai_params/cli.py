@@ -1,0 +1,443 @@
+"""The command line: ``python -m openai_params``, a small script-friendly chat tool.
+
+    python -m openai_params "Why is the sky blue?"
+    echo "Summarise this" | python -m openai_params --system "Be brief" -
+    python -m openai_params --dry-run --param top_p=0.5 "Hi"     # the request, nothing sent
+    python -m openai_params models
+
+Exit status: 0 success, 1 the server or the network failed, 2 a usage error
+(a bad option or parameter value), 130 interrupted (Ctrl-C). Errors go to
+standard error as one line, never a traceback::
+
+    error: 429 rate_limit_exceeded: Rate limit reached (request id req_123)
+
+The API key comes from ``OPENAI_API_KEY`` or ``--api-key-file``; there is no
+option that takes the key itself, because arguments end up in shell history
+and in every process listing. The key is never printed.
+
+The client, parameters and request modules are imported inside the commands,
+after the arguments are parsed, so ``--help`` and usage errors stay fast.
+See docs/cli.md for the full reference.
+"""
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, TextIO
+
+if TYPE_CHECKING:
+    from .client import OpenAI
+    from .errors import OpenAIError
+    from .parameters import OpenAIChatCompletionParameters
+    from .results import OpenAIChatCompletionResult, OpenAIChoice
+    from .transport import HTTPRequest
+
+__all__ = ["main", "build_parser", "error_line"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1       # the server or the network failed
+EXIT_USAGE = 2        # what argparse uses for its own errors too
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+_RESPONSE_FORMATS = {"json": {"type": "json_object"}, "text": {"type": "text"}}
+
+_EPILOG = """\
+commands:
+  %(prog)s models [options]      list the ids of the server's models
+
+The prompt "-" reads it from standard input. To send the word "models" as a
+prompt, write: %(prog)s -- models
+
+environment:
+  OPENAI_API_KEY    the API key (or --api-key-file; never given as an argument)
+  OPENAI_BASE_URL   the server, default https://api.openai.com/v1
+  OPENAI_MODEL      the model when --model is not given
+
+exit status: 0 success, 1 server or network failure, 2 usage error, 130 interrupted
+"""
+
+
+class UsageError(Exception):
+    """A mistake in the command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, minus two ways of leaking a key: prefix matching of
+    option names and echoing bad arguments back."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Without allow_abbrev=False, "--api-key sk-..." would be taken for --api-key-file.
+        super().__init__(allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> "NoReturn":
+        """One line, like every other error of the command (argparse adds the usage first)."""
+        from .errors import redact_text
+
+        self.exit(EXIT_USAGE, "error: %s (see %s --help)\n" % (redact_text(message), self.prog))
+
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return name if name == "openai-params" else "python -m openai_params"
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """Options every command shares: where to connect, how long to wait, what to print."""
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("connection")
+    group.add_argument("--base-url", metavar="URL",
+                       help="the API's base URL (default: $OPENAI_BASE_URL, else OpenAI's)")
+    group.add_argument("--api-key-file", metavar="PATH",
+                       help="read the API key from this file (default: $OPENAI_API_KEY)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="seconds to wait for the connection and for each piece of the answer "
+                            "(default: 600)")
+    group.add_argument("--max-retries", type=int, metavar="N",
+                       help="retries after a failed attempt (default: 2)")
+    output = common.add_argument_group("output")
+    output.add_argument("--json", action="store_true",
+                        help="print the raw JSON response (streamed: one JSON chunk per line)")
+    show = output.add_mutually_exclusive_group()
+    show.add_argument("--dry-run", action="store_true",
+                      help="print the exact HTTP request (key redacted) and send nothing")
+    show.add_argument("--curl", action="store_true",
+                      help="print the request as a curl command (key read from $OPENAI_API_KEY) "
+                           "and send nothing")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the chat command (the default command)."""
+    prog = _prog()
+    parser = _Parser(
+        prog=prog, parents=[_connection_options()],
+        description="Send one chat message to an OpenAI-compatible server and print the answer.",
+        epilog=_EPILOG % {"prog": prog}, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("prompt", nargs="?",
+                        help='the user message; "-" reads it from standard input')
+    from ._version import __version__
+
+    parser.add_argument("--version", action="version", version="openai_params " + __version__)
+    chat = parser.add_argument_group("request")
+    chat.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
+    chat.add_argument("--model", metavar="NAME",
+                      help="the model (default: $OPENAI_MODEL, else gpt-4o-mini)")
+    chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
+    chat.add_argument("--max-completion-tokens", type=int, metavar="N",
+                      help="upper bound of tokens in the answer")
+    chat.add_argument("-n", type=int, metavar="N", help="how many answers (choices) to generate")
+    chat.add_argument("--stop", action="append", metavar="TEXT",
+                      help="stop when this text is generated (repeatable, up to 4)")
+    chat.add_argument("--seed", type=int, metavar="N", help="ask for deterministic sampling")
+    chat.add_argument("--response-format", choices=sorted(_RESPONSE_FORMATS),
+                      help='"json" asks for a JSON object (response_format json_object)')
+    chat.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="any other request field; VALUE is read as JSON when it parses, "
+                           "else as a string (repeatable)")
+    mode = chat.add_mutually_exclusive_group()
+    mode.add_argument("--stream", dest="stream", action="store_true", default=None,
+                      help="print the answer as it arrives (the default when stdout is a terminal)")
+    mode.add_argument("--no-stream", dest="stream", action="store_false",
+                      help="wait for the whole answer, then print it")
+    return parser
+
+
+def build_models_parser() -> argparse.ArgumentParser:
+    return _Parser(prog=_prog() + " models", parents=[_connection_options()],
+                                   description="List the ids of the models the server offers.")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    is_models = bool(args_list) and args_list[0] == "models"
+    if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
+        err.write("error: there is no --api-key option (it would land in shell history and process "
+                  "lists): set OPENAI_API_KEY or use --api-key-file PATH\n")
+        return EXIT_USAGE
+    parser = build_models_parser() if is_models else build_parser()
+    try:
+        args = parser.parse_args(args_list[1:] if is_models else args_list)
+    except SystemExit as exc:  # --help, --version, or argparse's own usage error (status 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if not is_models and args.prompt == "models" and "--" not in args_list:
+        # "--base-url URL models" would otherwise send the word to the model.
+        err.write("error: put the models command first (%s models [options]); to send "
+                  "\"models\" as a prompt write: %s -- models\n" % (_prog(), _prog()))
+        return EXIT_USAGE
+    key: Optional[str] = None
+    try:
+        try:
+            key = _read_key_file(args.api_key_file) if args.api_key_file else None
+            client = _client(args, key)
+            key = client.api_key
+            with client:
+                if is_models:
+                    return _run_models(args, client, out, err)
+                return _run_chat(args, client, out, err)
+        except UsageError as exc:
+            err.write(_scrub("error: " + _one_line(str(exc)), key) + "\n")
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head -1``): stop quietly. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise a second time.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_FAILED
+
+
+# -- building the client, the messages and the parameters --------------------------------------
+
+def _read_key_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise UsageError("cannot read --api-key-file %s: %s" % (path, why))
+    key = text.strip()
+    if not key or len(key.split()) != 1:  # the file's content is never quoted in the message
+        raise UsageError("--api-key-file %s must contain the key alone on one line" % path)
+    return key
+
+
+def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
+    from .client import OpenAI
+
+    options: Dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    try:
+        return OpenAI(api_key=key, base_url=args.base_url, **options)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc))
+
+
+def _read_prompt(prompt: Optional[str]) -> str:
+    if prompt is None:
+        raise UsageError('no prompt: give it as an argument, or "-" to read standard input')
+    if prompt == "-":
+        text = sys.stdin.read().rstrip()  # the newline that echo and editors add
+        if not text.strip():
+            raise UsageError("the prompt read from standard input is empty")
+        return text
+    if not prompt.strip():
+        raise UsageError("the prompt is empty")
+    return prompt
+
+
+def parse_value(raw: str) -> Any:
+    """A ``--param`` value: JSON when it parses (``0.5``, ``true``, ``{"a": 1}``), else the text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _parameter_values(args: argparse.Namespace) -> Dict[str, Any]:
+    """The parameters as a dict for ``from_dict``: ``--param`` first, then the named options."""
+    values: Dict[str, Any] = {}
+    for item in args.param:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise UsageError("--param needs KEY=VALUE (got %r)" % item)
+        values[name] = parse_value(raw)
+    if args.model:
+        values["model"] = args.model
+    elif "model" not in values and os.environ.get("OPENAI_MODEL"):
+        values["model"] = os.environ["OPENAI_MODEL"]
+    named = {"temperature": args.temperature, "max_completion_tokens": args.max_completion_tokens,
+             "n": args.n, "stop": args.stop, "seed": args.seed,
+             "response_format": (_RESPONSE_FORMATS[args.response_format]
+                                 if args.response_format else None)}
+    values.update((name, value) for name, value in named.items() if value is not None)
+    return values
+
+
+def _wants_stream(args: argparse.Namespace, values: Dict[str, Any], out: TextIO) -> bool:
+    if args.stream is not None:
+        return bool(args.stream)
+    if isinstance(values.get("stream"), bool):  # --param stream=true
+        return bool(values["stream"])
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- the chat command ---------------------------------------------------------------------------
+
+def _run_chat(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: TextIO) -> int:
+    from .parameters import OpenAIChatCompletionParameters
+
+    messages: List[Dict[str, Any]] = []
+    if args.system is not None:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": _read_prompt(args.prompt)})
+    values = _parameter_values(args)
+    values["stream"] = stream = _wants_stream(args, values, out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            params = OpenAIChatCompletionParameters.from_dict(values)
+            # Built here, before anything is sent, so that every bad value is a usage error.
+            request = client.chat.completions.build_request(messages, params)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc))
+    # e.g. an unknown reasoning_effort: said once (the checks run again in body()), plainly.
+    for text in dict.fromkeys(str(warning.message) for warning in caught):
+        err.write(_scrub("warning: " + _one_line(text), client.api_key) + "\n")
+    if args.dry_run or args.curl:
+        return _show_request(request, args.curl, client.api_key, out)
+    if stream:
+        return _stream(client, messages, params, args.json, out, err)
+    result = client.chat.completions.create(messages, params)
+    if not result.success:
+        return _fail(result.errors, client.api_key, err)
+    if args.json:
+        out.write(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_choices(result, out)
+    out.flush()
+    return EXIT_OK
+
+
+def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
+            params: "OpenAIChatCompletionParameters", as_json: bool, out: TextIO, err: TextIO) -> int:
+    live = as_json or params.n == 1  # n > 1: choices interleave, so they are printed at the end
+    text_open = False  # text printed that does not end with a newline yet
+    with client.chat.completions.stream(messages, params) as stream:
+        try:
+            for chunk in stream:
+                if not chunk.success:
+                    break
+                if as_json:
+                    out.write(json.dumps(chunk.body, ensure_ascii=False) + "\n")
+                elif live:
+                    text = chunk.text
+                    if not text:
+                        continue
+                    text_open = not text.endswith("\n")  # before writing: Ctrl-C may come any time
+                    out.write(text)
+                else:
+                    continue
+                out.flush()
+        except KeyboardInterrupt:
+            stream.close()
+            if text_open:
+                out.write("\n")
+            out.flush()
+            return EXIT_INTERRUPTED
+        final = stream.result()
+    if not as_json:
+        if live:
+            if text_open or (final.success and not final.text):
+                out.write("\n")
+        elif final.success:
+            _print_choices(final, out)
+    out.flush()
+    if not final.success:
+        return _fail(final.errors, client.api_key, err)
+    return EXIT_OK
+
+
+def _print_choices(result: "OpenAIChatCompletionResult", out: TextIO) -> None:
+    choices = sorted(result.choices, key=lambda c: c.index)
+    for choice in choices:
+        if len(choices) > 1:
+            out.write("--- choice %d ---\n" % choice.index)
+        text = _choice_text(choice)
+        out.write(text if text.endswith("\n") else text + "\n")
+
+
+def _choice_text(choice: "OpenAIChoice") -> str:
+    message = choice.message
+    if message is None:
+        return ""
+    parts = [message.text] if message.text else []
+    if message.refusal:
+        parts.append("refusal: " + message.refusal)
+    for call in message.tool_calls or ():
+        function = call.get("function") or {}
+        parts.append("tool call: %s(%s)" % (function.get("name"), function.get("arguments") or ""))
+    return "\n".join(parts)
+
+
+# -- the models command -------------------------------------------------------------------------
+
+def _run_models(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: TextIO) -> int:
+    if args.dry_run or args.curl:
+        return _show_request(client.build_request("GET", "/models"), args.curl, client.api_key, out)
+    result = client.models.list()
+    if not result.success:
+        return _fail(result.errors, client.api_key, err)
+    if args.json:
+        out.write(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in result.items:
+            if isinstance(item, dict) and item.get("id") is not None:
+                out.write(str(item["id"]) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+# -- output helpers -----------------------------------------------------------------------------
+
+def _show_request(request: "HTTPRequest", curl: bool, key: Optional[str], out: TextIO) -> int:
+    from .request import as_curl, describe
+
+    text = as_curl(request) if curl else describe(request)  # both redact the headers already
+    if key and key in text:  # ... and the key cannot hide in a body or URL either
+        text = text.replace(key, "<redacted>")
+    out.write(text + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def error_line(error: "OpenAIError") -> str:
+    """``error: 429 rate_limit_exceeded: message (request id req_...)``, on one line.
+
+    The label is the error's ``code`` when the server gave one (the most specific
+    name: ``rate_limit_exceeded``, ``model_not_found``), else its ``type``.
+    """
+    # A stream that broke after "200 OK" is not a 200 error: the status is shown when it failed.
+    failed_status = error.status is not None and not 200 <= error.status < 300
+    head = " ".join(part for part in (
+        str(error.status) if failed_status else "", error.code or error.type or "") if part)
+    line = "error: " + (head + ": " if head else "") + (error.message or "(no message)")
+    if error.request_id:
+        line += " (request id %s)" % error.request_id
+    return _one_line(line)
+
+
+def _fail(errors: Sequence["OpenAIError"], key: Optional[str], err: TextIO) -> int:
+    if errors:
+        err.write(_scrub(error_line(errors[0]), key) + "\n")
+    else:
+        err.write("error: the call did not complete\n")
+    err.flush()
+    return EXIT_FAILED
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _scrub(text: str, key: Optional[str]) -> str:
+    """Never print the key: the configured one wherever it appears, and anything key-shaped."""
+    from .errors import redact, redact_text
+
+    if key and key in text:
+        text = text.replace(key, redact(key))
+    return redact_text(text)

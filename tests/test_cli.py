@@ -1,0 +1,610 @@
+"""The command line: options, exit codes, error lines, the printed request, streaming.
+
+Most tests call ``cli.main(argv)`` in process; a small stdlib HTTP server on
+127.0.0.1 plays the API where an answer is needed. The tests marked
+``integration`` run ``python -m openai_params`` as a real process against the
+real llama.cpp server, through a pipe and through a pseudo-terminal.
+"""
+
+import io
+import json
+import os
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from openai_params import cli
+from openai_params.errors import OpenAIError
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+OFFLINE = "http://127.0.0.1:9/v1"  # never contacted: only --dry-run / --curl / usage errors use it
+
+
+def run(capsys: Any, *argv: str) -> Tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_no_key(*texts: str) -> None:
+    for text in texts:
+        assert KEY not in text
+        assert KEY[8:] not in text  # not even the secret part on its own
+
+
+def request_of(dry_run_output: str) -> Tuple[str, Dict[str, str], Any]:
+    """Split ``--dry-run`` output into the request line, the headers and the JSON body."""
+    head, _, body = dry_run_output.partition("\n\n")
+    lines = head.splitlines()
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return lines[0], headers, json.loads(body) if body.strip() else None
+
+
+# -- a tiny API server ---------------------------------------------------------------------------
+
+Route = Callable[["Handler", Any], None]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "FakeAPI"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw.decode("utf-8")) if raw else None
+        self.server.received.append({"method": self.command, "path": self.path,
+                                     "headers": dict(self.headers), "body": body})
+        route = self.server.routes.get((self.command, self.path.split("?")[0]))
+        if route is None:
+            self.send_json(404, {"error": {"message": "no route", "type": "invalid_request_error"}})
+        else:
+            route(self, body)
+
+    do_GET = do_POST = _handle
+
+    def send_json(self, status: int, body: Any, headers: Optional[Dict[str, str]] = None) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_events(self, payloads: List[Any], *, done: bool = True,
+                    hold: Optional[threading.Event] = None) -> None:
+        """An SSE answer delimited by closing the connection; ``hold`` keeps it open first."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for payload in payloads:
+            self.wfile.write(b"data: " + json.dumps(payload).encode("utf-8") + b"\n\n")
+            self.wfile.flush()
+        if hold is not None:
+            hold.wait(60)  # released by the test (or its teardown), never a timing assumption
+        if done:
+            self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
+
+
+class FakeAPI(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.routes: Dict[Tuple[str, str], Route] = {}
+        self.received: List[Dict[str, Any]] = []
+        self.release = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return "http://127.0.0.1:%d/v1" % self.server_address[1]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPI]:
+    server = FakeAPI()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def completion(*texts: str) -> Dict[str, Any]:
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": i, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": text}}
+                        for i, text in enumerate(texts)],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+
+
+def chunk(text: Optional[str] = None, finish: Optional[str] = None) -> Dict[str, Any]:
+    delta = {"content": text} if text is not None else {}
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+RATE_LIMITED = {"error": {"message": "Rate limit reached for requests", "type": "requests",
+                          "param": None, "code": "rate_limit_exceeded"}}
+
+
+def rate_limited(handler: Handler, body: Any) -> None:
+    handler.send_json(429, RATE_LIMITED, {"x-request-id": "req_abc123"})
+
+
+# -- usage errors: exit 2, one line, no traceback -------------------------------------------------
+
+def test_help_returns_0(capsys: Any) -> None:
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--max-completion-tokens" in out and "models" in out and "OPENAI_API_KEY" in out
+    assert "--api-key " not in out  # no option takes the key itself
+    assert cli.main(["models", "--help"]) == 0
+    assert "--base-url" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--temperature", "warm", "Hi"],
+    ["--stream", "--no-stream", "Hi"],
+    ["--dry-run", "--curl", "Hi"],
+    ["--response-format", "yaml", "Hi"],
+    ["-n", "two", "Hi"],
+    ["--api-key", KEY, "Hi"],
+    ["--api-key=" + KEY, "Hi"],
+    ["--api", KEY, "Hi"],
+    ["Hi", KEY],
+    ["models", "Hi"],
+])
+def test_argparse_errors_exit_2(capsys: Any, argv: List[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert_no_key(out, err)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--param", "temprature=0.5", "Hi"], "did you mean 'temperature'"),
+    (["--param", "max_completion_token=5", "Hi"], "did you mean 'max_completion_tokens'"),
+    (["--temperature", "3", "Hi"], "temperature"),
+    (["-n", "0", "Hi"], "n must"),
+    (["--max-completion-tokens", "-1", "Hi"], "max_completion_tokens"),
+    (["--param", "top_p=\"high\"", "Hi"], "top_p"),
+    (["--param", "temperature", "Hi"], "--param needs KEY=VALUE"),
+    (["--param", "=1", "Hi"], "--param needs KEY=VALUE"),
+    (["--stop", "a", "--stop", "b", "--stop", "c", "--stop", "d", "--stop", "e", "Hi"], "stop"),
+    (["--timeout", "0", "Hi"], "timeout"),
+    (["--base-url", "ftp://example.invalid/v1", "Hi"], "base_url"),
+    ([], "no prompt"),
+    (["  "], "the prompt is empty"),
+    (["--base-url", OFFLINE, "models"], "put the models command first"),
+])
+def test_bad_values_are_one_line_usage_errors(capsys: Any, argv: List[str], expected: str) -> None:
+    code, out, err = run(capsys, "--dry-run", *argv)
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_did_you_mean_also_for_dashed_and_camel_names(capsys: Any) -> None:
+    code, _, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "max-retires=3", "Hi")
+    assert code == 2 and "did you mean" in err and "max_retries" in err
+    code, out, _ = run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "maxRetries=3", "Hi")
+    assert code == 0, out
+
+
+def test_unknown_enum_value_is_a_warning_line_not_an_error(capsys: Any) -> None:
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE,
+                         "--param", "reasoning_effort=hihg", "Hi")
+    assert code == 0
+    assert err.startswith("warning: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert request_of(out)[2]["reasoning_effort"] == "hihg"
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("0.5", 0.5), ("3", 3), ("true", True), ("null", None), ('"7"', "7"), ("hello", "hello"),
+    ("", ""), ('{"type": "json_object"}', {"type": "json_object"}), ("[1, 2]", [1, 2]),
+    ("{not json", "{not json"),
+])
+def test_param_values_are_json_when_they_parse(raw: str, value: Any) -> None:
+    assert cli.parse_value(raw) == value
+
+
+# -- --dry-run and --curl: the exact request, the key redacted ------------------------------------
+
+def test_dry_run_prints_the_request_with_every_option(capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code, out, err = run(
+        capsys, "--dry-run", "--base-url", OFFLINE, "--system", "Be brief", "--model", "m1",
+        "--temperature", "0.2", "--max-completion-tokens", "16", "-n", "2", "--stop", "END",
+        "--stop", "\n\n", "--seed", "7", "--response-format", "json",
+        "--param", "top_p=0.5", "--param", 'logit_bias={"50256": -100}', "--param", "user=u1",
+        "Why is 42 special?")
+    assert code == 0 and err == ""
+    assert_no_key(out, err)
+    line, headers, body = request_of(out)
+    assert line == "POST " + OFFLINE + "/chat/completions"
+    assert headers["Authorization"].startswith("Bearer sk-") and "..." in headers["Authorization"]
+    assert headers["Content-Type"] == "application/json"
+    assert body == {
+        "messages": [{"role": "system", "content": "Be brief"},
+                     {"role": "user", "content": "Why is 42 special?"}],
+        "model": "m1", "temperature": 0.2, "max_completion_tokens": 16, "n": 2,
+        "stop": ["END", "\n\n"], "seed": 7, "response_format": {"type": "json_object"},
+        "top_p": 0.5, "logit_bias": {"50256": -100}, "user": "u1",
+    }
+
+
+def test_dry_run_defaults(capsys: Any) -> None:
+    code, out, _ = run(capsys, "--dry-run", "--base-url", OFFLINE, "Hi")
+    assert code == 0
+    _, headers, body = request_of(out)
+    # Without a key no Authorization header at all; stdout is not a terminal: not streamed.
+    assert "Authorization" not in headers
+    assert body == {"messages": [{"role": "user", "content": "Hi"}], "model": "gpt-4o-mini"}
+
+
+def test_model_from_environment_and_named_options_win(capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("OPENAI_MODEL", "env-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", OFFLINE)
+    assert request_of(run(capsys, "--dry-run", "Hi")[1])[2]["model"] == "env-model"
+    assert request_of(run(capsys, "--dry-run", "--param", "model=p", "Hi")[1])[2]["model"] == "p"
+    assert request_of(run(capsys, "--dry-run", "--model", "flag", "--param", "model=p",
+                          "Hi")[1])[2]["model"] == "flag"
+    body = request_of(run(capsys, "--dry-run", "--param", "temperature=1", "--temperature", "0",
+                          "Hi")[1])[2]
+    assert body["temperature"] == 0
+
+
+def test_stream_flag_and_param_shape_the_body(capsys: Any) -> None:
+    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--stream", "Hi")[1])[2]
+    assert body["stream"] is True
+    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true",
+                          "Hi")[1])[2]
+    assert body["stream"] is True
+    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true",
+                          "--no-stream", "Hi")[1])[2]
+    assert "stream" not in body
+
+
+def test_curl_prints_an_equivalent_command_without_the_key(capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code, out, err = run(capsys, "--curl", "--base-url", OFFLINE, "--model", "m", "It's 42")
+    assert code == 0 and err == ""
+    assert_no_key(out, err)
+    assert out.startswith("curl ")
+    assert "$OPENAI_API_KEY" in out and OFFLINE + "/chat/completions" in out
+    assert "--data-raw" in out
+    words = shlex.split(out.replace("\\\n", " "))
+    body = json.loads(words[words.index("--data-raw") + 1])
+    assert body == {"messages": [{"role": "user", "content": "It's 42"}], "model": "m"}
+
+
+def test_models_dry_run_and_curl(capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code, out, err = run(capsys, "models", "--dry-run", "--base-url", OFFLINE)
+    assert code == 0
+    assert out.splitlines()[0] == "GET " + OFFLINE + "/models"
+    code, curl_out, _ = run(capsys, "models", "--curl", "--base-url", OFFLINE)
+    words = shlex.split(curl_out.replace("\\\n", " "))
+    assert code == 0 and words[words.index("-X") + 1] == "GET"
+    assert_no_key(out, err, curl_out)
+
+
+def test_the_word_models_as_a_prompt(capsys: Any) -> None:
+    code, out, _ = run(capsys, "--dry-run", "--base-url", OFFLINE, "--", "models")
+    assert code == 0
+    assert request_of(out)[2]["messages"] == [{"role": "user", "content": "models"}]
+
+
+def test_api_key_file(capsys: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-0000000000000000000000")
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file",
+                         str(key_file), "Hi")
+    assert code == 0
+    assert_no_key(out, err)
+    authorization = request_of(out)[1]["Authorization"]
+    assert authorization == "Bearer sk-..." + KEY[-4:]  # the file's key, not the environment's
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, "cannot read --api-key-file"),
+    ("", "must contain the key alone"),
+    ("   \n", "must contain the key alone"),
+    (KEY + "\n" + KEY + "\n", "must contain the key alone"),
+])
+def test_bad_api_key_file(capsys: Any, tmp_path: Path, content: Optional[str], expected: str) -> None:
+    key_file = tmp_path / "key"
+    if content is not None:
+        key_file.write_text(content)
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file",
+                         str(key_file), "Hi")
+    assert code == 2 and out == ""
+    assert expected in err and err.count("\n") == 1
+    assert_no_key(out, err)
+
+
+def test_prompt_from_standard_input(capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Line one\nline two\n"))
+    code, out, _ = run(capsys, "--dry-run", "--base-url", OFFLINE, "-")
+    assert code == 0
+    assert request_of(out)[2]["messages"] == [{"role": "user", "content": "Line one\nline two"}]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "-")
+    assert code == 2 and "standard input is empty" in err
+
+
+# -- talking to a server: output, error lines and exit 1 ------------------------------------------
+
+def test_error_line_format() -> None:
+    error = OpenAIError("Rate limit\nreached", status=429, type="requests",
+                        code="rate_limit_exceeded", request_id="req_1")
+    assert cli.error_line(error) == "error: 429 rate_limit_exceeded: Rate limit reached (request id req_1)"
+    assert cli.error_line(OpenAIError("refused", type="connection_error")) == \
+        "error: connection_error: refused"
+    assert cli.error_line(OpenAIError("", status=500)) == "error: 500: (no message)"
+    # A stream that broke after 200 OK: the status is not an error status, so it is left out.
+    assert cli.error_line(OpenAIError("cut", status=200, type="stream_error")) == \
+        "error: stream_error: cut"
+
+
+@pytest.mark.parametrize("mode", ["--no-stream", "--stream"])
+def test_server_error_is_one_line_and_exit_1(capsys: Any, monkeypatch: Any, api: FakeAPI,
+                                             mode: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    api.routes[("POST", "/v1/chat/completions")] = rate_limited
+    code, out, err = run(capsys, mode, "--base-url", api.base_url, "--max-retries", "0", "Hi")
+    assert code == 1 and out == ""
+    assert err == "error: 429 rate_limit_exceeded: Rate limit reached for requests (request id req_abc123)\n"
+    assert "Traceback" not in err
+    assert_no_key(out, err)
+    # The key was sent to the server it belongs to, just never printed.
+    assert [r["headers"]["Authorization"] for r in api.received] == ["Bearer " + KEY]
+
+
+def test_a_key_echoed_by_the_server_is_not_printed(capsys: Any, monkeypatch: Any, api: FakeAPI) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+
+    def unauthorized(handler: Handler, body: Any) -> None:
+        handler.send_json(401, {"error": {"message": "Incorrect API key provided: " + KEY,
+                                          "type": "invalid_request_error", "code": "invalid_api_key"}})
+
+    api.routes[("POST", "/v1/chat/completions")] = unauthorized
+    code, out, err = run(capsys, "--no-stream", "--base-url", api.base_url, "--max-retries", "0", "Hi")
+    assert code == 1 and err.startswith("error: 401 invalid_api_key: Incorrect API key provided: ")
+    assert_no_key(out, err)
+
+
+def test_connection_refused_is_exit_1(capsys: Any) -> None:
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, out, err = run(capsys, "--no-stream", "--base-url", "http://127.0.0.1:%d/v1" % port,
+                         "--max-retries", "0", "Hi")
+    assert code == 1 and out == ""
+    assert err.startswith("error: connection_error: ") and err.count("\n") == 1
+
+
+def test_answer_and_request_received(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(200, completion("Forty-two."))
+    code, out, err = run(capsys, "--no-stream", "--base-url", api.base_url, "--model", "m",
+                         "--temperature", "0", "Why 42?")
+    assert (code, out, err) == (0, "Forty-two.\n", "")
+    sent = api.received[0]
+    assert sent["body"] == {"messages": [{"role": "user", "content": "Why 42?"}], "model": "m",
+                            "temperature": 0}
+    assert "Authorization" not in sent["headers"]
+
+
+def test_several_choices_are_printed_apart(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(
+        200, completion("One.", "Two\nlines.\n", "Three."))
+    code, out, _ = run(capsys, "--no-stream", "--base-url", api.base_url, "-n", "3", "Count")
+    assert code == 0
+    assert out == ("--- choice 0 ---\nOne.\n--- choice 1 ---\nTwo\nlines.\n"
+                   "--- choice 2 ---\nThree.\n")
+    assert api.received[0]["body"]["n"] == 3
+
+
+def test_json_prints_the_raw_response(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(200, completion("Hi!"))
+    code, out, _ = run(capsys, "--no-stream", "--json", "--base-url", api.base_url, "Hi")
+    assert code == 0
+    assert json.loads(out) == completion("Hi!")
+
+
+STREAMED = [chunk("Forty"), chunk("-two"), chunk("."), chunk(finish="stop")]
+
+
+def test_stream_prints_text_as_it_arrives(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(STREAMED)
+    code, out, err = run(capsys, "--stream", "--base-url", api.base_url, "Why 42?")
+    assert (code, out, err) == (0, "Forty-two.\n", "")
+    assert api.received[0]["body"]["stream"] is True
+
+
+def test_stream_json_prints_one_chunk_per_line(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(STREAMED)
+    code, out, _ = run(capsys, "--stream", "--json", "--base-url", api.base_url, "Hi")
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == STREAMED
+
+
+def test_stream_with_several_choices_prints_them_apart_at_the_end(capsys: Any, api: FakeAPI) -> None:
+    events = [chunk("A"), dict(chunk("B"), choices=[{"index": 1, "delta": {"content": "B"},
+                                                      "finish_reason": None}]),
+              chunk("a", "stop"), dict(chunk(), choices=[{"index": 1, "delta": {"content": "b"},
+                                                           "finish_reason": "stop"}])]
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(events)
+    code, out, _ = run(capsys, "--stream", "-n", "2", "--base-url", api.base_url, "Hi")
+    assert code == 0
+    assert out == "--- choice 0 ---\nAa\n--- choice 1 ---\nBb\n"
+
+
+def test_stream_cut_mid_way_keeps_the_text_and_exits_1(capsys: Any, api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(
+        [chunk("Half an ans")], done=False)
+    code, out, err = run(capsys, "--stream", "--base-url", api.base_url, "--max-retries", "0", "Hi")
+    assert code == 1
+    assert out == "Half an ans\n"
+    assert err.startswith("error: stream_error: ") and err.count("\n") == 1
+
+
+def test_models_lists_ids(capsys: Any, api: FakeAPI) -> None:
+    models = {"object": "list", "data": [{"id": "m-one", "object": "model"},
+                                         {"id": "m-two", "object": "model"}]}
+    api.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(200, models)
+    assert run(capsys, "models", "--base-url", api.base_url) == (0, "m-one\nm-two\n", "")
+    code, out, _ = run(capsys, "models", "--json", "--base-url", api.base_url)
+    assert code == 0 and json.loads(out) == models
+    api.routes[("GET", "/v1/models")] = rate_limited
+    code, out, err = run(capsys, "models", "--base-url", api.base_url, "--max-retries", "0")
+    assert code == 1 and out == "" and err.startswith("error: 429 rate_limit_exceeded: ")
+
+
+# -- real processes ----------------------------------------------------------------------------
+
+def _env(**extra: str) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
+    """Read from ``fd`` until ``wanted`` shows up or the writer closes (b"" / EIO on a pty)."""
+    data = b""
+    while wanted not in data:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, "nothing arrived within %s s; so far: %r" % (timeout, data)
+        try:
+            piece = os.read(fd, 4096)
+        except OSError:  # Linux reports EIO on a pty master once the child side is closed
+            break
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_during_a_stream_stops_cleanly(api: FakeAPI) -> None:
+    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(
+        [chunk("Partial answer")], hold=api.release)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openai_params", "--stream", "--base-url", api.base_url, "Hi"],
+        cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        seen = _read_until(proc.stdout.fileno(), b"Partial answer")
+        assert b"Partial answer" in seen
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert (seen + rest).decode() == "Partial answer\n"
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+def test_python_dash_m_entry_point() -> None:
+    done = subprocess.run([sys.executable, "-m", "openai_params", "--dry-run", "--base-url", OFFLINE,
+                           "Hi"], cwd=str(ROOT), env=_env(OPENAI_API_KEY=KEY),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert_no_key(done.stdout.decode(), done.stderr.decode())
+    assert done.stdout.decode().startswith("POST " + OFFLINE + "/chat/completions\n")
+    done = subprocess.run([sys.executable, "-m", "openai_params", "--temperature", "9", "Hi"],
+                          cwd=str(ROOT), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60)
+    assert done.returncode == 2 and done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_models_on_the_real_server(real_server: Any, capsys: Any) -> None:
+    code, out, err = run(capsys, "models", "--base-url", real_server.base_url)
+    assert code == 0, err
+    assert real_server.model in out.splitlines()
+
+
+@pytest.mark.integration
+def test_stream_from_the_real_server_through_a_pipe(real_server: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "openai_params", "--stream", "--max-completion-tokens", "8",
+         "--temperature", "0", "Say hello."],
+        cwd=str(ROOT), env=_env(OPENAI_BASE_URL=real_server.base_url, OPENAI_MODEL=real_server.model),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("utf-8").strip()
+    assert done.stderr == b""
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
+def test_stream_is_the_default_on_a_terminal(real_server: Any) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        # --json shows what came back: chunks (one per line) prove the answer was streamed.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openai_params", "--json", "--max-completion-tokens", "8",
+             "--temperature", "0", "Say hello."],
+            cwd=str(ROOT), env=_env(OPENAI_BASE_URL=real_server.base_url,
+                                    OPENAI_MODEL=real_server.model),
+            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        output = _read_until(master, b"\0never\0", timeout=120)  # read to the end
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if slave != -1:
+            os.close(slave)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in output.decode("utf-8").replace("\r\n", "\n").splitlines()
+             if line.strip()]
+    assert lines and all(line["object"] == "chat.completion.chunk" for line in lines)
+    text = "".join((line["choices"][0]["delta"].get("content") or "") for line in lines
+                   if line.get("choices"))
+    assert text.strip()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(os.name == "nt", reason="the demo is a bash script")
+def test_demo_script(real_server: Any) -> None:
+    # The demo starts its own server from the environment the fixture built (and cached).
+    done = subprocess.run([str(ROOT / "scripts" / "demo"), "Say hello.", "--max-completion-tokens",
+                           "8"], cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode("utf-8").strip()
+    assert b"Traceback" not in done.stderr

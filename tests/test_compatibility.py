@@ -1,0 +1,548 @@
+"""Measure what the real llama.cpp server does with each chat parameter the package sends,
+and check that ``docs/compatibility.md`` says exactly that.
+
+For every request field of ``CreateChatCompletionRequest`` that
+``OpenAIChatCompletionParameters`` can put in a body, a probe sends a body built
+by ``body()`` (plus messages) with plain urllib and classifies the answer:
+
+- honoured: the effect the parameter asks for was observed;
+- ignored: 200, but the effect it asks for is absent;
+- accepted: 200 and a well-formed completion; no effect was checked (none
+  can be seen with this server and model);
+- rejected: an error status; the observation carries the server's message.
+
+The measured table must equal the one under the heading ``SECTION`` in
+``docs/compatibility.md``; when the server changes, this test fails with a
+diff and the new table to paste. Run ``python3 tests/test_compatibility.py``
+to print the measured table (it starts the server itself).
+
+Effects are measured with greedy decoding (temperature 0) or fixed seeds, so
+every observation is deterministic for a given server and model.
+"""
+
+import difflib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # when run as a script
+    sys.path.insert(0, str(ROOT))
+
+from openai_params.parameters import OpenAIChatCompletionParameters  # noqa: E402
+
+from rawhttp import Answer, check_completion, check_stream, post_chat, request  # noqa: E402
+
+DOC = ROOT / "docs" / "compatibility.md"
+SECTION = "llama.cpp server (llama-cpp-python 0.3.36, measured)"
+SCHEMA = ROOT / "tests" / "data" / "openapi" / "openai-chat-completions.openapi.json"
+RESULTS = ("honoured", "accepted", "ignored", "rejected")
+HEADER = ("parameter", "value sent", "result", "observation")
+
+HELLO = [{"role": "user", "content": "Say hello."}]
+CATS = [{"role": "user", "content": "Write the word cat ten times."}]
+CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
+WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
+GREEDY = {"temperature": 0, "max_tokens": 12}
+HOT = 1.5  # a temperature at which different seeds give different texts
+SEEDS = (1, 2, 3)
+ACCEPTED = "200 and a well-formed completion; no effect checked"
+
+
+class Row(NamedTuple):
+    parameter: str
+    value: str
+    result: str
+    observation: str
+
+
+class Rejected(Exception):
+    """The server answered an error status."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+class Server:
+    """Sends bodies built by the package; remembers non-streamed answers (all are deterministic)."""
+
+    def __init__(self, base_url: str, model: str) -> None:
+        self.base_url = base_url
+        self.model = model
+        self._cache = {}  # type: Dict[str, Dict[str, Any]]
+
+    def body(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+        fields = dict(fields)
+        fields.setdefault("model", self.model)
+        body = OpenAIChatCompletionParameters(**fields).body()
+        body["messages"] = list(messages)
+        return body
+
+    def send(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]] = HELLO) -> Answer:
+        answer = post_chat(self.base_url, self.body(fields, messages))
+        if answer.status >= 300:
+            raise Rejected(answer)
+        return answer
+
+    def chat(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]] = HELLO) -> Dict[str, Any]:
+        """A well-formed non-streamed completion (asserted), from the cache when asked before."""
+        key = json.dumps(self.body(fields, messages), sort_keys=True)
+        if key not in self._cache:
+            self._cache[key] = check_completion(self.send(fields, messages))
+        return self._cache[key]
+
+    def text(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]] = HELLO) -> str:
+        return self.chat(fields, messages)["choices"][0]["message"]["content"] or ""
+
+    def texts_for_seeds(self, fields: Dict[str, Any]) -> List[str]:
+        return [self.text(dict(fields, seed=seed)) for seed in SEEDS]
+
+
+Outcome = Tuple[str, str]  # (result, observation)
+Probe = Callable[[Server], Outcome]
+PROBES = []  # type: List[Tuple[str, str, Probe]]
+
+
+def probe(parameter: str, value: str) -> Callable[[Probe], Probe]:
+    """Register a measurement of ``parameter`` sent at ``value`` (as shown in the table)."""
+    def register(func: Probe) -> Probe:
+        PROBES.append((parameter, value, func))
+        return func
+    return register
+
+
+def code(value: Any) -> str:
+    return "`%s`" % json.dumps(value)
+
+
+def accepted_probe(parameter: str, value: Any, **extra: Any) -> None:
+    """A parameter whose effect cannot be seen here: only 200 and a well-formed answer count."""
+    @probe(parameter, code(value))
+    def _measure(server: Server) -> Outcome:
+        server.chat(dict(extra, max_tokens=4, **{parameter: value}))
+        return "accepted", ACCEPTED
+
+
+# --- the seed's fields -----------------------------------------------------------------------
+
+@probe("model", code("gpt-4o-mini"))
+def _model(server: Server) -> Outcome:
+    completion = server.chat({"model": "gpt-4o-mini", "max_tokens": 4})
+    if completion["model"] == "gpt-4o-mini":
+        return "ignored", ("a name the server does not serve is answered by its one loaded model; "
+                           "the response echoes the name sent")
+    return "ignored", "answered by the loaded model, named %s in the response" % code(completion["model"])
+
+
+@probe("stream", code(True))
+def _stream(server: Server) -> Outcome:
+    answer = server.send({"stream": True, "max_tokens": 4})
+    if not answer.content_type.startswith("text/event-stream"):
+        return "ignored", "a plain %s answer came back" % answer.content_type
+    check_stream(answer)
+    return "honoured", "`text/event-stream` of `chat.completion.chunk` events ending with `data: [DONE]`"
+
+
+@probe("max_completion_tokens", code(3))
+def _max_completion_tokens(server: Server) -> Outcome:
+    usage = server.chat({"temperature": 0, "max_completion_tokens": 3})["usage"]
+    if usage["completion_tokens"] <= 3:
+        return "honoured", "completion_tokens <= 3"
+    return "ignored", "the greedy answer runs past 3 tokens; use `max_tokens` with this server"
+
+
+@probe("n", code(2))
+def _n(server: Server) -> Outcome:
+    choices = server.chat({"n": 2, "max_tokens": 4})["choices"]
+    if len(choices) == 2:
+        return "honoured", "2 choices"
+    return "ignored", "%d choice%s came back" % (len(choices), "" if len(choices) == 1 else "s")
+
+
+@probe("temperature", "`0`, `1.5`")
+def _temperature(server: Server) -> Outcome:
+    cold = server.texts_for_seeds(dict(GREEDY, temperature=0))
+    hot = server.texts_for_seeds(dict(GREEDY, temperature=HOT))
+    if len(set(cold)) == 1 and len(set(hot)) > 1:
+        return "honoured", "seeds 1, 2, 3 give one text at temperature 0 and different texts at 1.5"
+    if len(set(cold)) > 1:
+        return "ignored", "temperature 0 still samples: seeds 1, 2, 3 give different texts"
+    return "ignored", "temperature 1.5 with seeds 1, 2, 3 gives one text"
+
+
+@probe("store", code(True))
+def _store(server: Server) -> Outcome:
+    completion = server.chat({"store": True, "max_tokens": 4})
+    got = request("GET", server.base_url + "/chat/completions/" + completion["id"])
+    if got.status == 200 and got.json().get("id") == completion["id"]:
+        return "honoured", "`GET /chat/completions/{id}` returns the stored completion"
+    return "ignored", "`GET /chat/completions/{id}` answers %d: nothing is stored" % got.status
+
+
+# --- sampling --------------------------------------------------------------------------------
+
+@probe("top_p", code(0.01))
+def _top_p(server: Server) -> Outcome:
+    texts = server.texts_for_seeds(dict(GREEDY, temperature=HOT, top_p=0.01))
+    if len(set(texts)) == 1:
+        return "honoured", "at temperature 1.5, seeds 1, 2, 3 give one text (only the top token is kept)"
+    return "ignored", "at temperature 1.5, seeds 1, 2, 3 still give different texts"
+
+
+@probe("seed", code(42))
+def _seed(server: Server) -> Outcome:
+    fields = dict(GREEDY, temperature=HOT, seed=42)
+    first = server.text(fields)
+    again = check_completion(server.send(fields))["choices"][0]["message"]["content"]
+    if first != again:
+        return "ignored", "at temperature 1.5, two calls with seed 42 give different texts"
+    if len(set(server.texts_for_seeds(dict(GREEDY, temperature=HOT)))) > 1:
+        return "honoured", "at temperature 1.5, two calls with seed 42 give one text; seeds 1, 2, 3 differ"
+    return "accepted", "at temperature 1.5 every seed gives the same text: no effect to see"
+
+
+@probe("stop", "a word from the middle of the greedy answer")
+def _stop(server: Server) -> Outcome:
+    full = server.text(GREEDY)
+    words = full.split()
+    assert len(words) >= 3, "the greedy answer is too short to pick a stop word: %r" % full
+    word = words[len(words) // 2]
+    cut = full.find(word)
+    completion = server.chat(dict(GREEDY, stop=[word]))
+    text = completion["choices"][0]["message"]["content"] or ""
+    if text == full:
+        return "ignored", "the answer runs past the stop word"
+    if text == full[:cut] and completion["choices"][0]["finish_reason"] == "stop":
+        return "honoured", "the answer ends just before the stop word, finish_reason `stop`"
+    return "accepted", "the answer changed but does not end at the stop word"
+
+
+@probe("max_tokens", code(3))
+def _max_tokens(server: Server) -> Outcome:
+    completion = server.chat({"temperature": 0, "max_tokens": 3})
+    if completion["usage"]["completion_tokens"] <= 3 and completion["choices"][0]["finish_reason"] == "length":
+        return "honoured", "completion_tokens <= 3, finish_reason `length`"
+    return "ignored", "the greedy answer runs past 3 tokens"
+
+
+def penalty_probe(parameter: str) -> None:
+    @probe(parameter, code(2))
+    def _measure(server: Server) -> Outcome:
+        plain = server.text({"temperature": 0, "max_tokens": 16}, CATS)
+        penalised = server.text({"temperature": 0, "max_tokens": 16, parameter: 2}, CATS)
+        if penalised != plain:
+            return "honoured", "changes the greedy answer to a repetitive prompt"
+        return "ignored", "the greedy answer to a repetitive prompt is unchanged"
+
+
+penalty_probe("frequency_penalty")
+penalty_probe("presence_penalty")
+
+
+@probe("logit_bias", "`{\"<id of Yes>\": 100}`")
+def _logit_bias(server: Server) -> Outcome:
+    # Token ids belong to the model's tokenizer: ask this server for the id of "Yes".
+    # /extras/tokenize is llama-cpp-python's own endpoint, outside /v1.
+    root = server.base_url[: -len("/v1")] if server.base_url.endswith("/v1") else server.base_url
+    tokens = request("POST", root + "/extras/tokenize", {"input": "Yes"}).json()["tokens"]
+    assert len(tokens) == 1, "'Yes' is not one token for this model: %s" % tokens
+    completion = server.chat({"temperature": 0, "max_tokens": 4, "logit_bias": {str(tokens[0]): 100}})
+    text = completion["choices"][0]["message"]["content"] or ""
+    if text and text == "Yes" * completion["usage"]["completion_tokens"]:
+        return "honoured", "every generated token is `Yes`"
+    return "ignored", "the greedy answer is not made of the favoured token"
+
+
+# --- output shape ----------------------------------------------------------------------------
+
+@probe("logprobs", code(True))
+def _logprobs(server: Server) -> Outcome:
+    logprobs = server.chat({"temperature": 0, "max_tokens": 3, "logprobs": True})["choices"][0].get("logprobs")
+    if isinstance(logprobs, dict) and logprobs.get("content"):
+        return "honoured", "`choices[0].logprobs.content` has one entry per token"
+    return "ignored", "sent alone, `choices[0].logprobs` is null"
+
+
+@probe("top_logprobs", "`2` (with `logprobs: true`)")
+def _top_logprobs(server: Server) -> Outcome:
+    logprobs = server.chat({"temperature": 0, "max_tokens": 3, "logprobs": True, "top_logprobs": 2})
+    content = (logprobs["choices"][0].get("logprobs") or {}).get("content") or []
+    if content and all(len(entry.get("top_logprobs") or []) >= 2 for entry in content):
+        return "honoured", "each token comes with at least 2 `top_logprobs`"
+    return "ignored", "no `top_logprobs` per token"
+
+
+@probe("response_format", code({"type": "json_object"}))
+def _json_object(server: Server) -> Outcome:
+    greedy = {"temperature": 0, "max_tokens": 60}
+    plain = server.text(greedy, CAPITAL)
+    shaped = server.text(dict(greedy, response_format={"type": "json_object"}), CAPITAL)
+    if not _is_json_object(shaped):
+        return "ignored", "the content is not a JSON object"
+    if _is_json_object(plain):
+        return "accepted", "the content is JSON, but so it is without the parameter"
+    return "honoured", "the content parses as a JSON object (the same request without it answers prose)"
+
+
+@probe("response_format", "`{\"type\": \"json_schema\", ...}`")
+def _json_schema(server: Server) -> Outcome:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    fields = {"temperature": 0, "max_tokens": 30,
+              "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}}
+    text = server.text(fields, CAPITAL)
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("city"), str):
+        return "honoured", "the content is a JSON object with the required key"
+    return "ignored", "the content does not follow the schema"
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _tool_call_names(completion: Dict[str, Any]) -> List[str]:
+    calls = completion["choices"][0]["message"].get("tool_calls") or []
+    return [call["function"]["name"] for call in calls]
+
+
+@probe("tools", "`[get_weather]` (with `tool_choice` naming it)")
+def _tools(server: Server) -> Outcome:
+    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
+                              "tool_choice": FORCE_WEATHER}, WEATHER)
+    if _tool_call_names(completion) == ["get_weather"]:
+        arguments = json.loads(completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+        if isinstance(arguments, dict) and isinstance(arguments.get("city"), str):
+            return "honoured", "`message.tool_calls` calls `get_weather` with arguments that fit its schema"
+        return "honoured", "`message.tool_calls` calls `get_weather` (arguments off its schema)"
+    return "ignored", "no tool call came back"
+
+
+@probe("tool_choice", code(FORCE_WEATHER))
+def _tool_choice_named(server: Server) -> Outcome:
+    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
+                              "tool_choice": FORCE_WEATHER}, WEATHER)
+    if _tool_call_names(completion) == ["get_weather"] and completion["choices"][0]["finish_reason"] == "tool_calls":
+        return "honoured", "a call to `get_weather`, finish_reason `tool_calls`"
+    return "ignored", "no forced call came back"
+
+
+@probe("tool_choice", code("required"))
+def _tool_choice_required(server: Server) -> Outcome:
+    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
+                              "tool_choice": "required"}, WEATHER)
+    if _tool_call_names(completion):
+        return "honoured", "a tool call came back"
+    return "ignored", "a plain text answer, no tool call"
+
+
+@probe("parallel_tool_calls", code(False))
+def _parallel_tool_calls(server: Server) -> Outcome:
+    server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
+                 "tool_choice": FORCE_WEATHER, "parallel_tool_calls": False}, WEATHER)
+    return "accepted", ACCEPTED
+
+
+@probe("stream_options", code({"include_usage": True}))
+def _stream_options(server: Server) -> Outcome:
+    chunks, _ = check_stream(server.send({"stream": True, "max_tokens": 4,
+                                          "stream_options": {"include_usage": True}}))
+    if any(chunk.get("usage") for chunk in chunks):
+        return "honoured", "a last chunk carries `usage`"
+    return "ignored", "no chunk carries `usage`"
+
+
+def audio_probe(parameter: str) -> None:
+    fields = {"max_tokens": 4, "modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}
+
+    @probe(parameter, code(fields[parameter]) + (" (with `audio`)" if parameter == "modalities"
+                                                 else " (with `modalities: [\"text\", \"audio\"]`)"))
+    def _measure(server: Server) -> Outcome:
+        message = server.chat(fields)["choices"][0]["message"]
+        if message.get("audio"):
+            return "honoured", "`message.audio` came back"
+        return "ignored", "text only, no `message.audio`"
+
+
+audio_probe("modalities")
+audio_probe("audio")
+
+# --- fields this server cannot show an effect for ----------------------------------------------
+
+accepted_probe("user", "user-1234")
+accepted_probe("metadata", {"purpose": "compatibility-test"})
+accepted_probe("service_tier", "auto")
+accepted_probe("reasoning_effort", "low")
+accepted_probe("verbosity", "low")
+accepted_probe("prediction", {"type": "content", "content": "Hello"})
+accepted_probe("web_search_options", {"search_context_size": "low"})
+accepted_probe("safety_identifier", "user-hash-1234")
+accepted_probe("prompt_cache_key", "compatibility-test")
+accepted_probe("prompt_cache_options", {"ttl": "30m"})
+accepted_probe("moderation", {"model": "omni-moderation-latest"})
+
+
+# --- measuring and comparing ---------------------------------------------------------------------
+
+def measure(server: Server) -> List[Row]:
+    rows = []
+    for parameter, value, func in PROBES:
+        try:
+            result, observation = func(server)
+        except Rejected as exc:
+            result, observation = "rejected", "HTTP %d: %s" % (exc.answer.status, _short_error(exc.answer))
+        assert result in RESULTS, (parameter, result)
+        rows.append(Row("`%s`" % parameter, value, result, observation))
+    return rows
+
+
+def _short_error(answer: Answer) -> str:
+    """The gist of an error, without what varies by machine (paths, tracebacks)."""
+    message = answer.error_message()
+    # pydantic validation errors (llama-cpp-python): "... 'loc': ('body', 'x', 'y'), 'msg': "..." ..."
+    found = re.search(r"'loc': \(([^)]*)\), 'msg': (\"[^\"]*\"|'[^']*')", message)
+    if found:
+        loc = ".".join(part.strip(" '") for part in found.group(1).split(",") if part.strip(" '") != "body")
+        return "%s: %s" % (loc, found.group(2)[1:-1])
+    return message.splitlines()[0][:120] if message else "(no message)"
+
+
+def render(rows: Sequence[Row]) -> List[str]:
+    lines = ["| %s |" % " | ".join(HEADER), "| %s |" % " | ".join("---" for _ in HEADER)]
+    lines += ["| %s |" % " | ".join(row) for row in rows]
+    return lines
+
+
+def doc_rows(text: str, section: str) -> List[Row]:
+    """The rows of the first Markdown table under the heading that contains ``section``."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("#") and section in line]
+    assert starts, "no heading containing %r in %s" % (section, DOC)
+    table = []  # type: List[str]
+    for line in lines[starts[0] + 1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|"):
+            table.append(line)
+        elif table:
+            break
+    assert len(table) >= 2, "no table under %r in %s" % (section, DOC)
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table]
+    assert tuple(cells[0]) == HEADER, "table header is %s, expected %s" % (cells[0], HEADER)
+    rows = []
+    for cell in cells[2:]:
+        assert len(cell) == len(HEADER), "row with %d cells: %s" % (len(cell), cell)
+        rows.append(Row(*cell))
+    return rows
+
+
+def request_fields_in_schema() -> List[str]:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))["components"]["schemas"]
+
+    def properties(name: str) -> Dict[str, Any]:
+        found = {}  # type: Dict[str, Any]
+        for part in schema[name].get("allOf", [schema[name]]):
+            if "$ref" in part:
+                found.update(properties(part["$ref"].rsplit("/", 1)[-1]))
+            else:
+                found.update(part.get("properties", {}))
+        return found
+
+    return sorted(properties("CreateChatCompletionRequest"))
+
+
+def sent_by_package() -> List[str]:
+    """Request fields of the schema that OpenAIChatCompletionParameters has a field for."""
+    names = set(OpenAIChatCompletionParameters.__dataclass_fields__)  # type: ignore[attr-defined]
+    return [name for name in request_fields_in_schema() if name in names]
+
+
+@pytest.fixture(scope="module")
+def measured(real_server: Any) -> List[Row]:
+    return measure(Server(real_server.base_url, real_server.model))
+
+
+@pytest.mark.integration
+def test_every_parameter_the_package_sends_is_measured(measured: List[Row]) -> None:
+    seen = {row.parameter.strip("`") for row in measured}
+    missing = [name for name in sent_by_package() if name not in seen]
+    assert not missing, "no probe for: %s (add one to tests/test_compatibility.py)" % missing
+    assert "messages" not in seen and len(sent_by_package()) >= 30
+
+
+@pytest.mark.integration
+def test_doc_table_matches_what_the_server_does(measured: List[Row]) -> None:
+    documented = doc_rows(DOC.read_text(encoding="utf-8"), SECTION)
+    if documented != measured:
+        diff = "\n".join(difflib.unified_diff(render(documented), render(measured),
+                                             "docs/compatibility.md", "measured now", lineterm=""))
+        pytest.fail("docs/compatibility.md is stale: the table under %r differs from what the server "
+                    "does now.\n%s\n\nThe measured table, to paste into the doc:\n%s"
+                    % (SECTION, diff, "\n".join(render(measured))))
+
+
+def test_doc_table_parser_reads_rendered_rows() -> None:
+    rows = [Row("`n`", "`2`", "ignored", "1 choice came back"),
+            Row("`stop`", "a word", "honoured", "ends before it, finish_reason `stop`")]
+    text = "# t\n\n## %s\n\nintro\n\n%s\n\nafter\n\n## next\n| x |\n" % (SECTION, "\n".join(render(rows)))
+    assert doc_rows(text, SECTION) == rows
+
+
+def test_short_error_keeps_the_pydantic_message_and_drops_the_traceback() -> None:
+    body = {"error": {"message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                                 "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                                 "'json_object'\", 'input': 'json_schema'}\n\n  File \"/root/x/app.py\", "
+                                 "line 376", "type": "internal_server_error"}}
+    answer = Answer(500, {"content-type": "application/json"}, json.dumps(body).encode("utf-8"))
+    assert _short_error(answer) == "response_format.type: Input should be 'text' or 'json_object'"
+
+
+def test_doc_has_every_provider_marked_documented_not_measured() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    for provider in ("OpenAI", "Azure OpenAI", "Mistral", "Groq", "DeepSeek", "Ollama", "vLLM", "LM Studio"):
+        found = [h for h in headings if h[3:].startswith(provider + " ")]
+        assert found, "no section for %s in %s" % (provider, DOC)
+        assert all("documented, not measured" in h for h in found), found
+
+
+def main() -> int:
+    """Start the server, measure, print the table (for writing docs/compatibility.md)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
+    local_server = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(local_server)  # type: ignore[attr-defined]
+    running = local_server.LocalServer.start(quiet=True)  # type: ignore[attr-defined]
+    try:
+        print("\n".join(render(measure(Server(running.base_url, running.model)))))
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
