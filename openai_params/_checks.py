@@ -174,9 +174,7 @@ def check_str(
     if non_empty and not value:
         fail(field, text, value)
     if max_length is not None and len(value) > max_length:
-        raise ValueError(
-            "%s must be %s (got %d characters: %s)" % (field, text, len(value), show(value))
-        )
+        raise ValueError("%s must be %s (got %d characters: %s)" % (field, text, len(value), show(value)))
 
 
 def check_callable(field: str, value: Any) -> None:
@@ -222,7 +220,9 @@ def closest(value: str, choices: Iterable[str]) -> Optional[str]:
         matches = difflib.get_close_matches(value.lower(), options, n=1, cutoff=0.6)
     if not matches:
         # "descending" for "desc", "max_completion" for "max_completion_tokens".
-        matches = [o for o in options if value and (value.lower().startswith(o) or o.startswith(value.lower()))]
+        matches = [
+            o for o in options if value and (value.lower().startswith(o) or o.startswith(value.lower()))
+        ]
     return matches[0] if matches else None
 
 
@@ -250,9 +250,7 @@ def warn_unknown(field: str, value: str, known: Sequence[str], *, stacklevel: in
 # RFC 9110 section 5.6.2: token = 1*tchar
 #   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
 #           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-_TCHAR = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def check_headers(field: str, headers: Any) -> None:

@@ -31,18 +31,23 @@ How values from successive chunks combine:
 """
 
 import json
+from collections import abc
 from typing import Any, Dict, List, Mapping, Optional
 
 __all__ = ["ChatCompletionAccumulator"]
 
-# Keys of a chunk, a choice and a delta that the accumulator handles itself;
-# every other key is carried over as is.
+# Chunk keys that do not go into the completion: "object" changes to
+# "chat.completion", "choices" is rebuilt, and "obfuscation" is per-chunk
+# padding.  Every other key is carried over.
 _CHUNK_KEYS = frozenset(("object", "choices", "obfuscation"))
-_CHOICE_KEYS = frozenset(("index", "delta", "message", "logprobs", "finish_reason"))
-_DELTA_KEYS = frozenset(("role", "content", "refusal", "tool_calls", "function_call", "audio"))
 # Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
 _ONCE_KEYS = frozenset(("name",))
 _TEXT_KEYS = frozenset(("arguments", "input"))
+
+
+def _is_mapping(value: Any) -> bool:
+    # JSON objects are dicts; the ABC check (slow) is only for other mappings.
+    return isinstance(value, dict) or isinstance(value, abc.Mapping)
 
 
 def _is_empty(value: Any) -> bool:
@@ -92,7 +97,7 @@ class _ToolCall:
             elif key == "type":
                 if self.type is None and isinstance(value, str) and value:
                     self.type = value
-            elif isinstance(value, Mapping) and key in ("function", "custom"):
+            elif key in ("function", "custom") and _is_mapping(value):
                 obj = self.objects.setdefault(key, {})
                 for name, piece in value.items():
                     if name in _ONCE_KEYS:
@@ -150,66 +155,67 @@ class _Choice:
         self.extra_delta: Dict[str, Any] = {}
 
     def add(self, choice: Mapping[str, Any]) -> None:
-        delta = choice.get("delta")
-        if delta is None and "delta" not in choice:
-            delta = choice.get("message")  # a server that streams whole messages
-        if isinstance(delta, Mapping):
-            self._add_delta(delta)
-        logprobs = choice.get("logprobs")
-        if isinstance(logprobs, Mapping):
-            self._add_logprobs(logprobs)
-        finish = choice.get("finish_reason")
-        if finish is not None:
-            self.finish_reason = finish
         for key, value in choice.items():
-            if key not in _CHOICE_KEYS:
+            if key == "delta" or (key == "message" and "delta" not in choice):
+                # ("message": a server that streams whole messages)
+                if _is_mapping(value):
+                    self._add_delta(value)
+            elif key == "finish_reason":
+                if value is not None:
+                    self.finish_reason = value
+            elif key == "logprobs":
+                if _is_mapping(value):
+                    self._add_logprobs(value)
+            elif key != "index" and key != "message":
                 _set(self.extra, key, value)
 
     def _add_delta(self, delta: Mapping[str, Any]) -> None:
-        role = delta.get("role")
-        if self.role is None and isinstance(role, str) and role:
-            self.role = role
-        content = delta.get("content")
-        if isinstance(content, str):
-            if self.content is None:
-                self.content = []
-            self.content.append(content)
-        refusal = delta.get("refusal")
-        if isinstance(refusal, str) and refusal:
-            if self.refusal is None:
-                self.refusal = []
-            self.refusal.append(refusal)
-        tool_calls = delta.get("tool_calls")
-        if isinstance(tool_calls, list):
-            for tool_call in tool_calls:
-                if isinstance(tool_call, Mapping):
-                    self._tool_call_for(tool_call).merge(tool_call)
-        function_call = delta.get("function_call")
-        if isinstance(function_call, Mapping):
-            if self.function_call is None:
-                self.function_call = _ToolCall(0, 0)
-            self.function_call.merge({"function": function_call})
-        audio = delta.get("audio")
-        if isinstance(audio, Mapping):
-            # Streamed audio arrives as base64 "data" and "transcript" pieces,
-            # with id and expires_at along the way.
-            if self.audio is None:
-                self.audio = {}
-            for key, value in audio.items():
-                if key in ("data", "transcript") and isinstance(value, str):
-                    self.audio[key] = self.audio.get(key, "") + value
-                else:
-                    _set(self.audio, key, value)
         for key, value in delta.items():
-            if key in _DELTA_KEYS:
-                continue
-            old = self.extra_delta.get(key)
-            if isinstance(value, str) and isinstance(old, str):
-                self.extra_delta[key] = old + value
-            elif isinstance(value, list) and isinstance(old, list):
-                self.extra_delta[key] = old + value
+            if key == "content":
+                if isinstance(value, str):
+                    if self.content is None:
+                        self.content = []
+                    self.content.append(value)
+            elif key == "role":
+                if self.role is None and isinstance(value, str) and value:
+                    self.role = value
+            elif key == "refusal":
+                if isinstance(value, str) and value:
+                    if self.refusal is None:
+                        self.refusal = []
+                    self.refusal.append(value)
+            elif key == "tool_calls":
+                if isinstance(value, list):
+                    for tool_call in value:
+                        if _is_mapping(tool_call):
+                            self._tool_call_for(tool_call).merge(tool_call)
+            elif key == "function_call":
+                if _is_mapping(value):
+                    if self.function_call is None:
+                        self.function_call = _ToolCall(0, 0)
+                    self.function_call.merge({"function": value})
+            elif key == "audio":
+                if _is_mapping(value):
+                    self._add_audio(value)
             else:
-                _set(self.extra_delta, key, value)
+                old = self.extra_delta.get(key)
+                if isinstance(value, str) and isinstance(old, str):
+                    self.extra_delta[key] = old + value
+                elif isinstance(value, list) and isinstance(old, list):
+                    self.extra_delta[key] = old + value
+                else:
+                    _set(self.extra_delta, key, value)
+
+    def _add_audio(self, audio: Mapping[str, Any]) -> None:
+        # Streamed audio arrives as base64 "data" and "transcript" pieces,
+        # with id and expires_at along the way.
+        if self.audio is None:
+            self.audio = {}
+        for key, value in audio.items():
+            if key in ("data", "transcript") and isinstance(value, str):
+                self.audio[key] = self.audio.get(key, "") + value
+            else:
+                _set(self.audio, key, value)
 
     def _tool_call_for(self, delta: Mapping[str, Any]) -> _ToolCall:
         """Find the call this delta continues, or start a new one.
@@ -326,10 +332,13 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
-        if not isinstance(chunk, Mapping):
+        if not _is_mapping(chunk):
             return
         self.chunks_added += 1
+        top = self._top
         for key, value in chunk.items():
+            if key in _CHUNK_KEYS:
+                continue
             if key == "usage":
                 # "When present, it contains a null value except for the last
                 # chunk which contains the token usage statistics for the
@@ -337,13 +346,13 @@ class ChatCompletionAccumulator:
                 # one is the whole.)
                 if value is not None:
                     self._usage = value
-            elif key not in _CHUNK_KEYS:
-                _set(self._top, key, value)
+            elif key not in top or (value != top[key] and not _is_empty(value)):
+                top[key] = value  # _set(), inlined: every chunk repeats these
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             return
         for choice in choices:
-            if not isinstance(choice, Mapping):
+            if not _is_mapping(choice):
                 continue
             index = choice.get("index")
             if not isinstance(index, int) or isinstance(index, bool):

@@ -92,7 +92,7 @@ class OpenAIMessage:
 
     @property
     def role(self) -> Optional[str]:
-        """``"system"``, ``"user"``, ``"assistant"``, ``"tool"``, ... or ``None`` (a stream delta may omit it)."""
+        """``"system"``, ``"user"``, ``"assistant"``, ``"tool"``, ... or ``None`` (a delta may omit it)."""
         return self._get("role")  # type: ignore[no-any-return]
 
     @role.setter
@@ -169,7 +169,9 @@ class OpenAIMessage:
             return "".join(
                 part["text"]
                 for part in content
-                if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str)
+                if isinstance(part, Mapping)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
             )
         return ""
 
@@ -260,7 +262,9 @@ def validate_messages(messages: Any) -> List[Dict[str, Any]]:
     if not messages:
         fail("messages", "a non-empty list of messages like %s" % example, messages)
     checked = []
-    for index, message in enumerate(messages):  # a loop, not a comprehension: keeps warning stack levels fixed
+    for index, message in enumerate(
+        messages
+    ):  # a loop, not a comprehension: keeps warning stack levels fixed
         checked.append(_validate_message(index, message))
     return checked
 
@@ -343,8 +347,12 @@ class OpenAITool:
                 key = unknown[0]
                 raise ValueError(
                     "%s has an unknown key %r%s (a short-form tool has %s)"
-                    % (path, key, did_you_mean(str(key), _SHORT_FORM_KEYS + ("function",)),
-                       ", ".join(_SHORT_FORM_KEYS))
+                    % (
+                        path,
+                        key,
+                        did_you_mean(str(key), _SHORT_FORM_KEYS + ("function",)),
+                        ", ".join(_SHORT_FORM_KEYS),
+                    )
                 )
             function, extra = d, {}
             function_path = path
@@ -368,7 +376,7 @@ class OpenAITool:
         return tool
 
     def to_dict(self) -> Dict[str, Any]:
-        """The API's form: ``{"type": "function", "function": {"name": ..., ...}}`` with the keys that are set."""
+        """The API's form, ``{"type": "function", "function": {"name": ...}}``, with the keys that are set."""
         function: Dict[str, Any] = {"name": self.name}
         if self.description is not None:
             function["description"] = self.description

@@ -172,7 +172,9 @@ def _repr_value(name: str, value: Any) -> str:
     if name in ("extra_headers", "extra_query"):
         value = _redact(value)
     if name in CALLBACKS and value is not None:
-        return "<%s>" % getattr(value, "__qualname__", type(value).__name__)
+        # Like a function's own repr, without the memory address.
+        qualname = getattr(value, "__qualname__", None)
+        return "<function %s>" % qualname if qualname else "<%s object>" % type(value).__name__
     return repr(value)
 
 
@@ -253,10 +255,18 @@ class OpenAIParameters:
     def _validate(self, depth: int) -> None:
         """``depth`` is how many frames above this one the user's code is (for warnings)."""
         check_number(
-            "timeout", self.timeout, 0, allowed="a number of seconds >= 0 (0 = the client's default)", optional=True
+            "timeout",
+            self.timeout,
+            0,
+            allowed="a number of seconds >= 0 (0 = the client's default)",
+            optional=True,
         )
         check_int(
-            "max_retries", self.max_retries, 0, allowed="an integer >= 0, or None for the client's default", optional=True
+            "max_retries",
+            self.max_retries,
+            0,
+            allowed="an integer >= 0, or None for the client's default",
+            optional=True,
         )
         check_headers("extra_headers", self.extra_headers)
         check_mapping("extra_query", self.extra_query, optional=True)
@@ -309,10 +319,15 @@ class OpenAIParameters:
 
 @dataclass(repr=False)
 class _SeedFields:
-    # The six fields of the seed, with the seed's defaults. They live in their
-    # own base class so that they come first in the constructor's argument
-    # order (dataclasses order fields base classes first):
-    # OpenAIChatCompletionParameters("gpt-4o") sets the model.
+    """The six fields of the seed, with the seed's defaults.
+
+    They live in their own base class so that they come first in the
+    constructor's argument order (dataclasses order fields base classes
+    first): ``OpenAIChatCompletionParameters("gpt-4o")`` sets the model.
+    """
+
+    # (A docstring also spares the import an inspect.signature() call, which
+    # dataclasses makes to write one for classes that have none.)
     model: str = "gpt-4o-mini"
     stream: bool = False
     max_completion_tokens: Optional[int] = 0
@@ -414,12 +429,20 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
 
     def _validate_sampling(self) -> None:
         if self.top_p != -1:
-            check_number("top_p", self.top_p, *TOP_P_RANGE, allowed="between 0 and 1, or -1 to leave it out", optional=True)
+            check_number(
+                "top_p",
+                self.top_p,
+                *TOP_P_RANGE,
+                allowed="between 0 and 1, or -1 to leave it out",
+                optional=True,
+            )
         check_number("frequency_penalty", self.frequency_penalty, *PENALTY_RANGE, optional=True)
         check_number("presence_penalty", self.presence_penalty, *PENALTY_RANGE, optional=True)
         if self.logit_bias is not None:
             if not isinstance(self.logit_bias, Mapping):
-                wrong_type("logit_bias", "a dict of token ids to integers between -100 and 100", self.logit_bias)
+                wrong_type(
+                    "logit_bias", "a dict of token ids to integers between -100 and 100", self.logit_bias
+                )
             for token, bias in self.logit_bias.items():
                 # Keys are token ids; JSON object keys are strings, so both
                 # 50256 and "50256" are accepted and "50256" is sent.
@@ -445,7 +468,9 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
             if not isinstance(self.stop, (list, tuple)):
                 wrong_type("stop", allowed, self.stop)
             if not 1 <= len(self.stop) <= STOP_MAX_ITEMS:
-                raise ValueError("stop must be %s (got %d items: %s)" % (allowed, len(self.stop), show(self.stop)))
+                raise ValueError(
+                    "stop must be %s (got %d items: %s)" % (allowed, len(self.stop), show(self.stop))
+                )
             for index, item in enumerate(self.stop):
                 check_str("stop[%d]" % index, item)
 
@@ -460,13 +485,17 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
             check_mapping("audio", self.audio)
             voice = self.audio.get("voice")
             if voice is None:
-                raise ValueError('audio.voice is required (a voice name like "alloy", or {"id": "voice_..."})')
+                raise ValueError(
+                    'audio.voice is required (a voice name like "alloy", or {"id": "voice_..."})'
+                )
             if isinstance(voice, Mapping):
                 check_str("audio.voice.id", voice.get("id"), non_empty=True)
             else:
                 check_str("audio.voice", voice, non_empty=True)
             if self.audio.get("format") is None:
-                raise ValueError("audio.format is required (one of %s)" % ", ".join(repr(f) for f in AUDIO_FORMATS))
+                raise ValueError(
+                    "audio.format is required (one of %s)" % ", ".join(repr(f) for f in AUDIO_FORMATS)
+                )
             check_choice("audio.format", self.audio.get("format"), AUDIO_FORMATS)
         if self.prediction is not None:
             check_mapping("prediction", self.prediction)
@@ -476,8 +505,16 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                 if not isinstance(content, (list, tuple)) or not content:
                     wrong_type("prediction.content", "a string or a non-empty list of text parts", content)
                 for index, part in enumerate(content):
-                    if not isinstance(part, Mapping) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                        wrong_type("prediction.content[%d]" % index, 'a text part {"type": "text", "text": "..."}', part)
+                    if (
+                        not isinstance(part, Mapping)
+                        or part.get("type") != "text"
+                        or not isinstance(part.get("text"), str)
+                    ):
+                        wrong_type(
+                            "prediction.content[%d]" % index,
+                            'a text part {"type": "text", "text": "..."}',
+                            part,
+                        )
         if self.response_format is not None:
             self._validate_response_format(self.response_format, depth + 1)
 
@@ -513,7 +550,11 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                 raise ValueError(
                     "tool_choice must be one of %s, or a dict such as "
                     '{"type": "function", "function": {"name": "my_function"}} (got %s)%s'
-                    % (", ".join(repr(m) for m in TOOL_CHOICE_MODES), show(choice), did_you_mean(choice, TOOL_CHOICE_MODES))
+                    % (
+                        ", ".join(repr(m) for m in TOOL_CHOICE_MODES),
+                        show(choice),
+                        did_you_mean(choice, TOOL_CHOICE_MODES),
+                    )
                 )
             return
         if not isinstance(choice, Mapping):
@@ -528,7 +569,9 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         elif kind == "allowed_tools":
             allowed = choice.get("allowed_tools")
             if not isinstance(allowed, Mapping):
-                wrong_type("tool_choice.allowed_tools", 'a dict like {"mode": "auto", "tools": [...]}', allowed)
+                wrong_type(
+                    "tool_choice.allowed_tools", 'a dict like {"mode": "auto", "tools": [...]}', allowed
+                )
             check_choice("tool_choice.allowed_tools.mode", allowed.get("mode"), ALLOWED_TOOLS_MODES)
             tools = allowed.get("tools")
             if not isinstance(tools, (list, tuple)):
@@ -546,7 +589,11 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         """
         tools = self.tools
         if isinstance(tools, (str, Mapping)) or not isinstance(tools, (list, tuple)):
-            wrong_type("tools", 'a list of tools like [{"name": ..., "description": ..., "parameters": {...}}]', tools)
+            wrong_type(
+                "tools",
+                'a list of tools like [{"name": ..., "description": ..., "parameters": {...}}]',
+                tools,
+            )
         result: List[Dict[str, Any]] = []
         for index, tool in enumerate(tools):
             path = "tools[%d]" % index
@@ -596,7 +643,10 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         if self.web_search_options is not None:
             self._validate_web_search(self.web_search_options, depth + 1)
         check_str(
-            "safety_identifier", self.safety_identifier, max_length=SAFETY_IDENTIFIER_MAX_LENGTH, optional=True
+            "safety_identifier",
+            self.safety_identifier,
+            max_length=SAFETY_IDENTIFIER_MAX_LENGTH,
+            optional=True,
         )
         check_str("prompt_cache_key", self.prompt_cache_key, optional=True)
         if self.prompt_cache_options is not None:
@@ -608,14 +658,22 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                     warn_unknown("prompt_cache_options.%s" % key, value, known, stacklevel=depth + 1)
         if self.moderation is not None:
             self._validate_moderation(self.moderation, depth + 1)
-        check_int("max_tokens", self.max_tokens, 0, allowed="an integer >= 0, or None to leave it out", optional=True)
+        check_int(
+            "max_tokens",
+            self.max_tokens,
+            0,
+            allowed="an integer >= 0, or None to leave it out",
+            optional=True,
+        )
 
     def _validate_web_search(self, options: Mapping[str, Any], depth: int) -> None:
         check_mapping("web_search_options", options)
         size = options.get("search_context_size")
         check_str("web_search_options.search_context_size", size, optional=True)
         if size is not None and size not in SEARCH_CONTEXT_SIZES:
-            warn_unknown("web_search_options.search_context_size", size, SEARCH_CONTEXT_SIZES, stacklevel=depth + 1)
+            warn_unknown(
+                "web_search_options.search_context_size", size, SEARCH_CONTEXT_SIZES, stacklevel=depth + 1
+            )
         location = options.get("user_location")
         if location is not None:
             check_mapping("web_search_options.user_location", location)
@@ -682,7 +740,9 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         if self.tools is not None:
             body["tools"] = self._normalised_tools(None)  # body() has just validated them
         if self.tool_choice is not None:
-            body["tool_choice"] = self.tool_choice if isinstance(self.tool_choice, str) else dict(self.tool_choice)
+            body["tool_choice"] = (
+                self.tool_choice if isinstance(self.tool_choice, str) else dict(self.tool_choice)
+            )
         for name in (
             "parallel_tool_calls",
             "reasoning_effort",

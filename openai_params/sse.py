@@ -2,9 +2,10 @@
 
 The decoder never touches a socket: you feed it bytes as they arrive, in
 pieces of any size (one byte at a time works), and it hands back the events
-those bytes completed.  It follows the WHATWG HTML standard, section
-"9.2.6 Interpreting an event stream"; the rules are quoted beside the code
-that implements them.
+those bytes completed.  It follows the WHATWG HTML standard, "Server-sent
+events": the grammar below is from "Parsing an event stream", and the rules
+of "Interpreting an event stream" are quoted beside the code that follows
+them.
 
     >>> decoder = SSEDecoder()
     >>> decoder.feed(b'data: {"a": 1}\\n\\nda')
@@ -36,7 +37,7 @@ it also splits on form feeds, NEL, U+2028 and others, which are ordinary
 characters inside an SSE line.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Union
 
 __all__ = ["SSEDecoder", "SSEError", "SSEEvent", "DEFAULT_MAX_BUFFER"]
 
@@ -172,10 +173,12 @@ class SSEDecoder:
 
     # -- feeding ----------------------------------------------------------
 
-    def feed(self, data: bytes) -> List[SSEEvent]:
+    def feed(self, data: Union[bytes, bytearray]) -> List[SSEEvent]:
         """Take the next piece of the stream; return the events it completed."""
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("feed() expects bytes (got {})".format(type(data).__name__))
+        if not isinstance(data, bytes):
+            if not isinstance(data, bytearray):
+                raise TypeError("feed() expects bytes (got {})".format(type(data).__name__))
+            data = bytes(data)  # kept pieces must not change under us
         if self._failed is not None:
             raise SSEError("the decoder failed earlier and cannot go on: " + self._failed)
         if not data:
@@ -280,12 +283,12 @@ class SSEDecoder:
     # -- internals --------------------------------------------------------
 
     def _keep_partial(self, piece: bytes, start: int) -> None:
-        self._parts.append(bytes(piece))
+        self._parts.append(piece)
         self._parts_len += len(piece)
         if self._parts_len + self._data_len > self.max_buffer:
             self._fail(
-                "unfinished line at byte {} exceeds max_buffer={} bytes "
-                "without a line end".format(start + len(piece) - self._parts_len, self.max_buffer),
+                "unfinished line starting at byte {} exceeds max_buffer={} "
+                "bytes without a line end".format(start + len(piece) - self._parts_len, self.max_buffer),
                 [],
             )
 
@@ -337,7 +340,9 @@ class SSEDecoder:
             # "Otherwise, the string is not empty but does not contain a U+003A
             # COLON character (:): ... using the whole line as the field name,
             # and the empty string as the field value."
-            if line.startswith("data: "):  # fast path for nearly every line
+            if line.startswith("data: "):
+                # The rule above, spelled out for nearly every line a chat
+                # completions stream carries.
                 name, value = "data", line[6:]
             else:
                 name, _, value = line.partition(":")

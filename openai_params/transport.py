@@ -48,6 +48,7 @@ What it does for every request:
 """
 
 import logging
+import select
 import socket
 import threading
 import time
@@ -151,6 +152,10 @@ def _nothing() -> None:
     return None
 
 
+def _never() -> bool:
+    return False
+
+
 def _on_cancel(cancel: Optional[threading.Event], hook: Callable[[], None]) -> Callable[[], None]:
     if isinstance(cancel, CancelEvent):
         return cancel.add_hook(hook)
@@ -178,12 +183,13 @@ class _ErrorMap:
     :class:`APITimeoutError` (a timeout), :class:`APIUserAbortError` (after a cancel or
     abort) or :class:`APIConnectionError` (anything else), ``raise ... from`` the original."""
 
-    __slots__ = ("_low_level", "_what", "_timeout", "_aborted")
+    __slots__ = ("_low_level", "what", "_where", "_timeout", "_aborted")
 
-    def __init__(self, low_level: Tuple[Type[BaseException], ...], what: str,
+    def __init__(self, low_level: Tuple[Type[BaseException], ...], what: str, where: str,
                  timeout: Optional[float], aborted: Callable[[], bool]) -> None:
         self._low_level = low_level
-        self._what = what
+        self.what = what  # the phase ("connecting to"); the message is only built on error
+        self._where = where
         self._timeout = timeout
         self._aborted = aborted
 
@@ -194,16 +200,17 @@ class _ErrorMap:
                  tb: "Optional[TracebackType]") -> None:
         if exc is None or not isinstance(exc, self._low_level):
             return
+        what = "%s %s" % (self.what, self._where)
         if self._aborted():
-            raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % self._what,
+            raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % what,
                                                 type="cancelled", cause=exc)) from exc
         if isinstance(exc, (socket.timeout, TimeoutError)):
             limit = " after %.3g s" % self._timeout if self._timeout is not None else ""
-            raise APITimeoutError(OpenAIError("timed out%s %s" % (limit, self._what),
+            raise APITimeoutError(OpenAIError("timed out%s %s" % (limit, what),
                                               type="timeout", cause=exc)) from exc
         text = str(exc)
         detail = "%s: %s" % (exc.__class__.__name__, text) if text else exc.__class__.__name__
-        raise APIConnectionError(OpenAIError("connection error %s (%s)" % (self._what, detail),
+        raise APIConnectionError(OpenAIError("connection error %s (%s)" % (what, detail),
                                              type="connection_error", cause=exc)) from exc
 
 
@@ -233,6 +240,8 @@ class HTTPResponse:
         self._conn: "Optional[http.client.HTTPConnection]" = None
         self._transport: Optional["Transport"] = None
         self._pool_key: Optional[_PoolKey] = None
+        self._where = ""
+        self._low_level: Tuple[Type[BaseException], ...] = (OSError,)
         self._timeout: Optional[float] = None
         self._cancel: Optional[threading.Event] = None
         self._unhook: Callable[[], None] = _nothing
@@ -242,9 +251,11 @@ class HTTPResponse:
         self._finished = True
 
     def _attach(self, transport: "Transport", conn: "http.client.HTTPConnection",
-                raw: "http.client.HTTPResponse", key: _PoolKey, timeout: float,
+                raw: "http.client.HTTPResponse", key: _PoolKey, where: str, timeout: float,
                 cancel: Optional[threading.Event]) -> None:
         self._transport = transport
+        self._low_level = transport._low_level_errors
+        self._where = where
         self._conn = conn
         self._raw = raw
         self._pool_key = key
@@ -266,9 +277,7 @@ class HTTPResponse:
         return self._aborted or (self._cancel is not None and self._cancel.is_set())
 
     def _errors(self) -> _ErrorMap:
-        transport = self._transport
-        low_level = transport._low_level() if transport is not None else (OSError,)
-        return _ErrorMap(low_level, "reading the response body from %s" % _origin(self.url),
+        return _ErrorMap(self._low_level, "reading the response body from", self._where or self.url,
                          self._timeout, self._is_aborted)
 
     def _raise_if_aborted(self) -> None:
@@ -331,7 +340,7 @@ class HTTPResponse:
             if not raw.chunked and raw.length:
                 raise APIConnectionError(OpenAIError(
                     "the connection closed after %d bytes of the body, %d more were announced "
-                    "(Content-Length) from %s" % (received, raw.length, _origin(self.url)),
+                    "(Content-Length) from %s" % (received, raw.length, self._where or self.url),
                     type="connection_error"))
             complete = True
         finally:
@@ -424,8 +433,6 @@ def _still_open(conn: "http.client.HTTPConnection") -> bool:
     sock = conn.sock
     if sock is None:
         return False
-    import select  # a built-in module, cheap
-
     try:
         if hasattr(select, "poll"):
             poller = select.poll()
@@ -462,7 +469,7 @@ class _Proxy:
 class _Route:
     """Where the bytes of requests to one origin go: directly or through a proxy."""
 
-    __slots__ = ("scheme", "host", "port", "proxy", "key", "origin")
+    __slots__ = ("scheme", "host", "port", "proxy", "key", "where")
 
     def __init__(self, scheme: str, host: str, port: int, proxy: Optional[_Proxy]) -> None:
         self.scheme = scheme
@@ -470,12 +477,8 @@ class _Route:
         self.port = port
         self.proxy = proxy
         self.key: _PoolKey = (scheme, host, port, proxy.label if proxy is not None else None)
-        self.origin = "%s://%s:%d" % (scheme, host, port)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])
+        origin = "%s://%s:%d" % (scheme, host, port)
+        self.where = origin if proxy is None else "%s via proxy %s" % (origin, proxy.label)
 
 
 # -- the transport ------------------------------------------------------------------------------------
@@ -507,6 +510,7 @@ class Transport:
         self._proxies: Dict[str, str] = {k.lower(): v for k, v in proxies.items() if v}
         self._pool = _Pool(pool_size)
         self._routes: Dict[str, _Route] = {}
+        self._targets: Dict[str, Tuple[_Route, str]] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._http_client: "Optional[ModuleType]" = None
@@ -554,7 +558,17 @@ class Transport:
 
     # -- routing -----------------------------------------------------------------------------
     def _route(self, url: str) -> Tuple[_Route, str]:
-        """(route, request-target) for an absolute URL."""
+        """(route, request-target) for an absolute URL; remembered for the same URL."""
+        found = self._targets.get(url)
+        if found is None:
+            found = self._find_route(url)
+            with self._lock:
+                if len(self._targets) >= 512:  # bounded: URLs with ids in them vary
+                    self._targets.clear()
+                self._targets[url] = found
+        return found
+
+    def _find_route(self, url: str) -> Tuple[_Route, str]:
         scheme, rest = url.split("://", 1) if "://" in url else ("", url)
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
@@ -679,9 +693,12 @@ class Transport:
                 if not decision.retry:
                     raise failure
             elif response is not None:
-                decision = decide_retry(self.retry_policy, status=response.status,
-                                        headers=response.headers, body=response._body or b"",
-                                        attempt=attempt, max_retries=max_retries)
+                if 200 <= response.status < 300:
+                    decision = _SUCCESS  # the common case, without the policy's bookkeeping
+                else:
+                    decision = decide_retry(self.retry_policy, status=response.status,
+                                            headers=response.headers, body=response._body or b"",
+                                            attempt=attempt, max_retries=max_retries)
                 self._log(request, attempt, max_retries, attempt_started, response.status, None,
                           decision)
                 if not decision.retry:
@@ -702,34 +719,29 @@ class Transport:
                   headers: Dict[str, str], timeout: float,
                   cancel: Optional[threading.Event]) -> HTTPResponse:
         """One attempt up to the end of the response head."""
-        low_level = self._low_level()
-        where = route.origin if route.proxy is None else "%s via proxy %s" % (route.origin,
-                                                                            route.proxy.label)
-
-        def aborted() -> bool:
-            return cancel is not None and cancel.is_set()
-
+        aborted = cancel.is_set if cancel is not None else _never
         for fresh in (False, True):
             conn = None if fresh else self._pool.take(route.key)
             reused = conn is not None
             if conn is None:
                 conn = self._new_connection(route, timeout)
-            else:
+            elif conn.timeout != timeout:
                 conn.timeout = timeout
                 if conn.sock is not None:
                     conn.sock.settimeout(timeout)
             watched = conn
             unhook = _on_cancel(cancel, lambda: _shutdown(watched.sock))
+            errors = _ErrorMap(self._low_level(), "connecting to", route.where, timeout, aborted)
             try:
-                if conn.sock is None:
-                    with _ErrorMap(low_level, "connecting to %s" % where, timeout, aborted):
+                with errors:
+                    if conn.sock is None:
                         conn.connect()
-                if aborted():
-                    raise APIUserAbortError(OpenAIError("the call was cancelled", type="cancelled"))
-                with _ErrorMap(low_level, "sending the request to %s" % where, timeout, aborted):
+                    if aborted():
+                        raise APIUserAbortError(OpenAIError("the call was cancelled",
+                                                            type="cancelled"))
+                    errors.what = "sending the request to"
                     conn.request(request.method, target, request.body, headers)
-                with _ErrorMap(low_level, "waiting for the response from %s" % where, timeout,
-                               aborted):
+                    errors.what = "waiting for the response from"
                     raw = conn.getresponse()
             except APIConnectionError as exc:
                 conn.close()
@@ -747,12 +759,15 @@ class Transport:
             finally:
                 unhook()
             response_headers: Dict[str, str] = {}
-            for name, value in raw.getheaders():
+            # raw_items(): the (name, value) pairs as parsed; getheaders() would run each one
+            # through the email package's policy again, for nothing (http.client decodes
+            # header bytes as Latin-1, so there is nothing to sanitize).
+            for name, value in raw.msg.raw_items():
                 name = name.lower()
                 response_headers[name] = (response_headers[name] + ", " + value
                                           if name in response_headers else value)
             response = HTTPResponse(raw.status, raw.reason, response_headers, request.url)
-            response._attach(self, conn, raw, route.key, timeout, cancel)
+            response._attach(self, conn, raw, route.key, route.where, timeout, cancel)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -773,6 +788,9 @@ class Transport:
                      request.method, redact_url(request.url), outcome,
                      (time.monotonic() - started) * 1000.0, attempt, max_retries + 1, then,
                      request.redacted_headers())
+
+
+_SUCCESS = RetryDecision(False, 0.0, "success")
 
 
 def _is_stale(cause: Optional[BaseException]) -> bool:

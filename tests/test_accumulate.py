@@ -261,6 +261,10 @@ def test_whole_message_instead_of_delta() -> None:
                                     "finish_reason": "stop"}]}])
     choice = acc.result()["choices"][0]
     assert choice["message"] == {"role": "assistant", "content": "hi", "refusal": None}
+    # with both, the delta is the increment and the message is ignored
+    acc = accumulate([{"choices": [{"index": 0, "delta": {"content": "a"}, "message": {"content": "zzz"}}]},
+                      {"choices": [{"index": 0, "message": {"content": "zzz"}, "delta": {"content": "b"}}]}])
+    assert acc.result()["choices"][0]["message"] == {"role": "assistant", "content": "ab", "refusal": None}
 
 
 def test_logprobs_null_unless_a_list_arrived() -> None:

@@ -20,6 +20,7 @@ Effects are measured with greedy decoding (temperature 0) or fixed seeds, so
 every observation is deterministic for a given server and model.
 """
 
+import dataclasses
 import difflib
 import json
 import re
@@ -375,20 +376,21 @@ def _stream_options(server: Server) -> Outcome:
     return "ignored", "no chunk carries `usage`"
 
 
-def audio_probe(parameter: str) -> None:
-    fields = {"max_tokens": 4, "modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}
+AUDIO_OUT = {"max_tokens": 4, "modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}
 
-    @probe(parameter, code(fields[parameter]) + (" (with `audio`)" if parameter == "modalities"
-                                                 else " (with `modalities: [\"text\", \"audio\"]`)"))
+
+def audio_probe(parameter: str, label: str) -> None:
+    # modalities ["text", "audio"] and audio only make sense together: both rows send both.
+    @probe(parameter, label)
     def _measure(server: Server) -> Outcome:
-        message = server.chat(fields)["choices"][0]["message"]
+        message = server.chat(AUDIO_OUT)["choices"][0]["message"]
         if message.get("audio"):
             return "honoured", "`message.audio` came back"
         return "ignored", "text only, no `message.audio`"
 
 
-audio_probe("modalities")
-audio_probe("audio")
+audio_probe("modalities", code(AUDIO_OUT["modalities"]) + " (with `audio`)")
+audio_probe("audio", code(AUDIO_OUT["audio"]) + " (with `modalities`)")
 
 # --- fields this server cannot show an effect for ----------------------------------------------
 
@@ -476,7 +478,7 @@ def request_fields_in_schema() -> List[str]:
 
 def sent_by_package() -> List[str]:
     """Request fields of the schema that OpenAIChatCompletionParameters has a field for."""
-    names = set(OpenAIChatCompletionParameters.__dataclass_fields__)  # type: ignore[attr-defined]
+    names = {field.name for field in dataclasses.fields(OpenAIChatCompletionParameters)}
     return [name for name in request_fields_in_schema() if name in names]
 
 
@@ -533,10 +535,11 @@ def main() -> int:
     """Start the server, measure, print the table (for writing docs/compatibility.md)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
+    if spec is None or spec.loader is None:
+        raise SystemExit("scripts/local_server.py not found")
     local_server = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(local_server)  # type: ignore[attr-defined]
-    running = local_server.LocalServer.start(quiet=True)  # type: ignore[attr-defined]
+    spec.loader.exec_module(local_server)
+    running = local_server.LocalServer.start(quiet=True)
     try:
         print("\n".join(render(measure(Server(running.base_url, running.model)))))
     finally:

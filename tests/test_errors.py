@@ -288,3 +288,14 @@ def test_records_compare_by_value() -> None:
     b = OpenAIError.from_response(400, {}, _body(message="m"))
     assert a == b
     assert a != OpenAIError.from_response(400, {}, _body(message="n"))
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import openai_params.errors
+    import openai_params.retry
+
+    for module in (openai_params.errors, openai_params.retry):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

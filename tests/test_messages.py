@@ -55,11 +55,15 @@ def test_unknown_keys_are_kept() -> None:
 
 
 def test_a_generator_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"^messages must be a list of messages like .* \(got <generator object"):
+    with pytest.raises(
+        TypeError, match=r"^messages must be a list of messages like .* \(got <generator object"
+    ):
         validate_messages(m for m in [{"role": "user", "content": "Hi"}])
 
 
-@pytest.mark.parametrize("role, suggestion", [("User", "user"), ("asistant", "assistant"), ("sytem", "system")])
+@pytest.mark.parametrize(
+    "role, suggestion", [("User", "user"), ("asistant", "assistant"), ("sytem", "system")]
+)
 def test_unknown_role_warns_with_the_closest_role(role: str, suggestion: str) -> None:
     with pytest.warns(UserWarning) as record:
         checked = validate_messages([{"role": role, "content": "Hi"}])
@@ -72,14 +76,18 @@ def test_unknown_role_warns_with_the_closest_role(role: str, suggestion: str) ->
 
 
 def test_vendor_role_without_close_match_warns_without_suggestion() -> None:
-    with pytest.warns(UserWarning, match=r"'ipython' is not one of the known values .* and is sent as given$"):
+    with pytest.warns(
+        UserWarning, match=r"'ipython' is not one of the known values .* and is sent as given$"
+    ):
         validate_messages([{"role": "ipython", "content": "{}"}])
 
 
 def test_known_roles_do_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        validate_messages([{"role": role, "content": "x", "tool_call_id": "c", "name": "n"} for role in MESSAGE_ROLES])
+        validate_messages(
+            [{"role": role, "content": "x", "tool_call_id": "c", "name": "n"} for role in MESSAGE_ROLES]
+        )
 
 
 # --- OpenAIMessage ------------------------------------------------------------------
@@ -120,7 +128,17 @@ def test_message_properties() -> None:
 
 def test_absent_fields_are_none() -> None:
     m = OpenAIMessage.from_dict({})
-    for name in ("role", "content", "name", "tool_calls", "tool_call_id", "refusal", "function_call", "audio", "annotations"):
+    for name in (
+        "role",
+        "content",
+        "name",
+        "tool_calls",
+        "tool_call_id",
+        "refusal",
+        "function_call",
+        "audio",
+        "annotations",
+    ):
         assert getattr(m, name) is None, name
     assert m.text == ""
 
@@ -133,7 +151,14 @@ def test_message_setters_write_data() -> None:
     m.tool_calls = []
     m.tool_call_id = "c"
     m.refusal = "r"
-    assert m.to_dict() == {"role": "assistant", "content": "b", "name": "bob", "tool_calls": [], "tool_call_id": "c", "refusal": "r"}
+    assert m.to_dict() == {
+        "role": "assistant",
+        "content": "b",
+        "name": "bob",
+        "tool_calls": [],
+        "tool_call_id": "c",
+        "refusal": "r",
+    }
     m.name = None
     assert "name" not in m.data
 
@@ -144,7 +169,14 @@ def test_message_setters_write_data() -> None:
         ("Hello", "Hello"),
         ("", ""),
         (None, ""),
-        ([{"type": "text", "text": "Hel"}, {"type": "image_url", "image_url": {"url": "u"}}, {"type": "text", "text": "lo"}], "Hello"),
+        (
+            [
+                {"type": "text", "text": "Hel"},
+                {"type": "image_url", "image_url": {"url": "u"}},
+                {"type": "text", "text": "lo"},
+            ],
+            "Hello",
+        ),
         ([{"type": "refusal", "refusal": "no"}], ""),
         ([{"type": "text"}, "junk", {"type": "text", "text": 5}], ""),
         (42, ""),
@@ -181,7 +213,12 @@ def test_tool_constructor_and_to_dict() -> None:
     tool = OpenAITool("get_weather", "Weather for a city", WEATHER, strict=True)
     assert tool.to_dict() == {
         "type": "function",
-        "function": {"name": "get_weather", "description": "Weather for a city", "parameters": WEATHER, "strict": True},
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": WEATHER,
+            "strict": True,
+        },
     }
     assert OpenAITool("f").to_dict() == {"type": "function", "function": {"name": "f"}}
     assert tool.type == "function"
@@ -191,8 +228,16 @@ def test_tool_constructor_and_to_dict() -> None:
     "given",
     [
         {"name": "get_weather", "description": "Weather for a city", "parameters": WEATHER},
-        {"type": "function", "name": "get_weather", "description": "Weather for a city", "parameters": WEATHER},
-        {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city", "parameters": WEATHER}},
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": WEATHER,
+        },
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Weather for a city", "parameters": WEATHER},
+        },
     ],
     ids=["short", "flat", "api"],
 )
@@ -218,20 +263,65 @@ def test_tool_from_dict_returns_a_tool_as_is() -> None:
 @pytest.mark.parametrize(
     "given, error, message",
     [
-        ({"name": "get weather"}, ValueError, "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 'get weather')"),
-        ({"name": ""}, ValueError, "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got '')"),
-        ({"name": "a.b"}, ValueError, "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 'a.b')"),
-        ({"name": "x" * 65}, ValueError, "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got '%s...)" % ("x" * 56)),
-        ({"name": 5}, TypeError, "tool.function.name must be a string of 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 5, an int)"),
+        (
+            {"name": "get weather"},
+            ValueError,
+            "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 'get weather')",
+        ),
+        (
+            {"name": ""},
+            ValueError,
+            "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got '')",
+        ),
+        (
+            {"name": "a.b"},
+            ValueError,
+            "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 'a.b')",
+        ),
+        (
+            {"name": "x" * 65},
+            ValueError,
+            "tool.function.name must be 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got '%s...)"
+            % ("x" * 56),
+        ),
+        (
+            {"name": 5},
+            TypeError,
+            "tool.function.name must be a string of 1 to 64 characters from a-z, A-Z, 0-9, _ and - (got 5, an int)",
+        ),
         ({"description": "d"}, ValueError, "tool.name is required"),
         ({"type": "function", "function": {}}, ValueError, "tool.function.name is required"),
         ({"type": "function", "function": "f"}, TypeError, "tool.function must be a dict (got 'f', a str)"),
-        ({"type": "custom", "custom": {"name": "f"}}, ValueError, "tool.type must be 'function' for an OpenAITool (got 'custom')"),
-        ({"name": "f", "descripton": "d"}, ValueError, "tool has an unknown key 'descripton'; did you mean 'description'? (a short-form tool has name, description, parameters, strict)"),
-        ({"name": "f", "description": 3}, TypeError, "tool.function.description must be a string (got 3, an int)"),
-        ({"name": "f", "parameters": []}, TypeError, "tool.function.parameters must be a dict (got [], a list)"),
-        ({"name": "f", "strict": "true"}, TypeError, "tool.function.strict must be True or False (or None to leave it out) (got 'true', a str)"),
-        ("f", TypeError, "tool must be a tool dict like {\"name\": ..., \"description\": ..., \"parameters\": {...}} (got 'f', a str)"),
+        (
+            {"type": "custom", "custom": {"name": "f"}},
+            ValueError,
+            "tool.type must be 'function' for an OpenAITool (got 'custom')",
+        ),
+        (
+            {"name": "f", "descripton": "d"},
+            ValueError,
+            "tool has an unknown key 'descripton'; did you mean 'description'? (a short-form tool has name, description, parameters, strict)",
+        ),
+        (
+            {"name": "f", "description": 3},
+            TypeError,
+            "tool.function.description must be a string (got 3, an int)",
+        ),
+        (
+            {"name": "f", "parameters": []},
+            TypeError,
+            "tool.function.parameters must be a dict (got [], a list)",
+        ),
+        (
+            {"name": "f", "strict": "true"},
+            TypeError,
+            "tool.function.strict must be True or False (or None to leave it out) (got 'true', a str)",
+        ),
+        (
+            "f",
+            TypeError,
+            'tool must be a tool dict like {"name": ..., "description": ..., "parameters": {...}} (got \'f\', a str)',
+        ),
     ],
 )
 def test_tool_errors(given: Any, error: type, message: str) -> None:

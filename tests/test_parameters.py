@@ -6,6 +6,7 @@ cannot say: defaults, callbacks, NaN, reassignment, warnings, repr.
 """
 
 import ast
+import functools
 import json
 import math
 import warnings
@@ -245,7 +246,9 @@ def test_user_is_sent() -> None:
 
 
 def test_extra_body_is_merged_last() -> None:
-    p = P(temperature=0.5, user="a", extra_body={"temperature": 0.1, "user": "b", "model": "other", "top_k": 5})
+    p = P(
+        temperature=0.5, user="a", extra_body={"temperature": 0.1, "user": "b", "model": "other", "top_k": 5}
+    )
     assert p.body() == {"model": "other", "temperature": 0.1, "user": "b", "top_k": 5}
     assert list(p.body())[-1] == "top_k"
 
@@ -275,9 +278,14 @@ def test_tuple_stop_and_int_logit_bias_keys_are_normalised() -> None:
 
 def test_tools_are_normalised_through_openai_tool() -> None:
     tool = OpenAITool("lookup", "Look a word up", {"type": "object"})
-    body = P(tools=[tool, {"name": "f"}, {"type": "function", "function": {"name": "g"}, "x-extra": 1}]).body()
+    body = P(
+        tools=[tool, {"name": "f"}, {"type": "function", "function": {"name": "g"}, "x-extra": 1}]
+    ).body()
     assert body["tools"] == [
-        {"type": "function", "function": {"name": "lookup", "description": "Look a word up", "parameters": {"type": "object"}}},
+        {
+            "type": "function",
+            "function": {"name": "lookup", "description": "Look a word up", "parameters": {"type": "object"}},
+        },
         {"type": "function", "function": {"name": "f"}},
         {"type": "function", "function": {"name": "g"}, "x-extra": 1},
     ]
@@ -300,8 +308,19 @@ def test_non_finite_numbers_are_rejected(name: str, value: float) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["max_completion_tokens", "n", "temperature", "top_p", "frequency_penalty", "presence_penalty",
-     "top_logprobs", "seed", "max_tokens", "timeout", "max_retries"],
+    [
+        "max_completion_tokens",
+        "n",
+        "temperature",
+        "top_p",
+        "frequency_penalty",
+        "presence_penalty",
+        "top_logprobs",
+        "seed",
+        "max_tokens",
+        "timeout",
+        "max_retries",
+    ],
 )
 @pytest.mark.parametrize("value", [True, False])
 def test_bool_is_never_a_number(name: str, value: bool) -> None:
@@ -324,7 +343,9 @@ def test_callbacks_must_be_callable(name: str) -> None:
 def test_reassignment_then_body_revalidates() -> None:
     p = P(temperature=0.5)
     p.temperature = 3
-    with pytest.raises(ValueError, match=r"^temperature must be between 0 and 2, or -1 to leave it out \(got 3\)$"):
+    with pytest.raises(
+        ValueError, match=r"^temperature must be between 0 and 2, or -1 to leave it out \(got 3\)$"
+    ):
         p.body()
     p.temperature = -1
     assert p.body() == {"model": "gpt-4o-mini"}
@@ -410,17 +431,44 @@ def test_from_dict_callbacks() -> None:
 @pytest.mark.parametrize(
     "d, message",
     [
-        ({"temprature": 1}, "unknown parameter 'temprature' for OpenAIChatCompletionParameters; did you mean 'temperature'?"),
-        ({"maxRetry": 1}, "unknown parameter 'maxRetry' for OpenAIChatCompletionParameters; did you mean 'maxRetries'?"),
-        ({"max_retry": 1}, "unknown parameter 'max_retry' for OpenAIChatCompletionParameters; did you mean 'max_retries'?"),
-        ({"onDelta": print}, "unknown parameter 'onDelta' for OpenAIChatCompletionParameters; did you mean 'onData'?"),
-        ({"Temprature": 1}, "unknown parameter 'Temprature' for OpenAIChatCompletionParameters; did you mean 'temperature'?"),
-        ({"max_completion": 1}, "unknown parameter 'max_completion' for OpenAIChatCompletionParameters; did you mean 'max_completion_tokens'?"),
+        (
+            {"temprature": 1},
+            "unknown parameter 'temprature' for OpenAIChatCompletionParameters; did you mean 'temperature'?",
+        ),
+        (
+            {"maxRetry": 1},
+            "unknown parameter 'maxRetry' for OpenAIChatCompletionParameters; did you mean 'maxRetries'?",
+        ),
+        (
+            {"max_retry": 1},
+            "unknown parameter 'max_retry' for OpenAIChatCompletionParameters; did you mean 'max_retries'?",
+        ),
+        (
+            {"onDelta": print},
+            "unknown parameter 'onDelta' for OpenAIChatCompletionParameters; did you mean 'onData'?",
+        ),
+        (
+            {"Temprature": 1},
+            "unknown parameter 'Temprature' for OpenAIChatCompletionParameters; did you mean 'temperature'?",
+        ),
+        (
+            {"max_completion": 1},
+            "unknown parameter 'max_completion' for OpenAIChatCompletionParameters; did you mean 'max_completion_tokens'?",
+        ),
         ({"frobnicate": 1}, "unknown parameter 'frobnicate' for OpenAIChatCompletionParameters"),
-        ({"messages": []}, "unknown parameter 'messages': pass the messages to create(messages, params), not in the parameters"),
+        (
+            {"messages": []},
+            "unknown parameter 'messages': pass the messages to create(messages, params), not in the parameters",
+        ),
         ({"apiKey": "sk-x"}, "unknown parameter 'apiKey': set it on the client: OpenAI(api_key=...)"),
-        ({"base_url": "http://x"}, "unknown parameter 'base_url': set it on the client: OpenAI(base_url=...)"),
-        ({"max_retries": 1, "maxRetries": 2}, "parameter max_retries is given twice (as 'max_retries' and 'maxRetries')"),
+        (
+            {"base_url": "http://x"},
+            "unknown parameter 'base_url': set it on the client: OpenAI(base_url=...)",
+        ),
+        (
+            {"max_retries": 1, "maxRetries": 2},
+            "parameter max_retries is given twice (as 'max_retries' and 'maxRetries')",
+        ),
     ],
 )
 def test_from_dict_rejects_unknown_keys(d: Dict[str, Any], message: str) -> None:
@@ -436,7 +484,9 @@ def test_from_dict_parent_class_knows_only_its_fields() -> None:
 
 
 def test_from_dict_type_errors() -> None:
-    with pytest.raises(TypeError, match=r"from_dict\(\) argument must be a dict of parameters \(got \[\], a list\)"):
+    with pytest.raises(
+        TypeError, match=r"from_dict\(\) argument must be a dict of parameters \(got \[\], a list\)"
+    ):
         P.from_dict([])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"parameter names must be strings \(got 1, an int\)"):
         P.from_dict({1: 2})  # type: ignore[dict-item]
@@ -485,7 +535,10 @@ def test_unknown_enum_without_close_match() -> None:
         ({"tool_choice": {"type": "file_search"}}, "tool_choice.type"),
         ({"web_search_options": {"search_context_size": "huge"}}, "web_search_options.search_context_size"),
         ({"prompt_cache_options": {"ttl": "24h"}}, "prompt_cache_options.ttl"),
-        ({"moderation": {"model": "m", "policy": {"input": {"mode": "flag"}}}}, "moderation.policy.input.mode"),
+        (
+            {"moderation": {"model": "m", "policy": {"input": {"mode": "flag"}}}},
+            "moderation.policy.input.mode",
+        ),
     ],
 )
 def test_vendor_extensions_warn_and_are_sent(kwargs: Dict[str, Any], field: str) -> None:
@@ -542,23 +595,44 @@ def test_repr_shows_only_changed_fields() -> None:
     assert repr(P()) == "OpenAIChatCompletionParameters()"
     assert repr(P(model="m", temperature=0.2)) == "OpenAIChatCompletionParameters(model='m', temperature=0.2)"
     assert repr(OpenAIParameters(throw=True)) == "OpenAIParameters(throw=True)"
-    assert repr(P(on_data=_no_op)) == "OpenAIChatCompletionParameters(on_data=<_no_op>)"
+    assert repr(P(on_data=_no_op)) == "OpenAIChatCompletionParameters(on_data=<function _no_op>)"
+    assert repr(P(on_error=lambda r: None)) == (
+        "OpenAIChatCompletionParameters(on_error=<function test_repr_shows_only_changed_fields.<locals>.<lambda>>)"
+    )
+    assert (
+        repr(P(on_terminate=functools.partial(print, "x")))
+        == "OpenAIChatCompletionParameters(on_terminate=<partial object>)"
+    )
 
 
 @pytest.mark.parametrize(
     "header",
-    ["Authorization", "authorization", "Proxy-Authorization", "api-key", "X-Api-Key", "x-goog-api-key",
-     "X-Auth-Token", "Cookie", "X-Client-Secret", "X-Password"],
+    [
+        "Authorization",
+        "authorization",
+        "Proxy-Authorization",
+        "api-key",
+        "X-Api-Key",
+        "x-goog-api-key",
+        "X-Auth-Token",
+        "Cookie",
+        "X-Client-Secret",
+        "X-Password",
+    ],
 )
 def test_repr_redacts_credentials(header: str) -> None:
     secret = "sk-proj-VERYSECRET1234"
-    p = P(extra_headers={header: "Bearer " + secret, "X-Title": "my app"}, extra_query={"key": secret, "v": "1"})
+    p = P(
+        extra_headers={header: "Bearer " + secret, "X-Title": "my app"}, extra_query={"key": secret, "v": "1"}
+    )
     for text in (repr(p), str(p), "%r" % [p]):
         assert secret not in text
         assert "'X-Title': 'my app'" in text
         assert "'v': '1'" in text
         assert "<redacted>" in text
-    assert p.extra_headers is not None and p.extra_headers[header] == "Bearer " + secret  # the value itself is kept
+    assert (
+        p.extra_headers is not None and p.extra_headers[header] == "Bearer " + secret
+    )  # the value itself is kept
 
 
 # --- list parameters ------------------------------------------------------------------------
@@ -566,19 +640,39 @@ def test_repr_redacts_credentials(header: str) -> None:
 
 def test_list_parameters_query() -> None:
     assert OpenAIChatCompletionListParameters().query() == {}
-    q = OpenAIChatCompletionListParameters(after="chatcmpl-1", limit=50, order="desc", metadata={"a": "1", "b": "x y"}, model="gpt-4o")
-    assert q.query() == {"after": "chatcmpl-1", "limit": "50", "order": "desc", "metadata[a]": "1", "metadata[b]": "x y", "model": "gpt-4o"}
-    assert OpenAIChatCompletionListParameters.from_dict({"limit": 5, "order": "asc"}).query() == {"limit": "5", "order": "asc"}
+    q = OpenAIChatCompletionListParameters(
+        after="chatcmpl-1", limit=50, order="desc", metadata={"a": "1", "b": "x y"}, model="gpt-4o"
+    )
+    assert q.query() == {
+        "after": "chatcmpl-1",
+        "limit": "50",
+        "order": "desc",
+        "metadata[a]": "1",
+        "metadata[b]": "x y",
+        "model": "gpt-4o",
+    }
+    assert OpenAIChatCompletionListParameters.from_dict({"limit": 5, "order": "asc"}).query() == {
+        "limit": "5",
+        "order": "asc",
+    }
 
 
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"order": "descending"}, ValueError, "order must be one of 'asc', 'desc' (got 'descending'); did you mean 'desc'?"),
+        (
+            {"order": "descending"},
+            ValueError,
+            "order must be one of 'asc', 'desc' (got 'descending'); did you mean 'desc'?",
+        ),
         ({"limit": -1}, ValueError, "limit must be an integer >= 0 (got -1)"),
         ({"limit": "10"}, TypeError, "limit must be an integer >= 0 (got '10', a str)"),
         ({"after": ""}, ValueError, "after must be a non-empty string (got '')"),
-        ({"metadata": {"k": 1}}, TypeError, "metadata['k'] must be a string of at most 512 characters (got 1, an int)"),
+        (
+            {"metadata": {"k": 1}},
+            TypeError,
+            "metadata['k'] must be a string of at most 512 characters (got 1, an int)",
+        ),
         ({"model": 3}, TypeError, "model must be a non-empty string (got 3, an int)"),
     ],
 )
@@ -594,7 +688,10 @@ def test_list_parameters_validation(kwargs: Dict[str, Any], error: type, message
 
 
 def test_list_parameters_unknown_key() -> None:
-    with pytest.raises(ValueError, match="unknown parameter 'limt' for OpenAIChatCompletionListParameters; did you mean 'limit'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown parameter 'limt' for OpenAIChatCompletionListParameters; did you mean 'limit'",
+    ):
         OpenAIChatCompletionListParameters.from_dict({"limt": 3})
 
 
@@ -632,7 +729,9 @@ RANGES = [
 def _inside(low: float, high: float, integer: bool) -> Any:
     if integer:
         return st.integers(min_value=int(low), max_value=int(high))
-    return st.one_of(st.floats(min_value=low, max_value=high), st.integers(min_value=int(low), max_value=int(high)))
+    return st.one_of(
+        st.floats(min_value=low, max_value=high), st.integers(min_value=int(low), max_value=int(high))
+    )
 
 
 def _outside(low: float, high: float, integer: bool) -> Any:
@@ -647,7 +746,9 @@ def _outside(low: float, high: float, integer: bool) -> Any:
 @pytest.mark.parametrize("name, low, high, integer, extra", RANGES, ids=[r[0] for r in RANGES])
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
-def test_in_range_is_accepted_and_sent(name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any) -> None:
+def test_in_range_is_accepted_and_sent(
+    name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any
+) -> None:
     value = data.draw(_inside(low, high, integer))
     body = P(**{name: value}, **extra).body()
     if name == "n" and value == 1:
@@ -659,7 +760,9 @@ def test_in_range_is_accepted_and_sent(name: str, low: float, high: float, integ
 @pytest.mark.parametrize("name, low, high, integer, extra", RANGES, ids=[r[0] for r in RANGES])
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
-def test_out_of_range_is_rejected(name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any) -> None:
+def test_out_of_range_is_rejected(
+    name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any
+) -> None:
     value = data.draw(_outside(low, high, integer))
     if name in ("temperature", "top_p") and value == -1:
         return  # the "leave it out" value
@@ -678,7 +781,11 @@ def test_out_of_range_is_rejected(name: str, low: float, high: float, integer: b
 
 
 @settings(max_examples=100, deadline=None)
-@given(bias=st.dictionaries(st.integers(min_value=0, max_value=200000), st.integers(min_value=-100, max_value=100), max_size=20))
+@given(
+    bias=st.dictionaries(
+        st.integers(min_value=0, max_value=200000), st.integers(min_value=-100, max_value=100), max_size=20
+    )
+)
 def test_logit_bias_in_range(bias: Dict[int, int]) -> None:
     assert P(logit_bias=bias).body().get("logit_bias", {}) == {str(k): v for k, v in bias.items()}
 
@@ -686,7 +793,9 @@ def test_logit_bias_in_range(bias: Dict[int, int]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(value=st.one_of(st.integers(max_value=-101), st.integers(min_value=101)))
 def test_logit_bias_out_of_range(value: int) -> None:
-    with pytest.raises(ValueError, match=r"^logit_bias\['1'\] must be an integer between -100 and 100 \(got -?\d+\)$"):
+    with pytest.raises(
+        ValueError, match=r"^logit_bias\['1'\] must be an integer between -100 and 100 \(got -?\d+\)$"
+    ):
         P(logit_bias={"1": value})
 
 
@@ -707,5 +816,7 @@ def test_stop_within_limits(stop: Any) -> None:
 @settings(max_examples=50, deadline=None)
 @given(stop=st.lists(st.text(), min_size=5, max_size=20))
 def test_stop_over_the_limit(stop: List[str]) -> None:
-    with pytest.raises(ValueError, match=r"^stop must be a string or a list of 1 to 4 strings \(got \d+ items: "):
+    with pytest.raises(
+        ValueError, match=r"^stop must be a string or a list of 1 to 4 strings \(got \d+ items: "
+    ):
         P(stop=stop)

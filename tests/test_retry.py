@@ -140,7 +140,7 @@ def test_backoff_bounds(attempt: int, r: float) -> None:
                                           ("max_retry_after", True), ("jitter", 1.5)])
 def test_policy_validation(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
-        RetryPolicy(**{field: value})  # type: ignore[arg-type]
+        RetryPolicy(**{field: value})
 
 
 def test_parse_retry_after_reads_lower_case_keys() -> None:

@@ -30,7 +30,11 @@ jsonschema = pytest.importorskip("jsonschema")
 from openai_params import messages as messages_module  # noqa: E402
 from openai_params import parameters as params_module  # noqa: E402
 from openai_params.messages import MESSAGE_ROLES, validate_messages  # noqa: E402
-from openai_params.parameters import CALLBACKS, EXECUTION_OPTIONS, OpenAIChatCompletionParameters  # noqa: E402
+from openai_params.parameters import (
+    CALLBACKS,
+    EXECUTION_OPTIONS,
+    OpenAIChatCompletionParameters,
+)  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 SPEC = json.loads((DATA / "openapi" / "openai-chat-completions.openapi.json").read_text(encoding="utf-8"))
@@ -149,7 +153,9 @@ def test_the_converted_schema_rejects_bad_bodies(body: Dict[str, Any]) -> None:
 
 
 def test_nullable_is_converted() -> None:
-    assert not _errors({"model": "m", "messages": HELLO, "temperature": None, "n": None, "stop": None, "logit_bias": None})
+    assert not _errors(
+        {"model": "m", "messages": HELLO, "temperature": None, "n": None, "stop": None, "logit_bias": None}
+    )
 
 
 # --- the package's limits are the schema's ------------------------------------------
@@ -168,11 +174,15 @@ def _range(schema: Dict[str, Any]) -> Any:
 def test_numeric_ranges_match_the_schema() -> None:
     assert params_module.TEMPERATURE_RANGE == _range(PROPS["temperature"])
     assert params_module.TOP_P_RANGE == _range(PROPS["top_p"])
-    assert params_module.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
+    assert (
+        params_module.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
+    )
     assert params_module.N_RANGE == _range(PROPS["n"])
     assert params_module.TOP_LOGPROBS_RANGE == _range(PROPS["top_logprobs"])
     low, high = _range(PROPS["seed"])  # int64 bounds, written as floats in the JSON
-    assert float(params_module.SEED_RANGE[0]) == float(low) and float(params_module.SEED_RANGE[1]) == float(high)
+    assert float(params_module.SEED_RANGE[0]) == float(low) and float(params_module.SEED_RANGE[1]) == float(
+        high
+    )
     assert "must be set to `true`" in PROPS["top_logprobs"]["description"]  # top_logprobs needs logprobs
 
 
@@ -183,15 +193,24 @@ def test_size_limits_match_the_schema() -> None:
     assert "maxLength" not in _non_null(PROPS["prompt_cache_key"])  # no limit to check
     metadata = _words(_non_null(PROPS["metadata"])["description"])
     assert "Set of %d key-value pairs" % params_module.METADATA_MAX_PAIRS in metadata
-    assert "Keys are strings with a maximum length of %d characters" % params_module.METADATA_KEY_MAX_LENGTH in metadata
-    assert "Values are strings with a maximum length of %d characters" % params_module.METADATA_VALUE_MAX_LENGTH in metadata
+    assert (
+        "Keys are strings with a maximum length of %d characters" % params_module.METADATA_KEY_MAX_LENGTH
+        in metadata
+    )
+    assert (
+        "Values are strings with a maximum length of %d characters" % params_module.METADATA_VALUE_MAX_LENGTH
+        in metadata
+    )
     low, high = params_module.LOGIT_BIAS_RANGE
     assert "bias value from %d to %d" % (low, high) in _words(PROPS["logit_bias"]["description"])
     assert PROPS["logit_bias"]["additionalProperties"] == {"type": "integer"}
     rule = "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of %d" % (
-        messages_module.NAME_MAX_LENGTH)
+        messages_module.NAME_MAX_LENGTH
+    )
     assert rule in _words(SCHEMAS["FunctionObject"]["properties"]["name"]["description"])
-    assert rule in _words(SCHEMAS["ResponseFormatJsonSchema"]["properties"]["json_schema"]["properties"]["name"]["description"])
+    assert rule in _words(
+        SCHEMAS["ResponseFormatJsonSchema"]["properties"]["json_schema"]["properties"]["name"]["description"]
+    )
 
 
 def test_enums_match_the_schema() -> None:
@@ -213,7 +232,10 @@ def test_enums_match_the_schema() -> None:
     order = [p for p in SPEC["paths"]["/chat/completions"]["get"]["parameters"] if p["name"] == "order"][0]
     assert list(m.LIST_ORDERS) == order["schema"]["enum"]
     location = PROPS["web_search_options"]["properties"]["user_location"]
-    assert location["properties"]["type"]["enum"] == ["approximate"] and location["required"] == ["type", "approximate"]
+    assert location["properties"]["type"]["enum"] == ["approximate"] and location["required"] == [
+        "type",
+        "approximate",
+    ]
     assert PROPS["audio"]["required"] == ["voice", "format"]
     assert SCHEMAS["PredictionContent"]["properties"]["type"]["enum"] == ["content"]
 
@@ -229,7 +251,9 @@ def test_message_roles_match_the_schema() -> None:
 
 
 def test_every_request_field_is_a_parameter() -> None:
-    body_fields = {f.name for f in fields(OpenAIChatCompletionParameters)} - set(CALLBACKS) - set(EXECUTION_OPTIONS)
+    body_fields = (
+        {f.name for f in fields(OpenAIChatCompletionParameters)} - set(CALLBACKS) - set(EXECUTION_OPTIONS)
+    )
     body_fields -= {"extra_body"}
     schema_fields = set(PROPS) - {"messages"} - DEPRECATED_AND_REPLACED
     assert body_fields == schema_fields
@@ -240,8 +264,11 @@ def test_every_request_field_is_a_parameter() -> None:
 # --- bodies validate ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", [c for c in VALID_PARAMS if c.get("schema", True)],
-                         ids=[c["name"] for c in VALID_PARAMS if c.get("schema", True)])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in VALID_PARAMS if c.get("schema", True)],
+    ids=[c["name"] for c in VALID_PARAMS if c.get("schema", True)],
+)
 def test_valid_corpus_bodies_validate(case: Dict[str, Any]) -> None:
     body = dict(OpenAIChatCompletionParameters.from_dict(case["params"]).body(), messages=HELLO)
     assert _errors(body) == []
@@ -262,29 +289,51 @@ TEXT = st.text(max_size=20)
 TEXT_PART = st.fixed_dictionaries({"type": st.just("text"), "text": TEXT})
 JSON_SCHEMA = st.just({"type": "object", "properties": {"a": {"type": "string"}}})
 FUNCTION_TOOL = st.one_of(
-    st.fixed_dictionaries({"name": NAME}, optional={"description": TEXT, "parameters": JSON_SCHEMA, "strict": st.booleans()}),
     st.fixed_dictionaries(
-        {"type": st.just("function"), "function": st.fixed_dictionaries({"name": NAME}, optional={"description": TEXT})}
+        {"name": NAME}, optional={"description": TEXT, "parameters": JSON_SCHEMA, "strict": st.booleans()}
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("function"),
+            "function": st.fixed_dictionaries({"name": NAME}, optional={"description": TEXT}),
+        }
     ),
 )
 CUSTOM_TOOL = st.fixed_dictionaries(
-    {"type": st.just("custom"), "custom": st.fixed_dictionaries({"name": NAME}, optional={"format": st.just({"type": "text"})})}
+    {
+        "type": st.just("custom"),
+        "custom": st.fixed_dictionaries({"name": NAME}, optional={"format": st.just({"type": "text"})}),
+    }
 )
 TOOL_CHOICE = st.one_of(
     st.sampled_from(params_module.TOOL_CHOICE_MODES),
     NAME.map(lambda n: {"type": "function", "function": {"name": n}}),
     NAME.map(lambda n: {"type": "custom", "custom": {"name": n}}),
     st.fixed_dictionaries(
-        {"type": st.just("allowed_tools"), "allowed_tools": st.fixed_dictionaries({
-            "mode": st.sampled_from(params_module.ALLOWED_TOOLS_MODES),
-            "tools": st.lists(NAME.map(lambda n: {"type": "function", "function": {"name": n}}), max_size=2)})}
+        {
+            "type": st.just("allowed_tools"),
+            "allowed_tools": st.fixed_dictionaries(
+                {
+                    "mode": st.sampled_from(params_module.ALLOWED_TOOLS_MODES),
+                    "tools": st.lists(
+                        NAME.map(lambda n: {"type": "function", "function": {"name": n}}), max_size=2
+                    ),
+                }
+            ),
+        }
     ),
 )
 RESPONSE_FORMAT = st.one_of(
     st.just({"type": "text"}),
     st.just({"type": "json_object"}),
-    st.fixed_dictionaries({"type": st.just("json_schema"), "json_schema": st.fixed_dictionaries(
-        {"name": NAME}, optional={"description": TEXT, "schema": JSON_SCHEMA, "strict": st.booleans()})}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("json_schema"),
+            "json_schema": st.fixed_dictionaries(
+                {"name": NAME}, optional={"description": TEXT, "schema": JSON_SCHEMA, "strict": st.booleans()}
+            ),
+        }
+    ),
 )
 FIELDS = {
     "model": st.sampled_from(["gpt-4o-mini", "gpt-4o", "o3", "llama3.1:8b", "mistralai/Mistral-7B"]),
@@ -293,22 +342,37 @@ FIELDS = {
     "n": st.integers(*params_module.N_RANGE),
     "temperature": st.one_of(st.just(-1), st.floats(*params_module.TEMPERATURE_RANGE)),
     "store": st.booleans(),
-    "stream_options": st.fixed_dictionaries({}, optional={"include_usage": st.booleans(), "include_obfuscation": st.booleans()}),
+    "stream_options": st.fixed_dictionaries(
+        {}, optional={"include_usage": st.booleans(), "include_obfuscation": st.booleans()}
+    ),
     "top_p": st.one_of(st.just(-1), st.floats(*params_module.TOP_P_RANGE)),
     "frequency_penalty": st.floats(*params_module.PENALTY_RANGE),
     "presence_penalty": st.integers(*params_module.PENALTY_RANGE),
-    "logit_bias": st.dictionaries(st.one_of(st.integers(0, 200000), st.integers(0, 200000).map(str)),
-                                  st.integers(*params_module.LOGIT_BIAS_RANGE), max_size=4),
+    "logit_bias": st.dictionaries(
+        st.one_of(st.integers(0, 200000), st.integers(0, 200000).map(str)),
+        st.integers(*params_module.LOGIT_BIAS_RANGE),
+        max_size=4,
+    ),
     "logprobs": st.booleans(),
     "top_logprobs": st.integers(*params_module.TOP_LOGPROBS_RANGE),
     "seed": st.integers(*params_module.SEED_RANGE),
     "stop": st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=params_module.STOP_MAX_ITEMS)),
-    "metadata": st.dictionaries(st.text(max_size=64), st.text(max_size=512), max_size=params_module.METADATA_MAX_PAIRS),
+    "metadata": st.dictionaries(
+        st.text(max_size=64), st.text(max_size=512), max_size=params_module.METADATA_MAX_PAIRS
+    ),
     "modalities": st.lists(st.sampled_from(params_module.MODALITIES), max_size=2),
-    "audio": st.fixed_dictionaries({
-        "voice": st.one_of(st.sampled_from(["alloy", "ash", "verse", "my-voice"]), st.text(min_size=1).map(lambda i: {"id": i})),
-        "format": st.sampled_from(params_module.AUDIO_FORMATS)}),
-    "prediction": st.fixed_dictionaries({"type": st.just("content"), "content": st.one_of(TEXT, st.lists(TEXT_PART, min_size=1, max_size=3))}),
+    "audio": st.fixed_dictionaries(
+        {
+            "voice": st.one_of(
+                st.sampled_from(["alloy", "ash", "verse", "my-voice"]),
+                st.text(min_size=1).map(lambda i: {"id": i}),
+            ),
+            "format": st.sampled_from(params_module.AUDIO_FORMATS),
+        }
+    ),
+    "prediction": st.fixed_dictionaries(
+        {"type": st.just("content"), "content": st.one_of(TEXT, st.lists(TEXT_PART, min_size=1, max_size=3))}
+    ),
     "response_format": RESPONSE_FORMAT,
     "tools": st.lists(st.one_of(FUNCTION_TOOL, CUSTOM_TOOL), max_size=3),
     "tool_choice": TOOL_CHOICE,
@@ -316,24 +380,50 @@ FIELDS = {
     "reasoning_effort": st.sampled_from(params_module.REASONING_EFFORTS),
     "service_tier": st.sampled_from(params_module.SERVICE_TIERS),
     "verbosity": st.sampled_from(params_module.VERBOSITIES),
-    "web_search_options": st.fixed_dictionaries({}, optional={
-        "search_context_size": st.sampled_from(params_module.SEARCH_CONTEXT_SIZES),
-        "user_location": st.fixed_dictionaries({"type": st.just("approximate"), "approximate": st.fixed_dictionaries(
-            {}, optional={k: TEXT for k in ("country", "region", "city", "timezone")})})}),
+    "web_search_options": st.fixed_dictionaries(
+        {},
+        optional={
+            "search_context_size": st.sampled_from(params_module.SEARCH_CONTEXT_SIZES),
+            "user_location": st.fixed_dictionaries(
+                {
+                    "type": st.just("approximate"),
+                    "approximate": st.fixed_dictionaries(
+                        {}, optional={k: TEXT for k in ("country", "region", "city", "timezone")}
+                    ),
+                }
+            ),
+        },
+    ),
     "safety_identifier": st.text(max_size=params_module.SAFETY_IDENTIFIER_MAX_LENGTH),
     "prompt_cache_key": TEXT,
-    "prompt_cache_options": st.fixed_dictionaries({}, optional={
-        "ttl": st.sampled_from(params_module.PROMPT_CACHE_TTLS), "mode": st.sampled_from(params_module.PROMPT_CACHE_MODES)}),
-    "moderation": st.fixed_dictionaries({"model": st.just("omni-moderation-latest")}, optional={
-        "policy": st.fixed_dictionaries({}, optional={
-            side: st.fixed_dictionaries({"mode": st.sampled_from(params_module.MODERATION_MODES)}) for side in ("input", "output")})}),
+    "prompt_cache_options": st.fixed_dictionaries(
+        {},
+        optional={
+            "ttl": st.sampled_from(params_module.PROMPT_CACHE_TTLS),
+            "mode": st.sampled_from(params_module.PROMPT_CACHE_MODES),
+        },
+    ),
+    "moderation": st.fixed_dictionaries(
+        {"model": st.just("omni-moderation-latest")},
+        optional={
+            "policy": st.fixed_dictionaries(
+                {},
+                optional={
+                    side: st.fixed_dictionaries({"mode": st.sampled_from(params_module.MODERATION_MODES)})
+                    for side in ("input", "output")
+                },
+            )
+        },
+    ),
     "max_tokens": st.integers(0, 2**31),
     "user": TEXT,
 }
 
 
 def test_generated_combinations_cover_every_body_field() -> None:
-    body_fields = {f.name for f in fields(OpenAIChatCompletionParameters)} - set(CALLBACKS) - set(EXECUTION_OPTIONS)
+    body_fields = (
+        {f.name for f in fields(OpenAIChatCompletionParameters)} - set(CALLBACKS) - set(EXECUTION_OPTIONS)
+    )
     assert set(FIELDS) == body_fields - {"extra_body"}
 
 

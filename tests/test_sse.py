@@ -195,8 +195,13 @@ def test_retry_with_huge_digit_string_is_ignored() -> None:
     assert len(events) == 1 and events[0].data == "a"
 
 
-def test_accepts_bytearray() -> None:
+def test_accepts_bytearray_and_copies_what_it_keeps() -> None:
     assert SSEDecoder().feed(bytearray(b"data: a\r\n\r\n")) == [SSEEvent(data="a")]
+    decoder = SSEDecoder()
+    buffer = bytearray(b"data: a")
+    decoder.feed(buffer)
+    buffer[6:7] = b"z"  # a caller reusing its read buffer
+    assert decoder.feed(b"\n\n") == [SSEEvent(data="a")]
 
 
 def test_rejects_text_and_bad_limits() -> None:
