@@ -38,19 +38,22 @@ def redacted_headers(headers: Mapping[str, str]) -> Dict[str, str]:
 
 
 def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = None) -> str:
-    """Join ``base_url`` and ``path``; add ``query`` (None values left out, bools as true/false)."""
-    url = base_url.rstrip("/") + "/" + path.lstrip("/")
-    if query:
-        pairs = []
-        for key, value in query.items():
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            pairs.append((key, value))
-        if pairs:
-            url += ("&" if urlsplit(url).query else "?") + urlencode(pairs)
-    return url
+    """Join ``base_url`` and ``path``; add ``query`` (None values left out, bools as true/false).
+
+    A query already on ``base_url`` (Azure's ``?api-version=...``) is kept, after the path.
+    """
+    base, _, base_query = base_url.partition("?")
+    url = base.rstrip("/") + "/" + path.lstrip("/")
+    pairs = []
+    for key, value in (query or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        pairs.append((key, value))
+    extra = urlencode(pairs)
+    joined = "&".join(part for part in (base_query, extra) if part)
+    return url + ("?" + joined if joined else "")
 
 
 def build_headers(*, api_key: Optional[str], organization: Optional[str], project: Optional[str],
