@@ -22,9 +22,9 @@ import time
 from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
 
 from .accumulate import ChatCompletionAccumulator
-from .errors import APIConnectionError, APITimeoutError, OpenAIError, OpenAIException
+from .errors import APITimeoutError, OpenAIError, OpenAIException
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
-from .sse import SSEDecoder, SSEEvent
+from .sse import SSEDecoder, SSEError, SSEEvent
 from .transport import HTTPResponse
 
 __all__ = ["ChatCompletionStream"]
@@ -52,9 +52,11 @@ class ChatCompletionStream:
         self._accumulator = ChatCompletionAccumulator()
         self._errors: List[OpenAIError] = [error] if error is not None else []
         self._received = 0
+        self._stop = False
         self._cancelled = False
         self.status: Optional[int] = response.status if response is not None else status
         self.headers: Dict[str, str] = dict(response.headers) if response is not None else dict(headers or {})
+        self._make = _chunk_factory(self.status, self.headers)
         self._iterator = self._chunks()
 
     # -- iterator protocol -------------------------------------------------------------------
@@ -117,45 +119,61 @@ class ChatCompletionStream:
         if response is None:  # closed before the first read
             return
         decoder = SSEDecoder()
-        make = _chunk_factory(self.status, self.headers)
-        accumulate = self._accumulator.add
         timeout = self._timeout
         last_data = time.monotonic()
         try:
             for piece in response.iter_bytes():
                 events = decoder.feed(piece)
-                if not events:
+                if events:
+                    last_data = time.monotonic()
+                elif decoder.has_partial:
+                    last_data = time.monotonic()  # part of a data event: progress, not a ping
+                elif timeout and time.monotonic() - last_data > timeout:
                     # Keep-alive comments (llama.cpp's ": ping") must not keep a stalled
                     # stream alive forever: the timeout counts from the last data event.
-                    if timeout and time.monotonic() - last_data > timeout:
-                        self._fail("timeout", "no data event for %.3g s (only keep-alive comments)"
-                                   % timeout)
-                        return
-                    continue
-                last_data = time.monotonic()
-                for event in events:
-                    data = event.data
-                    if data == "[DONE]":
-                        return
-                    payload = self._decode(event)
-                    if payload is None:
-                        return
-                    self._received += 1
-                    accumulate(payload)
-                    yield make(payload)
+                    self._fail("timeout", "no data event for %.3g s (only keep-alive comments)"
+                               % timeout)
+                    return
+                for chunk in self._handle(events):
+                    yield chunk
+                if self._stop:
+                    return
         except APITimeoutError as exc:
-            self._fail_from(exc, "timeout")
+            self._fail("timeout", "the stream stalled: %s" % exc.error.message, exc)
             return
-        except (APIConnectionError, OpenAIException) as exc:
+        except OpenAIException as exc:
             if self._cancelled:
                 self._fail("cancelled", "the stream was cancelled")
             else:
                 self._end_early(str(exc.error.message), exc)
             return
+        except SSEError as exc:
+            self._fail("stream_error", "the stream could not be decoded: %s" % exc, exc)
+            return
         if self._cancelled:
             self._fail("cancelled", "the stream was cancelled")
             return
-        self._end_early("the connection closed before data: [DONE]", None)
+        # The connection closed. Be lenient with a last event that lacks its blank line
+        # (a final "data: [DONE]" some servers send without one).
+        for chunk in self._handle(decoder.flush(dispatch_incomplete=True)):
+            yield chunk
+        if not self._stop:
+            self._end_early("the connection closed before data: [DONE]", None)
+
+    def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
+        """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error."""
+        make = self._make
+        for event in events:
+            if event.data == "[DONE]":
+                self._stop = True
+                return
+            payload = self._decode(event)
+            if payload is None:
+                self._stop = True
+                return
+            self._received += 1
+            self._accumulator.add(payload)
+            yield make(payload)
 
     def _decode(self, event: SSEEvent) -> Optional[Dict[str, Any]]:
         try:
@@ -181,9 +199,6 @@ class ChatCompletionStream:
     def _fail(self, kind: str, message: str, cause: Optional[BaseException] = None) -> None:
         self._errors.append(OpenAIError(status=self.status, message=message, type=kind,
                                         headers=self.headers, cause=cause))
-
-    def _fail_from(self, exc: OpenAIException, kind: str) -> None:
-        self._fail(kind, "the stream stalled: %s" % exc.error.message, exc)
 
     def _release(self) -> None:
         response, self._response = self._response, None
