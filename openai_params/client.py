@@ -194,7 +194,7 @@ def chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAI
     if parameters is None:
         return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
     if isinstance(parameters, OpenAIChatCompletionParameters):
-        return dataclasses.replace(parameters, **kwargs) if kwargs else parameters
+        return parameters.replace(**kwargs) if kwargs else parameters
     if isinstance(parameters, Mapping):
         merged = dict(parameters)
         merged.update(kwargs)
@@ -262,7 +262,7 @@ class ChatCompletions:
                     print(chunk.text, end="", flush=True)
             final = stream.result()
         """
-        params = chat_parameters(parameters, kwargs)
+        params = chat_parameters(parameters, dict(kwargs, stream=True))
         request = self._request(messages, params, stream=True)
         return self._open_stream(request, params, None)
 

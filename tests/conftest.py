@@ -8,6 +8,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from conftest_fakeserver import fake_server, proxy_server, second_server  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

@@ -186,9 +186,9 @@ def test_the_tree() -> None:
     for cls in (BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
                 ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError):
         assert issubclass(cls, APIStatusError)
-    for cls in (APIConnectionError, APIStatusError, APIResponseValidationError, APIUserAbortError,
-                CallbackError):
-        assert issubclass(cls, OpenAIException)
+    for branch in (APIConnectionError, APIStatusError, APIResponseValidationError,
+                   APIUserAbortError, CallbackError):
+        assert issubclass(branch, OpenAIException)
     assert issubclass(OpenAIException, Exception)
 
 

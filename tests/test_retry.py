@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 from hypothesis import given
@@ -140,7 +140,8 @@ def test_backoff_bounds(attempt: int, r: float) -> None:
                                           ("max_retry_after", True), ("jitter", 1.5)])
 def test_policy_validation(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
-        RetryPolicy(**{field: value})
+        options: Dict[str, Any] = {field: value}
+        RetryPolicy(**options)
 
 
 def test_parse_retry_after_reads_lower_case_keys() -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
-from conftest_fakeserver import fake_server, proxy_server, second_server  # noqa: F401
 from fakeserver import FakeServer, RecordedRequest, Reply
 
 from openai_params.errors import (APIConnectionError, APITimeoutError, APIUserAbortError,
