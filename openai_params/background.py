@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
+from .transport import CancelEvent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -37,7 +38,8 @@ class BackgroundCall:
         self._on_terminate = on_terminate
         self._on_response = on_response
         self._on_error = on_error
-        self.cancel_event = threading.Event()
+        # Setting a CancelEvent also shuts the socket of the attempt in flight.
+        self.cancel_event = CancelEvent()
         self._lock = threading.Lock()
         self._stream: Optional[ChatCompletionStream] = None
 
@@ -66,7 +68,7 @@ class BackgroundCall:
         except Exception as exc:  # noqa: BLE001 - a failure must become a result, not a dead worker
             return OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
         if not isinstance(started, ChatCompletionStream):
-            if self.cancel_event.is_set():
+            if self.cancel_event.is_set() and not any(e.is_cancelled for e in started.errors):
                 started.errors.append(_cancel_error())
             return started
         with self._lock:

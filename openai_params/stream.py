@@ -142,7 +142,7 @@ class ChatCompletionStream:
             self._fail("timeout", "the stream stalled: %s" % exc.error.message, exc)
             return
         except OpenAIException as exc:
-            if self._cancelled:
+            if self._cancelled or exc.error.is_cancelled:
                 self._fail("cancelled", "the stream was cancelled")
             else:
                 self._end_early(str(exc.error.message), exc)

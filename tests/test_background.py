@@ -1,0 +1,218 @@
+"""Background calls: callbacks exactly once, in order, under success, failure, cancel and raising."""
+
+import threading
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from openai_params import OpenAI, OpenAIChatCompletionParameters
+from fakeserver import Reply
+from streamdata import SSE_HEADERS, DONE, chunk, completion, event, text_stream
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def client(fake_server) -> Iterator[OpenAI]:
+    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
+        yield made
+
+
+class Recorder:
+    """Records every callback, with the thread it ran on."""
+
+    def __init__(self) -> None:
+        self.calls: List[str] = []
+        self.data: List[Any] = []
+        self.finals: Dict[str, Any] = {}
+        self.threads: List[str] = []
+
+    def params(self, **fields: Any) -> OpenAIChatCompletionParameters:
+        return OpenAIChatCompletionParameters(
+            on_data=self.on_data if fields.get("stream") else None,
+            on_terminate=self.make("terminate"), on_response=self.make("response"),
+            on_error=self.make("error"), **fields)
+
+    def on_data(self, item: Any) -> None:
+        self.calls.append("data")
+        self.data.append(item)
+        self.threads.append(threading.current_thread().name)
+
+    def make(self, name: str) -> Any:
+        def callback(result: Any) -> None:
+            self.calls.append(name)
+            self.finals[name] = result
+        return callback
+
+
+def test_non_streamed_call_with_callbacks(client, fake_server) -> None:
+    fake_server.add(200, json=completion("done"))
+    rec = Recorder()
+    handle = client.chat.completions.create(MESSAGES, rec.params())
+    final = handle.result(timeout=10)
+    assert final.success and final.text == "done"
+    assert rec.calls == ["response", "terminate"]
+    assert rec.finals["terminate"] is final and handle.done()
+
+
+def test_streamed_call_every_chunk_in_order(client, fake_server) -> None:
+    fake_server.add(200, pieces=text_stream(["a", "b", "c"]), headers=SSE_HEADERS)
+    rec = Recorder()
+    handle = client.chat.completions.create(MESSAGES, rec.params(stream=True))
+    final = handle.result(timeout=10)
+    assert [c.text for c in rec.data] == ["", "a", "b", "c", ""]
+    assert rec.calls == ["data"] * 5 + ["response", "terminate"]
+    assert final.success and final.text == "abc"
+    assert all(name != threading.current_thread().name for name in rec.threads)
+    assert fake_server.requests[0].json["stream"] is True
+
+
+def test_failure_calls_on_error_once(client, fake_server) -> None:
+    fake_server.add(500, json={"error": {"message": "boom", "type": "server_error"}})
+    rec = Recorder()
+    final = client.chat.completions.create(MESSAGES, rec.params()).result(timeout=10)
+    assert not final.success and final.errors[0].is_server_error
+    assert rec.calls == ["error", "terminate"]
+
+
+def test_broken_stream_calls_on_error_once(client, fake_server) -> None:
+    fake_server.add(200, pieces=text_stream(["a", "b"]), cut_after=2, headers=SSE_HEADERS)
+    rec = Recorder()
+    final = client.chat.completions.create(MESSAGES, rec.params(stream=True)).result(timeout=10)
+    assert not final.success and final.errors[0].type == "stream_error"
+    assert rec.calls == ["data", "data", "data", "error", "terminate"]
+    assert rec.data[-1].success is False
+
+
+def test_connection_refused_still_terminates(fake_server) -> None:
+    closed = OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=5)
+    rec = Recorder()
+    final = closed.chat.completions.create(MESSAGES, rec.params(stream=True)).result(timeout=10)
+    assert not final.success and final.errors[0].is_connection_error
+    # The stream's one item says it failed (as the iterator would), then the ending callbacks.
+    assert rec.calls == ["data", "error", "terminate"]
+    assert rec.data[0].success is False and rec.data[0].errors[0].is_connection_error
+
+
+def test_raising_on_data_ends_the_call_with_its_error(client, fake_server) -> None:
+    fake_server.add(200, pieces=text_stream(["a", "b", "c"]), headers=SSE_HEADERS)
+    rec = Recorder()
+    params = rec.params(stream=True)
+    seen: List[str] = []
+
+    def explode(item: Any) -> None:
+        seen.append(item.text)
+        if item.text == "a":
+            raise RuntimeError("bad handler")
+
+    params.on_data = explode
+    final = client.chat.completions.create(MESSAGES, params).result(timeout=10)
+    assert seen == ["", "a"]  # no chunk after the one that raised
+    assert not final.success
+    error = final.errors[-1]
+    assert error.is_callback_error and isinstance(error.cause, RuntimeError)
+    assert "bad handler" in error.message
+    assert rec.calls == ["error", "terminate"]
+
+
+def test_raising_on_terminate_is_reported_not_lost(client, fake_server) -> None:
+    fake_server.add(200, json=completion("x"))
+    called = []
+
+    def bad_terminate(result: Any) -> None:
+        called.append(result)
+        raise ValueError("terminate broke")
+
+    handle = client.chat.completions.create(MESSAGES, on_terminate=bad_terminate)
+    final = handle.result(timeout=10)
+    assert len(called) == 1
+    assert final.errors and final.errors[-1].is_callback_error
+    assert "terminate broke" in final.errors[-1].message
+
+
+def test_raising_on_response_calls_terminate_not_on_error(client, fake_server) -> None:
+    fake_server.add(200, json=completion("x"))
+    rec = Recorder()
+    params = rec.params()
+
+    def bad_response(result: Any) -> None:
+        rec.calls.append("response")
+        raise KeyError("nope")
+
+    params.on_response = bad_response
+    final = client.chat.completions.create(MESSAGES, params).result(timeout=10)
+    assert rec.calls == ["response", "terminate"]
+    assert not final.success and final.errors[-1].is_callback_error
+
+
+def test_cancel_aborts_an_in_flight_stream(client, fake_server) -> None:
+    hold = threading.Event()
+    first_seen = threading.Event()
+    fake_server.add(200, pieces=[event(chunk("a", role="assistant")), hold, event(chunk("b")), DONE],
+                    headers=SSE_HEADERS)
+    rec = Recorder()
+    params = rec.params(stream=True)
+
+    def on_data(item: Any) -> None:
+        rec.on_data(item)
+        first_seen.set()
+
+    params.on_data = on_data
+    handle = client.chat.completions.create(MESSAGES, params)
+    assert first_seen.wait(10)
+    assert handle.cancel() is True
+    final = handle.result(timeout=5)  # promptly, though the server still holds the stream
+    assert not hold.is_set()
+    assert not final.success and final.errors[0].is_cancelled
+    assert final.text == "a"
+    assert rec.calls.count("terminate") == 1 and rec.calls[-2:] == ["error", "terminate"]
+    assert handle.cancel() is False
+    hold.set()
+
+
+def test_formula_alias(client, fake_server) -> None:
+    fake_server.add(200, pieces=text_stream(["x"]), headers=SSE_HEADERS)
+    fake_server.add(200, json=completion("y"))
+    streamed: List[str] = []
+    handle = client.chat.completions.create(MESSAGES, stream=True,
+                                            formula=lambda c: streamed.append(c.text))
+    assert handle.result(timeout=10).text == "x" and "x" in streamed
+    finals: List[Any] = []
+    handle = client.chat.completions.create(MESSAGES, formula=finals.append)
+    assert handle.result(timeout=10).text == "y" and finals[0].text == "y"
+
+
+def test_result_timeout_and_throw(client, fake_server) -> None:
+    release = threading.Event()
+    fake_server.add(200, json=completion("late"), hang=True, release=release)
+    handle = client.chat.completions.create(MESSAGES, on_terminate=lambda r: None)
+    with pytest.raises(TimeoutError):
+        handle.result(timeout=0.05)
+    assert not handle.done()
+    release.set()
+    assert handle.result(timeout=10).text == "late"
+    fake_server.add(404, json={"error": {"message": "no", "type": "invalid_request_error"}})
+    handle = client.chat.completions.create(MESSAGES, on_terminate=lambda r: None, throw=True)
+    from openai_params import NotFoundError
+    with pytest.raises(NotFoundError):
+        handle.result(timeout=10)
+
+
+def test_cancel_aborts_a_call_waiting_for_its_answer(client, fake_server) -> None:
+    release = threading.Event()
+    arrived = threading.Event()
+
+    def hold(request: Any) -> Reply:
+        arrived.set()  # the request reached the server, which now holds its answer
+        return Reply(200, json=completion("late"), hang=True, release=release)
+
+    fake_server.add(hold)
+    rec = Recorder()
+    handle = client.chat.completions.create(MESSAGES, rec.params())
+    assert arrived.wait(10)
+    assert handle.cancel() is True
+    final = handle.result(timeout=5)
+    assert not release.is_set()
+    assert not final.success and [e.type for e in final.errors] == ["cancelled"]
+    assert rec.calls == ["error", "terminate"]
+    release.set()
