@@ -11,18 +11,71 @@ The modules, top to bottom: parameters (pure) -> client -> transport (the only
 one that opens sockets) -> sse (pure) -> stream -> results / errors (pure).
 """
 
+from typing import TYPE_CHECKING, Any, List
+
 from ._version import __version__
-from .client import OpenAI
-from .errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
-                     APITimeoutError, APIUserAbortError, AuthenticationError, BadRequestError,
-                     CallbackError, ConflictError, InternalServerError, NotFoundError,
-                     OpenAIError, OpenAIException, PermissionDeniedError, RateLimitError,
-                     UnprocessableEntityError)
-from .messages import OpenAIMessage, OpenAITool
-from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
-                         OpenAIChatCompletionsParameters, OpenAIParameters)
-from .results import (OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, OpenAIChoice,
-                      OpenAIResult)
+
+# Public name -> the module that defines it. The modules load on first use
+# (PEP 562), so ``import openai_params`` costs almost nothing and the network
+# modules (ssl, http.client) load only when a request is sent.
+_WHERE = {
+    "OpenAI": "client",
+    "OpenAIParameters": "parameters",
+    "OpenAIChatCompletionParameters": "parameters",
+    "OpenAIChatCompletionsParameters": "parameters",
+    "OpenAIChatCompletionListParameters": "parameters",
+    "OpenAIResult": "results",
+    "OpenAIChatCompletionResult": "results",
+    "OpenAIChatCompletionStreamResult": "results",
+    "OpenAIChoice": "results",
+    "OpenAIMessage": "messages",
+    "OpenAITool": "messages",
+    "OpenAIError": "errors",
+    "OpenAIException": "errors",
+    "APIConnectionError": "errors",
+    "APITimeoutError": "errors",
+    "APIStatusError": "errors",
+    "APIResponseValidationError": "errors",
+    "APIUserAbortError": "errors",
+    "CallbackError": "errors",
+    "BadRequestError": "errors",
+    "AuthenticationError": "errors",
+    "PermissionDeniedError": "errors",
+    "NotFoundError": "errors",
+    "ConflictError": "errors",
+    "UnprocessableEntityError": "errors",
+    "RateLimitError": "errors",
+    "InternalServerError": "errors",
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
+    from .client import OpenAI
+    from .errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
+                         APITimeoutError, APIUserAbortError, AuthenticationError, BadRequestError,
+                         CallbackError, ConflictError, InternalServerError, NotFoundError,
+                         OpenAIError, OpenAIException, PermissionDeniedError, RateLimitError,
+                         UnprocessableEntityError)
+    from .messages import OpenAIMessage, OpenAITool
+    from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
+                             OpenAIChatCompletionsParameters, OpenAIParameters)
+    from .results import (OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
+                          OpenAIChoice, OpenAIResult)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    from importlib import import_module
+
+    value = getattr(import_module("." + module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "__version__",
