@@ -23,7 +23,8 @@ be reassigned in between.
 """
 
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+from functools import lru_cache
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from ._checks import (
     check_bool,
@@ -129,6 +130,12 @@ def _camel_case(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> FrozenSet[str]:
+    """The dataclass field names of ``cls``, computed once per class (from_dict is on the hot path)."""
+    return frozenset(f.name for f in fields(cls))
+
+
 def _kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
     """Map snake_case and camelCase keys of ``d`` to the dataclass fields of ``cls``.
 
@@ -137,17 +144,17 @@ def _kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
     """
     if not isinstance(d, Mapping):
         wrong_type(cls.__name__ + ".from_dict() argument", "a dict of parameters", d)
-    names = [f.name for f in fields(cls)]
+    names = _field_names(cls)
     kwargs: Dict[str, Any] = {}
     given_as: Dict[str, str] = {}
     for key, value in d.items():
         if not isinstance(key, str):
             wrong_type("parameter names", "strings", key)
-        name = _snake_case(key)
+        name = key if key in names else _snake_case(key)
         if name not in names:
             if name in _MISPLACED:
                 raise ValueError("unknown parameter %r: %s" % (key, _MISPLACED[name]))
-            candidates = [_camel_case(n) for n in names] if key != name else names
+            candidates = sorted(_camel_case(n) for n in names) if key != name else sorted(names)
             raise ValueError(
                 "unknown parameter %r for %s%s" % (key, cls.__name__, did_you_mean(key, candidates))
             )

@@ -220,7 +220,14 @@ class _ChoicesMixin:
 
     @property
     def choices(self) -> List[OpenAIChoice]:
-        return _choices(self.body)
+        # Parsed once per body: a caller reading result.choice.message.content in a loop
+        # should not rebuild the objects every time.
+        cached = self.__dict__.get("_choices_cache")
+        if cached is not None and cached[0] is self.body:
+            return list(cached[1])
+        parsed = _choices(self.body)
+        self.__dict__["_choices_cache"] = (self.body, parsed)
+        return list(parsed)
 
     @property
     def choice(self) -> Optional[OpenAIChoice]:
