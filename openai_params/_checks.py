@@ -33,7 +33,6 @@ __all__ = [
     "fail",
     "is_int",
     "is_number",
-    "is_sensitive_name",
     "show",
     "warn_unknown",
     "wrong_type",
@@ -288,10 +287,3 @@ def check_headers(field: str, headers: Any) -> None:
 # Header, query and body names whose values are credentials. The official
 # names are "Authorization" and Azure's "api-key"; the rest catches the
 # variants gateways invent (x-api-key, X-Auth-Token, client_secret, Cookie).
-_SENSITIVE_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "credential")
-
-
-def is_sensitive_name(name: str) -> bool:
-    """True when a header (or query/body key) named ``name`` probably carries a secret."""
-    lowered = name.lower()
-    return any(part in lowered for part in _SENSITIVE_PARTS)

@@ -20,7 +20,8 @@ from .errors import OpenAIError, OpenAIException
 from .messages import validate_messages
 from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
                          OpenAIParameters)
-from .request import build_headers, build_request, build_url, redact
+from ._redact import redact
+from .request import build_headers, build_request, build_url
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
 from .transport import HTTPRequest, HTTPResponse, Transport

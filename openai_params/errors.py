@@ -38,6 +38,7 @@ import re
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 
+from ._redact import is_secret_header, redact, redact_text
 from .retry import parse_retry_after
 
 __all__ = [
@@ -62,39 +63,7 @@ __all__ = [
     "is_secret_header",
 ]
 
-# Header names whose values are credentials; never stored, never printed.
-_SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "api-key", "x-api-key",
-                             "openai-api-key", "cookie", "set-cookie"))
-
-# Things that look like keys inside free text (a server that echoes the key back in its
-# message, an exception text): "sk-...", "Bearer <token>".
-_KEY_PATTERN = re.compile(r"\b(sk-|gsk_|xai-)[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9_\-.=]{9,}")
-
 _SNIPPET = 200  # characters of an unreadable body quoted in the message
-
-
-def redact(value: str) -> str:
-    """Hide a secret but keep enough to recognise it: ``Bearer sk-...wxyz``.
-
-    >>> redact("Bearer sk-proj-1234567890abcdef")
-    'Bearer sk-...cdef'
-    """
-    scheme, _, token = value.rpartition(" ")
-    shown = token[:3] + "..." + token[-4:] if len(token) > 12 else "***"
-    return (scheme + " " + shown) if scheme else shown
-
-
-def redact_text(text: str) -> str:
-    """``text`` with anything that looks like an API key replaced by its redacted form."""
-    if "sk-" not in text and "Bearer " not in text and "gsk_" not in text and "xai-" not in text:
-        return text
-    return _KEY_PATTERN.sub(lambda m: redact(m.group(0)), text)
-
-
-def is_secret_header(name: str) -> bool:
-    """True for header names that carry credentials (``Authorization``, ``api-key``, ...)."""
-    lowered = name.lower()
-    return lowered in _SECRET_HEADERS or "key" in lowered or "token" in lowered or "secret" in lowered
 
 
 def _safe_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:

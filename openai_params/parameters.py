@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
+from ._redact import is_secret_header
 from ._checks import (
     check_bool,
     check_callable,
@@ -39,7 +40,6 @@ from ._checks import (
     fail,
     is_int,
     is_number,
-    is_sensitive_name,
     show,
     warn_unknown,
     wrong_type,
@@ -170,7 +170,7 @@ def _redact(mapping: Any) -> Any:
     if not isinstance(mapping, Mapping):
         return mapping
     return {
-        key: (_REDACTED if isinstance(key, str) and is_sensitive_name(key) else value)
+        key: (_REDACTED if isinstance(key, str) and is_secret_header(key) else value)
         for key, value in mapping.items()
     }
 

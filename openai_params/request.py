@@ -11,31 +11,11 @@ import sys
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlencode, urlsplit
 
+from ._redact import is_secret_header, redact, redacted_headers
 from ._version import __version__
 from .transport import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
-
-_SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key", "proxy-authorization",
-                             "openai-api-key", "cookie"))
-
-
-def redact(value: str) -> str:
-    """Hide a secret but keep enough to recognise it: ``Bearer sk-...wxyz``."""
-    scheme, _, token = value.rpartition(" ")
-    shown = token[:3] + "..." + token[-4:] if len(token) > 12 else "***"
-    return (scheme + " " + shown) if scheme else shown
-
-
-def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return (lowered in _SECRET_HEADERS or "key" in lowered or "token" in lowered
-            or "secret" in lowered)
-
-
-def redacted_headers(headers: Mapping[str, str]) -> Dict[str, str]:
-    return {k: (redact(v) if is_secret_header(k) else v) for k, v in headers.items()}
-
 
 def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = None) -> str:
     """Join ``base_url`` and ``path``; add ``query`` (None values left out, bools as true/false).

@@ -56,8 +56,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Type
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from ._redact import is_secret_header, redact, redacted_headers
 from .errors import (APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError,
-                     OpenAIException, is_secret_header, redact)
+                     OpenAIException)
 from .retry import RetryDecision, RetryPolicy, decide_retry
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class HTTPRequest:
 
     def redacted_headers(self) -> Dict[str, str]:
         """The headers with credential values hidden: ``Bearer sk-...wxyz``."""
-        return {k: (redact(v) if is_secret_header(k) else v) for k, v in self.headers.items()}
+        return redacted_headers(self.headers)
 
     def __repr__(self) -> str:
         body = "None" if self.body is None else "<%d bytes>" % len(self.body)

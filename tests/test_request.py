@@ -66,3 +66,13 @@ def test_body_is_compact_utf8() -> None:
 def test_origin() -> None:
     assert origin("HTTPS://API.example.com/v1") == "https://api.example.com:443"
     assert origin("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080"
+
+
+def test_rate_limit_headers_are_not_mistaken_for_secrets() -> None:
+    from openai_params._redact import is_secret_header, redact_text
+
+    assert not is_secret_header("x-ratelimit-remaining-tokens")
+    for name in ("Authorization", "Proxy-Authorization", "api-key", "X-Auth-Token", "Cookie"):
+        assert is_secret_header(name)
+    once = redact_text("Bearer " + KEY)
+    assert redact_text(once) == once and KEY not in once

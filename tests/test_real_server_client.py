@@ -1,0 +1,427 @@
+"""The package's own client against the real llama.cpp server.
+
+``test_real_server_raw.py`` checks that the bodies the parameters build are
+accepted; this file drives the whole client (transport, SSE decoder, stream
+reader, accumulator, background calls) against the real server
+(llama-cpp-python 0.3.36 serving SmolLM2-135M-Instruct, see
+docs/compatibility.md) and asserts on what comes back. What the server
+*received* cannot be observed here: those assertions live in the fake-server
+tests.
+
+Facts about this server that the tests rely on (measured, see
+docs/compatibility.md):
+
+* with ``seed`` and ``temperature=0`` it answers the same text to the same
+  request, streamed or not, so a streamed result can be compared with a
+  non-streamed one field by field;
+* it sends ``x-request-id`` on every answer (errors too), and no
+  ``x-ratelimit-*`` headers;
+* request validation errors (``response_format`` ``json_schema``, a malformed
+  body) come back as **500** ``internal_server_error``;
+* streams carry no usage;
+* a streamed tool call repeats its id and function name in every delta.
+
+Answers are capped with ``max_tokens`` (this server ignores
+``max_completion_tokens``) so that the file runs in a few seconds.
+"""
+
+import json
+import re
+import threading
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from openai_params import (InternalServerError, NotFoundError, OpenAI, OpenAIChatCompletionParameters,
+                           OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
+                           OpenAIException, OpenAIParameters)
+
+pytestmark = pytest.mark.integration
+
+MESSAGES = [{"role": "user", "content": "Say hello and tell me about Paris."}]
+# Greedy and seeded: the same request gives the same answer, streamed or not.
+GREEDY = {"seed": 7, "temperature": 0, "max_tokens": 12}
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
+WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+# Rejected by llama-cpp-python's request validation, with status 500.
+JSON_SCHEMA_FORMAT = {"type": "json_schema",
+                      "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@pytest.fixture()
+def client(real_server: Any) -> Iterator[OpenAI]:
+    # The dummy key is sent as a bearer token; this server does not check it.
+    with OpenAI(api_key="sk-dummy-not-a-real-key", base_url=real_server.base_url) as c:
+        yield c
+
+
+def _without_nulls(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A message without its null fields: the accumulator writes ``refusal: null``
+    (as OpenAI does), where this server leaves the key out of non-streamed answers."""
+    return {k: v for k, v in message.items() if v is not None}
+
+
+def _stream_all(client: OpenAI, messages: Any, **fields: Any) -> Any:
+    with client.chat.completions.stream(messages, **fields) as stream:
+        chunks = list(stream)
+        final = stream.result()
+    return chunks, final, stream
+
+
+# -- non-streamed calls -----------------------------------------------------------------------
+
+def test_create_returns_a_complete_result(client: OpenAI, real_server: Any) -> None:
+    r = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    assert isinstance(r, OpenAIChatCompletionResult)
+    assert r.success, r.errors
+    assert r.errors == [] and r.error is None
+    assert r.status == 200
+    assert r.terminated
+    assert r.headers["content-type"].startswith("application/json")
+    # This server sends a request id; the result exposes it.
+    assert REQUEST_ID.match(r.headers["x-request-id"]), r.headers
+    assert r.request_id == r.headers["x-request-id"]
+    assert not r.rate_limit  # no x-ratelimit-* headers from this server
+    assert r.id is not None and r.id.startswith("chatcmpl-")
+    assert r.model == real_server.model
+    assert isinstance(r.created, int)
+    assert len(r.choices) == 1
+    choice = r.choice
+    assert choice is not None and choice.index == 0
+    assert choice.message is not None and choice.message.role == "assistant"
+    content = choice.message.content
+    assert isinstance(content, str) and content.strip(), content
+    assert r.text == content == choice.text
+    assert choice.finish_reason in ("stop", "length")
+    usage = r.usage
+    assert usage is not None
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        assert isinstance(usage[key], int) and not isinstance(usage[key], bool), usage
+    assert usage["prompt_tokens"] > 0
+    assert 0 < usage["completion_tokens"] <= GREEDY["max_tokens"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    if choice.finish_reason == "length":
+        assert usage["completion_tokens"] == GREEDY["max_tokens"]
+    assert r.throw() is r
+
+
+def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenAI,
+                                                                   real_server: Any) -> None:
+    by_kwargs = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    by_object = client.chat.completions.create(
+        MESSAGES, OpenAIChatCompletionParameters(model=real_server.model, max_retries=0, **GREEDY))
+    by_dict = client.chat.completions.create(
+        MESSAGES, dict(GREEDY, model=real_server.model, maxRetries=0))  # the seed's camelCase
+    for r in (by_kwargs, by_object, by_dict):
+        assert r.success, r.errors
+    assert by_object.text == by_kwargs.text == by_dict.text
+    assert by_object.usage == by_kwargs.usage == by_dict.usage
+
+
+def test_models_list_names_the_served_model(client: OpenAI, real_server: Any) -> None:
+    r = client.models.list()
+    assert r.success, r.errors
+    assert r.status == 200
+    assert r.body["object"] == "list"
+    assert real_server.model in [m["id"] for m in r.items], r.body
+    assert r.request_id == r.headers["x-request-id"]
+
+
+def test_models_retrieve_unknown_model_is_not_found(client: OpenAI) -> None:
+    r = client.models.retrieve("no-such-model")
+    assert not r.success
+    assert r.status == 404
+    assert len(r.errors) == 1
+    error = r.errors[0]
+    assert error.status == 404 and error.is_not_found_error and not error.is_server_error
+    assert error.message == "Not Found"  # the server's {"detail": "Not Found"}
+    assert REQUEST_ID.match(error.request_id or ""), error
+    assert r.request_id == error.request_id
+    with pytest.raises(NotFoundError) as raised:
+        r.throw()
+    assert raised.value.error is error
+    assert raised.value.status_code == 404
+    with pytest.raises(NotFoundError) as raised:
+        client.models.retrieve("no-such-model", OpenAIParameters(throw=True))
+    assert raised.value.status_code == 404
+    assert raised.value.message == "Not Found"
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"response_format": JSON_SCHEMA_FORMAT}, "json_object"),
+    ({"extra_body": {"messages": "not a list"}}, "valid list"),
+], ids=["json_schema", "malformed_messages"])
+def test_rejected_request_is_a_500_error_result(client: OpenAI, real_server: Any,
+                                                fields: Dict[str, Any], says: str) -> None:
+    # max_retries=0: a 500 is retried by default, and this one cannot get better.
+    params = dict(fields, model=real_server.model, max_tokens=4, max_retries=0)
+    r = client.chat.completions.create(MESSAGES, **params)
+    assert not r.success
+    assert r.status == 500
+    assert r.choice is None and r.text == ""
+    error = r.errors[0]
+    assert error.status == 500 and error.is_server_error
+    assert error.type == "internal_server_error"
+    assert says in error.message, error.message
+    assert REQUEST_ID.match(error.request_id or ""), error
+    assert isinstance(error.body, dict) and "error" in error.body
+    with pytest.raises(InternalServerError) as raised:
+        r.throw()
+    assert raised.value.status_code == 500
+    with pytest.raises(InternalServerError) as raised:
+        client.chat.completions.create(MESSAGES, throw=True, **params)
+    assert raised.value.status_code == 500
+    assert says in raised.value.message
+    assert isinstance(raised.value, OpenAIException)
+
+
+# -- iterator streaming -----------------------------------------------------------------------
+
+def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: Any) -> None:
+    chunks, final, stream = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        assert isinstance(chunk, OpenAIChatCompletionStreamResult)
+        assert chunk.success and chunk.status == 200 and not chunk.terminated
+        assert chunk.id == final.id
+        assert chunk.choice is not None  # no usage-only chunks from this server
+    assert chunks[0].choice.delta.role == "assistant"
+    finishing = [c.choice.finish_reason for c in chunks if c.choice.finish_reason]
+    assert len(finishing) == 1 and chunks[-1].choice.finish_reason == finishing[0]
+
+    assert final.success, final.errors
+    assert final.terminated and final.status == 200
+    assert final.headers["content-type"].startswith("text/event-stream")
+    assert REQUEST_ID.match(final.request_id or ""), final.headers
+    assert final.request_id == stream.headers["x-request-id"]
+    content = final.choice.message.content
+    assert content and "".join(c.text for c in chunks) == content
+    assert final.choice.finish_reason == finishing[0]
+    assert final.choice.message.role == "assistant"
+    assert final.model == real_server.model
+
+
+def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server: Any) -> None:
+    # Checked on this server: with a seed and temperature 0, streamed and
+    # non-streamed answers are identical, token for token.
+    plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    _chunks, streamed, _ = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+    assert plain.success and streamed.success, (plain.errors, streamed.errors)
+    assert streamed.choice.message.content == plain.choice.message.content
+    assert streamed.choice.finish_reason == plain.choice.finish_reason
+    assert _without_nulls(streamed.body["choices"][0]["message"]) == \
+        _without_nulls(plain.body["choices"][0]["message"])
+    assert len(streamed.choices) == len(plain.choices) == 1
+    assert streamed.body["object"] == plain.body["object"] == "chat.completion"
+    assert streamed.model == plain.model
+    # The server sends no usage in streams (stream_options is ignored too).
+    assert streamed.usage is None and plain.usage is not None
+
+
+def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_server: Any) -> None:
+    fields = dict(GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=FORCE_WEATHER,
+                  max_tokens=24)
+    plain = client.chat.completions.create(WEATHER_MESSAGES, **fields)
+    chunks, streamed, _ = _stream_all(client, WEATHER_MESSAGES, **fields)
+    assert plain.success and streamed.success, (plain.errors, streamed.errors)
+    assert plain.choice.finish_reason == streamed.choice.finish_reason == "tool_calls"
+    plain_calls = plain.choice.message.tool_calls
+    streamed_calls = streamed.choice.message.tool_calls
+    assert len(plain_calls) == len(streamed_calls) == 1
+
+    # Each call id is made from its own completion's id ("call__0_get_weather_cmpl-..."),
+    # so the ids differ between the two calls; everything else is the same.
+    def without_id(call: Dict[str, Any]) -> Dict[str, Any]:
+        return {k: v for k, v in call.items() if k != "id"}
+
+    assert [without_id(c) for c in streamed_calls] == [without_id(c) for c in plain_calls]
+    assert streamed_calls[0]["function"]["name"] == "get_weather"
+    arguments = json.loads(streamed_calls[0]["function"]["arguments"])
+    assert arguments == json.loads(plain_calls[0]["function"]["arguments"])
+    assert isinstance(arguments["city"], str)
+
+    # This server repeats the id and the name in every delta: merged, they appear once.
+    deltas = [call for chunk in chunks for call in chunk.choice.tool_calls]
+    assert len(deltas) > 1
+    assert {d["id"] for d in deltas} == {streamed_calls[0]["id"]}
+    assert plain_calls[0]["id"].startswith("call_") and streamed_calls[0]["id"].startswith("call_")
+    assert "".join(d["function"]["arguments"] for d in deltas) == \
+        streamed_calls[0]["function"]["arguments"]
+    # Both carry the deprecated function_call alongside tool_calls.
+    assert _without_nulls(streamed.body["choices"][0]["message"])["function_call"] == \
+        plain.body["choices"][0]["message"]["function_call"]
+    assert streamed.choice.message.content is None and plain.choice.message.content is None
+
+
+def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
+    fields = dict(GREEDY, model=real_server.model, max_tokens=8, logprobs=True, top_logprobs=2)
+    plain = client.chat.completions.create(MESSAGES, **fields)
+    chunks, streamed, _ = _stream_all(client, MESSAGES, **fields)
+    assert plain.success and streamed.success, (plain.errors, streamed.errors)
+    content = streamed.choice.message.content
+    entries = streamed.choice.logprobs["content"]
+    # One entry per generated token: this server sends one token per content chunk.
+    with_text = [c for c in chunks if c.text]
+    assert len(entries) == len(with_text) == plain.usage["completion_tokens"]
+    assert [e["token"] for e in entries] == [c.text for c in with_text]
+    assert "".join(e["token"] for e in entries) == content
+    for entry in entries:
+        assert isinstance(entry["logprob"], float) and entry["logprob"] <= 0.0
+        # top_logprobs=2, plus the chosen token when it was not among the two.
+        assert 2 <= len(entry["top_logprobs"]) <= 3, entry
+    plain_entries = plain.choice.logprobs["content"]
+    assert [e["token"] for e in entries] == [e["token"] for e in plain_entries]
+    assert [e["logprob"] for e in entries] == pytest.approx([e["logprob"] for e in plain_entries])
+    assert content == plain.choice.message.content
+
+
+def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any) -> None:
+    params = dict(model=real_server.model, max_tokens=4, max_retries=0,
+                  response_format=JSON_SCHEMA_FORMAT)
+    with client.chat.completions.stream(MESSAGES, **params) as stream:
+        chunks = list(stream)
+        final = stream.result()
+    # throw=False: one last chunk that says what went wrong, and the same in result().
+    assert len(chunks) == 1
+    assert not chunks[0].success and chunks[0].terminated and chunks[0].choice is None
+    assert chunks[0].status == 500 and chunks[0].errors[0].status == 500
+    assert not final.success and final.status == 500
+    assert [e.status for e in final.errors] == [500]
+    assert final.errors[0].type == "internal_server_error"
+    assert final.choice is None
+    with pytest.raises(InternalServerError):
+        client.chat.completions.stream(MESSAGES, throw=True, **params)
+
+
+# -- callbacks (background calls) -------------------------------------------------------------
+
+def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) -> None:
+    seen: List[OpenAIChatCompletionStreamResult] = []
+    terminated: List[Any] = []
+    responded: List[Any] = []
+    failed: List[Any] = []
+    threads = set()
+
+    def on_data(chunk: OpenAIChatCompletionStreamResult) -> None:
+        threads.add(threading.get_ident())
+        seen.append(chunk)
+
+    handle = client.chat.completions.create(
+        MESSAGES, model=real_server.model, stream=True, on_data=on_data,
+        on_terminate=terminated.append, on_response=responded.append, on_error=failed.append,
+        **GREEDY)
+    final = handle.result(timeout=30)
+    assert handle.done()
+    assert handle.cancel() is False  # already finished
+    assert final.success, final.errors
+    assert len(terminated) == 1 and terminated[0] is final
+    assert len(responded) == 1 and responded[0] is final
+    assert failed == []
+    assert threads and threading.get_ident() not in threads  # on a worker thread
+    assert final.terminated
+    content = final.choice.message.content
+    assert content and "".join(c.text for c in seen) == content
+    assert seen[-1].choice.finish_reason == final.choice.finish_reason
+    # In order and complete: the same chunks the iterator form yields for the same request.
+    chunks, streamed, _ = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+    assert [c.text for c in seen] == [c.text for c in chunks]
+    assert [c.choice.finish_reason for c in seen] == [c.choice.finish_reason for c in chunks]
+    assert streamed.choice.message.content == content
+
+
+def test_callbacks_on_a_non_streamed_call(client: OpenAI, real_server: Any) -> None:
+    terminated: List[Any] = []
+    responded: List[Any] = []
+    handle = client.chat.completions.create(
+        MESSAGES, model=real_server.model, on_terminate=terminated.append,
+        on_response=responded.append, **GREEDY)
+    final = handle.result(timeout=30)
+    assert final.success and final.status == 200, final.errors
+    assert terminated == [final] and responded == [final]
+    plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    assert final.text == plain.text and final.usage == plain.usage
+
+
+def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any) -> None:
+    seen: List[OpenAIChatCompletionStreamResult] = []
+    terminated: List[Any] = []
+    responded: List[Any] = []
+    failed: List[Any] = []
+    handle = client.chat.completions.create(
+        MESSAGES, model=real_server.model, max_tokens=4, max_retries=0,
+        response_format=JSON_SCHEMA_FORMAT, stream=True, on_data=seen.append,
+        on_terminate=terminated.append, on_response=responded.append, on_error=failed.append)
+    final = handle.result(timeout=30)
+    assert not final.success and final.status == 500
+    assert [e.status for e in final.errors] == [500]
+    assert terminated == [final] and failed == [final] and responded == []
+    # on_data gets the stream's last chunk, which says it failed.
+    assert len(seen) == 1 and not seen[0].success
+
+
+def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: Any) -> None:
+    terminated: List[Any] = []
+    failed: List[Any] = []
+    handle = client.chat.completions.create(
+        MESSAGES, model=real_server.model, max_tokens=4, max_retries=0,
+        response_format=JSON_SCHEMA_FORMAT, stream=True, throw=True, on_data=lambda c: None,
+        on_terminate=terminated.append, on_error=failed.append)
+    with pytest.raises(InternalServerError):
+        handle.result(timeout=30)
+    assert len(terminated) == 1 and failed == terminated
+    final = terminated[0]
+    assert not final.success and final.status == 500
+    # One failure, reported once (not once by the stream and again by the worker).
+    assert [e.status for e in final.errors] == [500], final.errors
+
+
+def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any) -> None:
+    # Uncancelled, this request streams 400 tokens (about 7 s on a 2-core machine).
+    messages = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
+    first = threading.Event()
+    seen: List[OpenAIChatCompletionStreamResult] = []
+    terminated: List[Any] = []
+    responded: List[Any] = []
+    failed: List[Any] = []
+
+    def on_data(chunk: OpenAIChatCompletionStreamResult) -> None:
+        seen.append(chunk)
+        first.set()
+
+    handle = client.chat.completions.create(
+        messages, model=real_server.model, seed=7, temperature=0, max_tokens=400, stream=True,
+        on_data=on_data, on_terminate=terminated.append, on_response=responded.append,
+        on_error=failed.append)
+    assert first.wait(30), "no chunk arrived"
+    assert handle.cancel() is True
+    # Promptly: far less than the rest of the 400-token answer would take.
+    final = handle.result(timeout=3)
+    assert not final.success
+    assert [e.type for e in final.errors] == ["cancelled"], final.errors
+    assert final.errors[0].is_cancelled
+    assert len(terminated) == 1 and terminated[0] is final
+    assert failed == [final] and responded == []
+    assert final.terminated
+    assert 1 <= len(seen) < 400
+    # What arrived before the cancel is kept, and nothing was lost on the way.
+    assert final.choice is not None and final.choice.finish_reason is None
+    assert "".join(c.text for c in seen) == (final.choice.message.content or "")
+    # The server is free again at once: a new call is answered normally.
+    after = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    assert after.success, after.errors
