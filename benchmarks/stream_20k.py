@@ -41,12 +41,14 @@ def make_stream(chunks: int, pad: int = 0) -> bytes:
     first = dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
                                  "logprobs": None, "finish_reason": None}])
     parts.append(b"data: " + json.dumps(first).encode() + b"\n\n")
-    for i in range(chunks - 1):
+    for i in range(chunks - 2):  # with the first and the last: `chunks` events
         delta: Dict[str, Any] = {"content": "tok%d " % (i % 100)}
-        if pad:
-            delta["x_pad"] = "." * pad
         chunk = dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None,
                                      "finish_reason": None}])
+        if pad:
+            # Bytes the stream carries but the final result does not keep (as a provider's
+            # per-chunk annotations would): memory must not grow with them.
+            chunk["x_pad"] = "." * pad
         parts.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
     last = dict(base, choices=[{"index": 0, "delta": {}, "logprobs": None,
                                 "finish_reason": "stop"}])

@@ -46,7 +46,8 @@ _TEXT_KEYS = frozenset(("arguments", "input"))
 
 
 def _is_mapping(value: Any) -> bool:
-    # JSON objects are dicts; the ABC check (slow) is only for other mappings.
+    # JSON objects are dicts; the ABC check (slow) is only for other mappings. The hot
+    # paths test ``type(value) is dict`` first and only call this for anything else.
     return isinstance(value, dict) or isinstance(value, abc.Mapping)
 
 
@@ -158,13 +159,13 @@ class _Choice:
         for key, value in choice.items():
             if key == "delta" or (key == "message" and "delta" not in choice):
                 # ("message": a server that streams whole messages)
-                if _is_mapping(value):
+                if type(value) is dict or _is_mapping(value):
                     self._add_delta(value)
             elif key == "finish_reason":
                 if value is not None:
                     self.finish_reason = value
             elif key == "logprobs":
-                if _is_mapping(value):
+                if type(value) is dict or _is_mapping(value):
                     self._add_logprobs(value)
             elif key != "index" and key != "message":
                 _set(self.extra, key, value)
@@ -187,15 +188,15 @@ class _Choice:
             elif key == "tool_calls":
                 if isinstance(value, list):
                     for tool_call in value:
-                        if _is_mapping(tool_call):
+                        if type(tool_call) is dict or _is_mapping(tool_call):
                             self._tool_call_for(tool_call).merge(tool_call)
             elif key == "function_call":
-                if _is_mapping(value):
+                if type(value) is dict or _is_mapping(value):
                     if self.function_call is None:
                         self.function_call = _ToolCall(0, 0)
                     self.function_call.merge({"function": value})
             elif key == "audio":
-                if _is_mapping(value):
+                if type(value) is dict or _is_mapping(value):
                     self._add_audio(value)
             else:
                 old = self.extra_delta.get(key)
@@ -332,7 +333,7 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
-        if not _is_mapping(chunk):
+        if not (type(chunk) is dict or _is_mapping(chunk)):
             return
         self.chunks_added += 1
         top = self._top
@@ -352,7 +353,7 @@ class ChatCompletionAccumulator:
         if not isinstance(choices, list):
             return
         for choice in choices:
-            if not _is_mapping(choice):
+            if not (type(choice) is dict or _is_mapping(choice)):
                 continue
             index = choice.get("index")
             if not isinstance(index, int) or isinstance(index, bool):
