@@ -15,6 +15,7 @@ when a suggestion is first needed.
 """
 
 import math
+from collections import abc as _abc
 import warnings
 from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
 
@@ -42,6 +43,11 @@ __all__ = [
 # short enough that a 10 kB string does not flood a traceback.
 _MAX_SHOWN = 60
 
+
+
+def is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, fast for the plain dicts that JSON gives (hot paths)."""
+    return type(value) is dict or isinstance(value, _abc.Mapping)
 
 def show(value: Any) -> str:
     """``repr(value)``, shortened to a readable length."""
@@ -186,7 +192,7 @@ def check_mapping(field: str, value: Any, *, optional: bool = False) -> None:
     """``value`` must be a mapping (a ``dict``) whose keys are all strings."""
     if value is None and optional:
         return
-    if not isinstance(value, Mapping):
+    if not is_mapping(value):
         wrong_type(field, "a dict", value)
     for key in value:
         if not isinstance(key, str):
@@ -262,7 +268,7 @@ def check_headers(field: str, headers: Any) -> None:
     """
     if headers is None:
         return
-    if not isinstance(headers, Mapping):
+    if not is_mapping(headers):
         wrong_type(field, "a dict of header names to string values", headers)
     for name, value in headers.items():
         if not isinstance(name, str):

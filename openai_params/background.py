@@ -85,8 +85,10 @@ class BackgroundCall:
                     callback_errors.append(_callback_error("on_data", exc))
                     started.abort()
                     break
-        except Exception as exc:  # noqa: BLE001 - e.g. throw=True raised inside the iterator
-            callback_errors.append(OpenAIError.from_exception(exc))
+        except Exception as exc:  # noqa: BLE001 - a failure must become a result, not a dead worker
+            error = OpenAIError.from_exception(exc)
+            if all(error is not known for known in started.errors):
+                callback_errors.append(error)
         finally:
             started.close()
         final = started.result()

@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 from urllib.parse import quote
 
+from ._checks import is_mapping
 from .background import BackgroundCall, CallHandle
 from .errors import OpenAIError, OpenAIException
 from .messages import validate_messages
@@ -196,7 +197,7 @@ def chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAI
         return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
     if isinstance(parameters, OpenAIChatCompletionParameters):
         return parameters.replace(**kwargs) if kwargs else parameters
-    if isinstance(parameters, Mapping):
+    if is_mapping(parameters):
         merged = dict(parameters)
         merged.update(kwargs)
         return OpenAIChatCompletionParameters.from_dict(merged)
@@ -271,23 +272,26 @@ class ChatCompletions:
                      cancel: Optional[threading.Event]) -> ChatCompletionStream:
         client = self._client
         timeout, _ = client._limits(params)
+        # With callbacks the worker must see every failure as a chunk and a result;
+        # throw=True then raises from handle.result(), once.
+        throw = params.throw and not params.has_callbacks()
         try:
             response = client._send(request, params, stream=True, cancel=cancel)
         except OpenAIException as exc:
-            if params.throw and not params.has_callbacks():
+            if throw:
                 raise
-            return ChatCompletionStream(None, timeout=timeout, throw=params.throw, error=exc.error)
+            return ChatCompletionStream(None, timeout=timeout, throw=throw, error=exc.error)
         if not 200 <= response.status < 300:
             try:
                 failed = read_result(response, OpenAIChatCompletionResult)
             finally:
                 response.close()
-            if params.throw and not params.has_callbacks():
+            if throw:
                 failed.throw()
-            return ChatCompletionStream(None, timeout=timeout, throw=params.throw,
+            return ChatCompletionStream(None, timeout=timeout, throw=throw,
                                         error=failed.errors[0], status=failed.status,
                                         headers=failed.headers)
-        return ChatCompletionStream(response, timeout=timeout, throw=params.throw)
+        return ChatCompletionStream(response, timeout=timeout, throw=throw)
 
     # -- stored completions (store=True) ----------------------------------------------------------
     def retrieve(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIChatCompletionResult:
@@ -324,7 +328,7 @@ def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCo
         return OpenAIChatCompletionListParameters.from_dict(dict(kwargs))
     if isinstance(parameters, OpenAIChatCompletionListParameters):
         return dataclasses.replace(parameters, **kwargs) if kwargs else parameters
-    if isinstance(parameters, Mapping):
+    if is_mapping(parameters):
         return OpenAIChatCompletionListParameters.from_dict({**parameters, **kwargs})
     raise TypeError("parameters must be an OpenAIChatCompletionListParameters or a dict (got %s)"
                     % type(parameters).__name__)

@@ -17,6 +17,7 @@ plain dicts ready for ``json.dumps``; its errors name the exact place, like
 from typing import Any, Dict, List, Mapping, Optional
 
 from ._checks import (
+    is_mapping,
     check_bool,
     check_mapping,
     check_str,
@@ -71,7 +72,7 @@ class OpenAIMessage:
         """Build a message from a dict as the API writes it. Unknown keys are kept, never an error."""
         if isinstance(d, OpenAIMessage):
             d = d.data
-        if not isinstance(d, Mapping):
+        if not is_mapping(d):
             wrong_type("message", "a dict", d)
         message = cls()
         message.data = dict(d)
@@ -169,7 +170,7 @@ class OpenAIMessage:
             return "".join(
                 part["text"]
                 for part in content
-                if isinstance(part, Mapping)
+                if is_mapping(part)
                 and part.get("type") == "text"
                 and isinstance(part.get("text"), str)
             )
@@ -199,7 +200,7 @@ def _check_content_parts(field: str, content: Any) -> None:
         fail(field, allowed, content)
     for index, part in enumerate(content):
         where = "%s[%d]" % (field, index)
-        if not isinstance(part, Mapping):
+        if not is_mapping(part):
             wrong_type(where, 'a content part dict like {"type": "text", "text": "..."}', part)
         check_str(where + ".type", part.get("type"), non_empty=True)
 
@@ -209,7 +210,7 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
     message: Dict[str, Any]
     if isinstance(given, OpenAIMessage):
         message = given.to_dict()
-    elif isinstance(given, Mapping):
+    elif is_mapping(given):
         message = dict(given)
     else:
         wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
@@ -241,7 +242,7 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
         if not isinstance(tool_calls, (list, tuple)):
             wrong_type(where + ".tool_calls", "a list of tool call dicts", tool_calls)
         for call_index, call in enumerate(tool_calls):
-            if not isinstance(call, Mapping):
+            if not is_mapping(call):
                 wrong_type("%s.tool_calls[%d]" % (where, call_index), "a tool call dict", call)
     return message
 
@@ -334,7 +335,7 @@ class OpenAITool:
         """Build a tool from the short, flat or API form; ``path`` names it in errors."""
         if isinstance(d, OpenAITool):
             return d
-        if not isinstance(d, Mapping):
+        if not is_mapping(d):
             wrong_type(path, 'a tool dict like {"name": ..., "description": ..., "parameters": {...}}', d)
         kind = d.get("type", "function")
         if kind != "function":
@@ -357,7 +358,7 @@ class OpenAITool:
             function, extra = d, {}
             function_path = path
         else:
-            if not isinstance(function, Mapping):
+            if not is_mapping(function):
                 wrong_type(path + ".function", "a dict", function)
             extra = {key: value for key, value in d.items() if key not in ("type", "function")}
             function_path = path + ".function"

@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 
 from ._redact import is_secret_header
 from ._checks import (
+    is_mapping,
     check_bool,
     check_callable,
     check_choice,
@@ -142,7 +143,7 @@ def _kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
     An unknown key raises ``ValueError`` with the closest field name, written
     in the style (snake or camel) the caller used.
     """
-    if not isinstance(d, Mapping):
+    if not is_mapping(d):
         wrong_type(cls.__name__ + ".from_dict() argument", "a dict of parameters", d)
     names = _field_names(cls)
     kwargs: Dict[str, Any] = {}
@@ -167,7 +168,7 @@ def _kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
 
 def _redact(mapping: Any) -> Any:
     """A copy of a headers/query mapping with credential-looking values hidden."""
-    if not isinstance(mapping, Mapping):
+    if not is_mapping(mapping):
         return mapping
     return {
         key: (_REDACTED if isinstance(key, str) and is_secret_header(key) else value)
@@ -189,7 +190,7 @@ def _check_metadata(field: str, value: Any) -> None:
     if value is None:
         return
     allowed = "a dict of at most %d string keys and values" % METADATA_MAX_PAIRS
-    if not isinstance(value, Mapping):
+    if not is_mapping(value):
         wrong_type(field, allowed, value)
     if len(value) > METADATA_MAX_PAIRS:
         raise ValueError("%s must be %s (got %d pairs)" % (field, allowed, len(value)))
@@ -446,7 +447,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         check_number("frequency_penalty", self.frequency_penalty, *PENALTY_RANGE, optional=True)
         check_number("presence_penalty", self.presence_penalty, *PENALTY_RANGE, optional=True)
         if self.logit_bias is not None:
-            if not isinstance(self.logit_bias, Mapping):
+            if not is_mapping(self.logit_bias):
                 wrong_type(
                     "logit_bias", "a dict of token ids to integers between -100 and 100", self.logit_bias
                 )
@@ -495,7 +496,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                 raise ValueError(
                     'audio.voice is required (a voice name like "alloy", or {"id": "voice_..."})'
                 )
-            if isinstance(voice, Mapping):
+            if is_mapping(voice):
                 check_str("audio.voice.id", voice.get("id"), non_empty=True)
             else:
                 check_str("audio.voice", voice, non_empty=True)
@@ -513,7 +514,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                     wrong_type("prediction.content", "a string or a non-empty list of text parts", content)
                 for index, part in enumerate(content):
                     if (
-                        not isinstance(part, Mapping)
+                        not is_mapping(part)
                         or part.get("type") != "text"
                         or not isinstance(part.get("text"), str)
                     ):
@@ -564,7 +565,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                     )
                 )
             return
-        if not isinstance(choice, Mapping):
+        if not is_mapping(choice):
             wrong_type("tool_choice", "'none', 'auto', 'required' or a dict", choice)
         kind = choice.get("type")
         check_str("tool_choice.type", kind, non_empty=True)
@@ -608,7 +609,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
                 tool.validate(path)
                 result.append(tool.to_dict())
                 continue
-            if not isinstance(tool, Mapping):
+            if not is_mapping(tool):
                 wrong_type(path, "an OpenAITool or a tool dict", tool)
             kind = tool.get("type")
             if kind is None or kind == "function":
@@ -617,7 +618,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
             check_str(path + ".type", kind, non_empty=True)
             if kind == "custom":
                 custom = tool.get("custom")
-                if not isinstance(custom, Mapping):
+                if not is_mapping(custom):
                     wrong_type(path + ".custom", 'a dict like {"name": "my_tool"}', custom)
                 check_str(path + ".custom.name", custom.get("name"), non_empty=True)
             elif depth is not None:
@@ -764,7 +765,7 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
         ):
             value = getattr(self, name)
             if value is not None:
-                body[name] = dict(value) if isinstance(value, Mapping) else value
+                body[name] = dict(value) if is_mapping(value) else value
         return body
 
 

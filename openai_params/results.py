@@ -14,6 +14,7 @@ on failure a list of :class:`OpenAIError` records.
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ._checks import is_mapping
 from .errors import OpenAIError
 from .messages import OpenAIMessage
 
@@ -184,12 +185,12 @@ class OpenAIChoice:
         self.data: Dict[str, Any] = dict(data)
         index = data.get("index")
         self.index: int = index if isinstance(index, int) else 0
-        message = data.get("message")
-        delta = data.get("delta")
+        message: Any = data.get("message")
+        delta: Any = data.get("delta")
         self.message: Optional[OpenAIMessage] = (
-            OpenAIMessage.from_dict(message) if isinstance(message, Mapping) else None)
+            OpenAIMessage.from_dict(message) if is_mapping(message) else None)
         self.delta: Optional[OpenAIMessage] = (
-            OpenAIMessage.from_dict(delta) if isinstance(delta, Mapping) else None)
+            OpenAIMessage.from_dict(delta) if is_mapping(delta) else None)
         self.finish_reason: Optional[str] = data.get("finish_reason")
         self.logprobs: Any = data.get("logprobs")
 
@@ -212,7 +213,7 @@ class OpenAIChoice:
 def _choices(body: Any) -> List[OpenAIChoice]:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         return []
-    return [OpenAIChoice(c) for c in body["choices"] if isinstance(c, Mapping)]
+    return [OpenAIChoice(c) for c in body["choices"] if is_mapping(c)]
 
 
 class _ChoicesMixin:

@@ -697,7 +697,7 @@ def test_list_parameters_unknown_key() -> None:
 
 # --- import cost -----------------------------------------------------------------------------
 
-CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools"}  # functools: loaded by dataclasses anyway
+CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools", "collections"}  # functools: loaded by dataclasses anyway
 
 
 @pytest.mark.parametrize("module", ["parameters.py", "messages.py", "_checks.py"])
