@@ -66,6 +66,17 @@ __all__ = [
 _SNIPPET = 200  # characters of an unreadable body quoted in the message
 
 
+def _redact_body(body: Any) -> Any:
+    """The body with key-like text redacted in every string (a server may echo the key back)."""
+    if isinstance(body, str):
+        return redact_text(body)
+    if isinstance(body, dict):
+        return {key: _redact_body(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_redact_body(value) for value in body]
+    return body
+
+
 def _safe_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:
     """Lower-cased copy without credential headers: a record never stores a secret."""
     if not headers:
@@ -126,7 +137,7 @@ class OpenAIError:
         self.headers: Dict[str, str] = _safe_headers(headers)
         self.request_id = request_id if request_id is not None else (
             self.headers.get("x-request-id") or self.headers.get("request-id"))
-        self.body = body
+        self.body = _redact_body(body)
         self.cause = cause
         self.retry_after = retry_after
 

@@ -215,6 +215,12 @@ class _ErrorMap:
                                              type="connection_error", cause=exc)) from exc
 
 
+def _is_certificate_error(exc: Optional[BaseException]) -> bool:
+    """TLS verification failed (by class name, so that ``ssl`` need not be imported here)."""
+    return exc is not None and any(
+        cls.__name__ in ("SSLCertVerificationError", "CertificateError") for cls in type(exc).__mro__)
+
+
 # -- responses ------------------------------------------------------------------------------------
 class HTTPResponse:
     """Status, headers (lower-case keys, repeated headers joined with ``", "``) and the body.
@@ -685,10 +691,14 @@ class Transport:
                 failure = exc
             if failure is not None:
                 cause = failure.__cause__
-                decision = decide_retry(
-                    self.retry_policy, status=None, headers={}, body=b"", attempt=attempt,
-                    max_retries=max_retries,
-                    error=cause.__class__.__name__ if cause is not None else "connection error")
+                if _is_certificate_error(cause):
+                    # A certificate that failed verification will fail again: no retry.
+                    decision = RetryDecision(False, 0.0, "TLS certificate verification failed")
+                else:
+                    decision = decide_retry(
+                        self.retry_policy, status=None, headers={}, body=b"", attempt=attempt,
+                        max_retries=max_retries,
+                        error=cause.__class__.__name__ if cause is not None else "connection error")
                 self._log(request, attempt, max_retries, attempt_started, None,
                           failure.error.message, decision)
                 if not decision.retry:

@@ -299,3 +299,12 @@ def test_docstring_examples() -> None:
     for module in (openai_params.errors, openai_params.retry):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_key_echoed_in_an_error_body_is_redacted() -> None:
+    key = "sk-proj-echoedkey1234567890"
+    body = ('{"error": {"message": "Incorrect API key provided: %s", "type": "x", '
+            '"details": ["%s"]}}' % (key, key)).encode()
+    error = OpenAIError.from_response(401, {"content-type": "application/json"}, body)
+    assert key not in repr(error.to_dict()) and key not in error.message
+    assert error.body["error"]["message"].startswith("Incorrect API key provided: sk-")

@@ -578,7 +578,7 @@ def tls_server(tmp_path: Path) -> Iterator[FakeServer]:
     import ssl
 
     if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
+        pytest.fail("the openssl command is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
@@ -600,6 +600,15 @@ def test_tls_is_verified_by_default(tls_server: FakeServer) -> None:
             transport.send(post(tls_server), timeout=5, max_retries=0)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) or "certificate" in str(info.value)
     assert tls_server.requests == []
+
+
+def test_a_failed_certificate_check_is_not_retried(tls_server: FakeServer, caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG, logger="openai_params")
+    with Transport(proxies={}) as transport:
+        with pytest.raises(APIConnectionError):
+            transport.send(post(tls_server), timeout=5, max_retries=3)
+    # One attempt, one log line: the same certificate would fail again.
+    assert len([r for r in caplog.records if r.name == "openai_params"]) == 1
 
 
 def test_tls_with_a_ca_bundle(tls_server: FakeServer) -> None:
