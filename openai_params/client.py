@@ -193,14 +193,22 @@ def _path_id(value: str, what: str) -> str:
 
 def chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
     """Accept parameters as an object, a dict (snake or camelCase) or keyword arguments."""
+    return _chat_parameters(parameters, kwargs)[0]
+
+
+def _chat_parameters(parameters: ParamsLike,
+                     kwargs: Mapping[str, Any]) -> Tuple[OpenAIChatCompletionParameters, bool]:
+    """The parameters, and whether this call made (and so just validated) the object."""
     if parameters is None:
-        return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
+        return OpenAIChatCompletionParameters.from_dict(dict(kwargs)), True
     if isinstance(parameters, OpenAIChatCompletionParameters):
-        return parameters.replace(**kwargs) if kwargs else parameters
+        if kwargs:
+            return parameters.replace(**kwargs), True
+        return parameters, False  # the caller's object: fields may have changed since, check again
     if is_mapping(parameters):
         merged = dict(parameters)
         merged.update(kwargs)
-        return OpenAIChatCompletionParameters.from_dict(merged)
+        return OpenAIChatCompletionParameters.from_dict(merged), True
     raise TypeError("parameters must be an OpenAIChatCompletionParameters or a dict (got %s)"
                     % type(parameters).__name__)
 
@@ -219,13 +227,15 @@ class ChatCompletions:
 
     def build_request(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> HTTPRequest:
         """The exact request ``create`` would send, without sending it."""
-        params = chat_parameters(parameters, kwargs)
-        return self._request(messages, params, stream=params.stream)
+        params, fresh = _chat_parameters(parameters, kwargs)
+        return self._request(messages, params, stream=params.stream, fresh=fresh)
 
     def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *,
-                 stream: bool) -> HTTPRequest:
+                 stream: bool, fresh: bool = False) -> HTTPRequest:
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
-        body.update(params.body())
+        # An object this call built was validated a moment ago; the caller's own is checked
+        # again, since its fields may have been reassigned since it was made.
+        body.update(params._body() if fresh else params.body())
         if stream:
             body["stream"] = True
         else:
@@ -241,11 +251,11 @@ class ChatCompletions:
         returns a ``CallHandle`` at once and runs the call on a worker thread.
         ``stream=True`` needs a callback (the seed's rule); use ``stream()`` to iterate.
         """
-        params = chat_parameters(parameters, kwargs)
+        params, fresh = _chat_parameters(parameters, kwargs)
         if params.stream and params.data_callback is None:
             raise ValueError("stream=True needs a callback (on_data or formula) with create(); "
                              "to iterate over chunks use client.chat.completions.stream(messages, ...)")
-        request = self._request(messages, params, stream=params.stream)
+        request = self._request(messages, params, stream=params.stream, fresh=fresh)
         client = self._client
         if params.has_callbacks():
             if params.stream:
@@ -264,8 +274,8 @@ class ChatCompletions:
                     print(chunk.text, end="", flush=True)
             final = stream.result()
         """
-        params = chat_parameters(parameters, dict(kwargs, stream=True))
-        request = self._request(messages, params, stream=True)
+        params, fresh = _chat_parameters(parameters, dict(kwargs, stream=True))
+        request = self._request(messages, params, stream=True, fresh=fresh)
         return self._open_stream(request, params, None)
 
     def _open_stream(self, request: HTTPRequest, params: OpenAIChatCompletionParameters,

@@ -293,6 +293,11 @@ class OpenAIParameters:
     def body(self) -> Dict[str, Any]:
         """The JSON body to send (validated again first): set fields only, ``extra_body`` merged last."""
         self._validate(2)
+        return self._body()
+
+    def _body(self) -> Dict[str, Any]:
+        """``body()`` without checking again: for an object validated just now and never
+        handed out (the client's own, built from a dict or keyword arguments)."""
         body = self._request_fields()
         if self.user is not None:
             # Deprecated in the schema (safety_identifier / prompt_cache_key

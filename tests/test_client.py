@@ -213,3 +213,11 @@ def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
     for text in texts:
         assert KEY not in text
     assert caplog.records, "the transport logs one line per attempt"
+
+
+def test_a_reassigned_field_is_checked_again_before_sending(client, fake_server) -> None:
+    params = OpenAIChatCompletionParameters(temperature=1)
+    params.temperature = 7  # the seed lets fields change after construction
+    with pytest.raises(ValueError, match="temperature"):
+        client.chat.completions.create(MESSAGES, params)
+    assert fake_server.requests == []
