@@ -40,7 +40,9 @@ def build_headers(*, api_key: Optional[str], organization: Optional[str], projec
                   default_headers: Optional[Mapping[str, str]] = None,
                   extra_headers: Optional[Mapping[str, str]] = None,
                   has_body: bool = True) -> Dict[str, str]:
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    # The minimal set: no Accept, no vendor headers (a CORS preflight in front of a
+    # local server may refuse any header it does not know).
+    headers = {"User-Agent": USER_AGENT}
     if has_body:
         headers["Content-Type"] = "application/json"
     if api_key:

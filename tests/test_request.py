@@ -18,7 +18,7 @@ def test_build_url_joins_and_encodes_query() -> None:
 
 def test_headers_minimal_without_key() -> None:
     headers = build_headers(api_key=None, organization=None, project=None)
-    assert set(headers) == {"Accept", "User-Agent", "Content-Type"}
+    assert set(headers) == {"User-Agent", "Content-Type"}
     assert headers["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("openai_params/") and " Python/3." in USER_AGENT
     assert "Content-Type" not in build_headers(api_key=None, organization=None, project=None,
@@ -28,13 +28,13 @@ def test_headers_minimal_without_key() -> None:
 def test_headers_key_org_project_then_defaults_then_extra() -> None:
     headers = build_headers(api_key=KEY, organization="org-1", project="proj-1",
                             default_headers={"X-A": "default", "x-b": "default"},
-                            extra_headers={"x-a": "extra", "Accept": None})
+                            extra_headers={"x-a": "extra", "User-Agent": None})
     assert headers["Authorization"] == "Bearer " + KEY
     assert headers["OpenAI-Organization"] == "org-1"
     assert headers["OpenAI-Project"] == "proj-1"
     assert headers["x-a"] == "extra" and "X-A" not in headers
     assert headers["x-b"] == "default"
-    assert "Accept" not in headers
+    assert "User-Agent" not in headers
 
 
 def test_redaction_hides_the_key() -> None:
