@@ -700,7 +700,9 @@ def test_list_parameters_unknown_key() -> None:
 CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools", "collections"}  # functools: loaded by dataclasses anyway
 
 
-@pytest.mark.parametrize("module", ["parameters.py", "messages.py", "_checks.py"])
+@pytest.mark.parametrize(
+    "module", ["parameters.py", "_chat_rules.py", "_limits.py", "_from_dict.py", "messages.py", "_checks.py"]
+)
 def test_modules_import_only_cheap_stdlib_modules(module: str) -> None:
     source = (Path(__file__).resolve().parent.parent / "openai_params" / module).read_text(encoding="utf-8")
     imported = set()

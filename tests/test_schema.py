@@ -7,8 +7,8 @@ turns the latter into the former, and ``$ref``s to ``#/components/schemas/...``
 resolve inside the same document.
 
 Three things are checked here:
-- every range, size limit and enum that openai_params/parameters.py and
-  messages.py hard-code is the schema's;
+- every range, size limit and enum that openai_params/_limits.py (read here
+  through parameters.py) and messages.py hard-code is the schema's;
 - every request field of the schema is a field of the parameters class
   (except the deprecated-and-replaced ones);
 - body() plus a conversation validates, for the valid corpus and for

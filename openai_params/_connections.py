@@ -1,0 +1,254 @@
+"""Connections: where each URL's bytes go, and the connections that carry them.
+
+* :class:`_Connector` turns an absolute URL into a :class:`_Route` (scheme,
+  host, port, and the :class:`_Proxy` from ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+  ``ALL_PROXY`` / ``NO_PROXY`` or the ``proxies`` dict) plus the request-target,
+  and makes the ``http.client`` connection object for a route (a ``CONNECT``
+  tunnel for HTTPS through a proxy; TLS always verified).
+* :class:`_Pool` keeps idle keep-alive connections per route and drops one the
+  server closed while it sat idle (:func:`_still_open`).
+
+Connection objects are only made here; :mod:`.transport` opens them (the only
+module that does) and :mod:`._http` reads the response body from them.
+``ssl``, ``http.client`` and ``urllib.request`` are imported on first use.
+"""
+
+import select
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type
+from urllib.parse import unquote, urlsplit
+
+from ._http import redact_url
+
+if TYPE_CHECKING:
+    import http.client
+    import ssl
+    from types import ModuleType
+
+_PoolKey = Tuple[str, str, int, Optional[str]]
+
+
+# -- the pool ---------------------------------------------------------------------------------------
+class _Pool:
+    """Idle keep-alive connections per (scheme, host, port, proxy); safe across threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._idle: Dict[_PoolKey, List["http.client.HTTPConnection"]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, key: _PoolKey) -> "Optional[http.client.HTTPConnection]":
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                if not idle:
+                    return None
+                conn = idle.pop()
+            if _still_open(conn):
+                return conn
+            conn.close()
+
+    def give(self, key: _PoolKey, conn: "http.client.HTTPConnection") -> None:
+        with self._lock:
+            if not self._closed:
+                idle = self._idle.setdefault(key, [])
+                if len(idle) < self._size:
+                    idle.append(conn)
+                    return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns = [conn for idle in self._idle.values() for conn in idle]
+            self._idle.clear()
+        for conn in conns:
+            conn.close()
+
+
+def _still_open(conn: "http.client.HTTPConnection") -> bool:
+    """An idle connection must have nothing to read: readable means the server closed it
+    (or sent bytes nobody asked for); either way it cannot carry another request."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
+        return not select.select([sock], [], [], 0)[0]
+    except (OSError, ValueError):
+        return False
+
+
+# -- routes and proxies -------------------------------------------------------------------------------
+class _Proxy:
+    __slots__ = ("host", "port", "authorization", "label")
+
+    def __init__(self, url: str) -> None:
+        if "://" not in url:
+            url = "http://" + url
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "http":
+            raise ValueError("only http:// proxies are supported (got a %s:// proxy)" % parts.scheme)
+        if not parts.hostname:
+            raise ValueError("the proxy URL has no host")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.authorization: Optional[str] = None
+        if parts.username is not None:
+            import base64
+
+            userinfo = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+            self.authorization = "Basic " + base64.b64encode(userinfo.encode("utf-8")).decode("ascii")
+        self.label = "http://%s:%d" % (self.host, self.port)  # never the credentials
+
+
+class _Route:
+    """Where the bytes of requests to one origin go: directly or through a proxy."""
+
+    __slots__ = ("scheme", "host", "port", "proxy", "key", "where")
+
+    def __init__(self, scheme: str, host: str, port: int, proxy: Optional[_Proxy]) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.proxy = proxy
+        self.key: _PoolKey = (scheme, host, port, proxy.label if proxy is not None else None)
+        origin = "%s://%s:%d" % (scheme, host, port)
+        self.where = origin if proxy is None else "%s via proxy %s" % (origin, proxy.label)
+
+
+# -- routing and making connections -------------------------------------------------------------------
+class _Connector:
+    """URL -> (route, request-target) -> connection object; safe across threads.
+
+    ``proxies``: None reads the environment once, here; a dict is used as given.
+    ``ssl_context`` / ``ca_bundle``: how TLS certificates are checked (default:
+    the system store, always verified).
+    """
+
+    def __init__(self, ssl_context: "Optional[ssl.SSLContext]", ca_bundle: Optional[str],
+                 proxies: Optional[Dict[str, str]]) -> None:
+        if ssl_context is None and ca_bundle is not None:
+            import ssl
+
+            # Made now so that a wrong path fails here, not on the first request.
+            ssl_context = ssl.create_default_context(cafile=ca_bundle)
+        self._ssl_context = ssl_context
+        if proxies is None:
+            import urllib.request
+
+            proxies = urllib.request.getproxies_environment()
+        self.proxies: Dict[str, str] = {k.lower(): v for k, v in proxies.items() if v}
+        self._routes: Dict[str, _Route] = {}
+        self._targets: Dict[str, Tuple[_Route, str]] = {}
+        self._lock = threading.Lock()
+        self._http_client: "Optional[ModuleType]" = None
+        #: what :class:`._errormap._ErrorMap` translates: OSError, and http.client's errors once loaded
+        self.low_level_errors: Tuple[Type[BaseException], ...] = (OSError,)
+
+    # -- lazily imported pieces --------------------------------------------------------------
+    def _http(self) -> "ModuleType":
+        module = self._http_client
+        if module is None:
+            import http.client
+
+            module = self._http_client = http.client
+            self.low_level_errors = (OSError, http.client.HTTPException)
+        return module
+
+    def low_level(self) -> Tuple[Type[BaseException], ...]:
+        self._http()
+        return self.low_level_errors
+
+    def _ssl(self) -> "ssl.SSLContext":
+        context = self._ssl_context
+        if context is None:
+            with self._lock:
+                if self._ssl_context is None:
+                    import ssl
+
+                    # Verified against the system store, hostname checked.
+                    self._ssl_context = ssl.create_default_context()
+                context = self._ssl_context
+        return context
+
+    # -- routing -----------------------------------------------------------------------------
+    def route(self, url: str) -> Tuple[_Route, str]:
+        """(route, request-target) for an absolute URL; remembered for the same URL."""
+        found = self._targets.get(url)
+        if found is None:
+            found = self._find_route(url)
+            with self._lock:
+                if len(self._targets) >= 512:  # bounded: URLs with ids in them vary
+                    self._targets.clear()
+                self._targets[url] = found
+        return found
+
+    def _find_route(self, url: str) -> Tuple[_Route, str]:
+        scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+        scheme = scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError("the URL must start with http:// or https:// (got %r)" % redact_url(url))
+        slash = [i for i in (rest.find("/"), rest.find("?")) if i >= 0]
+        cut = min(slash) if slash else len(rest)
+        netloc, path = rest[:cut], rest[cut:].split("#", 1)[0]
+        if not path.startswith("/"):
+            path = "/" + path
+        route = self._routes.get(scheme + "://" + netloc)
+        if route is None:
+            route = self._new_route(scheme, netloc)
+            with self._lock:
+                self._routes[scheme + "://" + netloc] = route
+        if route.proxy is not None and scheme == "http":
+            # RFC 9112, 3.2.2: a request to a proxy uses the absolute-form target.
+            return route, "http://%s%s" % (netloc.rpartition("@")[2], path)
+        return route, path
+
+    def _new_route(self, scheme: str, netloc: str) -> _Route:
+        parts = urlsplit(scheme + "://" + netloc)
+        host = parts.hostname
+        if not host:
+            raise ValueError("the URL has no host (got %r)" % netloc)
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError as exc:
+            raise ValueError("the URL has an invalid port (got %r)" % netloc) from exc
+        proxy_url = self.proxies.get(scheme) or self.proxies.get("all")
+        proxy = None
+        if proxy_url and not self._bypass(host, port):
+            proxy = _Proxy(proxy_url)
+        return _Route(scheme, host, port, proxy)
+
+    def _bypass(self, host: str, port: int) -> bool:
+        if "no" not in self.proxies:
+            return False
+        import urllib.request
+
+        hostport = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+        # Documented in urllib.request's source, not in its typing stubs.
+        bypass: Callable[[str, Dict[str, str]], Any] = getattr(urllib.request,
+                                                               "proxy_bypass_environment")
+        return bool(bypass(hostport, self.proxies))
+
+    def new_connection(self, route: _Route, timeout: float) -> "http.client.HTTPConnection":
+        """A connection object; nothing is opened until it is used."""
+        hc = self._http()
+        proxy = route.proxy
+        conn: "http.client.HTTPConnection"
+        if proxy is None:
+            if route.scheme == "https":
+                conn = hc.HTTPSConnection(route.host, route.port, timeout=timeout,
+                                          context=self._ssl())
+            else:
+                conn = hc.HTTPConnection(route.host, route.port, timeout=timeout)
+        elif route.scheme == "https":
+            conn = hc.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=self._ssl())
+            tunnel_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+            conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
+        else:
+            conn = hc.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
+        return conn

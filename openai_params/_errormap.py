@@ -1,0 +1,52 @@
+"""The one place where low-level errors are translated: :class:`_ErrorMap`.
+
+Every socket, TLS and ``http.client`` error raised while the transport connects,
+sends, waits for a response or reads a body passes through here and leaves as
+:class:`~.errors.APITimeoutError`, :class:`~.errors.APIUserAbortError` or
+:class:`~.errors.APIConnectionError`, ``raise ... from`` the original. Used by
+:mod:`.transport` (up to the response head) and :mod:`._http` (the body).
+"""
+
+import socket
+from typing import TYPE_CHECKING, Callable, Optional, Tuple, Type
+
+from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+
+class _ErrorMap:
+    """``with _ErrorMap(...)``: socket, TLS and ``http.client`` errors raised inside become
+    :class:`APITimeoutError` (a timeout), :class:`APIUserAbortError` (after a cancel or
+    abort) or :class:`APIConnectionError` (anything else), ``raise ... from`` the original."""
+
+    __slots__ = ("_low_level", "what", "_where", "_timeout", "_aborted")
+
+    def __init__(self, low_level: Tuple[Type[BaseException], ...], what: str, where: str,
+                 timeout: Optional[float], aborted: Callable[[], bool]) -> None:
+        self._low_level = low_level
+        self.what = what  # the phase ("connecting to"); the message is only built on error
+        self._where = where
+        self._timeout = timeout
+        self._aborted = aborted
+
+    def __enter__(self) -> "_ErrorMap":
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: "Optional[TracebackType]") -> None:
+        if exc is None or not isinstance(exc, self._low_level):
+            return
+        what = "%s %s" % (self.what, self._where)
+        if self._aborted():
+            raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % what,
+                                                type="cancelled", cause=exc)) from exc
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            limit = " after %.3g s" % self._timeout if self._timeout is not None else ""
+            raise APITimeoutError(OpenAIError("timed out%s %s" % (limit, what),
+                                              type="timeout", cause=exc)) from exc
+        text = str(exc)
+        detail = "%s: %s" % (exc.__class__.__name__, text) if text else exc.__class__.__name__
+        raise APIConnectionError(OpenAIError("connection error %s (%s)" % (what, detail),
+                                             type="connection_error", cause=exc)) from exc
