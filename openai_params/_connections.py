@@ -251,4 +251,7 @@ class _Connector:
             conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
         else:
             conn = hc.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
+        from ._response_head import FastHTTPResponse  # loads with http.client, not before
+
+        conn.response_class = FastHTTPResponse
         return conn
