@@ -157,6 +157,8 @@ class _Choice:
 
     def add(self, choice: Mapping[str, Any]) -> None:
         for key, value in choice.items():
+            if key == "index":
+                continue
             if key == "delta" or (key == "message" and "delta" not in choice):
                 # ("message": a server that streams whole messages)
                 if type(value) is dict or _is_mapping(value):
@@ -165,9 +167,9 @@ class _Choice:
                 if value is not None:
                     self.finish_reason = value
             elif key == "logprobs":
-                if type(value) is dict or _is_mapping(value):
+                if value is not None and (type(value) is dict or _is_mapping(value)):
                     self._add_logprobs(value)
-            elif key != "index" and key != "message":
+            elif key != "message":
                 _set(self.extra, key, value)
 
     def _add_delta(self, delta: Mapping[str, Any]) -> None:
@@ -350,17 +352,18 @@ class ChatCompletionAccumulator:
             elif key not in top or (value != top[key] and not _is_empty(value)):
                 top[key] = value  # _set(), inlined: every chunk repeats these
         choices = chunk.get("choices")
-        if not isinstance(choices, list):
+        if type(choices) is not list and not isinstance(choices, list):
             return
+        states = self._choices
         for choice in choices:
             if not (type(choice) is dict or _is_mapping(choice)):
                 continue
             index = choice.get("index")
-            if not isinstance(index, int) or isinstance(index, bool):
+            if type(index) is not int and (not isinstance(index, int) or isinstance(index, bool)):
                 index = 0
-            state = self._choices.get(index)
+            state = states.get(index)
             if state is None:
-                state = self._choices[index] = _Choice(index)
+                state = states[index] = _Choice(index)
             state.add(choice)
 
     @property

@@ -60,8 +60,10 @@ class ChatCompletionStream:
         self._iterator = self._chunks()
 
     # -- iterator protocol -------------------------------------------------------------------
-    def __iter__(self) -> "ChatCompletionStream":
-        return self
+    def __iter__(self) -> Iterator[OpenAIChatCompletionStreamResult]:
+        # The generator itself: a for loop then runs at the generator's own speed, without
+        # a Python-level __next__ per chunk. next(stream) works too, through __next__.
+        return self._iterator
 
     def __next__(self) -> OpenAIChatCompletionStreamResult:
         return next(self._iterator)
@@ -101,8 +103,7 @@ class ChatCompletionStream:
             if self._errors:
                 yield self._failed()
                 return
-            for chunk in self._read():
-                yield chunk
+            yield from self._read()
             if self._errors:
                 yield self._failed()
         finally:
@@ -134,8 +135,7 @@ class ChatCompletionStream:
                     self._fail("timeout", "no data event for %.3g s (only keep-alive comments)"
                                % timeout)
                     return
-                for chunk in self._handle(events):
-                    yield chunk
+                yield from self._handle(events)
                 if self._stop:
                     return
         except APITimeoutError as exc:
@@ -155,39 +155,40 @@ class ChatCompletionStream:
             return
         # The connection closed. Be lenient with a last event that lacks its blank line
         # (a final "data: [DONE]" some servers send without one).
-        for chunk in self._handle(decoder.flush(dispatch_incomplete=True)):
-            yield chunk
+        yield from self._handle(decoder.flush(dispatch_incomplete=True))
         if not self._stop:
             self._end_early("the connection closed before data: [DONE]", None)
 
     def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
-        """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error."""
+        """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error.
+
+        The hot loop of every stream: one pass per event, no calls it can do without.
+        """
         make = self._make
+        add = self._accumulator.add
+        loads = json.loads
         for event in events:
-            if event.data == "[DONE]":
+            data = event.data
+            if data == "[DONE]":
                 self._stop = True
                 return
-            payload = self._decode(event)
-            if payload is None:
+            try:
+                payload = loads(data)
+            except ValueError:
+                self._fail("stream_error", "a stream event is not JSON: %r" % data[:200])
+                self._stop = True
+                return
+            if type(payload) is not dict:
+                self._fail("stream_error", "a stream event is not a JSON object: %r" % data[:200])
+                self._stop = True
+                return
+            if "error" in payload or event.event == "error":
+                self._errors.append(_event_error(payload, self.status, self.headers))
                 self._stop = True
                 return
             self._received += 1
-            self._accumulator.add(payload)
+            add(payload)
             yield make(payload)
-
-    def _decode(self, event: SSEEvent) -> Optional[Dict[str, Any]]:
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
-            self._fail("stream_error", "a stream event is not JSON: %r" % event.data[:200])
-            return None
-        if not isinstance(payload, dict):
-            self._fail("stream_error", "a stream event is not a JSON object: %r" % event.data[:200])
-            return None
-        if event.event == "error" or "error" in payload:
-            self._errors.append(_event_error(payload, self.status, self.headers))
-            return None
-        return payload
 
     def _end_early(self, why: str, cause: Optional[BaseException]) -> None:
         """The bytes stopped before ``[DONE]``: fine if every choice had finished, else broken."""
