@@ -181,3 +181,19 @@ def check_stream(answer: Answer) -> Tuple[List[Dict[str, Any]], Dict[int, str]]:
     assert roles == {"assistant"}, roles
     assert finished, "no chunk carried a finish_reason"
     return chunks, texts
+
+
+# A function tool most tests share: forced with FORCE_WEATHER, it makes the model call it.
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}

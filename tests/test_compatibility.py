@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:  # when run as a script
 from openai_params.parameters import OpenAIChatCompletionParameters  # noqa: E402
 
 from rawhttp import Answer, check_completion, check_stream, post_chat, request  # noqa: E402
+from rawhttp import FORCE_WEATHER, WEATHER_TOOL
 
 DOC = ROOT / "docs" / "compatibility.md"
 SECTION = "llama.cpp server (llama-cpp-python 0.3.36, measured)"
@@ -48,19 +49,6 @@ HELLO = [{"role": "user", "content": "Say hello."}]
 CATS = [{"role": "user", "content": "Write the word cat ten times."}]
 CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
 WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
 GREEDY = {"temperature": 0, "max_tokens": 12}
 HOT = 1.5  # a temperature at which different seeds give different texts
 SEEDS = (1, 2, 3)

@@ -35,6 +35,7 @@ import pytest
 from openai_params import (InternalServerError, NotFoundError, OpenAI, OpenAIChatCompletionParameters,
                            OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
                            OpenAIException, OpenAIParameters)
+from rawhttp import FORCE_WEATHER, WEATHER_TOOL
 
 pytestmark = pytest.mark.integration
 
@@ -42,19 +43,6 @@ MESSAGES = [{"role": "user", "content": "Say hello and tell me about Paris."}]
 # Greedy and seeded: the same request gives the same answer, streamed or not.
 GREEDY = {"seed": 7, "temperature": 0, "max_tokens": 12}
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
 WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 # Rejected by llama-cpp-python's request validation, with status 500.

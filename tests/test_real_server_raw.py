@@ -19,6 +19,7 @@ import pytest
 from openai_params.parameters import OpenAIChatCompletionParameters
 
 from rawhttp import check_completion, check_stream, post_chat
+from rawhttp import FORCE_WEATHER, WEATHER_TOOL
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +33,6 @@ MESSAGES = [
 # that field (see docs/compatibility.md) and would otherwise run to the end.
 CAP = 8
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
 
 # (id, fields beyond model and the max_tokens cap)
 CASES = [
