@@ -111,6 +111,10 @@ def check_seed_fields(p: "OpenAIChatCompletionParameters") -> None:
 
 def check_sampling(p: "OpenAIChatCompletionParameters") -> None:
     """``top_p``, the penalties, ``logit_bias``, ``logprobs`` / ``top_logprobs``, ``seed`` and ``stop``."""
+    if (p.top_p == -1 and p.frequency_penalty is None and p.presence_penalty is None
+            and p.logit_bias is None and p.logprobs is None and p.top_logprobs is None
+            and p.seed is None and p.stop is None):
+        return  # none of them set, as in most calls: nothing to check
     if p.top_p != -1:
         check_number(
             "top_p",
@@ -311,6 +315,11 @@ def normalised_tools(tools: Any, depth: Optional[int]) -> List[Dict[str, Any]]:
 
 def check_options(p: "OpenAIChatCompletionParameters", depth: int) -> None:
     """The rest: open enums, ``stream_options``, web search, prompt cache, moderation, ``max_tokens``."""
+    if (p.parallel_tool_calls is None and p.reasoning_effort is None and p.service_tier is None
+            and p.verbosity is None and p.stream_options is None and p.web_search_options is None
+            and p.safety_identifier is None and p.prompt_cache_key is None
+            and p.prompt_cache_options is None and p.moderation is None and p.max_tokens is None):
+        return  # none of them set, as in most calls: nothing to check
     check_bool("parallel_tool_calls", p.parallel_tool_calls, optional=True)
     for name, known in (
         ("reasoning_effort", REASONING_EFFORTS),

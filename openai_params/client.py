@@ -175,7 +175,7 @@ def read_result(response: HTTPResponse, result_type: Type[R]) -> R:
         error = OpenAIError.from_response(response.status, response.headers, raw)
         return result_type(status=response.status, headers=response.headers, body=body,
                            errors=[error])
-    return result_type(status=response.status, headers=response.headers, body=body)
+    return result_type._of_response(response.status, response.headers, body)
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -62,9 +62,13 @@ def build_headers(*, api_key: Optional[str], organization: Optional[str], projec
     return headers
 
 
+# One encoder, built once: json.dumps() with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(body: Any) -> bytes:
     """JSON as UTF-8, compact, non-ASCII kept as is (smaller, and what servers log readably)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:

@@ -12,7 +12,7 @@ on failure a list of :class:`OpenAIError` records.
         print(r.errors[0].message)
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
 from ._checks import is_mapping
 from .errors import OpenAIError
@@ -25,6 +25,9 @@ __all__ = [
     "OpenAIChoice",
     "RateLimit",
 ]
+
+
+R = TypeVar("R", bound="OpenAIResult")
 
 
 class RateLimit:
@@ -116,6 +119,18 @@ class OpenAIResult:
         self.body = body
         self.errors: List[OpenAIError] = list(errors or ())
         self.terminated = terminated
+
+    @classmethod
+    def _of_response(cls: Type[R], status: int, headers: Dict[str, str], body: Any) -> R:
+        """A successful result from the transport's response: its header names are lower-case
+        already, so they are taken as they are (this is on every call's path)."""
+        result = cls.__new__(cls)
+        result.status = status
+        result.headers = headers
+        result.body = body
+        result.errors = []
+        result.terminated = True
+        return result
 
     @property
     def success(self) -> bool:
