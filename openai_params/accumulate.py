@@ -40,6 +40,8 @@ __all__ = ["ChatCompletionAccumulator"]
 # "chat.completion", "choices" is rebuilt, and "obfuscation" is per-chunk
 # padding.  Every other key is carried over.
 _CHUNK_KEYS = frozenset(("object", "choices", "obfuscation"))
+# The keys of a streamed choice that are merged by name; any other is kept as it comes.
+_CHOICE_KEYS = frozenset(("index", "delta", "message", "finish_reason", "logprobs"))
 # Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
 _ONCE_KEYS = frozenset(("name",))
 _TEXT_KEYS = frozenset(("arguments", "input"))
@@ -156,21 +158,23 @@ class _Choice:
         self.extra_delta: Dict[str, Any] = {}
 
     def add(self, choice: Mapping[str, Any]) -> None:
-        for key, value in choice.items():
-            if key == "index":
-                continue
-            if key == "delta" or (key == "message" and "delta" not in choice):
-                # ("message": a server that streams whole messages)
-                if type(value) is dict or _is_mapping(value):
-                    self._add_delta(value)
-            elif key == "finish_reason":
-                if value is not None:
-                    self.finish_reason = value
-            elif key == "logprobs":
-                if value is not None and (type(value) is dict or _is_mapping(value)):
-                    self._add_logprobs(value)
-            elif key != "message":
-                _set(self.extra, key, value)
+        # Direct look-ups for the known keys (this runs once per chunk of every stream);
+        # a loop over the keys only when the choice carries others.
+        delta = choice.get("delta")
+        if delta is None and "delta" not in choice:
+            delta = choice.get("message")  # a server that streams whole messages
+        if delta is not None and (type(delta) is dict or _is_mapping(delta)):
+            self._add_delta(delta)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason is not None:
+            self.finish_reason = finish_reason
+        logprobs = choice.get("logprobs")
+        if logprobs is not None and (type(logprobs) is dict or _is_mapping(logprobs)):
+            self._add_logprobs(logprobs)
+        if not _CHOICE_KEYS.issuperset(choice):
+            for key, value in choice.items():
+                if key not in _CHOICE_KEYS:
+                    _set(self.extra, key, value)
 
     def _add_delta(self, delta: Mapping[str, Any]) -> None:
         for key, value in delta.items():
