@@ -17,7 +17,7 @@ when a suggestion is first needed.
 import math
 from collections import abc as _abc
 import warnings
-from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
+from typing import Any, Iterable, NoReturn, Optional, Sequence
 
 __all__ = [
     "article",

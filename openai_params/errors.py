@@ -34,7 +34,6 @@ that looks like an API key.
 """
 
 import json
-import re
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 

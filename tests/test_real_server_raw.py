@@ -12,7 +12,7 @@ then does with each field is measured in ``test_compatibility.py``.
 """
 
 import json
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict
 
 import pytest
 
