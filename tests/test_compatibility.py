@@ -504,7 +504,7 @@ def test_doc_table_parser_reads_rendered_rows() -> None:
 def test_short_error_keeps_the_pydantic_message_and_drops_the_traceback() -> None:
     body = {"error": {"message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
                                  "'response_format', 'type'), 'msg': \"Input should be 'text' or "
-                                 "'json_object'\", 'input': 'json_schema'}\n\n  File \"/root/x/app.py\", "
+                                 "'json_object'\", 'input': 'json_schema'}\n\n  File \"/srv/app/server.py\", "
                                  "line 376", "type": "internal_server_error"}}
     answer = Answer(500, {"content-type": "application/json"}, json.dumps(body).encode("utf-8"))
     assert _short_error(answer) == "response_format.type: Input should be 'text' or 'json_object'"
