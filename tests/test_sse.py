@@ -442,3 +442,25 @@ def test_openai_stream_events_are_json() -> None:
     assert events[-1].data == "[DONE]"
     payloads: List[Dict[str, Any]] = [json.loads(event.data) for event in events[:-1]]
     assert "".join(p["choices"][0]["delta"].get("content") or "" for p in payloads) == "Caf\u00e9"
+
+
+# -- the fast path for plain "data: ..." pieces ---------------------------------------------------
+PLAIN_THEN_NOT = [
+    [b"data: a\n\ndata: b\n\n"],                                   # plain: the fast path
+    [b"data: a\n\n", b"event: x\ndata: y\n\n", b"data: z\n\n"],    # plain, other fields, plain
+    [b"data: a\n\ndata: b\ndata: c\n\n"],                          # a two-line event inside
+    [b"id: 7\n\n", b"data: a\n\n"],                                # an id in force for later events
+    [b"retry: 5\n\n", b"data: a\n\n"],
+    [b"data: a\n", b"\ndata: b\n\n"],                              # an event under way first
+    [b"data: a\n\n\ndata: b\n\n"],                                 # an extra blank line
+    [b"data:a\n\ndata: b\n\n"],                                    # no space after the colon
+    [b"data: \xc3\xa9\n\n", b"data: [DONE]\n\n"],
+]
+
+
+@pytest.mark.parametrize("pieces", PLAIN_THEN_NOT)
+def test_plain_fast_path_gives_what_the_line_rules_give(pieces: List[bytes]) -> None:
+    whole = b"".join(pieces)
+    one_byte_at_a_time = [whole[i:i + 1] for i in range(len(whole))]  # never the fast path
+    assert decode(pieces) == decode(one_byte_at_a_time)
+    assert decode([whole]) == decode(one_byte_at_a_time)
