@@ -455,20 +455,15 @@ def test_abort_from_another_thread_ends_a_blocked_read(fake_server: FakeServer,
 
 
 # -- cancel ------------------------------------------------------------------------------------------
-def test_cancel_during_the_backoff_wait(fake_server: FakeServer, transport: Transport) -> None:
-    asked = threading.Event()
-
-    def slow_down(request: RecordedRequest) -> Reply:
-        asked.set()
-        return Reply(503, headers={"Retry-After": "30"})
-
-    fake_server.add(slow_down)
-    cancel = threading.Event()
+def _cancel_once_asked(fake_server: FakeServer, transport: Transport, asked: threading.Event,
+                       cancel: threading.Event, timeout: float) -> None:
+    """Send on a thread, set ``cancel`` once the server has the request: the call must end
+    at once with APIUserAbortError, after that one request."""
     outcome: List[BaseException] = []
 
     def call() -> None:
         try:
-            transport.send(post(fake_server), timeout=5, max_retries=2, cancel=cancel)
+            transport.send(post(fake_server), timeout=timeout, max_retries=2, cancel=cancel)
         except BaseException as exc:  # noqa: BLE001 - checked below
             outcome.append(exc)
 
@@ -481,6 +476,17 @@ def test_cancel_during_the_backoff_wait(fake_server: FakeServer, transport: Tran
     assert not thread.is_alive() and time.monotonic() - started < 5
     assert len(outcome) == 1 and isinstance(outcome[0], APIUserAbortError)
     assert len(fake_server.requests) == 1
+
+
+def test_cancel_during_the_backoff_wait(fake_server: FakeServer, transport: Transport) -> None:
+    asked = threading.Event()
+
+    def slow_down(request: RecordedRequest) -> Reply:
+        asked.set()
+        return Reply(503, headers={"Retry-After": "30"})
+
+    fake_server.add(slow_down)
+    _cancel_once_asked(fake_server, transport, asked, threading.Event(), timeout=5)
 
 
 def test_cancel_event_aborts_a_wait_for_the_response(fake_server: FakeServer,
@@ -492,24 +498,7 @@ def test_cancel_event_aborts_a_wait_for_the_response(fake_server: FakeServer,
         return Reply(hang=True)
 
     fake_server.add(hang)
-    cancel = CancelEvent()
-    outcome: List[BaseException] = []
-
-    def call() -> None:
-        try:
-            transport.send(post(fake_server), timeout=30, max_retries=2, cancel=cancel)
-        except BaseException as exc:  # noqa: BLE001 - checked below
-            outcome.append(exc)
-
-    thread = threading.Thread(target=call)
-    started = time.monotonic()
-    thread.start()
-    assert asked.wait(5)
-    cancel.set()
-    thread.join(5)
-    assert not thread.is_alive() and time.monotonic() - started < 5
-    assert len(outcome) == 1 and isinstance(outcome[0], APIUserAbortError)
-    assert len(fake_server.requests) == 1
+    _cancel_once_asked(fake_server, transport, asked, CancelEvent(), timeout=30)
 
 
 def test_cancel_set_before_sending(fake_server: FakeServer, transport: Transport) -> None:
