@@ -29,6 +29,7 @@ __all__ = [
     "check_mapping",
     "check_number",
     "check_str",
+    "check_timeout",
     "closest",
     "did_you_mean",
     "fail",
@@ -182,6 +183,22 @@ def check_str(
         raise ValueError("%s must be %s (got %d characters: %s)" % (field, text, len(value), show(value)))
 
 
+# The longest wait allowed for one timeout: a day. Longer is a mistake (sys.maxsize, 1e10),
+# and socket.settimeout() overflows on such values.
+MAX_TIMEOUT = 86400
+
+
+def check_timeout(field: str, value: Any) -> float:
+    """``value`` must be a finite number of seconds > 0 and at most a day; returns it as a float."""
+    text = "a number of seconds > 0 and at most %d (one day)" % MAX_TIMEOUT
+    if not is_number(value):
+        wrong_type(field, text, value)
+    # Written as "inside" so that NaN (which compares False with everything) fails too.
+    if not 0 < value <= MAX_TIMEOUT:
+        fail(field, text, value)
+    return float(value)
+
+
 def check_callable(field: str, value: Any) -> None:
     """``value`` must be callable or ``None``."""
     if value is not None and not callable(value):
@@ -289,7 +306,3 @@ def check_headers(field: str, headers: Any) -> None:
         except UnicodeEncodeError:
             fail(where, "a header value of Latin-1 characters", value)
 
-
-# Header, query and body names whose values are credentials. The official
-# names are "Authorization" and Azure's "api-key"; the rest catches the
-# variants gateways invent (x-api-key, X-Auth-Token, client_secret, Cookie).

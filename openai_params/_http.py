@@ -10,11 +10,10 @@ with ``read()`` or ``iter_bytes()`` and then handed back to the pool
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple, Type
-from urllib.parse import parse_qsl, urlencode
 
 from ._cancel import _nothing, _on_cancel, _shutdown
 from ._errormap import _ErrorMap
-from ._redact import is_secret_header, redact, redacted_headers
+from ._redact import redact_url, redacted_headers
 from .errors import APIConnectionError, APIUserAbortError, OpenAIError
 from .retry import RetryDecision
 
@@ -50,17 +49,6 @@ class HTTPRequest:
         body = "None" if self.body is None else "<%d bytes>" % len(self.body)
         return "HTTPRequest(method=%r, url=%r, headers=%r, body=%s)" % (
             self.method, redact_url(self.url), self.redacted_headers(), body)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the values of secret-looking query parameters (``?key=``, ``api_key``) hidden."""
-    base, sep, query = url.partition("?")
-    if not sep:
-        return url
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(is_secret_header(name) for name, _ in pairs):
-        return url
-    return base + "?" + urlencode([(n, redact(v) if is_secret_header(n) else v) for n, v in pairs])
 
 
 # -- responses ------------------------------------------------------------------------------------
