@@ -1,10 +1,14 @@
-"""Shared fixtures: the real llama.cpp server, and a clean environment for every test."""
+"""Shared fixtures: the real llama.cpp server, and a clean environment for every test.
+
+A plain ``pytest`` runs the offline suite only (``addopts = -m "not integration"`` in
+pyproject.toml); ``./scripts/test`` builds and starts the real server and runs everything.
+"""
 
 import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -22,8 +26,12 @@ def _load_local_server() -> Any:
     return module
 
 
-def pytest_configure(config: Any) -> None:
-    config.addinivalue_line("markers", "integration: talks to the real llama.cpp server")
+@pytest.hookimpl(tryfirst=True)  # before pytest's own `-m` selection reads the marks
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Every test that uses the real server is an integration test, marked or not."""
+    for item in items:
+        if "real_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)
