@@ -11,19 +11,25 @@ type it got); a value of the right type that is not allowed raises
 though ``True`` is an ``int`` to Python: ``n=True`` is a mistake, not ``n=1``.
 
 Only cheap standard-library modules are imported here; ``difflib`` is loaded
-when a suggestion is first needed.
+when a suggestion is first needed. A check whose value may be a credential
+(a key, a header named like one) never quotes it.
 """
 
 import math
-from collections import abc as _abc
+import re
 import warnings
+from collections import abc as _abc
 from typing import Any, Iterable, NoReturn, Optional, Sequence
+
+from ._redact import is_secret_header
 
 __all__ = [
     "article",
     "check_bool",
     "check_callable",
     "check_choice",
+    "check_header_name",
+    "check_header_value",
     "check_headers",
     "check_int",
     "check_mapping",
@@ -205,12 +211,12 @@ def check_callable(field: str, value: Any) -> None:
         wrong_type(field, "a callable taking one argument, or None", value)
 
 
-def check_mapping(field: str, value: Any, *, optional: bool = False) -> None:
+def check_mapping(field: str, value: Any, *, optional: bool = False, allowed: str = "a dict") -> None:
     """``value`` must be a mapping (a ``dict``) whose keys are all strings."""
     if value is None and optional:
         return
     if not is_mapping(value):
-        wrong_type(field, "a dict", value)
+        wrong_type(field, allowed, value)
     for key in value:
         if not isinstance(key, str):
             wrong_type("%s keys" % field, "strings", key)
@@ -274,35 +280,58 @@ def warn_unknown(field: str, value: str, known: Sequence[str], *, stacklevel: in
 #           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
+# RFC 9110 section 5.5: field-value = *field-content
+#   field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+#   field-vchar   = VCHAR / obs-text        (VCHAR %x21-7E, obs-text %x80-FF)
+# So no control character but HTAB: CR, LF and NUL above all, which would end the header
+# line and let a value smuggle in a second header. Nothing beyond U+00FF either: Latin-1 is
+# the only charset http.client can put in a header.
+_NOT_IN_FIELD_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+
+_FIELD_VALUE = "a header value of Latin-1 characters without CR, LF, NUL or other control characters"
+
+
+def check_header_name(field: str, name: Any) -> None:
+    """``name`` must be a header name: an RFC 9110 token (no spaces, colons, CR or LF)."""
+    if not isinstance(name, str):
+        wrong_type(field, "header names (strings)", name)
+    if not name or not all(ch in _TCHAR for ch in name):
+        fail(field, "non-empty HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces, "
+                    "colons, CR or LF)", name)
+
+
+def check_header_value(field: str, value: Any, *, secret: bool = False) -> None:
+    """``value`` must be a string that can be one header's value on the wire (RFC 9110 field-value).
+
+    With ``secret`` (a key, a token) the message never shows the value, only
+    where the bad character is.
+    """
+    if not isinstance(value, str):
+        if secret:
+            raise TypeError("%s must be a string (got %s)" % (field, article(value)))
+        wrong_type(field, "a string", value)
+    bad = _NOT_IN_FIELD_VALUE.search(value)
+    if bad is None:
+        return
+    if secret:
+        raise ValueError("%s must be %s (got %d characters with %r at position %d; the value "
+                         "is a credential and is not shown)"
+                         % (field, _FIELD_VALUE, len(value), bad.group(), bad.start()))
+    fail(field, _FIELD_VALUE, value)
+
 
 def check_headers(field: str, headers: Any) -> None:
-    """``headers`` must map header names (RFC 9110 tokens) to string values without CR, LF or NUL.
+    """``headers`` must map header names to header values (or ``None``: leave that header out).
 
-    A CR or LF inside a name or value would let a caller smuggle a second
-    header (or a second request) onto the wire, so it is refused here, before
-    anything is sent. Values must also be Latin-1, the only charset
-    ``http.client`` can put in a header.
+    The one check for every header that reaches the wire: the client's own
+    (key, organization, project), ``default_headers`` and each call's
+    ``extra_headers``. It runs before anything is sent; a credential's value is
+    never quoted in its message (:func:`._redact.is_secret_header` decides).
     """
     if headers is None:
         return
-    if not is_mapping(headers):
-        wrong_type(field, "a dict of header names to string values", headers)
+    check_mapping(field, headers, allowed="a dict of header names to string values")
     for name, value in headers.items():
-        if not isinstance(name, str):
-            wrong_type("%s keys" % field, "header names (strings)", name)
-        if not name or not all(ch in _TCHAR for ch in name):
-            fail(
-                "%s header names" % field,
-                "non-empty HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces, colons, CR or LF)",
-                name,
-            )
-        where = "%s[%r]" % (field, name)
-        if not isinstance(value, str):
-            wrong_type(where, "a string", value)
-        if "\r" in value or "\n" in value or "\x00" in value:
-            fail(where, "a header value without CR, LF or NUL characters", value)
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            fail(where, "a header value of Latin-1 characters", value)
-
+        check_header_name("%s header names" % field, name)
+        if value is not None:
+            check_header_value("%s[%r]" % (field, name), value, secret=is_secret_header(name))

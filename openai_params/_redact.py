@@ -9,7 +9,6 @@ secret (``sk-...wxyz``, enough to tell two keys apart) and shows a short one as
 
 import re
 from typing import Any, Dict, Iterable, Mapping, TypeVar
-from urllib.parse import parse_qsl, urlencode
 
 __all__ = ["redact", "redact_text", "redact_url", "is_secret_header", "redacted_headers"]
 
@@ -94,6 +93,8 @@ def redact_url(url: str) -> str:
 
     Never raises, whatever the text: it is called while reporting other errors.
     """
+    from urllib.parse import parse_qsl, urlencode  # not at the top: parameters import this module
+
     scheme, sep, rest = url.partition("://")
     if sep:
         # RFC 3986 section 3.2: authority = [ userinfo "@" ] host [ ":" port ], ended by / ? #

@@ -73,7 +73,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> "NoReturn":
         """One line, like every other error of the command (argparse adds the usage first)."""
-        from .errors import redact_text
+        from ._redact import redact_text
 
         self.exit(EXIT_USAGE, "error: %s (see %s --help)\n" % (redact_text(message), self.prog))
 
@@ -436,7 +436,7 @@ def _one_line(text: str) -> str:
 
 def _scrub(text: str, key: Optional[str]) -> str:
     """Never print the key: the configured one wherever it appears, and anything key-shaped."""
-    from .errors import redact, redact_text
+    from ._redact import redact, redact_text
 
     if key and key in text:
         text = text.replace(key, redact(key))

@@ -15,14 +15,15 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 from urllib.parse import quote
 
-from ._checks import is_mapping
+from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
+                      check_timeout, is_mapping)
 from .background import BackgroundCall, CallHandle
 from .errors import OpenAIError, OpenAIException
 from .messages import validate_messages
 from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
                          OpenAIParameters)
-from ._redact import redact
-from .request import build_headers, build_request, build_url
+from ._redact import redact, redact_url
+from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
 from .transport import HTTPRequest, HTTPResponse, Transport
@@ -53,19 +54,21 @@ class OpenAI:
                  ssl_context: "Optional[ssl.SSLContext]" = None, ca_bundle: Optional[str] = None,
                  proxies: Optional[Dict[str, str]] = None, transport: Optional[Transport] = None,
                  max_workers: int = 8) -> None:
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https:// (got %r)" % self.base_url)
-        self.organization = organization if organization is not None else os.environ.get("OPENAI_ORG_ID")
-        self.project = project if project is not None else os.environ.get("OPENAI_PROJECT_ID")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError("timeout must be a number of seconds > 0 (got %r)" % (timeout,))
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError("max_retries must be an int >= 0 (got %r)" % (max_retries,))
-        self.timeout = float(timeout)
+        self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
+        self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))
+        self.project = _header_value(*_setting("project", project, "OPENAI_PROJECT_ID"))
+        field, url = _setting("base_url", base_url, "OPENAI_BASE_URL")
+        if url is None or url == "":
+            url = DEFAULT_BASE_URL
+        check_base_url(field, url)
+        self.base_url: str = url.rstrip("/")
+        self.timeout = check_timeout("timeout", timeout)
+        check_int("max_retries", max_retries, 0)
         self.max_retries = max_retries
-        self.default_headers: Dict[str, str] = dict(default_headers or {})
+        check_int("max_workers", max_workers, 1)
+        headers = _stripped(default_headers)
+        check_headers("default_headers", headers)
+        self.default_headers: Dict[str, Optional[str]] = dict(headers or {})
         self._transport = transport or Transport(ssl_context=ssl_context, ca_bundle=ca_bundle,
                                                  proxies=proxies)
         self._max_workers = max_workers
@@ -76,7 +79,7 @@ class OpenAI:
 
     def __repr__(self) -> str:
         key = redact(self.api_key) if self.api_key else None
-        return "OpenAI(base_url=%r, api_key=%r)" % (self.base_url, key)
+        return "OpenAI(base_url=%r, api_key=%r)" % (redact_url(self.base_url), key)
 
     def __enter__(self) -> "OpenAI":
         return self
@@ -155,6 +158,34 @@ class OpenAI:
         return CallHandle(call, future, throw=options.throw)
 
 
+def _setting(field: str, given: Any, variable: str) -> Tuple[str, Any]:
+    """The value given, else the environment variable's, with the name to report it under."""
+    if given is not None:
+        return field, given
+    return variable, os.environ.get(variable)
+
+
+def _header_value(field: str, value: Any, *, secret: bool = False) -> Optional[str]:
+    """A value sent in a header, stripped of surrounding whitespace and checked.
+
+    A key read from a file ends in a newline; whitespace around a field value is
+    not part of it anyway (RFC 9110 section 5.5), so it is dropped rather than refused.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+    check_header_value(field, value, secret=secret)
+    return str(value)
+
+
+def _stripped(headers: Any) -> Any:
+    """A copy of ``headers`` with each string value stripped, like :func:`_header_value`."""
+    if not is_mapping(headers):
+        return headers  # None, or a wrong type for check_headers to name
+    return {name: value.strip() if isinstance(value, str) else value for name, value in headers.items()}
+
+
 def read_result(response: HTTPResponse, result_type: Type[R]) -> R:
     """Turn a whole HTTP response into a result (pure apart from reading the body)."""
     try:
@@ -186,14 +217,8 @@ def _json_or_none(raw: bytes) -> Any:
 
 
 def _path_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError("%s must be a non-empty string (got %r)" % (what, value))
+    check_str(what, value, non_empty=True)
     return quote(value, safe="")
-
-
-def chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
-    """Accept parameters as an object, a dict (snake or camelCase) or keyword arguments."""
-    return _chat_parameters(parameters, kwargs)[0]
 
 
 def _chat_parameters(parameters: ParamsLike,
@@ -352,10 +377,9 @@ class ChatCompletionMessages:
 
     def list(self, completion_id: str, *, after: Optional[str] = None, limit: Optional[int] = None,
              order: Optional[str] = None, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ValueError("limit must be an int >= 1 (got %r)" % (limit,))
-        if order not in (None, "asc", "desc"):
-            raise ValueError("order must be 'asc' or 'desc' (got %r)" % (order,))
+        check_str("after", after, optional=True)
+        check_int("limit", limit, 1, optional=True)
+        check_choice("order", order, ("asc", "desc"), optional=True)
         request = self._client.build_request(
             "GET", "/chat/completions/%s/messages" % _path_id(completion_id, "completion_id"),
             query={"after": after, "limit": limit, "order": order}, options=parameters)

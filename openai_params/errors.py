@@ -57,9 +57,6 @@ __all__ = [
     "APIResponseValidationError",
     "APIUserAbortError",
     "CallbackError",
-    "redact",
-    "redact_text",
-    "is_secret_header",
 ]
 
 _SNIPPET = 200  # characters of an unreadable body quoted in the message

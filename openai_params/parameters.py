@@ -26,7 +26,7 @@ schema (the tests check them against it), and re-exported here.
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-from ._redact import is_secret_header
+from ._redact import redacted_headers
 from ._checks import (check_bool, check_callable, check_choice, check_headers, check_int, check_mapping,
                       check_number, check_str, is_mapping, is_number, wrong_type)
 from ._chat_rules import (check_metadata, check_options, check_output, check_sampling, check_seed_fields,
@@ -77,27 +77,15 @@ Callback = Callable[[Any], Any]
 EXECUTION_OPTIONS: Tuple[str, ...] = ("timeout", "max_retries", "extra_headers", "extra_query", "throw")
 CALLBACKS: Tuple[str, ...] = ("on_data", "on_terminate", "on_response", "on_error", "formula")
 
-_REDACTED = "<redacted>"
-
 # from_dict's key mapping, under the names it had when it lived here.
 _camel_case, _kwargs_from_dict, _snake_case = camel_case, kwargs_from_dict, snake_case
 
 P = TypeVar("P")
 
 
-def _redact(mapping: Any) -> Any:
-    """A copy of a headers/query mapping with credential-looking values hidden."""
-    if not is_mapping(mapping):
-        return mapping
-    return {
-        key: (_REDACTED if isinstance(key, str) and is_secret_header(key) else value)
-        for key, value in mapping.items()
-    }
-
-
 def _repr_value(name: str, value: Any) -> str:
-    if name in ("extra_headers", "extra_query"):
-        value = _redact(value)
+    if name in ("extra_headers", "extra_query") and is_mapping(value):
+        value = redacted_headers(value)
     if name in CALLBACKS and value is not None:
         # Like a function's own repr, without the memory address.
         qualname = getattr(value, "__qualname__", None)

@@ -8,14 +8,51 @@ Order of precedence, last wins: the client's own headers, the client's
 
 import json
 import sys
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
-from ._redact import is_secret_header, redact, redacted_headers
+from ._checks import check_headers, show, wrong_type
+from ._redact import is_secret_header, redact, redact_url, redacted_headers
 from ._version import __version__
 from .transport import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
+
+# What a base URL must be, in the order the rules are checked: (what is allowed, test). A test
+# gets the text and its urlsplit() parts (None when urlsplit cannot split it: "Invalid IPv6
+# URL"); one that raises ValueError (a port out of range or not a number) counts as failed.
+_URL_RULES: Tuple[Tuple[str, Callable[[str, Any], bool]], ...] = (
+    ("starting with http:// or https://", lambda text, parts: text.startswith(("http://", "https://"))),
+    # http.client refuses these deep inside a call (InvalidURL), and urlsplit() silently drops
+    # tabs and newlines, so they are looked for in the text itself.
+    ("without spaces or control characters",
+     lambda text, parts: not any(ch.isspace() or ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 for ch in text)),
+    ("with a host name", lambda text, parts: parts is not None and bool(parts.hostname)),
+    ("with a port between 1 and 65535", lambda text, parts: parts.port != 0),
+    # Userinfo would never be sent (no Basic auth here) and would show in logs: refused.
+    ("without a user name or password (send credentials with api_key or default_headers)",
+     lambda text, parts: "@" not in parts.netloc),
+    ("without a fragment (#...)", lambda text, parts: "#" not in text),
+)
+
+
+def check_base_url(field: str, value: Any) -> None:
+    """``value`` must be an absolute ``http://`` or ``https://`` URL that can be sent as it is."""
+    if not isinstance(value, str):
+        wrong_type(field, "a URL (a string starting with http:// or https://)", value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    for rule, test in _URL_RULES:
+        try:
+            good = test(value, parts)
+        except ValueError:
+            good = False
+        if not good:
+            # The URL may hold a key (?key=...) or a password: quoted redacted.
+            raise ValueError("%s must be a URL %s (got %s)" % (field, rule, show(redact_url(value))))
+
 
 def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = None) -> str:
     """Join ``base_url`` and ``path``; add ``query`` (None values left out, bools as true/false).
@@ -37,10 +74,15 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
 
 
 def build_headers(*, api_key: Optional[str], organization: Optional[str], project: Optional[str],
-                  default_headers: Optional[Mapping[str, str]] = None,
-                  extra_headers: Optional[Mapping[str, str]] = None,
+                  default_headers: Optional[Mapping[str, Optional[str]]] = None,
+                  extra_headers: Optional[Mapping[str, Optional[str]]] = None,
                   has_body: bool = True) -> Dict[str, str]:
-    # The issue's minimal set: no Accept, no vendor headers (a CORS preflight in front of a
+    """The headers of one request; each name and value checked before it can reach the wire.
+
+    A value of ``None`` in ``default_headers`` or ``extra_headers`` removes the
+    header set before it (``{"User-Agent": None}``).
+    """
+    # As few as the API needs: no Accept, no vendor headers (a CORS preflight in front of a
     # local server may refuse any header it does not know).
     headers = {"User-Agent": USER_AGENT}
     if has_body:
@@ -59,6 +101,9 @@ def build_headers(*, api_key: Optional[str], organization: Optional[str], projec
                 del headers[existing]
             if value is not None:
                 headers[name] = value
+    # The client's settings were checked when it was made, and a call's extra_headers with its
+    # parameters; this check also holds for a field reassigned since (client.api_key = ...).
+    check_headers("headers", headers)
     return headers
 
 
@@ -102,9 +147,3 @@ def as_curl(request: HTTPRequest) -> str:
         lines.append("--data-raw " + shlex.quote(request.body.decode("utf-8")))
     return " \\\n  ".join(lines)
 
-
-def origin(url: str) -> str:
-    """``scheme://host:port`` of a URL, lower-cased, default ports filled in."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return "%s://%s:%d" % (parts.scheme.lower(), (parts.hostname or "").lower(), port)

@@ -100,7 +100,7 @@ def test_default_base_url_and_no_key() -> None:
         OpenAI(base_url="ftp://x")
     with pytest.raises(ValueError, match="timeout"):
         OpenAI(timeout=0)
-    with pytest.raises(ValueError, match="max_retries"):
+    with pytest.raises(TypeError, match="max_retries"):
         OpenAI(max_retries=True)
 
 

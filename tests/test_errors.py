@@ -7,12 +7,13 @@ from typing import Any, Dict, Type
 
 import pytest
 
+from openai_params._redact import redact, redact_text
 from openai_params.errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
                                   APITimeoutError, APIUserAbortError, AuthenticationError,
                                   BadRequestError, CallbackError, ConflictError,
                                   InternalServerError, NotFoundError, OpenAIError,
                                   OpenAIException, PermissionDeniedError, RateLimitError,
-                                  UnprocessableEntityError, redact, redact_text)
+                                  UnprocessableEntityError)
 
 KEY = "sk-proj-SECRETSECRETSECRET1234"
 

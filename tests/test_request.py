@@ -2,8 +2,9 @@
 
 import json
 
+from openai_params._redact import redact, redacted_headers
 from openai_params.request import (USER_AGENT, as_curl, build_headers, build_request, build_url,
-                                   describe, origin, redact, redacted_headers)
+                                   describe)
 
 KEY = "sk-test-0123456789abcdefghij"
 
@@ -61,11 +62,6 @@ def test_describe_and_curl_never_show_the_key() -> None:
 def test_body_is_compact_utf8() -> None:
     request = build_request("POST", "http://h/v1/x", {}, {"a": "é", "b": [1, 2]})
     assert request.body == '{"a":"é","b":[1,2]}'.encode("utf-8")
-
-
-def test_origin() -> None:
-    assert origin("HTTPS://API.example.com/v1") == "https://api.example.com:443"
-    assert origin("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080"
 
 
 def test_rate_limit_headers_are_not_mistaken_for_secrets() -> None:
