@@ -46,9 +46,11 @@ _WHERE = {
     "UnprocessableEntityError": "errors",
     "RateLimitError": "errors",
     "InternalServerError": "errors",
+    "MockTransport": "_mock",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
+    from ._mock import MockTransport
     from .client import OpenAI
     from .errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
                          APITimeoutError, APIUserAbortError, AuthenticationError, BadRequestError,
@@ -106,4 +108,5 @@ __all__ = [
     "UnprocessableEntityError",
     "RateLimitError",
     "InternalServerError",
+    "MockTransport",
 ]

@@ -10,7 +10,8 @@
 
 Connection objects are only made here; :mod:`.transport` opens them (the only
 module that does) and :mod:`._http` reads the response body from them.
-``ssl``, ``http.client`` and ``urllib.request`` are imported on first use.
+``ssl``, ``http.client`` and ``urllib.request`` are imported on first use: the
+first request, never when a client is made (the proxy environment is read then too).
 """
 
 import select
@@ -18,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type
 from urllib.parse import unquote, urlsplit
 
-from ._http import redact_url
+from ._redact import redact_url
 
 if TYPE_CHECKING:
     import http.client
@@ -125,7 +126,7 @@ class _Route:
 class _Connector:
     """URL -> (route, request-target) -> connection object; safe across threads.
 
-    ``proxies``: None reads the environment once, here; a dict is used as given.
+    ``proxies``: None reads the environment once, at the first request; a dict is used as given.
     ``ssl_context`` / ``ca_bundle``: how TLS certificates are checked (default:
     the system store, always verified).
     """
@@ -138,11 +139,7 @@ class _Connector:
             # Made now so that a wrong path fails here, not on the first request.
             ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._ssl_context = ssl_context
-        if proxies is None:
-            import urllib.request
-
-            proxies = urllib.request.getproxies_environment()
-        self.proxies: Dict[str, str] = {k.lower(): v for k, v in proxies.items() if v}
+        self._proxies: Optional[Dict[str, str]] = None if proxies is None else _proxy_table(proxies)
         self._routes: Dict[str, _Route] = {}
         self._targets: Dict[str, Tuple[_Route, str]] = {}
         self._lock = threading.Lock()
@@ -160,9 +157,20 @@ class _Connector:
             self.low_level_errors = (OSError, http.client.HTTPException)
         return module
 
-    def low_level(self) -> Tuple[Type[BaseException], ...]:
-        self._http()
-        return self.low_level_errors
+    @property
+    def proxies(self) -> Dict[str, str]:
+        """The proxy table (``{"https": url, "no": "localhost"}``): as given, or read from the
+        environment the first time it is needed, as ``urllib`` reads it."""
+        proxies = self._proxies
+        if proxies is None:
+            import urllib.request
+
+            found = _proxy_table(urllib.request.getproxies_environment())
+            with self._lock:
+                if self._proxies is None:
+                    self._proxies = found
+                proxies = self._proxies
+        return proxies
 
     def _ssl(self) -> "ssl.SSLContext":
         context = self._ssl_context
@@ -251,7 +259,8 @@ class _Connector:
             conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
         else:
             conn = hc.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
-        from ._response_head import FastHTTPResponse  # loads with http.client, not before
-
-        conn.response_class = FastHTTPResponse
         return conn
+
+
+def _proxy_table(proxies: Dict[str, str]) -> Dict[str, str]:
+    return {k.lower(): v for k, v in proxies.items() if v}

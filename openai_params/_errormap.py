@@ -21,25 +21,25 @@ class _ErrorMap:
     :class:`APITimeoutError` (a timeout), :class:`APIUserAbortError` (after a cancel or
     abort) or :class:`APIConnectionError` (anything else), ``raise ... from`` the original."""
 
-    __slots__ = ("_low_level", "what", "_where", "_timeout", "_aborted")
+    __slots__ = ("low_level", "what", "where", "_timeout", "aborted")
 
     def __init__(self, low_level: Tuple[Type[BaseException], ...], what: str, where: str,
                  timeout: Optional[float], aborted: Callable[[], bool]) -> None:
-        self._low_level = low_level
+        self.low_level = low_level  # what is translated: OSError, and http.client's errors
         self.what = what  # the phase ("connecting to"); the message is only built on error
-        self._where = where
+        self.where = where  # the origin (and proxy), never a URL's query or credentials
         self._timeout = timeout
-        self._aborted = aborted
+        self.aborted = aborted  # True after a cancel: the error then is APIUserAbortError
 
     def __enter__(self) -> "_ErrorMap":
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
                  tb: "Optional[TracebackType]") -> None:
-        if exc is None or not isinstance(exc, self._low_level):
+        if exc is None or not isinstance(exc, self.low_level):
             return
-        what = "%s %s" % (self.what, self._where)
-        if self._aborted():
+        what = "%s %s" % (self.what, self.where)
+        if self.aborted():
             raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % what,
                                                 type="cancelled", cause=exc)) from exc
         if isinstance(exc, (socket.timeout, TimeoutError)):

@@ -1,15 +1,17 @@
 """The two HTTP messages the transport moves: :class:`HTTPRequest` and :class:`HTTPResponse`.
 
 A request is plain data (method, absolute URL, headers, body bytes). A response
-is status and headers, plus the body: given whole (``body=``, for tests and mock
-transports) or still on the connection that :mod:`.transport` attached, read
-with ``read()`` or ``iter_bytes()`` and then handed back to the pool
-(:mod:`._connections`). Both ``repr`` s hide credentials (:func:`redact_url`).
+is status and headers, plus the body: given whole or in pieces (``body=``, for
+tests and :class:`~._mock.MockTransport`), or still on the connection that
+:mod:`.transport` read the head from (:func:`wire_response`), read with
+``read()`` or ``iter_bytes()`` and then handed back through the ``release``
+callable the transport gave it. Both ``repr`` s hide credentials.
 """
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple, Type
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Type,
+                    Union)
 
 from ._cancel import _nothing, _on_cancel, _shutdown
 from ._errormap import _ErrorMap
@@ -20,12 +22,21 @@ from .retry import RetryDecision
 if TYPE_CHECKING:
     import http.client
 
-    from ._connections import _PoolKey
-    from .transport import Transport
-
-__all__ = ["HTTPRequest", "HTTPResponse", "redact_url"]
+__all__ = ["HTTPRequest", "HTTPResponse"]
 
 _READ_SIZE = 65536  # an upper bound per read, never a size to wait for
+
+# Closing a response before its end reads what is left only when it is small and already
+# there (or arrives at once): a stream stops at "data: [DONE]", one read before the chunked
+# body's terminating zero-length chunk, and its connection should still go back to the pool.
+_DRAIN_LIMIT = 65536  # bytes
+_DRAIN_WAIT = 0.05  # seconds per read
+
+#: what a response body may be given as: the whole bytes, or the pieces a stream yields
+Body = Union[bytes, Iterable[bytes], None]
+
+#: ``release(connection, reusable)``: hands a response's connection back (to the pool, or closed)
+Release = Callable[[Any, bool], None]
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -52,54 +63,57 @@ class HTTPRequest:
 
 
 # -- responses ------------------------------------------------------------------------------------
+# The life of a response body. It only moves forward: UNREAD -> READING -> DONE or CLOSED, and
+# ABORTED (from any thread) -> CLOSED. DONE and CLOSED are final: the connection was released,
+# as reusable only in DONE.
+UNREAD = "unread"  # nothing read yet
+READING = "reading"  # read() or iter_bytes() has begun
+ABORTED = "aborted"  # abort() was called; a blocked read raises APIUserAbortError
+DONE = "done"  # read to its end
+CLOSED = "closed"  # closed, broken or aborted before its end
+
+# RFC 9110, 8.4.1: "identity" (or no Content-Encoding) is the only coding this client reads;
+# it asks for nothing else (Accept-Encoding: identity).
+_READABLE_CODINGS = ("", "identity")
+
+
 class HTTPResponse:
     """Status, headers (lower-case keys, repeated headers joined with ``", "``) and the body.
 
     ``read()`` returns the whole body (cached); ``iter_bytes()`` yields each piece
     as soon as the socket has it. Either one, once. ``close()`` hands the
-    connection back to the pool if the body was read to its end, else drops it.
-    Can also be built directly with ``body=`` (for tests and mock transports).
+    connection back to the pool if the body was read to its end (or the little
+    that is left is already there), else drops it.
+
+    Build one yourself (for tests and :class:`~openai_params.MockTransport`) with
+    ``body=`` the whole bytes, or an iterable of byte pieces that ``iter_bytes()``
+    yields one by one, as a stream's pieces would arrive::
+
+        HTTPResponse(200, headers={"content-type": "application/json"}, body=b'{"id": "x"}')
+        HTTPResponse(200, headers={"content-type": "text/event-stream"},
+                     body=[b'data: {"choices": []}\\n\\n', b"data: [DONE]\\n\\n"])
     """
 
     def __init__(self, status: int, reason: str = "", headers: Optional[Dict[str, str]] = None,
-                 url: str = "", *, body: Optional[bytes] = None, attempts: int = 1,
+                 url: str = "", *, body: Body = None, attempts: int = 1,
                  elapsed: float = 0.0) -> None:
         self.status = status
         self.reason = reason
-        self.headers: Dict[str, str] = dict(headers or {})
+        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
         self.url = url
         self.attempts = attempts
         self.elapsed = elapsed
         #: why the transport stopped retrying at this response (None if not from a transport)
         self.retry_decision: Optional[RetryDecision] = None
-        self._body = body
-        self._raw: "Optional[http.client.HTTPResponse]" = None
-        self._conn: "Optional[http.client.HTTPConnection]" = None
-        self._transport: Optional["Transport"] = None
-        self._pool_key: "Optional[_PoolKey]" = None
-        self._where = ""
-        self._low_level: Tuple[Type[BaseException], ...] = (OSError,)
-        self._timeout: Optional[float] = None
-        self._cancel: Optional[threading.Event] = None
-        self._unhook: Callable[[], None] = _nothing
+        if body is None:
+            body = b""
+        #: the whole body once read (given bytes are read already)
+        self._body: Optional[bytes] = body if isinstance(body, bytes) else None
+        self._source: _Source = _Given(() if isinstance(body, bytes) else body)
+        self._release: Release = _keep
+        self._state = UNREAD
         self._lock = threading.Lock()
-        self._aborted = False
-        self._consumed = False
-        self._finished = True
-
-    def _attach(self, transport: "Transport", conn: "http.client.HTTPConnection",
-                raw: "http.client.HTTPResponse", key: "_PoolKey", where: str, timeout: float,
-                cancel: Optional[threading.Event]) -> None:
-        self._transport = transport
-        self._low_level = transport._connector.low_level_errors
-        self._where = where
-        self._conn = conn
-        self._raw = raw
-        self._pool_key = key
-        self._timeout = timeout
-        self._cancel = cancel
-        self._finished = False
-        self._unhook = _on_cancel(cancel, self.abort)
+        self._unhook: Callable[[], None] = _nothing
 
     def __repr__(self) -> str:
         return "<HTTPResponse %d %s %s>" % (self.status, self.reason, redact_url(self.url))
@@ -110,41 +124,18 @@ class HTTPResponse:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def _is_aborted(self) -> bool:
-        return self._aborted or (self._cancel is not None and self._cancel.is_set())
-
-    def _errors(self) -> _ErrorMap:
-        return _ErrorMap(self._low_level, "reading the response body from", self._where or self.url,
-                         self._timeout, self._is_aborted)
-
-    def _raise_if_aborted(self) -> None:
-        if self._is_aborted():
-            raise APIUserAbortError(OpenAIError("the call was cancelled while reading the response",
-                                                type="cancelled"))
-
     def read(self) -> bytes:
         """The whole body, read once and cached.
 
         Raises :class:`APIConnectionError` if the connection breaks before the end,
         :class:`APITimeoutError` if no byte comes within the timeout,
-        :class:`APIUserAbortError` after :meth:`abort`.
+        :class:`APIUserAbortError` after :meth:`abort`, and
+        :class:`APIResponseValidationError` for a body in a content encoding this
+        client does not decode (it asks for none).
         """
-        if self._body is not None:
-            return self._body
-        raw = self._raw
-        if raw is None or self._consumed:
-            raise RuntimeError("the body was already consumed by iter_bytes() or closed")
-        self._consumed = True
-        complete = False
-        try:
-            with self._errors():
-                data = raw.read()  # IncompleteRead when Content-Length or chunking says more
-            self._raise_if_aborted()
-            complete = True
-        finally:
-            self._finish(complete)
-        self._body = data
-        return data
+        body = self._buffer()
+        self._check_encoding()
+        return body
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield the body piece by piece, each as soon as the socket has it.
@@ -152,74 +143,203 @@ class HTTPResponse:
         Uses ``read1`` (at most one system call per piece; chunked transfer
         decoded), so it never waits to fill a buffer. Raises like :meth:`read`;
         a body that ends before its ``Content-Length`` or its last chunk is an
-        :class:`APIConnectionError`. Closing the iterator early drops the connection.
+        :class:`APIConnectionError`. Closing the iterator early is :meth:`close`.
         """
+        self._check_encoding()
         if self._body is not None:
             if self._body:
                 yield self._body
             return
-        raw = self._raw
-        if raw is None or self._consumed:
-            raise RuntimeError("the body was already consumed by read() / iter_bytes() or closed")
-        self._consumed = True
-        received = 0
-        complete = False
-        try:
-            with self._errors():
-                read1 = raw.read1
-                while True:
-                    piece = read1(_READ_SIZE)
-                    if not piece:
-                        break
-                    received += len(piece)
-                    yield piece
-            self._raise_if_aborted()
-            if not raw.chunked and raw.length:
-                raise APIConnectionError(OpenAIError(
-                    "the connection closed after %d bytes of the body, %d more were announced "
-                    "(Content-Length) from %s" % (received, raw.length, self._where or self.url),
-                    type="connection_error"))
-            complete = True
-        finally:
-            self._finish(complete)
-
-    def set_read_timeout(self, seconds: float) -> None:
-        """Change how long each further wait for body bytes may last."""
-        self._timeout = seconds
-        conn = self._conn
-        sock = conn.sock if conn is not None else None
-        if sock is not None:
-            sock.settimeout(seconds)
+        yield from self._consume()
 
     def close(self) -> None:
-        """Release the connection: back to the pool if the body was read to its end, else closed."""
-        self._finish(complete=False)
+        """Release the connection: back to the pool if the body was read to its end, or if
+        what is left of it is small and already there; else closed."""
+        with self._lock:
+            state = self._state
+        if state in (UNREAD, READING):
+            self._end(DONE if self._source.drain() else CLOSED)
+        elif state == ABORTED:
+            self._end(CLOSED)
 
     def abort(self) -> None:
         """Stop this response from any thread: a read blocked on it returns at once and
         raises :class:`APIUserAbortError`; the connection is not reused."""
         with self._lock:
-            self._aborted = True
-            conn = self._conn
-        if conn is not None:
-            _shutdown(conn.sock)
-
-    def _finish(self, complete: bool) -> None:
-        with self._lock:
-            if self._finished:
+            if self._state in (DONE, CLOSED):
                 return
-            self._finished = True
-            conn, self._conn = self._conn, None
-            raw, self._raw = self._raw, None
-            reusable = complete and not self._aborted
+            self._state = ABORTED
+        self._source.abort()
+
+    # -- the body's one path ------------------------------------------------------------------
+    def _buffer(self) -> bytes:
+        """The whole body as bytes (read once), whatever its content encoding."""
+        if self._body is None:
+            self._body = b"".join(self._consume())
+        return self._body
+
+    def _consume(self) -> Iterator[bytes]:
+        with self._lock:
+            if self._state != UNREAD:
+                raise RuntimeError("the body was already read by read() / iter_bytes(), or closed")
+            self._state = READING
+        outcome = CLOSED
+        try:
+            for piece in self._source.pieces():
+                yield piece
+            self._raise_if_aborted()
+            outcome = DONE
+        except GeneratorExit:  # the reader stopped early: closing reads what is already there
+            outcome = DONE if self._source.drain() else CLOSED
+            raise
+        finally:
+            self._end(outcome)
+
+    def _end(self, outcome: str) -> None:
+        with self._lock:
+            if self._state in (DONE, CLOSED):
+                return
+            reusable = outcome == DONE and self._state != ABORTED
+            self._state = DONE if reusable else CLOSED
         self._unhook()
-        if raw is not None:
-            reusable = reusable and not raw.will_close
-            raw.close()
-        if conn is None:
-            return
-        transport = self._transport
-        if reusable and transport is not None and self._pool_key is not None:
-            transport._pool.give(self._pool_key, conn)
-        else:
-            conn.close()
+        connection, keep_alive = self._source.finish()
+        if connection is not None:
+            self._release(connection, reusable and keep_alive)
+
+    def _is_aborted(self) -> bool:
+        return self._state == ABORTED
+
+    def _raise_if_aborted(self) -> None:
+        if self._is_aborted():
+            raise _cancelled()
+
+    def _check_encoding(self) -> None:
+        coding = self.headers.get("content-encoding", "").strip().lower()
+        if coding not in _READABLE_CODINGS:
+            raise OpenAIError(
+                "unsupported content encoding %r: the body cannot be read (the request asked "
+                "for Accept-Encoding: identity)" % self.headers["content-encoding"],
+                status=self.status, type="invalid_response", headers=self.headers).exception()
+
+
+def _keep(connection: Any, reusable: bool) -> None:
+    return None
+
+
+def _cancelled() -> APIUserAbortError:
+    return APIUserAbortError(OpenAIError("the call was cancelled while reading the response",
+                                         type="cancelled"))
+
+
+def wire_response(raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection",
+                  release: Release, *, url: str, where: str, timeout: float,
+                  low_level: Tuple[Type[BaseException], ...],
+                  cancel: Optional[threading.Event]) -> HTTPResponse:
+    """The response whose head ``raw`` has just read; its body is still on ``connection``,
+    which ``release(connection, reusable)`` takes back once the body is done with."""
+    headers: Dict[str, str] = {}
+    for name, value in raw.getheaders():
+        name = name.lower()
+        headers[name] = headers[name] + ", " + value if name in headers else value
+    response = HTTPResponse(raw.status, raw.reason, headers, url)
+    response._body = None
+    errors = _ErrorMap(low_level, "reading the response body from", where, timeout,
+                       lambda: response._is_aborted() or (cancel is not None and cancel.is_set()))
+    response._source = _Wire(raw, connection, errors)
+    response._release = release
+    response._unhook = _on_cancel(cancel, response.abort)
+    return response
+
+
+# -- where a body comes from ----------------------------------------------------------------------
+class _Source:
+    """A response body's bytes: ``pieces()`` once; ``drain()`` the rest on an early close;
+    ``abort()`` from another thread; ``finish()`` gives the connection to release (None if
+    there is none) and whether the server lets it carry another request."""
+
+    def pieces(self) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def drain(self) -> bool:
+        return True
+
+    def abort(self) -> None:
+        return None
+
+    def finish(self) -> Tuple[Any, bool]:
+        return None, False
+
+
+class _Given(_Source):
+    """Pieces given when the response was built: nothing to wait for, nothing to release."""
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        self._pieces = pieces
+
+    def pieces(self) -> Iterator[bytes]:
+        for piece in self._pieces:
+            if piece:
+                yield bytes(piece)
+
+
+class _Wire(_Source):
+    """A body still on its connection (``http.client`` reads it; ``errors`` translates)."""
+
+    def __init__(self, raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection",
+                 errors: _ErrorMap) -> None:
+        self._raw = raw
+        self._connection = connection
+        self._errors = errors
+
+    def pieces(self) -> Iterator[bytes]:
+        raw = self._raw
+        received = 0
+        with self._errors:
+            while True:
+                piece = raw.read1(_READ_SIZE)
+                if not piece:
+                    break
+                received += len(piece)
+                yield piece
+        if self._errors.aborted():
+            raise _cancelled()
+        if not raw.chunked and raw.length:
+            import http.client  # loaded already: raw is one of its responses
+
+            short = http.client.IncompleteRead(b"", raw.length)
+            raise APIConnectionError(OpenAIError(
+                "the connection closed after %d bytes of the body, %d more were announced "
+                "(Content-Length) from %s" % (received, raw.length, self._errors.where),
+                type="connection_error", cause=short)) from short
+
+    def drain(self) -> bool:
+        """Read what is left if it is at most ``_DRAIN_LIMIT`` bytes and each read comes within
+        ``_DRAIN_WAIT``; True if that reached the end of the body (the connection is reusable)."""
+        raw, sock = self._raw, self._connection.sock
+        if raw.will_close or sock is None or self._errors.aborted():
+            return False
+        timeout = sock.gettimeout()
+        left = _DRAIN_LIMIT
+        try:
+            sock.settimeout(_DRAIN_WAIT)
+            while left > 0:
+                piece = raw.read1(left)
+                if not piece:
+                    return bool(raw.chunked or not raw.length)
+                left -= len(piece)
+            return False
+        except self._errors.low_level + (ValueError,):
+            return False
+        finally:
+            try:
+                sock.settimeout(timeout)
+            except OSError:
+                pass
+
+    def abort(self) -> None:
+        _shutdown(self._connection.sock)
+
+    def finish(self) -> Tuple[Any, bool]:
+        keep_alive = not self._raw.will_close
+        self._raw.close()
+        return self._connection, keep_alive

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
-from .transport import CancelEvent
+from ._cancel import CancelEvent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

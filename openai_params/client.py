@@ -26,7 +26,8 @@ from ._redact import redact, redact_url
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
-from .transport import HTTPRequest, HTTPResponse, Transport
+from ._http import HTTPRequest, HTTPResponse
+from .transport import Transport, TransportLike
 
 if TYPE_CHECKING:
     import ssl
@@ -52,7 +53,7 @@ class OpenAI:
                  timeout: float = 600.0, max_retries: int = 2,
                  default_headers: Optional[Mapping[str, str]] = None, *,
                  ssl_context: "Optional[ssl.SSLContext]" = None, ca_bundle: Optional[str] = None,
-                 proxies: Optional[Dict[str, str]] = None, transport: Optional[Transport] = None,
+                 proxies: Optional[Dict[str, str]] = None, transport: Optional[TransportLike] = None,
                  max_workers: int = 8) -> None:
         self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
         self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))

@@ -38,7 +38,7 @@ import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 
 from ._redact import is_secret_header, redact, redact_text
-from .retry import parse_retry_after
+from .retry import _status_text, parse_retry_after
 
 __all__ = [
     "OpenAIError",
@@ -78,20 +78,6 @@ def _safe_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:
     if not headers:
         return {}
     return {k.lower(): v for k, v in headers.items() if not is_secret_header(k)}
-
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus  # the enum only; http.client is never imported here
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _status_text(status: int) -> str:
-    reason = _reason(status)
-    return "%d %s" % (status, reason) if reason else str(status)
 
 
 def _opt_str(value: Any) -> Optional[str]:

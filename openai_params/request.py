@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from ._checks import check_headers, show, wrong_type
 from ._redact import is_secret_header, redact, redact_url, redacted_headers
 from ._version import __version__
-from .transport import HTTPRequest
+from ._http import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
 

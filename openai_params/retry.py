@@ -18,16 +18,31 @@ The rules, in the order they apply (:func:`decide_retry`):
 
     >>> decide_retry(RetryPolicy(), status=429, headers={"retry-after-ms": "250"}, body=b"",
     ...              attempt=1, max_retries=2)
-    RetryDecision(retry=True, delay=0.25, reason='429 Too Many Requests: retry-after-ms 250', retry_after=0.25)
+    RetryDecision(retry=True, delay=0.25, reason='429 Too Many Requests: retry-after-ms 250', retry_after=0.25, counted=True)
+
+An attempt that got no response is described by an :class:`AttemptFailure`
+(what failed, whether the whole request had been written, whether the
+connection came from the pool) and :func:`decide_failure` applies three rules
+before those above (see ``_FAILURE_RULES``): a TLS certificate that failed
+verification is never retried; a pooled connection the server had closed
+before the request was completely written is sent again at once on a new
+connection, without using up a retry (the server cannot have acted on a
+request it did not get whole); a timeout once the answer had begun is not
+retried. Anything else, including a connection that breaks after the request
+was written, is an ordinary attempt under ``max_retries``: the server may
+have read it, so a POST is never sent twice for free.
 """
 
 import json
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Tuple
 
-__all__ = ["RetryPolicy", "RetryDecision", "decide_retry", "parse_retry_after"]
+from ._checks import check_number
+
+__all__ = ["RetryPolicy", "RetryDecision", "AttemptFailure", "decide_retry", "decide_failure",
+           "parse_retry_after"]
 
 RETRY_STATUSES = frozenset((408, 409, 429))  # and every 5xx
 NEVER_RETRY_STATUSES = frozenset((400, 401, 403, 404, 422))
@@ -50,13 +65,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         for name in ("initial_delay", "max_delay", "max_retry_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError("RetryPolicy.%s must be a number of seconds >= 0 (got %r)"
-                                 % (name, value))
-        if (isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float))
-                or not 0 <= self.jitter <= 1):
-            raise ValueError("RetryPolicy.jitter must be between 0 and 1 (got %r)" % (self.jitter,))
+            check_number("RetryPolicy." + name, getattr(self, name), 0,
+                         allowed="a finite number of seconds >= 0")
+        check_number("RetryPolicy.jitter", self.jitter, 0, 1)
 
     def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
         """The wait before retry number ``retry_number`` (1 for the first retry)."""
@@ -68,12 +79,61 @@ class RetryPolicy:
 class RetryDecision:
     """``retry``: try again after ``delay`` seconds. ``reason`` says why, in words, for
     logs and error messages. ``retry_after`` is what the server asked for, if it did,
-    even when it was too long to honour."""
+    even when it was too long to honour. ``counted`` is False only for a re-send the
+    server never saw (see :func:`decide_failure`): it does not use up a retry."""
 
     retry: bool
     delay: float
     reason: str
     retry_after: Optional[float] = None
+    counted: bool = True
+
+
+@dataclass(frozen=True)
+class AttemptFailure:
+    """How an attempt failed without a usable response, in the terms the decision needs.
+
+    ``cause``: the low-level exception (``ConnectionResetError``, ``socket.timeout``,
+    ``ssl.SSLCertVerificationError``, ...). ``timed_out``: it was a timeout. ``written``:
+    the whole request had been handed to the connection. ``reused``: the connection came
+    from the pool (it had carried an earlier request). ``answered``: the status line and
+    headers had arrived, and reading the body failed.
+    """
+
+    cause: Optional[BaseException]
+    timed_out: bool = False
+    written: bool = False
+    reused: bool = False
+    answered: bool = False
+
+
+def _certificate(failure: AttemptFailure) -> bool:
+    """TLS verification failed (by class name, so that ``ssl`` need not be imported here)."""
+    return failure.cause is not None and any(
+        cls.__name__ in ("SSLCertVerificationError", "CertificateError")
+        for cls in type(failure.cause).__mro__)
+
+
+def _stale(failure: AttemptFailure) -> bool:
+    """A pooled connection the server had closed, found out before the request was all
+    written: reset, broken pipe, aborted (all ConnectionError), or a TLS EOF. RFC 9112,
+    9.3.1: a server may close an idle connection at any time."""
+    cause = failure.cause
+    closed = isinstance(cause, ConnectionError) or type(cause).__name__ == "SSLEOFError"
+    return failure.reused and not failure.written and not failure.timed_out and closed
+
+
+def _timed_out_mid_body(failure: AttemptFailure) -> bool:
+    return failure.timed_out and failure.answered
+
+
+# The rules decide_failure applies first, in order: (applies?, retry?, counted?, reason).
+_FAILURE_RULES: Tuple[Tuple[Callable[[AttemptFailure], bool], bool, bool, str], ...] = (
+    (_certificate, False, True, "TLS certificate verification failed: it would fail again"),
+    (_stale, True, False, "the pooled connection was closed by the server before the request "
+                          "was written; sent again on a new connection (not a retry)"),
+    (_timed_out_mid_body, False, True, "timed out reading the body: the answer had begun"),
+)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
@@ -135,12 +195,29 @@ def _error_code(body: bytes) -> Optional[str]:
 
 
 def _status_text(status: int) -> str:
-    from http import HTTPStatus  # the enum only
+    """``"429 Too Many Requests"``; the number alone for a status without a standard phrase."""
+    from http import HTTPStatus  # the enum only; http.client is never imported here
 
     try:
         return "%d %s" % (status, HTTPStatus(status).phrase)
     except ValueError:
         return str(status)
+
+
+def decide_failure(policy: RetryPolicy, failure: AttemptFailure, *, attempt: int,
+                   max_retries: int, rand: Callable[[], float] = random.random) -> RetryDecision:
+    """Whether to retry after an attempt that got no usable response (see the module docs).
+
+    >>> decide_failure(RetryPolicy(), AttemptFailure(BrokenPipeError(), reused=True),
+    ...                attempt=1, max_retries=0).counted
+    False
+    """
+    name = type(failure.cause).__name__ if failure.cause is not None else "connection error"
+    for applies, retry, counted, why in _FAILURE_RULES:
+        if applies(failure):
+            return RetryDecision(retry, 0.0, "%s: %s" % (name, why), counted=counted)
+    return decide_retry(policy, status=None, headers={}, body=b"", attempt=attempt,
+                        max_retries=max_retries, error=name, rand=rand)
 
 
 def decide_retry(policy: RetryPolicy, *, status: Optional[int], headers: Mapping[str, str],

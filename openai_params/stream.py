@@ -25,7 +25,7 @@ from .accumulate import ChatCompletionAccumulator
 from .errors import APITimeoutError, OpenAIError, OpenAIException
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
 from .sse import SSEDecoder, SSEError, SSEEvent
-from .transport import HTTPResponse
+from ._http import HTTPResponse
 
 __all__ = ["ChatCompletionStream"]
 

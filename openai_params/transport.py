@@ -61,28 +61,64 @@ What it does for every request:
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel, _shutdown
-from ._connections import _Connector, _Pool, _Route
+from ._checks import check_int, check_timeout, wrong_type
+from ._connections import _Connector, _Pool, _PoolKey, _Route
 from ._errormap import _ErrorMap
-from ._http import HTTPRequest, HTTPResponse, redact_url
-from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError, OpenAIException
-from .retry import RetryDecision, RetryPolicy, decide_retry
+from ._http import HTTPRequest, HTTPResponse, wire_response
+from ._redact import redact_url
+from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
+from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, decide_retry
 
 if TYPE_CHECKING:
+    import http.client
     import ssl
 
-__all__ = ["HTTPRequest", "HTTPResponse", "Transport", "CancelEvent", "RetryPolicy"]
+try:  # Python 3.8+
+    from typing import Protocol
+except ImportError:  # pragma: no cover
+    Protocol = object  # type: ignore[assignment]
+
+__all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
 logger = logging.getLogger("openai_params")
+
+# The phases of an attempt, as error messages name them; past _WAITING the request was written.
+_CONNECTING = "connecting to"
+_SENDING = "sending the request to"
+_WAITING = "waiting for the response from"
+
+
+class TransportLike(Protocol):
+    """What ``OpenAI(transport=...)`` accepts: :class:`Transport`, :class:`~openai_params.MockTransport`,
+    or any object with these two methods."""
+
+    def send(self, request: HTTPRequest, *, timeout: float, max_retries: int, stream: bool = False,
+             cancel: Optional[threading.Event] = None) -> HTTPResponse:
+        """The response to ``request`` (its body read unless ``stream`` and a 2xx)."""
+
+    def close(self) -> None:
+        """Release what the transport holds (idle connections)."""
+
+
+class _Failed:
+    """An attempt without a usable response: the error to raise and how it failed."""
+
+    __slots__ = ("error", "failure")
+
+    def __init__(self, error: APIConnectionError, failure: AttemptFailure) -> None:
+        self.error = error
+        self.failure = failure
 
 
 class Transport:
     """Sends :class:`HTTPRequest` objects; owns the connection pool. Safe across threads.
 
-    ``proxies``: None reads the environment once, here; a dict such as
-    ``{"http": ..., "https": ..., "no": "localhost,.internal"}`` is used as given.
+    ``proxies``: None reads the environment once, at the first request; a dict such
+    as ``{"http": ..., "https": ..., "no": "localhost,.internal"}`` is used as given.
     ``ssl_context`` / ``ca_bundle``: how TLS certificates are checked (default:
     the system store, always verified). ``pool_size``: idle connections kept per host.
     """
@@ -90,8 +126,9 @@ class Transport:
     def __init__(self, *, ssl_context: "Optional[ssl.SSLContext]" = None,
                  ca_bundle: Optional[str] = None, proxies: Optional[Dict[str, str]] = None,
                  retry_policy: Optional[RetryPolicy] = None, pool_size: int = 10) -> None:
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
-            raise ValueError("pool_size must be an int >= 0 (got %r)" % (pool_size,))
+        check_int("pool_size", pool_size, 0)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         self._connector = _Connector(ssl_context, ca_bundle, proxies)
         self._pool = _Pool(pool_size)
@@ -123,147 +160,107 @@ class Transport:
 
         Raises :class:`APIConnectionError` / :class:`APITimeoutError` when the last
         attempt got no usable response, :class:`APIUserAbortError` when ``cancel``
-        is set, ``ValueError`` for a bad URL or arguments.
+        is set, ``ValueError`` / ``TypeError`` for a bad URL or arguments.
         """
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError("timeout must be a number of seconds > 0 (got %r)" % (timeout,))
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError("max_retries must be an int >= 0 (got %r)" % (max_retries,))
+        timeout = _check_send_arguments(timeout, max_retries)
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
         headers = request.headers
         if route.proxy is not None and route.proxy.authorization and route.scheme == "http":
-            headers = dict(headers)
-            headers["Proxy-Authorization"] = route.proxy.authorization
+            headers = dict(headers, **{"Proxy-Authorization": route.proxy.authorization})
         started = time.monotonic()
-        attempt = 0
+        attempt, fresh = 1, False
         while True:
-            attempt += 1
-            if cancel is not None and cancel.is_set():
-                raise APIUserAbortError(OpenAIError("the call was cancelled", type="cancelled"))
+            _stop_if_cancelled(cancel)
             attempt_started = time.monotonic()
-            response: Optional[HTTPResponse] = None
-            failure: Optional[OpenAIException] = None
             try:
-                response = self._exchange(request, route, target, headers, timeout, cancel)
-                if not stream or not 200 <= response.status < 300:
-                    response.read()
+                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream,
+                                        fresh)
             except APIUserAbortError:
-                self._log(request, attempt, max_retries, attempt_started, None, "cancelled", None)
+                self._log(request, attempt, max_retries, attempt_started, "cancelled", None)
                 raise
-            except APITimeoutError as exc:
-                if response is not None:  # the response had begun: not retried
-                    self._log(request, attempt, max_retries, attempt_started, response.status,
-                              "timeout reading the body", None)
-                    raise
-                failure = exc
-            except APIConnectionError as exc:
-                failure = exc
-            if failure is not None:
-                cause = failure.__cause__
-                if _is_certificate_error(cause):
-                    # A certificate that failed verification will fail again: no retry.
-                    decision = RetryDecision(False, 0.0, "TLS certificate verification failed")
-                else:
-                    decision = decide_retry(
-                        self.retry_policy, status=None, headers={}, body=b"", attempt=attempt,
-                        max_retries=max_retries,
-                        error=cause.__class__.__name__ if cause is not None else "connection error")
-                self._log(request, attempt, max_retries, attempt_started, None,
-                          failure.error.message, decision)
-                if not decision.retry:
-                    raise failure
-            elif response is not None:
-                if 200 <= response.status < 300:
-                    decision = _SUCCESS  # the common case, without the policy's bookkeeping
-                else:
-                    decision = decide_retry(self.retry_policy, status=response.status,
-                                            headers=response.headers, body=response._body or b"",
-                                            attempt=attempt, max_retries=max_retries)
-                self._log(request, attempt, max_retries, attempt_started, response.status, None,
-                          decision)
-                if not decision.retry:
-                    response.attempts = attempt
-                    response.elapsed = time.monotonic() - started
-                    response.retry_decision = decision
-                    return response
-                response.close()
-            if decision.delay > 0:
-                if cancel is None:
-                    time.sleep(decision.delay)
-                elif cancel.wait(decision.delay):
-                    raise APIUserAbortError(OpenAIError(
-                        "the call was cancelled while waiting %.3g s to retry" % decision.delay,
-                        type="cancelled"))
+            decision = self._decide(outcome, attempt, max_retries)
+            self._log(request, attempt, max_retries, attempt_started, _outcome_text(outcome),
+                      decision)
+            if not decision.retry:
+                if isinstance(outcome, _Failed):
+                    raise outcome.error
+                outcome.attempts = attempt
+                outcome.elapsed = time.monotonic() - started
+                outcome.retry_decision = decision
+                return outcome
+            if isinstance(outcome, HTTPResponse):
+                outcome.close()
+            attempt += decision.counted
+            fresh = not decision.counted  # a pooled connection failed: the next one is new
+            _wait(decision.delay, cancel)
 
-    def _exchange(self, request: HTTPRequest, route: _Route, target: str,
-                  headers: Dict[str, str], timeout: float,
-                  cancel: Optional[threading.Event]) -> HTTPResponse:
-        """One attempt up to the end of the response head."""
+    def _decide(self, outcome: Union[HTTPResponse, _Failed], attempt: int,
+                max_retries: int) -> RetryDecision:
+        if isinstance(outcome, _Failed):
+            return decide_failure(self.retry_policy, outcome.failure, attempt=attempt,
+                                  max_retries=max_retries)
+        return decide_retry(self.retry_policy, status=outcome.status, headers=outcome.headers,
+                            body=outcome._body or b"", attempt=attempt, max_retries=max_retries)
+
+    def _attempt(self, request: HTTPRequest, route: _Route, target: str, headers: Dict[str, str],
+                 timeout: float, cancel: Optional[threading.Event], stream: bool,
+                 fresh: bool) -> Union[HTTPResponse, _Failed]:
+        """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
+        failed. A cancel raises :class:`APIUserAbortError`."""
+        conn, reused = self._connection(route, timeout, fresh)
+        low_level = self._connector.low_level_errors
         aborted = cancel.is_set if cancel is not None else _never
-        for fresh in (False, True):
-            conn = None if fresh else self._pool.take(route.key)
-            reused = conn is not None
-            if conn is None:
-                conn = self._connector.new_connection(route, timeout)
-            elif conn.timeout != timeout:
-                conn.timeout = timeout
-                if conn.sock is not None:
-                    conn.sock.settimeout(timeout)
-            watched = conn
-            unhook = _on_cancel(cancel, lambda: _shutdown(watched.sock))
-            errors = _ErrorMap(self._connector.low_level(), "connecting to", route.where, timeout, aborted)
-            try:
-                with errors:
-                    if conn.sock is None:
-                        conn.connect()
-                    if aborted():
-                        raise APIUserAbortError(OpenAIError("the call was cancelled",
-                                                            type="cancelled"))
-                    errors.what = "sending the request to"
-                    conn.request(request.method, target, request.body, headers)
-                    errors.what = "waiting for the response from"
-                    raw = conn.getresponse()
-            except APIConnectionError as exc:
-                conn.close()
-                if reused and not isinstance(exc, APITimeoutError) and _is_stale(exc.__cause__):
-                    # RFC 9112, 9.3.1: a server may close an idle connection at any time; the
-                    # request never reached it, so a new connection is tried without a retry.
-                    logger.debug("%s %s: the pooled connection was closed by the server (%s); "
-                                 "reconnecting", request.method, redact_url(request.url),
-                                 exc.__cause__.__class__.__name__)
-                    continue
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            finally:
-                unhook()
-            response_headers: Dict[str, str] = {}
-            # raw_items(): the (name, value) pairs as parsed; getheaders() would run each one
-            # through the email package's policy again, for nothing (http.client decodes
-            # header bytes as Latin-1, so there is nothing to sanitize).
-            for name, value in raw.msg.raw_items():
-                name = name.lower()
-                response_headers[name] = (response_headers[name] + ", " + value
-                                          if name in response_headers else value)
-            response = HTTPResponse(raw.status, raw.reason, response_headers, request.url)
-            response._attach(self, conn, raw, route.key, route.where, timeout, cancel)
+        errors = _ErrorMap(low_level, _CONNECTING, route.where, timeout, aborted)
+        try:
+            raw = _exchange(conn, request.method, target, request.body, headers, cancel, errors)
+        except APIConnectionError as exc:  # APITimeoutError too
+            conn.close()
+            return _Failed(exc, AttemptFailure(exc.__cause__, isinstance(exc, APITimeoutError),
+                                               written=errors.what == _WAITING, reused=reused))
+        except BaseException:
+            conn.close()
+            raise
+        response = wire_response(raw, conn, partial(self._release, route.key), url=request.url,
+                                 where=route.where, timeout=timeout, low_level=low_level,
+                                 cancel=cancel)
+        if stream and 200 <= response.status < 300:
             return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            response._buffer()
+        except APIConnectionError as exc:
+            return _Failed(exc, AttemptFailure(exc.__cause__, isinstance(exc, APITimeoutError),
+                                               written=True, reused=reused, answered=True))
+        return response
+
+    def _connection(self, route: _Route, timeout: float,
+                    fresh: bool) -> "Tuple[http.client.HTTPConnection, bool]":
+        """A pooled connection (unless ``fresh``) or a new one, and whether it was pooled."""
+        conn = None if fresh else self._pool.take(route.key)
+        if conn is None:
+            return self._connector.new_connection(route, timeout), False
+        # Every wait on it is bounded by this call's timeout, not the one it was made with.
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn, True
+
+    def _release(self, key: _PoolKey, conn: "http.client.HTTPConnection", reusable: bool) -> None:
+        """A response is done with ``conn``: back to the pool if it can carry another request."""
+        if reusable and not self._closed:
+            self._pool.give(key, conn)
+        else:
+            conn.close()
 
     def _log(self, request: HTTPRequest, attempt: int, max_retries: int, started: float,
-             status: Optional[int], error: Optional[str], decision: Optional[RetryDecision]) -> None:
+             outcome: str, decision: Optional[RetryDecision]) -> None:
         if not logger.isEnabledFor(logging.DEBUG):
             return
-        outcome = str(status) if error is None else ("%s: %s" % (status, error) if status else error)
-        if decision is None:
+        if decision is None or decision.reason.endswith(": success"):
             then = ""
         elif decision.retry:
             then = "; retrying in %.3g s (%s)" % (decision.delay, decision.reason)
-        elif status is not None and 200 <= status < 300:
-            then = ""
         else:
             then = "; not retried (%s)" % decision.reason
         logger.debug("%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
@@ -272,18 +269,48 @@ class Transport:
                      request.redacted_headers())
 
 
-_SUCCESS = RetryDecision(False, 0.0, "success")
+def _exchange(conn: "http.client.HTTPConnection", method: str, target: str, body: Optional[bytes],
+              headers: Dict[str, str], cancel: Optional[threading.Event],
+              errors: _ErrorMap) -> "http.client.HTTPResponse":
+    """Connect if needed, send the request, read the response head; ``errors.what`` tracks
+    the phase. A cancel shuts the socket, so that a blocked wait returns at once."""
+    unhook = _on_cancel(cancel, lambda: _shutdown(conn.sock))
+    try:
+        with errors:
+            if conn.sock is None:
+                conn.connect()
+            _stop_if_cancelled(cancel)
+            errors.what = _SENDING
+            conn.request(method, target, body, headers)
+            errors.what = _WAITING
+            return conn.getresponse()
+    finally:
+        unhook()
 
 
-def _is_stale(cause: Optional[BaseException]) -> bool:
-    """A reused connection failing like this got no byte of an answer: the server had
-    closed it (RemoteDisconnected is a ConnectionResetError; BrokenPipe, reset, TLS EOF)."""
-    if isinstance(cause, ConnectionError):
-        return True
-    return cause is not None and cause.__class__.__name__ == "SSLEOFError"
+def _outcome_text(outcome: Union[HTTPResponse, _Failed]) -> str:
+    if isinstance(outcome, _Failed):
+        return outcome.error.error.message
+    return str(outcome.status)
 
 
-def _is_certificate_error(exc: Optional[BaseException]) -> bool:
-    """TLS verification failed (by class name, so that ``ssl`` need not be imported here)."""
-    return exc is not None and any(
-        cls.__name__ in ("SSLCertVerificationError", "CertificateError") for cls in type(exc).__mro__)
+def _check_send_arguments(timeout: Any, max_retries: Any) -> float:
+    """The checks every transport's ``send`` makes; returns ``timeout`` as a float."""
+    check_int("max_retries", max_retries, 0)
+    return check_timeout("timeout", timeout)
+
+
+def _stop_if_cancelled(cancel: Optional[threading.Event]) -> None:
+    if cancel is not None and cancel.is_set():
+        raise APIUserAbortError(OpenAIError("the call was cancelled", type="cancelled"))
+
+
+def _wait(delay: float, cancel: Optional[threading.Event]) -> None:
+    """The wait before a retry; a cancel during it ends the call at once."""
+    if delay <= 0:
+        return
+    if cancel is None:
+        time.sleep(delay)
+    elif cancel.wait(delay):
+        raise APIUserAbortError(OpenAIError(
+            "the call was cancelled while waiting %.3g s to retry" % delay, type="cancelled"))

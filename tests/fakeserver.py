@@ -12,6 +12,7 @@ records every request it receives, and counts the TCP connections it accepts.
     server.requests[0].headers["authorization"]   # what it received (keys lower-case)
     server.requests[1].json                       # parsed body (None if not JSON)
     server.connections                            # TCP connections accepted so far
+    server.wait_closed(1)                         # until the server has closed one of them
     server.close()
 
 What a :class:`Reply` can do (all keyword arguments of ``Reply`` and of ``add``):
@@ -150,6 +151,8 @@ class FakeServer:
         self.requests: List[RecordedRequest] = []
         self.problems: List[str] = []
         self.connections = 0
+        self.closed_connections = 0
+        self._closed_changed = threading.Condition()
         self._queue: List[ReplyLike] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -212,6 +215,16 @@ class FakeServer:
             self._sockets.append(sock)
             return self.connections
 
+    def wait_closed(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until the server has closed ``count`` connections (its side); False on timeout."""
+        with self._closed_changed:
+            return self._closed_changed.wait_for(lambda: self.closed_connections >= count, timeout)
+
+    def _closed(self) -> None:
+        with self._closed_changed:
+            self.closed_connections += 1
+            self._closed_changed.notify_all()
+
     def close(self) -> None:
         """Stop: release every held reply, close every connection, stop listening."""
         self._stopping.set()
@@ -231,6 +244,10 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     owner: FakeServer
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)  # type: ignore[misc]
+        self.owner._closed()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-reply is what many tests do on purpose: note it, quietly.

@@ -1,13 +1,16 @@
 """The client against the fake server: what goes out, what comes back."""
 
+import json
 import logging
-from typing import Iterator
+from typing import Any, Iterator, List, Tuple
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from openai_params import (BadRequestError, OpenAI, OpenAIChatCompletionListParameters,
+from openai_params import (BadRequestError, MockTransport, OpenAI, OpenAIChatCompletionListParameters,
                            OpenAIChatCompletionParameters, OpenAIChatCompletionResult,
                            OpenAIParameters)
+from openai_params.transport import HTTPRequest, HTTPResponse
 from streamdata import completion
 
 KEY = "sk-client-test-key-abcdef123456"
@@ -18,6 +21,45 @@ MESSAGES = [{"role": "user", "content": "Hello"}]
 def client(fake_server) -> Iterator[OpenAI]:
     with OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
         yield made
+
+
+class Answers:
+    """A MockTransport whose handler answers from a queue (then with a default completion)."""
+
+    def __init__(self) -> None:
+        self.queue: List[HTTPResponse] = []
+        self.transport = MockTransport(self.answer)
+
+    def add(self, status: int = 200, body: Any = None, **headers: str) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if not isinstance(body, bytes):
+            headers.setdefault("Content-Type", "application/json")
+        self.queue.append(HTTPResponse(status, headers=headers, body=data))
+
+    def answer(self, request: HTTPRequest) -> HTTPResponse:
+        if self.queue:
+            return self.queue.pop(0)
+        return HTTPResponse(200, headers={"content-type": "application/json"},
+                            body=json.dumps(completion("default")).encode())
+
+    @property
+    def requests(self) -> List[HTTPRequest]:
+        return self.transport.requests
+
+    def sent(self, index: int = 0) -> Tuple[Any, Any]:
+        """The JSON body and the query of request ``index``."""
+        request = self.requests[index]
+        return (json.loads(request.body) if request.body else None,
+                parse_qs(urlsplit(request.url).query))
+
+
+@pytest.fixture
+def mocked() -> Iterator[Tuple[OpenAI, Answers]]:
+    """A client over a MockTransport: for tests where no socket behaviour is under test."""
+    answers = Answers()
+    with OpenAI(api_key=KEY, base_url="https://api.example.test/v1", transport=answers.transport,
+                max_retries=0, timeout=5) as made:
+        yield made, answers
 
 
 def test_create_sends_body_and_headers(client, fake_server) -> None:
@@ -38,43 +80,44 @@ def test_create_sends_body_and_headers(client, fake_server) -> None:
     assert "openai-organization" not in sent.headers and "openai-project" not in sent.headers
 
 
-def test_parameters_as_kwargs_dict_and_object_plus_kwargs(client, fake_server) -> None:
-    for _ in range(3):
-        fake_server.add(200, json=completion("ok"))
+def test_parameters_as_kwargs_dict_and_object_plus_kwargs(mocked) -> None:
+    client, answers = mocked
     client.chat.completions.create(MESSAGES, model="a", n=2)
     client.chat.completions.create(MESSAGES, {"model": "b", "maxCompletionTokens": 5, "maxRetries": 1})
     client.chat.completions.create(MESSAGES, OpenAIChatCompletionParameters(model="c"), seed=7)
-    bodies = [r.json for r in fake_server.requests]
+    bodies = [answers.sent(i)[0] for i in range(3)]
     assert bodies[0] == {"messages": MESSAGES, "model": "a", "n": 2}
     assert bodies[1] == {"messages": MESSAGES, "model": "b", "max_completion_tokens": 5}
     assert bodies[2] == {"messages": MESSAGES, "model": "c", "seed": 7}
 
 
-def test_extra_headers_query_body(client, fake_server) -> None:
-    fake_server.add(200, json=completion("ok"))
+def test_extra_headers_query_body(mocked) -> None:
+    client, answers = mocked
     client.chat.completions.create(MESSAGES, extra_headers={"X-Trace": "t1"},
                                    extra_query={"api-version": "2024"},
                                    extra_body={"keep_alive": "5m"})
-    sent = fake_server.requests[0]
-    assert sent.headers["x-trace"] == "t1"
-    assert sent.query == {"api-version": ["2024"]}
-    assert sent.json["keep_alive"] == "5m"
+    body, query = answers.sent()
+    assert answers.requests[0].headers["X-Trace"] == "t1"
+    assert query == {"api-version": ["2024"]}
+    assert body["keep_alive"] == "5m"
 
 
-def test_bad_messages_fail_before_anything_is_sent(client, fake_server) -> None:
+def test_bad_messages_fail_before_anything_is_sent(mocked) -> None:
+    client, answers = mocked
     with pytest.raises(ValueError, match="messages"):
         client.chat.completions.create([])
     with pytest.raises((TypeError, ValueError), match=r"messages\[0\]"):
         client.chat.completions.create([{"content": "no role"}])
     with pytest.raises(ValueError, match="temperature"):
         client.chat.completions.create(MESSAGES, temperature=3)
-    assert fake_server.requests == []
+    assert answers.requests == []
 
 
-def test_stream_without_callback_points_to_stream(client, fake_server) -> None:
+def test_stream_without_callback_points_to_stream(mocked) -> None:
+    client, answers = mocked
     with pytest.raises(ValueError, match=r"stream\(\)|\.stream\("):
         client.chat.completions.create(MESSAGES, stream=True)
-    assert fake_server.requests == []
+    assert answers.requests == []
 
 
 def test_environment_fallbacks(monkeypatch, fake_server) -> None:
@@ -133,15 +176,17 @@ def test_retries_use_call_override(client, fake_server) -> None:
     assert result.success and result.text == "second time"
 
 
-def test_non_json_200_is_an_error(client, fake_server) -> None:
-    fake_server.add(200, body=b"<html>proxy login</html>", headers={"Content-Type": "text/html"})
+def test_non_json_200_is_an_error(mocked) -> None:
+    client, answers = mocked
+    answers.add(200, b"<html>proxy login</html>", **{"Content-Type": "text/html"})
     result = client.chat.completions.create(MESSAGES)
     assert not result.success
     assert "text/html" in result.errors[0].message and "proxy login" in result.errors[0].message
 
 
-def test_error_object_with_200_is_an_error(client, fake_server) -> None:
-    fake_server.add(200, json={"error": {"message": "model not loaded", "type": "server_error"}})
+def test_error_object_with_200_is_an_error(mocked) -> None:
+    client, answers = mocked
+    answers.add(200, {"error": {"message": "model not loaded", "type": "server_error"}})
     result = client.chat.completions.create(MESSAGES)
     assert not result.success and result.errors[0].message == "model not loaded"
 
@@ -215,9 +260,10 @@ def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
     assert caplog.records, "the transport logs one line per attempt"
 
 
-def test_a_reassigned_field_is_checked_again_before_sending(client, fake_server) -> None:
+def test_a_reassigned_field_is_checked_again_before_sending(mocked) -> None:
+    client, answers = mocked
     params = OpenAIChatCompletionParameters(temperature=1)
     params.temperature = 7  # the seed lets fields change after construction
     with pytest.raises(ValueError, match="temperature"):
         client.chat.completions.create(MESSAGES, params)
-    assert fake_server.requests == []
+    assert answers.requests == []

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openai_params.retry import RetryDecision, RetryPolicy, decide_retry, parse_retry_after
+from openai_params.retry import (AttemptFailure, RetryDecision, RetryPolicy, decide_failure,
+                                 decide_retry, parse_retry_after)
 
 POLICY = RetryPolicy()
 NOW = 1_700_000_000.0
@@ -136,12 +137,75 @@ def test_backoff_bounds(attempt: int, r: float) -> None:
     assert 0.75 * base - 1e-9 <= delay <= base + 1e-9
 
 
-@pytest.mark.parametrize("field, value", [("initial_delay", -1), ("max_delay", "8"),
-                                          ("max_retry_after", True), ("jitter", 1.5)])
-def test_policy_validation(field: str, value: object) -> None:
-    with pytest.raises(ValueError, match=field):
+@pytest.mark.parametrize("field, value, error", [
+    ("initial_delay", -1, ValueError), ("max_delay", "8", TypeError),
+    ("max_retry_after", True, TypeError), ("max_retry_after", float("inf"), ValueError),
+    ("initial_delay", float("nan"), ValueError), ("jitter", 1.5, ValueError)])
+def test_policy_validation(field: str, value: object, error: type) -> None:
+    # The package's one message form: "<field> must be <what is allowed> (got <value>)".
+    with pytest.raises(error, match=r"^RetryPolicy\.%s must be .* \(got " % field):
         options: Dict[str, Any] = {field: value}
         RetryPolicy(**options)
+
+
+# -- attempts without a response: decide_failure ----------------------------------------------------
+def failed(cause: Optional[BaseException], **how: Any) -> RetryDecision:
+    return decide_failure(POLICY, AttemptFailure(cause, **how), attempt=1, max_retries=0,
+                          rand=lambda: 0.0)
+
+
+class SSLEOFError(OSError):
+    """Stands for ssl.SSLEOFError (matched by name, so that retry.py never imports ssl)."""
+
+
+class SSLCertVerificationError(ValueError):
+    """Stands for ssl.SSLCertVerificationError."""
+
+
+@pytest.mark.parametrize("cause", [BrokenPipeError(), ConnectionResetError(),
+                                   ConnectionAbortedError(), SSLEOFError()])
+def test_a_pooled_connection_closed_before_the_request_was_written_is_resent_free(
+        cause: BaseException) -> None:
+    decision = failed(cause, reused=True, written=False)
+    assert decision.retry and not decision.counted and decision.delay == 0.0
+    assert type(cause).__name__ in decision.reason and "not a retry" in decision.reason
+
+
+@pytest.mark.parametrize("how", [
+    {"reused": True, "written": True},  # the server may have read it: a POST is not sent twice
+    {"reused": True, "written": True, "answered": True},
+    {"reused": False, "written": False},  # a new connection that fails is a real failure
+])
+def test_otherwise_a_connection_failure_is_an_ordinary_attempt(how: Dict[str, bool]) -> None:
+    decision = failed(ConnectionResetError(), **how)
+    assert decision.counted
+    assert not decision.retry and "no retries left (max_retries=0)" in decision.reason
+    again = decide_failure(POLICY, AttemptFailure(ConnectionResetError(), **how), attempt=1,
+                           max_retries=1, rand=lambda: 0.0)
+    assert again.retry and again.counted and again.delay == 0.5
+
+
+def test_a_timeout_is_never_a_stale_connection() -> None:
+    decision = failed(TimeoutError(), timed_out=True, reused=True, written=False)
+    assert decision.counted and not decision.retry
+
+
+def test_a_timeout_once_the_answer_had_begun_is_not_retried() -> None:
+    decision = decide_failure(POLICY, AttemptFailure(TimeoutError(), timed_out=True, written=True,
+                                                     answered=True), attempt=1, max_retries=5)
+    assert not decision.retry and "the answer had begun" in decision.reason
+
+
+def test_a_failed_certificate_is_never_retried() -> None:
+    decision = decide_failure(POLICY, AttemptFailure(SSLCertVerificationError()), attempt=1,
+                              max_retries=5)
+    assert not decision.retry and "certificate" in decision.reason
+
+
+def test_a_timeout_before_any_answer_is_retried() -> None:
+    decision = decide_failure(POLICY, AttemptFailure(TimeoutError(), timed_out=True, written=True),
+                              attempt=1, max_retries=1, rand=lambda: 0.0)
+    assert decision.retry and decision.counted and "TimeoutError" in decision.reason
 
 
 def test_parse_retry_after_reads_lower_case_keys() -> None:

@@ -343,16 +343,85 @@ def test_a_response_closed_before_its_end_drops_the_connection(fake_server: Fake
     assert fake_server.connections == 2
 
 
-def test_a_broken_pooled_connection_is_replaced_without_a_retry(fake_server: FakeServer,
-                                                                transport: Transport) -> None:
+def test_a_post_the_server_read_is_never_sent_again_for_free(fake_server: FakeServer,
+                                                              transport: Transport) -> None:
+    # Issue 9.4: the server reads the POST on a reused connection, then drops the connection.
+    # It may have acted on it (billed it, stored it): with max_retries=0 it gets it once.
     fake_server.add(200, json={"n": 1})
-    fake_server.add(drop=True)  # the server closes the reused connection without answering
-    fake_server.add(200, json={"n": 2})
+    fake_server.add(drop=True)
     assert transport.send(post(fake_server), timeout=5, max_retries=0).read() == b'{"n": 1}'
-    response = transport.send(post(fake_server), timeout=5, max_retries=0)
-    assert response.read() == b'{"n": 2}' and response.attempts == 1
-    assert fake_server.connections == 2
+    with pytest.raises(APIConnectionError) as info:
+        transport.send(post(fake_server, body=b'{"second":1}'), timeout=5, max_retries=0)
+    assert isinstance(info.value.__cause__, ConnectionError)
+    assert [(r.connection, r.body) for r in fake_server.requests] == [
+        (1, b'{"model":"m"}'), (1, b'{"second":1}')]
+    assert fake_server.connections == 1
+
+
+def test_after_the_request_was_written_a_failure_counts_as_an_attempt(fake_server: FakeServer,
+                                                                      transport: Transport) -> None:
+    fake_server.add(200, json={"n": 1})
+    fake_server.add(drop=True)
+    fake_server.add(200, json={"n": 2})
+    transport.send(post(fake_server), timeout=5, max_retries=0).read()
+    response = transport.send(post(fake_server), timeout=5, max_retries=1)
+    assert response.read() == b'{"n": 2}' and response.attempts == 2
     assert [r.connection for r in fake_server.requests] == [1, 1, 2]
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError, ConnectionAbortedError, ConnectionResetError])
+def test_a_pooled_connection_that_fails_while_sending_is_replaced_free(
+        fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch,
+        error: type) -> None:
+    # Issue 9.18a: the request never got out whole, so the server cannot have acted on it: it
+    # goes again at once on a new connection, without using up a retry (max_retries=0).
+    import http.client
+
+    transport.send(post(fake_server), timeout=5, max_retries=0).read()
+    original = http.client.HTTPConnection.send
+    failures: List[int] = []
+
+    def send_fails_once(self: http.client.HTTPConnection, data: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise error("the server closed this idle connection")
+        original(self, data)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", send_fails_once)
+    response = transport.send(post(fake_server, body=b'{"again":1}'), timeout=5, max_retries=0)
+    assert response.status == 200 and response.attempts == 1 and failures == [1]
+    assert [(r.connection, r.body) for r in fake_server.requests] == [
+        (1, b'{"model":"m"}'), (2, b'{"again":1}')]
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError, ConnectionAbortedError])
+def test_a_new_connection_that_fails_while_sending_is_a_real_failure(
+        fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch,
+        error: type) -> None:
+    import http.client
+
+    def send_fails(self: http.client.HTTPConnection, data: Any) -> None:
+        raise error("refused mid-way")
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", send_fails)
+    with pytest.raises(APIConnectionError) as info:
+        transport.send(post(fake_server), timeout=5, max_retries=0)
+    assert isinstance(info.value.__cause__, error)
+    assert fake_server.requests == []
+
+
+def test_a_reused_connection_waits_with_the_current_calls_timeout(fake_server: FakeServer,
+                                                                  transport: Transport) -> None:
+    # Issue 9.18b: the connection was made with timeout=10; the next call says 0.5.
+    fake_server.add(200, json={"n": 1})
+    fake_server.add(hang=True)
+    transport.send(post(fake_server), timeout=10, max_retries=0).read()
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as info:
+        transport.send(post(fake_server), timeout=0.5, max_retries=0)
+    assert time.monotonic() - started < 3
+    assert "after 0.5 s" in info.value.error.message
+    assert [r.connection for r in fake_server.requests] == [1, 1]
 
 
 def test_a_pooled_connection_closed_while_idle_is_replaced(fake_server: FakeServer,
@@ -360,6 +429,7 @@ def test_a_pooled_connection_closed_while_idle_is_replaced(fake_server: FakeServ
     fake_server.add(200, json={"n": 1}, close_silently=True)
     fake_server.add(200, json={"n": 2})
     transport.send(post(fake_server), timeout=5, max_retries=0)
+    assert fake_server.wait_closed(1)  # closed while idle in the pool: found before it is used
     response = transport.send(post(fake_server), timeout=5, max_retries=0)
     assert response.read() == b'{"n": 2}'
     assert fake_server.connections == 2
@@ -653,13 +723,29 @@ def test_errors_never_carry_the_key(fake_server: FakeServer, transport: Transpor
 
 
 # -- arguments and the module itself -----------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", [{"timeout": 0, "max_retries": 0},
-                                    {"timeout": True, "max_retries": 0},
-                                    {"timeout": 5, "max_retries": -1},
-                                    {"timeout": 5, "max_retries": 1.5}])
-def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, error", [
+    ({"timeout": 0, "max_retries": 0}, ValueError),
+    ({"timeout": float("inf"), "max_retries": 0}, ValueError),
+    ({"timeout": float("nan"), "max_retries": 0}, ValueError),
+    ({"timeout": 1e10, "max_retries": 0}, ValueError),
+    ({"timeout": sys.maxsize, "max_retries": 0}, ValueError),
+    ({"timeout": True, "max_retries": 0}, TypeError),
+    ({"timeout": "5", "max_retries": 0}, TypeError),
+    ({"timeout": 5, "max_retries": -1}, ValueError),
+    ({"timeout": 5, "max_retries": 1.5}, TypeError)])
+def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type) -> None:
+    # Refused with the package's message (field, value, what is allowed), before any socket:
+    # never an OverflowError from the socket layer (issue 9.13).
+    name = "timeout" if kwargs["max_retries"] == 0 else "max_retries"
+    with pytest.raises(error, match=r"^%s must be .* \(got " % name):
         transport.send(HTTPRequest("GET", "http://127.0.0.1:1/"), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"pool_size": -1}, {"pool_size": "3"},
+                                    {"retry_policy": {"initial_delay": 1}}])
+def test_bad_constructor_arguments(kwargs: Dict[str, Any]) -> None:
+    with pytest.raises((TypeError, ValueError), match=r"must be .* \(got "):
+        Transport(**kwargs)
 
 
 def test_bad_urls(transport: Transport) -> None:
@@ -691,3 +777,58 @@ def test_importing_the_package_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=str(root), check=True,
                          stdout=subprocess.PIPE, universal_newlines=True).stdout
     assert out.strip() == "[]"
+
+
+# -- MockTransport -----------------------------------------------------------------------------------
+def test_mock_transport_answers_with_the_handler_without_sockets() -> None:
+    from openai_params import MockTransport
+
+    seen: List[HTTPRequest] = []
+
+    def handler(request: HTTPRequest) -> HTTPResponse:
+        seen.append(request)
+        return HTTPResponse(200, headers={"Content-Type": "text/event-stream"},
+                            body=[b"data: 1\n\n", b"", b"data: 2\n\n"])
+
+    mock = MockTransport(handler)
+    request = HTTPRequest("POST", "http://nowhere.test/v1/chat/completions", {}, b"{}")
+    response = mock.send(request, timeout=5, max_retries=0, stream=True)
+    assert seen == [request] and mock.requests == [request] and response.url == request.url
+    assert response.headers["content-type"] == "text/event-stream"  # names lower-cased
+    assert list(response.iter_bytes()) == [b"data: 1\n\n", b"data: 2\n\n"]  # one by one
+    with pytest.raises(RuntimeError):
+        response.read()
+    # Not streamed: the body is read before send returns, as Transport.send does.
+    assert mock.send(request, timeout=5, max_retries=0).read() == b"data: 1\n\ndata: 2\n\n"
+
+
+def test_mock_transport_checks_like_the_real_one() -> None:
+    from openai_params import MockTransport
+
+    mock = MockTransport(lambda request: HTTPResponse(204))
+    request = HTTPRequest("GET", "http://nowhere.test/v1/models")
+    with pytest.raises(ValueError, match="timeout"):
+        mock.send(request, timeout=float("inf"), max_retries=0)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(APIUserAbortError):
+        mock.send(request, timeout=5, max_retries=0, cancel=cancel)
+    assert mock.requests == []
+    with pytest.raises(TypeError, match="must return an HTTPResponse"):
+        MockTransport(lambda request: b"{}").send(request, timeout=5, max_retries=0)  # type: ignore
+    with pytest.raises(TypeError, match="handler"):
+        MockTransport("not a function")  # type: ignore[arg-type]
+    mock.close()
+    with pytest.raises(RuntimeError):
+        mock.send(request, timeout=5, max_retries=0)
+
+
+def test_mock_transport_handler_errors_reach_the_caller() -> None:
+    from openai_params import MockTransport, OpenAI
+
+    def refused(request: HTTPRequest) -> HTTPResponse:
+        raise APIConnectionError(OpenAIError("refused", type="connection_error"))
+
+    with OpenAI(api_key="sk-x", transport=MockTransport(refused)) as client:
+        result = client.models.list()
+    assert not result.success and result.errors[0].type == "connection_error"
