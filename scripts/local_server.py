@@ -73,8 +73,22 @@ def model_path(venv: Path) -> Optional[Path]:
 
 
 def setup(quiet: bool = False) -> Path:
-    """Build the server environment unless a finished one is cached; return the model path."""
+    """Build the server environment unless a finished one is cached; return the model path.
+
+    Two test runs started at once must not build into the same folder: the second
+    waits on a lock file beside the environment, then finds it ready.
+    """
     venv = env_dir()
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(venv.parent / (venv.name + ".lock")), "a") as lock:
+        if os.name != "nt":
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        return _setup_locked(venv, quiet)
+
+
+def _setup_locked(venv: Path, quiet: bool) -> Path:
     found = model_path(venv)
     if found is not None:
         if not quiet:
