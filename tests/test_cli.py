@@ -1,8 +1,10 @@
 """The command line: options, exit codes, error lines, the printed request, streaming.
 
-Most tests call ``cli.main(argv)`` in process; a small stdlib HTTP server on
-127.0.0.1 plays the API where an answer is needed. The tests marked
-``integration`` run ``python -m openai_params`` as a real process against the
+Most tests call ``cli.main(argv)`` in process, against the shared fake server
+(``fake_server``, tests/fakeserver.py) where an answer is needed. The promise of
+docs/cli.md (one line on standard error, never a traceback; exit 1 for a failed
+call, 2 for a usage error, 130 for Ctrl-C) is also checked on real processes,
+``python -m openai_params``. The tests marked ``integration`` run against the
 real llama.cpp server, through a pipe and through a pseudo-terminal.
 """
 
@@ -16,14 +18,16 @@ import socket
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
+from fakeserver import FakeServer
 from openai_params import cli
 from openai_params.errors import OpenAIError
+from openai_params.request import build_headers, build_request
+from streamdata import DONE, SSE_HEADERS, chunk, completion, event
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
@@ -50,107 +54,30 @@ def request_of(dry_run_output: str) -> Tuple[str, Dict[str, str], Any]:
     return lines[0], headers, json.loads(body) if body.strip() else None
 
 
-# -- a tiny API server ---------------------------------------------------------------------------
-
-Route = Callable[["Handler", Any], None]
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "FakeAPI"
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw.decode("utf-8")) if raw else None
-        self.server.received.append({"method": self.command, "path": self.path,
-                                     "headers": dict(self.headers), "body": body})
-        route = self.server.routes.get((self.command, self.path.split("?")[0]))
-        if route is None:
-            self.send_json(404, {"error": {"message": "no route", "type": "invalid_request_error"}})
-        else:
-            route(self, body)
-
-    do_GET = do_POST = _handle
-
-    def send_json(self, status: int, body: Any, headers: Optional[Dict[str, str]] = None) -> None:
-        data = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_events(self, payloads: List[Any], *, done: bool = True,
-                    hold: Optional[threading.Event] = None) -> None:
-        """An SSE answer delimited by closing the connection; ``hold`` keeps it open first."""
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        for payload in payloads:
-            self.wfile.write(b"data: " + json.dumps(payload).encode("utf-8") + b"\n\n")
-            self.wfile.flush()
-        if hold is not None:
-            hold.wait(60)  # released by the test (or its teardown), never a timing assumption
-        if done:
-            self.wfile.write(b"data: [DONE]\n\n")
-        self.close_connection = True
+def api(server: FakeServer) -> str:
+    """The base URL of the fake server's API."""
+    return server.url + "/v1"
 
 
-class FakeAPI(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.routes: Dict[Tuple[str, str], Route] = {}
-        self.received: List[Dict[str, Any]] = []
-        self.release = threading.Event()
-
-    @property
-    def base_url(self) -> str:
-        return "http://127.0.0.1:%d/v1" % self.server_address[1]
+def choices(*texts: str) -> Dict[str, Any]:
+    """A completion with one choice per text."""
+    return completion(texts[0], choices=[
+        {"index": i, "finish_reason": "stop", "logprobs": None,
+         "message": {"role": "assistant", "content": text}} for i, text in enumerate(texts)])
 
 
-@pytest.fixture
-def api() -> Iterator[FakeAPI]:
-    server = FakeAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
-def completion(*texts: str) -> Dict[str, Any]:
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
-            "choices": [{"index": i, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": text}}
-                        for i, text in enumerate(texts)],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
-
-
-def chunk(text: Optional[str] = None, finish: Optional[str] = None) -> Dict[str, Any]:
-    delta = {"content": text} if text is not None else {}
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+def events(chunks: Sequence[Any], *, done: bool = True) -> Dict[str, Any]:
+    """``add()`` options for an SSE answer made of ``chunks`` (a ``threading.Event`` holds it)."""
+    pieces = [item if isinstance(item, threading.Event) else event(item) for item in chunks]
+    return {"headers": SSE_HEADERS, "pieces": pieces + ([DONE] if done else [])}
 
 
 RATE_LIMITED = {"error": {"message": "Rate limit reached for requests", "type": "requests",
                           "param": None, "code": "rate_limit_exceeded"}}
 
 
-def rate_limited(handler: Handler, body: Any) -> None:
-    handler.send_json(429, RATE_LIMITED, {"x-request-id": "req_abc123"})
+def rate_limited(server: FakeServer) -> None:
+    server.add(429, json=RATE_LIMITED, headers={"x-request-id": "req_abc123"})
 
 
 # -- usage errors: exit 2, one line, no traceback -------------------------------------------------
@@ -374,28 +301,26 @@ def test_error_line_format() -> None:
 
 
 @pytest.mark.parametrize("mode", ["--no-stream", "--stream"])
-def test_server_error_is_one_line_and_exit_1(capsys: Any, monkeypatch: Any, api: FakeAPI,
+def test_server_error_is_one_line_and_exit_1(capsys: Any, monkeypatch: Any, fake_server: FakeServer,
                                              mode: str) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    api.routes[("POST", "/v1/chat/completions")] = rate_limited
-    code, out, err = run(capsys, mode, "--base-url", api.base_url, "--max-retries", "0", "Hi")
+    rate_limited(fake_server)
+    code, out, err = run(capsys, mode, "--base-url", api(fake_server), "--max-retries", "0", "Hi")
     assert code == 1 and out == ""
     assert err == "error: 429 rate_limit_exceeded: Rate limit reached for requests (request id req_abc123)\n"
     assert "Traceback" not in err
     assert_no_key(out, err)
     # The key was sent to the server it belongs to, just never printed.
-    assert [r["headers"]["Authorization"] for r in api.received] == ["Bearer " + KEY]
+    assert [r.headers["authorization"] for r in fake_server.requests] == ["Bearer " + KEY]
 
 
-def test_a_key_echoed_by_the_server_is_not_printed(capsys: Any, monkeypatch: Any, api: FakeAPI) -> None:
+def test_a_key_echoed_by_the_server_is_not_printed(capsys: Any, monkeypatch: Any,
+                                                   fake_server: FakeServer) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-
-    def unauthorized(handler: Handler, body: Any) -> None:
-        handler.send_json(401, {"error": {"message": "Incorrect API key provided: " + KEY,
-                                          "type": "invalid_request_error", "code": "invalid_api_key"}})
-
-    api.routes[("POST", "/v1/chat/completions")] = unauthorized
-    code, out, err = run(capsys, "--no-stream", "--base-url", api.base_url, "--max-retries", "0", "Hi")
+    fake_server.add(401, json={"error": {"message": "Incorrect API key provided: " + KEY,
+                                         "type": "invalid_request_error", "code": "invalid_api_key"}})
+    code, out, err = run(capsys, "--no-stream", "--base-url", api(fake_server), "--max-retries", "0",
+                         "Hi")
     assert code == 1 and err.startswith("error: 401 invalid_api_key: Incorrect API key provided: ")
     assert_no_key(out, err)
 
@@ -410,81 +335,82 @@ def test_connection_refused_is_exit_1(capsys: Any) -> None:
     assert err.startswith("error: connection_error: ") and err.count("\n") == 1
 
 
-def test_answer_and_request_received(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(200, completion("Forty-two."))
-    code, out, err = run(capsys, "--no-stream", "--base-url", api.base_url, "--model", "m",
+def test_answer_and_request_received(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, json=completion("Forty-two."))
+    code, out, err = run(capsys, "--no-stream", "--base-url", api(fake_server), "--model", "m",
                          "--temperature", "0", "Why 42?")
     assert (code, out, err) == (0, "Forty-two.\n", "")
-    sent = api.received[0]
-    assert sent["body"] == {"messages": [{"role": "user", "content": "Why 42?"}], "model": "m",
-                            "temperature": 0}
-    assert "Authorization" not in sent["headers"]
+    sent = fake_server.requests[0]
+    assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
+    assert sent.json == {"messages": [{"role": "user", "content": "Why 42?"}], "model": "m",
+                         "temperature": 0}
+    assert "authorization" not in sent.headers
 
 
-def test_several_choices_are_printed_apart(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(
-        200, completion("One.", "Two\nlines.\n", "Three."))
-    code, out, _ = run(capsys, "--no-stream", "--base-url", api.base_url, "-n", "3", "Count")
+def test_several_choices_are_printed_apart(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, json=choices("One.", "Two\nlines.\n", "Three."))
+    code, out, _ = run(capsys, "--no-stream", "--base-url", api(fake_server), "-n", "3", "Count")
     assert code == 0
     assert out == ("--- choice 0 ---\nOne.\n--- choice 1 ---\nTwo\nlines.\n"
                    "--- choice 2 ---\nThree.\n")
-    assert api.received[0]["body"]["n"] == 3
+    assert fake_server.requests[0].json["n"] == 3
 
 
-def test_json_prints_the_raw_response(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_json(200, completion("Hi!"))
-    code, out, _ = run(capsys, "--no-stream", "--json", "--base-url", api.base_url, "Hi")
+def test_json_prints_the_raw_response(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, json=completion("Hi!"))
+    code, out, _ = run(capsys, "--no-stream", "--json", "--base-url", api(fake_server), "Hi")
     assert code == 0
     assert json.loads(out) == completion("Hi!")
 
 
-STREAMED = [chunk("Forty"), chunk("-two"), chunk("."), chunk(finish="stop")]
+STREAMED = [chunk("", role="assistant"), chunk("Forty"), chunk("-two"), chunk("."),
+            chunk(finish="stop")]
 
 
-def test_stream_prints_text_as_it_arrives(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(STREAMED)
-    code, out, err = run(capsys, "--stream", "--base-url", api.base_url, "Why 42?")
+def test_stream_prints_text_as_it_arrives(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, **events(STREAMED))
+    code, out, err = run(capsys, "--stream", "--base-url", api(fake_server), "Why 42?")
     assert (code, out, err) == (0, "Forty-two.\n", "")
-    assert api.received[0]["body"]["stream"] is True
+    assert fake_server.requests[0].json["stream"] is True
 
 
-def test_stream_json_prints_one_chunk_per_line(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(STREAMED)
-    code, out, _ = run(capsys, "--stream", "--json", "--base-url", api.base_url, "Hi")
+def test_stream_json_prints_one_chunk_per_line(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, **events(STREAMED))
+    code, out, _ = run(capsys, "--stream", "--json", "--base-url", api(fake_server), "Hi")
     assert code == 0
     assert [json.loads(line) for line in out.splitlines()] == STREAMED
 
 
-def test_stream_with_several_choices_prints_them_apart_at_the_end(capsys: Any, api: FakeAPI) -> None:
-    events = [chunk("A"), dict(chunk("B"), choices=[{"index": 1, "delta": {"content": "B"},
-                                                      "finish_reason": None}]),
-              chunk("a", "stop"), dict(chunk(), choices=[{"index": 1, "delta": {"content": "b"},
-                                                           "finish_reason": "stop"}])]
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(events)
-    code, out, _ = run(capsys, "--stream", "-n", "2", "--base-url", api.base_url, "Hi")
+def test_stream_with_several_choices_prints_them_apart_at_the_end(capsys: Any,
+                                                                  fake_server: FakeServer) -> None:
+    fake_server.add(200, **events([chunk("A"), chunk("B", index=1), chunk("a", finish="stop"),
+                                   chunk("b", index=1, finish="stop")]))
+    code, out, _ = run(capsys, "--stream", "-n", "2", "--base-url", api(fake_server), "Hi")
     assert code == 0
     assert out == "--- choice 0 ---\nAa\n--- choice 1 ---\nBb\n"
 
 
-def test_stream_cut_mid_way_keeps_the_text_and_exits_1(capsys: Any, api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(
-        [chunk("Half an ans")], done=False)
-    code, out, err = run(capsys, "--stream", "--base-url", api.base_url, "--max-retries", "0", "Hi")
+def test_stream_cut_mid_way_keeps_the_text_and_exits_1(capsys: Any, fake_server: FakeServer) -> None:
+    fake_server.add(200, **events([chunk("Half an ans")], done=False))
+    code, out, err = run(capsys, "--stream", "--base-url", api(fake_server), "--max-retries", "0",
+                         "Hi")
     assert code == 1
     assert out == "Half an ans\n"
     assert err.startswith("error: stream_error: ") and err.count("\n") == 1
 
 
-def test_models_lists_ids(capsys: Any, api: FakeAPI) -> None:
+def test_models_lists_ids(capsys: Any, fake_server: FakeServer) -> None:
     models = {"object": "list", "data": [{"id": "m-one", "object": "model"},
                                          {"id": "m-two", "object": "model"}]}
-    api.routes[("GET", "/v1/models")] = lambda h, b: h.send_json(200, models)
-    assert run(capsys, "models", "--base-url", api.base_url) == (0, "m-one\nm-two\n", "")
-    code, out, _ = run(capsys, "models", "--json", "--base-url", api.base_url)
+    fake_server.add(200, json=models)
+    assert run(capsys, "models", "--base-url", api(fake_server)) == (0, "m-one\nm-two\n", "")
+    fake_server.add(200, json=models)
+    code, out, _ = run(capsys, "models", "--json", "--base-url", api(fake_server))
     assert code == 0 and json.loads(out) == models
-    api.routes[("GET", "/v1/models")] = rate_limited
-    code, out, err = run(capsys, "models", "--base-url", api.base_url, "--max-retries", "0")
+    rate_limited(fake_server)
+    code, out, err = run(capsys, "models", "--base-url", api(fake_server), "--max-retries", "0")
     assert code == 1 and out == "" and err.startswith("error: 429 rate_limit_exceeded: ")
+    assert [(r.method, r.path) for r in fake_server.requests] == [("GET", "/v1/models")] * 3
 
 
 # -- real processes ----------------------------------------------------------------------------
@@ -513,11 +439,11 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
-def test_ctrl_c_during_a_stream_stops_cleanly(api: FakeAPI) -> None:
-    api.routes[("POST", "/v1/chat/completions")] = lambda h, b: h.send_events(
-        [chunk("Partial answer")], hold=api.release)
+def test_ctrl_c_during_a_stream_stops_cleanly(fake_server: FakeServer) -> None:
+    # The server holds the stream open after the first chunk (released when it closes).
+    fake_server.add(200, **events([chunk("Partial answer"), threading.Event()]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openai_params", "--stream", "--base-url", api.base_url, "Hi"],
+        [sys.executable, "-m", "openai_params", "--stream", "--base-url", api(fake_server), "Hi"],
         cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     try:
