@@ -21,6 +21,7 @@ See docs/cli.md for the full reference.
 """
 
 import argparse
+import codecs
 import json
 import os
 import sys
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .results import OpenAIChatCompletionResult, OpenAIChoice
     from .transport import HTTPRequest
 
-__all__ = ["main", "build_parser", "error_line"]
+__all__ = ["main", "build_parser", "error_line", "describe", "as_curl"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1       # the server or the network failed
@@ -151,8 +152,24 @@ def build_models_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    out, err = sys.stdout, sys.stderr
+    out, err = _Output(sys.stdout), _Output(sys.stderr)
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv), out, err)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head -1``): stop quietly. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise a second time.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_FAILED
+
+
+def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     is_models = bool(args_list) and args_list[0] == "models"
     if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
         err.write("error: there is no --api-key option (it would land in shell history and process "
@@ -168,29 +185,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         err.write("error: put the models command first (%s models [options]); to send "
                   "\"models\" as a prompt write: %s -- models\n" % (_prog(), _prog()))
         return EXIT_USAGE
-    key: Optional[str] = None
+    from .errors import OpenAIException
+
+    key = os.environ.get("OPENAI_API_KEY")  # hidden in every line printed, whatever happens
     try:
-        try:
-            key = _read_key_file(args.api_key_file) if args.api_key_file else None
-            client = _client(args, key)
-            key = client.api_key
-            with client:
-                if is_models:
-                    return _run_models(args, client, out, err)
-                return _run_chat(args, client, out, err)
-        except UsageError as exc:
-            err.write(_scrub("error: " + _one_line(str(exc)), key) + "\n")
-            return EXIT_USAGE
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
+        file_key = _read_key_file(args.api_key_file) if args.api_key_file else None
+        key = file_key or key
+        with _client(args, file_key) as client:
+            key = client.api_key or key
+            if is_models:
+                return _run_models(args, client, out, err)
+            return _run_chat(args, client, out, err)
+    except UsageError as exc:
+        err.write(_scrub("error: " + _one_line(str(exc)), key) + "\n")
+        return EXIT_USAGE
+    except OpenAIException as exc:  # --param throw=true: the failure is reported all the same
+        return _fail([exc.error], key, err)
     except BrokenPipeError:
-        # The reader went away (``| head -1``): stop quietly. Point stdout at /dev/null so the
-        # interpreter's final flush does not raise a second time.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        raise  # the reader went away: main() stops quietly
+    except Exception as exc:  # a bug in the package: still one line, and never the key
+        err.write(_scrub("error: unexpected %s: %s (a bug in openai_params, please report it)"
+                         % (type(exc).__name__, _one_line(str(exc))), key) + "\n")
         return EXIT_FAILED
 
 
@@ -227,7 +242,12 @@ def _read_prompt(prompt: Optional[str]) -> str:
     if prompt is None:
         raise UsageError('no prompt: give it as an argument, or "-" to read standard input')
     if prompt == "-":
-        text = sys.stdin.read().rstrip()  # the newline that echo and editors add
+        try:
+            text = sys.stdin.read().rstrip()  # the newline that echo and editors add
+        except UnicodeDecodeError as exc:  # e.g. UTF-8 bytes with PYTHONIOENCODING=ascii
+            raise UsageError("standard input is not %s text (byte 0x%02x at position %d); set "
+                             "PYTHONIOENCODING to its encoding" % (
+                                 exc.encoding, exc.object[exc.start], exc.start))
         if not text.strip():
             raise UsageError("the prompt read from standard input is empty")
         return text
@@ -265,20 +285,17 @@ def _parameter_values(args: argparse.Namespace) -> Dict[str, Any]:
     return values
 
 
-def _wants_stream(args: argparse.Namespace, values: Dict[str, Any], out: TextIO) -> bool:
+def _wants_stream(args: argparse.Namespace, values: Dict[str, Any], out: "_Output") -> bool:
     if args.stream is not None:
         return bool(args.stream)
     if isinstance(values.get("stream"), bool):  # --param stream=true
         return bool(values["stream"])
-    try:
-        return out.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return out.isatty()
 
 
 # -- the chat command ---------------------------------------------------------------------------
 
-def _run_chat(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: TextIO) -> int:
+def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     from .parameters import OpenAIChatCompletionParameters
 
     messages: List[Dict[str, Any]] = []
@@ -306,7 +323,7 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: Text
     if not result.success:
         return _fail(result.errors, client.api_key, err)
     if args.json:
-        out.write(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n")
+        out.write(out.json(result.body, indent=2) + "\n")
     else:
         _print_choices(result, out)
     out.flush()
@@ -314,16 +331,20 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: Text
 
 
 def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
-            params: "OpenAIChatCompletionParameters", as_json: bool, out: TextIO, err: TextIO) -> int:
+            params: "OpenAIChatCompletionParameters", as_json: bool, out: "_Output",
+            err: "_Output") -> int:
+    from .errors import OpenAIException
+
     live = as_json or params.n == 1  # n > 1: choices interleave, so they are printed at the end
     text_open = False  # text printed that does not end with a newline yet
+    raised: List["OpenAIError"] = []  # with --param throw=true a failure comes as an exception
     with client.chat.completions.stream(messages, params) as stream:
         try:
             for chunk in stream:
                 if not chunk.success:
                     break
                 if as_json:
-                    out.write(json.dumps(chunk.body, ensure_ascii=False) + "\n")
+                    out.write(out.json(chunk.body) + "\n")
                 elif live:
                     text = chunk.text
                     if not text:
@@ -339,20 +360,23 @@ def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
                 out.write("\n")
             out.flush()
             return EXIT_INTERRUPTED
+        except OpenAIException as exc:
+            raised.append(exc.error)
         final = stream.result()
+    errors = raised or final.errors
     if not as_json:
         if live:
-            if text_open or (final.success and not final.text):
+            if text_open or (not errors and not final.text):
                 out.write("\n")
-        elif final.success:
+        elif not errors:
             _print_choices(final, out)
     out.flush()
-    if not final.success:
-        return _fail(final.errors, client.api_key, err)
+    if errors or not final.success:
+        return _fail(errors, client.api_key, err)
     return EXIT_OK
 
 
-def _print_choices(result: "OpenAIChatCompletionResult", out: TextIO) -> None:
+def _print_choices(result: "OpenAIChatCompletionResult", out: "_Output") -> None:
     choices = sorted(result.choices, key=lambda c: c.index)
     for choice in choices:
         if len(choices) > 1:
@@ -376,14 +400,14 @@ def _choice_text(choice: "OpenAIChoice") -> str:
 
 # -- the models command -------------------------------------------------------------------------
 
-def _run_models(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: TextIO) -> int:
+def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     if args.dry_run or args.curl:
         return _show_request(client.build_request("GET", "/models"), args.curl, client.api_key, out)
     result = client.models.list()
     if not result.success:
         return _fail(result.errors, client.api_key, err)
     if args.json:
-        out.write(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n")
+        out.write(out.json(result.body, indent=2) + "\n")
     else:
         for item in result.items:
             if isinstance(item, dict) and item.get("id") is not None:
@@ -394,15 +418,51 @@ def _run_models(args: argparse.Namespace, client: "OpenAI", out: TextIO, err: Te
 
 # -- output helpers -----------------------------------------------------------------------------
 
-def _show_request(request: "HTTPRequest", curl: bool, key: Optional[str], out: TextIO) -> int:
-    from .request import as_curl, describe
-
-    text = as_curl(request) if curl else describe(request)  # both redact the headers already
-    if key and key in text:  # ... and the key cannot hide in a body or URL either
-        text = text.replace(key, "<redacted>")
-    out.write(text + "\n")
+def _show_request(request: "HTTPRequest", curl: bool, key: Optional[str], out: "_Output") -> int:
+    text = as_curl(request, out.ensure_ascii) if curl else describe(request, out.ensure_ascii)
+    out.write(_scrub(text, key) + "\n")  # the key cannot hide in a body either
     out.flush()
     return EXIT_OK
+
+
+def describe(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
+    """The request as text, what ``--dry-run`` prints: credentials in the URL and headers hidden.
+
+    ``ensure_ascii`` writes the body's non-ASCII characters as JSON escapes (the same JSON).
+    """
+    from ._redact import redact_url, redacted_headers
+
+    lines = ["%s %s" % (request.method, redact_url(request.url))]
+    lines += ["%s: %s" % item for item in redacted_headers(request.headers).items()]
+    if request.body is not None:
+        lines += ["", json.dumps(json.loads(request.body.decode("utf-8")), indent=2,
+                                 ensure_ascii=ensure_ascii)]
+    return "\n".join(lines)
+
+
+def as_curl(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
+    """An equivalent ``curl`` command, what ``--curl`` prints. The key is read from
+    ``$OPENAI_API_KEY`` when it runs; other credentials (a secret header, a ``?key=`` in the
+    URL, a password before the host) are shown hidden, as everywhere: put them back to run it.
+    """
+    import shlex
+
+    from ._redact import is_secret_header, redact, redact_url
+
+    lines = ["curl -sS -X %s %s" % (request.method, shlex.quote(redact_url(request.url)))]
+    for name, value in request.headers.items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            lines.append('-H "Authorization: Bearer $OPENAI_API_KEY"')
+        elif is_secret_header(name):
+            lines.append("-H " + shlex.quote("%s: %s" % (name, redact(value))))
+        else:
+            lines.append("-H " + shlex.quote("%s: %s" % (name, value)))
+    if request.body is not None:
+        body = request.body.decode("utf-8")
+        if ensure_ascii:
+            body = json.dumps(json.loads(body), ensure_ascii=True, separators=(",", ":"))
+        lines.append("--data-raw " + shlex.quote(body))
+    return " \\\n  ".join(lines)
 
 
 def error_line(error: "OpenAIError") -> str:
@@ -421,7 +481,7 @@ def error_line(error: "OpenAIError") -> str:
     return _one_line(line)
 
 
-def _fail(errors: Sequence["OpenAIError"], key: Optional[str], err: TextIO) -> int:
+def _fail(errors: Sequence["OpenAIError"], key: Optional[str], err: "_Output") -> int:
     if errors:
         err.write(_scrub(error_line(errors[0]), key) + "\n")
     else:
@@ -441,3 +501,33 @@ def _scrub(text: str, key: Optional[str]) -> str:
     if key and key in text:
         text = text.replace(key, redact(key))
     return redact_text(text)
+
+
+class _Output:
+    """Standard output or error as the command writes to it: a character the stream's encoding
+    cannot carry (``PYTHONIOENCODING=ascii``, a Windows code page, a lone surrogate from a
+    server) is written as a backslash escape, ``\\xe9``, ``\\u2014``, instead of failing; JSON
+    is then written with JSON escapes, ``\\u00e9``, so that it stays the same JSON."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            self.ensure_ascii = not codecs.lookup(self.encoding).name.startswith("utf")
+        except LookupError:
+            self.ensure_ascii = True
+
+    def write(self, text: str) -> None:
+        self.stream.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
+
+    def json(self, value: Any, indent: Optional[int] = None) -> str:
+        return json.dumps(value, indent=indent, ensure_ascii=self.ensure_ascii)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream.isatty()
+        except (AttributeError, ValueError):
+            return False

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
 from ._checks import check_headers, show, wrong_type
-from ._redact import is_secret_header, redact, redact_url, redacted_headers
+from ._redact import redact_url
 from ._version import __version__
 from ._http import HTTPRequest
 
@@ -119,31 +119,3 @@ def encode_json(body: Any) -> bytes:
 def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:
     return HTTPRequest(method=method, url=url, headers=headers,
                        body=None if body is None else encode_json(body))
-
-
-def describe(request: HTTPRequest) -> str:
-    """The request as text, key redacted: what ``--dry-run`` prints."""
-    lines = ["%s %s" % (request.method, request.url)]
-    lines += ["%s: %s" % item for item in redacted_headers(request.headers).items()]
-    if request.body is not None:
-        lines += ["", json.dumps(json.loads(request.body.decode("utf-8")), indent=2,
-                                 ensure_ascii=False)]
-    return "\n".join(lines)
-
-
-def as_curl(request: HTTPRequest) -> str:
-    """An equivalent ``curl`` command; the key is read from ``$OPENAI_API_KEY``, never printed."""
-    import shlex
-
-    lines = ["curl -sS -X %s %s" % (request.method, shlex.quote(request.url))]
-    for name, value in request.headers.items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            lines.append('-H "Authorization: Bearer $OPENAI_API_KEY"')
-        elif is_secret_header(name):
-            lines.append("-H " + shlex.quote("%s: %s" % (name, redact(value))))
-        else:
-            lines.append("-H " + shlex.quote("%s: %s" % (name, value)))
-    if request.body is not None:
-        lines.append("--data-raw " + shlex.quote(request.body.decode("utf-8")))
-    return " \\\n  ".join(lines)
-

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
-from fakeserver import FakeServer
+from fakeserver import FakeServer, Reply
 from openai_params import cli
 from openai_params.errors import OpenAIError
 from openai_params.request import build_headers, build_request
@@ -228,6 +228,45 @@ def test_curl_prints_an_equivalent_command_without_the_key(capsys: Any, monkeypa
     words = shlex.split(out.replace("\\\n", " "))
     body = json.loads(words[words.index("--data-raw") + 1])
     assert body == {"messages": [{"role": "user", "content": "It's 42"}], "model": "m"}
+
+
+QUERY_SECRET = "q-secret-0123456789abcdefghij"
+PASSWORD = "pw-secret-0123456789abcdefghij"
+
+
+@pytest.mark.parametrize("show", ["--dry-run", "--curl"])
+def test_credentials_in_the_base_url_are_redacted(capsys: Any, monkeypatch: Any, show: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    base_url = OFFLINE + "?api-version=2024-06-01&key=" + QUERY_SECRET
+    code, out, err = run(capsys, show, "--base-url", base_url, "Hi")
+    assert code == 0, err
+    assert QUERY_SECRET not in out + err and QUERY_SECRET[-8:] not in out + err
+    assert_no_key(out, err)
+    assert "/v1/chat/completions?api-version=2024-06-01&key=" in out  # the rest kept as it is
+    # A password before the host: hidden too, whether the client takes or refuses such a URL.
+    code, out, err = run(capsys, show, "--base-url",
+                         "http://alice:%s@127.0.0.1:9/v1" % PASSWORD, "Hi")
+    assert code in (0, 2), err
+    assert PASSWORD not in out + err and PASSWORD[-8:] not in out + err
+
+
+def test_describe_and_as_curl_hide_every_credential() -> None:
+    request = build_request(
+        "POST", "http://alice:%s@127.0.0.1:1/v1/chat/completions?key=%s" % (PASSWORD, QUERY_SECRET),
+        {"Authorization": "Bearer " + KEY, "api-key": KEY, "X-Trace": "t1"},
+        {"model": "m", "messages": [{"role": "user", "content": "h\u00e9llo"}]})
+    text = cli.describe(request)
+    assert text.startswith("POST http://alice:")
+    assert "X-Trace: t1" in text and "h\u00e9llo" in text
+    curl = cli.as_curl(request)
+    assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in curl and "h\u00e9llo" in curl
+    for shown in (text, curl, cli.describe(request, ensure_ascii=True),
+                  cli.as_curl(request, ensure_ascii=True)):
+        assert_no_key(shown)
+        for secret in (PASSWORD, QUERY_SECRET):
+            assert secret not in shown and secret[-8:] not in shown
+    assert "h\\u00e9llo" in cli.describe(request, ensure_ascii=True)
+    assert "h\\u00e9llo" in cli.as_curl(request, ensure_ascii=True)
 
 
 def test_models_dry_run_and_curl(capsys: Any, monkeypatch: Any) -> None:
@@ -472,6 +511,120 @@ def test_python_dash_m_entry_point() -> None:
                           cwd=str(ROOT), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=60)
     assert done.returncode == 2 and done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
+
+
+# -- the promise on real processes: one line, the right exit status, never a traceback or the key --
+
+NON_ASCII = "h\u00e9llo \u2014 \u2713"   # "héllo — ✓"
+SHOWN_IN_ASCII = "h\\xe9llo \\u2014 \\u2713"  # how a stream that only takes ASCII shows it
+
+# name: (arguments, extra environment, standard input, what the server answers (add() options),
+#        expected exit status, expected standard output or None to leave it to the test,
+#        text the error line must contain)
+NO_TRACEBACK_CASES: Dict[str, Tuple[List[str], Dict[str, str], bytes, List[Dict[str, Any]],
+                                    int, Optional[bytes], str]] = {
+    "timeout inf": (["--no-stream", "--timeout", "inf", "Hi"], {}, b"", [], 2, b"", "timeout"),
+    "timeout nan": (["--no-stream", "--timeout", "nan", "Hi"], {}, b"", [], 2, b"", "timeout"),
+    "timeout 1e10": (["--no-stream", "--timeout", "1e10", "Hi"], {}, b"", [], 2, b"", "timeout"),
+    "throw, not streamed": (
+        ["--no-stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
+        [dict(status=429, json=RATE_LIMITED)], 1, b"", "error: 429 rate_limit_exceeded: "),
+    "throw, streamed": (
+        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
+        [dict(status=429, json=RATE_LIMITED)], 1, b"", "error: 429 rate_limit_exceeded: "),
+    "throw, stream cut": (
+        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
+        [dict(status=200, **events([chunk("Half")], done=False))], 1, b"Half\n",
+        "error: stream_error: "),
+    "ascii output, streamed": (
+        ["--stream", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))], 0,
+        SHOWN_IN_ASCII.encode() + b"\n", ""),
+    "ascii output, not streamed": (
+        ["--no-stream", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        [dict(status=200, json=completion(NON_ASCII))], 0, SHOWN_IN_ASCII.encode() + b"\n", ""),
+    "ascii output, --json": (
+        ["--no-stream", "--json", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        [dict(status=200, json=completion(NON_ASCII))], 0, None, ""),
+    "ascii output, streamed --json": (
+        ["--stream", "--json", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))], 0, None, ""),
+    "ascii output, --dry-run": (
+        ["--dry-run", NON_ASCII], {"PYTHONIOENCODING": "ascii"}, b"", [], 0, None, ""),
+    "ascii output, --curl": (
+        ["--curl", NON_ASCII], {"PYTHONIOENCODING": "ascii"}, b"", [], 0, None, ""),
+    "ascii output, error line": (
+        ["--no-stream", "--max-retries", "0", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        [dict(status=400, json={"error": {"message": NON_ASCII, "type": "invalid_request_error"}})],
+        1, b"", "error: 400 invalid_request_error: " + SHOWN_IN_ASCII),
+    "ascii input": (
+        ["--dry-run", "-"], {"PYTHONIOENCODING": "ascii"}, NON_ASCII.encode("utf-8"), [], 2, b"",
+        "standard input"),
+    "a lone surrogate from the server": (
+        ["--no-stream", "Hi"], {}, b"",
+        [dict(status=200, body=json.dumps(completion("a\ud800b")),
+              headers={"Content-Type": "application/json"})], 0, b"a\\ud800b\n", ""),
+    "organization ending in a newline": (
+        ["--no-stream", "Hi"], {"OPENAI_ORG_ID": "org-1\n"}, b"",
+        [dict(status=200, json=completion("ok"))], -1, None, ""),
+    "key ending in a newline": (
+        ["--no-stream", "Hi"], {"OPENAI_API_KEY": KEY + "\n"}, b"",
+        [dict(status=200, json=completion("ok"))], 0, b"ok\n", ""),
+    "key ending in a newline, echoed in a failure": (
+        ["--no-stream", "--max-retries", "0", "Hi"], {"OPENAI_API_KEY": KEY + "\n"}, b"",
+        [dict(status=401, json={"error": {"message": "Incorrect API key provided: " + KEY,
+                                          "code": "invalid_api_key"}})],
+        1, b"", "error: 401 invalid_api_key: Incorrect API key provided: sk-"),
+}
+
+
+@pytest.mark.parametrize("name", list(NO_TRACEBACK_CASES))
+def test_no_traceback_one_line_and_the_documented_exit_status(fake_server: FakeServer,
+                                                              name: str) -> None:
+    argv, env, stdin, replies, status, stdout, error = NO_TRACEBACK_CASES[name]
+    for reply in replies:
+        fake_server.add(Reply(**reply))
+    environment = dict({"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": api(fake_server),
+                        "PYTHONIOENCODING": "utf-8"}, **env)
+    done = subprocess.run([sys.executable, "-m", "openai_params"] + argv, cwd=str(ROOT),
+                          env=_env(**environment), input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    err = done.stderr.decode("utf-8")
+    out = done.stdout.decode("utf-8")
+    assert "Traceback" not in err
+    assert_no_key(out, err)
+    if status == -1:  # the constructor may strip the value or refuse it: either is documented
+        if done.returncode == 0:
+            assert fake_server.requests[0].headers["openai-organization"] == "org-1"
+        else:
+            assert done.returncode == 2 and "organization" in err, err
+            assert err.count("\n") == 1 and err.startswith("error: "), err
+        return
+    assert done.returncode == status, err
+    if status == 0:
+        assert err == ""
+    else:
+        assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
+        assert error in err
+        if status == 2:  # a usage error: nothing was sent
+            assert fake_server.requests == []
+    if stdout is not None:
+        assert done.stdout == stdout
+    if "ascii" in name:
+        done.stdout.decode("ascii")  # what an ASCII terminal can show, nothing else
+    if "--json" in argv:
+        lines = [json.loads(line) for line in out.splitlines()] if "--stream" in argv else [
+            json.loads(out)]
+        texts = [(line["choices"][0].get("message") or line["choices"][0]["delta"]).get("content")
+                 for line in lines]
+        assert NON_ASCII in texts  # the same value: JSON escapes, not Python ones
+    if "--dry-run" in argv and "-" not in argv:
+        assert request_of(out)[2]["messages"][0]["content"] == NON_ASCII
+    if "--curl" in argv:
+        words = shlex.split(out.replace("\\\n", " "))
+        assert json.loads(words[words.index("--data-raw") + 1])["messages"][0]["content"] == NON_ASCII
+    if "key ending in a newline" == name:
+        assert fake_server.requests[0].headers["authorization"] == "Bearer " + KEY
 
 
 @pytest.mark.integration
