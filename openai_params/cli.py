@@ -187,7 +187,8 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
         return EXIT_USAGE
     from .errors import OpenAIException
 
-    key = os.environ.get("OPENAI_API_KEY")  # hidden in every line printed, whatever happens
+    # The key is hidden in every line printed, whatever happens, even before the client has it.
+    key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
     try:
         file_key = _read_key_file(args.api_key_file) if args.api_key_file else None
         key = file_key or key
@@ -496,11 +497,9 @@ def _one_line(text: str) -> str:
 
 def _scrub(text: str, key: Optional[str]) -> str:
     """Never print the key: the configured one wherever it appears, and anything key-shaped."""
-    from ._redact import redact, redact_text
+    from ._redact import redact_text
 
-    if key and key in text:
-        text = text.replace(key, redact(key))
-    return redact_text(text)
+    return redact_text(text, [key] if key else [])
 
 
 class _Output:
