@@ -6,8 +6,9 @@
     python -m openai_params models
 
 Exit status: 0 success, 1 the server or the network failed, 2 a usage error
-(a bad option or parameter value), 130 interrupted (Ctrl-C). Errors go to
-standard error as one line, never a traceback::
+(a bad option or parameter value, or a setting the client refuses), 130
+interrupted (Ctrl-C). Errors go to standard error as one line, never a
+traceback, whatever the output's encoding::
 
     error: 429 rate_limit_exceeded: Rate limit reached (request id req_123)
 
