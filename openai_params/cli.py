@@ -219,7 +219,7 @@ def _read_key_file(path: str) -> str:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise UsageError("cannot read --api-key-file %s: %s" % (path, why))
+        raise UsageError("cannot read --api-key-file %s: %s" % (path, why)) from None
     key = text.strip()
     if not key or len(key.split()) != 1:  # the file's content is never quoted in the message
         raise UsageError("--api-key-file %s must contain the key alone on one line" % path)
@@ -237,7 +237,7 @@ def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
     try:
         return OpenAI(api_key=key, base_url=args.base_url, **options)
     except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc))
+        raise UsageError(str(exc)) from exc
 
 
 def _read_prompt(prompt: Optional[str]) -> str:
@@ -249,7 +249,7 @@ def _read_prompt(prompt: Optional[str]) -> str:
         except UnicodeDecodeError as exc:  # e.g. UTF-8 bytes with PYTHONIOENCODING=ascii
             raise UsageError("standard input is not %s text (byte 0x%02x at position %d); set "
                              "PYTHONIOENCODING to its encoding" % (
-                                 exc.encoding, exc.object[exc.start], exc.start))
+                                 exc.encoding, exc.object[exc.start], exc.start)) from exc
         if not text.strip():
             raise UsageError("the prompt read from standard input is empty")
         return text
@@ -313,7 +313,7 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
             # Built here, before anything is sent, so that every bad value is a usage error.
             request = client.chat.completions.build_request(messages, params)
         except (TypeError, ValueError) as exc:
-            raise UsageError(str(exc))
+            raise UsageError(str(exc)) from exc
     # e.g. an unknown reasoning_effort: said once (the checks run again in body()), plainly.
     for text in dict.fromkeys(str(warning.message) for warning in caught):
         err.write(_scrub("warning: " + _one_line(text), client.api_key) + "\n")
@@ -339,7 +339,7 @@ def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
 
     live = as_json or params.n == 1  # n > 1: choices interleave, so they are printed at the end
     text_open = False  # text printed that does not end with a newline yet
-    raised: List["OpenAIError"] = []  # with --param throw=true a failure comes as an exception
+    raised: List[OpenAIError] = []  # with --param throw=true a failure comes as an exception
     with client.chat.completions.stream(messages, params) as stream:
         try:
             for chunk in stream:

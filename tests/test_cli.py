@@ -26,7 +26,7 @@ import pytest
 from fakeserver import FakeServer, Reply
 from openai_params import cli
 from openai_params.errors import OpenAIError
-from openai_params.request import build_headers, build_request
+from openai_params.request import build_request
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -503,12 +503,12 @@ def test_ctrl_c_during_a_stream_stops_cleanly(fake_server: FakeServer) -> None:
 def test_python_dash_m_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "openai_params", "--dry-run", "--base-url", OFFLINE,
                            "Hi"], cwd=str(ROOT), env=_env(OPENAI_API_KEY=KEY),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                          capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert_no_key(done.stdout.decode(), done.stderr.decode())
     assert done.stdout.decode().startswith("POST " + OFFLINE + "/chat/completions\n")
     done = subprocess.run([sys.executable, "-m", "openai_params", "--temperature", "9", "Hi"],
-                          cwd=str(ROOT), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=str(ROOT), env=_env(), capture_output=True,
                           timeout=60)
     assert done.returncode == 2 and done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
 
@@ -593,8 +593,7 @@ def test_no_traceback_one_line_and_the_documented_exit_status(fake_server: FakeS
     environment = dict({"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": api(fake_server),
                         "PYTHONIOENCODING": "utf-8"}, **env)
     done = subprocess.run([sys.executable, "-m", "openai_params"] + argv, cwd=str(ROOT),
-                          env=_env(**environment), input=stdin, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=60)
+                          env=_env(**environment), input=stdin, capture_output=True, timeout=60)
     err = done.stderr.decode("utf-8")
     out = done.stdout.decode("utf-8")
     assert "Traceback" not in err
@@ -643,7 +642,7 @@ def test_stream_from_the_real_server_through_a_pipe(real_server: Any) -> None:
         [sys.executable, "-m", "openai_params", "--stream", "--max-completion-tokens", "8",
          "--temperature", "0", "Say hello."],
         cwd=str(ROOT), env=_env(OPENAI_BASE_URL=real_server.base_url, OPENAI_MODEL=real_server.model),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode("utf-8").strip()
     assert done.stderr == b""
@@ -686,7 +685,7 @@ def test_demo_script(real_server: Any) -> None:
     # The demo starts its own server from the environment the fixture built (and cached).
     done = subprocess.run([str(ROOT / "scripts" / "demo"), "Say hello.", "--max-completion-tokens",
                            "8"], cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+                          capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     assert done.stdout.decode("utf-8").strip()
     assert b"Traceback" not in done.stderr
