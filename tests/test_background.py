@@ -216,3 +216,160 @@ def test_cancel_aborts_a_call_waiting_for_its_answer(client, fake_server) -> Non
     assert not final.success and [e.type for e in final.errors] == ["cancelled"]
     assert rec.calls == ["error", "terminate"]
     release.set()
+
+
+def test_close_lets_every_accepted_call_finish(fake_server) -> None:
+    # Hold every answer until the client is closed: most calls are still queued then.
+    release = threading.Event()
+    fake_server.default = Reply(200, json=completion("ok"), hang=True, release=release)
+    finals: List[Any] = []
+    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=10) as client:
+        handles = [client.chat.completions.create(MESSAGES, on_terminate=finals.append)
+                   for _ in range(40)]
+    release.set()
+    results = [handle.result(timeout=20) for handle in handles]
+    assert [(r.success, r.text) for r in results] == [(True, "ok")] * 40, [r.errors for r in results]
+    assert len(finals) == 40
+    assert len(fake_server.requests) == 40
+    # Once the last accepted call ended, the client closed every connection it had opened.
+    assert fake_server.wait_closed(fake_server.connections, 10)
+    with pytest.raises(RuntimeError, match="closed"):
+        client.chat.completions.create(MESSAGES, on_terminate=finals.append)
+    with pytest.raises(RuntimeError, match="closed"):
+        client.chat.completions.create(MESSAGES)
+    with pytest.raises(RuntimeError, match="closed"):
+        client.chat.completions.stream(MESSAGES)
+    assert len(fake_server.requests) == 40
+
+
+def test_close_with_nothing_in_flight_closes_at_once(client, fake_server) -> None:
+    fake_server.add(200, json=completion("x"))
+    assert client.chat.completions.create(MESSAGES, on_terminate=lambda r: None).result(10).success
+    client.close()
+    assert fake_server.wait_closed(fake_server.connections, 10)
+    client.close()  # a second close does nothing
+    with pytest.raises(RuntimeError, match="closed"):
+        client.models.list()
+
+
+def test_max_workers_bounds_the_calls_in_flight(fake_server) -> None:
+    lock = threading.Lock()
+    active = [0, 0]  # now, most at once
+    third = threading.Event()
+
+    def held(request: Any) -> Reply:
+        with lock:
+            active[0] += 1
+            active[1] = max(active)
+            if active[0] >= 3:
+                third.set()
+        # With two workers a third call cannot arrive while these two are held: the server
+        # waits (at most 0.5 s) to give a broken bound the chance to show.
+        third.wait(0.5)
+        with lock:
+            active[0] -= 1
+        return Reply(200, json=completion("ok"))
+
+    fake_server.default = held
+    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=10,
+                max_workers=2) as client:
+        handles = [client.chat.completions.create(MESSAGES, on_terminate=lambda r: None)
+                   for _ in range(6)]
+        assert all(handle.result(timeout=20).success for handle in handles)
+    assert len(fake_server.requests) == 6
+    assert active[1] == 2
+
+
+def test_throw_with_on_terminate_400(client, fake_server) -> None:
+    from openai_params import BadRequestError
+
+    fake_server.add(400, json={"error": {"message": "bad temperature", "type": "invalid_request_error",
+                                         "param": "temperature"}})
+    seen: List[Any] = []
+    handle = client.chat.completions.create(MESSAGES, on_terminate=seen.append, throw=True)
+    with pytest.raises(BadRequestError, match="bad temperature"):
+        handle.result(timeout=10)
+    assert len(seen) == 1
+    assert seen[0].status == 400 and not seen[0].success
+    assert seen[0].errors[0].status == 400 and seen[0].errors[0].message == "bad temperature"
+    assert handle.done()
+
+
+# -- the interpreter exits while a call is in flight --------------------------------------------
+EXIT_SCRIPT = r"""
+import sys
+from openai_params import OpenAI
+
+client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0)
+handle = client.chat.completions.create(
+    [{"role": "user", "content": "hi"}],
+    on_terminate=lambda r: print("terminated:", [e.type for e in r.errors], flush=True))
+print("accepted", flush=True)
+sys.stdin.readline()  # the test answers once the server holds the call
+if sys.argv[2] == "close":
+    client.close()  # and the script ends with the call in flight
+else:
+    print("waiting", flush=True)
+    handle.result()  # Ctrl-C lands here
+"""
+
+
+def _run_until_in_flight(fake_server, how: str) -> Any:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    arrived = threading.Event()
+
+    def hold(request: Any) -> Reply:
+        arrived.set()
+        return Reply(200, json=completion("never"), hang=True)  # held until the server closes
+
+    fake_server.add(hold)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, "-c", EXIT_SCRIPT, fake_server.url + "/v1", how],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, universal_newlines=True)
+    assert proc.stdout.readline() == "accepted\n"
+    assert arrived.wait(10)
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    return proc
+
+
+def _finish(proc: Any, within: float) -> Any:
+    import subprocess
+
+    try:
+        out, err = proc.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail("the process did not exit within %s s; stderr: %s" % (within, err[-2000:]))
+    return out, err
+
+
+def test_a_script_that_returns_does_not_wait_for_calls_in_flight(fake_server) -> None:
+    proc = _run_until_in_flight(fake_server, "close")
+    out, err = _finish(proc, 5)
+    assert proc.returncode == 0, err
+    # The call in flight ended as cancelled, and on_terminate still ran, once.
+    assert out.count("terminated:") == 1 and "terminated: ['cancelled']" in out, (out, err)
+    assert "Traceback" not in err
+    assert fake_server.wait_all_closed(5)  # its socket was shut, not left to the server
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGINT") or __import__("os").name == "nt",
+                    reason="sends SIGINT")
+def test_ctrl_c_while_waiting_exits_as_interrupted(fake_server) -> None:
+    import signal
+
+    proc = _run_until_in_flight(fake_server, "wait")
+    assert proc.stdout.readline() == "waiting\n"
+    proc.send_signal(signal.SIGINT)
+    out, err = _finish(proc, 5)
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    assert "KeyboardInterrupt" in err
+    assert "_shutdown" not in err and "threading.py" not in err, err
+    assert "terminated: ['cancelled']" in out, (out, err)
