@@ -9,23 +9,35 @@ The guarantees, for every call:
   silently: it ends the call with an error (type ``callback_error``) that carries it;
 * ``cancel()`` aborts an in-flight stream at once; the call ends as cancelled and
   the callbacks above still run.
+
+The workers (:class:`Workers`, one per client):
+
+* at most ``max_workers`` calls run at once, each on a daemon thread; threads
+  start as calls are accepted and end when nothing is left to run;
+* ``close()`` accepts no new call, lets every accepted one (running or still
+  waiting) run to its end, then closes the connections (at once if none is left);
+* the threads never keep the interpreter alive: when it exits, the calls still
+  running or waiting are cancelled (which shuts the socket of an attempt in
+  flight) and their callbacks get up to ``EXIT_WAIT`` seconds to run.
 """
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
+import weakref
+from collections import deque
+from typing import Any, Callable, Deque, List, Optional, Set, Union
 
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
 from ._cancel import CancelEvent
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future
-
-__all__ = ["CallHandle", "BackgroundCall"]
+__all__ = ["CallHandle", "BackgroundCall", "Workers"]
 
 Callback = Optional[Callable[[Any], Any]]
 Starter = Callable[[threading.Event], Union[OpenAIResult, ChatCompletionStream]]
+
+#: Seconds the interpreter's exit waits for cancelled calls to run their callbacks.
+EXIT_WAIT = 1.0
 
 
 class BackgroundCall:
@@ -42,6 +54,9 @@ class BackgroundCall:
         self.cancel_event = CancelEvent()
         self._lock = threading.Lock()
         self._stream: Optional[ChatCompletionStream] = None
+        self._done = threading.Event()
+        self._result: Optional[OpenAIResult] = None
+        self._raised: Optional[BaseException] = None
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -50,7 +65,28 @@ class BackgroundCall:
         if stream is not None:
             stream.abort()
 
-    def run(self) -> OpenAIResult:
+    def run(self) -> None:
+        """Run the call and its callbacks; :meth:`outcome` then has the result. Never raises."""
+        try:
+            self._result = self._run()
+        except BaseException as exc:  # noqa: BLE001 - SystemExit in a callback, say: outcome() raises it
+            self._raised = exc
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """True once :meth:`run` has finished (callbacks included)."""
+        return self._done.wait(timeout)
+
+    def outcome(self) -> OpenAIResult:
+        """The final result of a finished call."""
+        if self._raised is not None:
+            raise self._raised
+        if self._result is None:
+            raise RuntimeError("the call has not finished yet")
+        return self._result
+
+    def _run(self) -> OpenAIResult:
         callback_errors: List[OpenAIError] = []
         result = self._execute(callback_errors)
         result.errors.extend(callback_errors)
@@ -129,9 +165,8 @@ class CallHandle:
         handle.cancel()                     # abort; the callbacks still run, with a cancelled result
     """
 
-    def __init__(self, call: BackgroundCall, future: "Future[OpenAIResult]", throw: bool = False) -> None:
+    def __init__(self, call: BackgroundCall, throw: bool = False) -> None:
         self._call = call
-        self._future = future
         self._throw = throw
 
     def result(self, timeout: Optional[float] = None) -> Any:
@@ -140,25 +175,108 @@ class CallHandle:
         Raises ``TimeoutError`` when ``timeout`` seconds pass first; with ``throw=True``
         a failed call raises its exception here.
         """
-        import concurrent.futures
-
-        try:
-            result = self._future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError("the call did not finish within %s s" % timeout) from None
+        if not self._call.wait(timeout):
+            raise TimeoutError("the call did not finish within %s s" % timeout)
+        result = self._call.outcome()
         if self._throw:
             result.throw()
         return result
 
     def done(self) -> bool:
-        return self._future.done()
+        return self._call.wait(0)
 
     def cancel(self) -> bool:
         """Abort the call; returns False when it had already finished."""
-        if self._future.done():
+        if self.done():
             return False
         self._call.cancel()
         return True
 
     def __repr__(self) -> str:
         return "<CallHandle %s>" % ("done" if self.done() else "running")
+
+
+class Workers:
+    """Runs a client's background calls: at most ``size`` at once, on daemon threads.
+
+    ``close()`` refuses new calls and calls ``on_drained`` (which closes the
+    client's connections) once the last accepted call has finished.
+    """
+
+    def __init__(self, size: int, on_drained: Callable[[], None]) -> None:
+        self._size = size
+        self._on_drained = on_drained
+        self._lock = threading.Lock()
+        self._waiting: Deque[BackgroundCall] = deque()
+        self._calls: Set[BackgroundCall] = set()  # accepted, not finished: waiting or running
+        self._all_done = threading.Event()
+        self._all_done.set()
+        self._threads = 0
+        self.closed = False
+        # weakref.finalize runs at the interpreter's exit, after the main thread has ended and
+        # before daemon threads are stopped; its arguments must not hold self.
+        self._at_exit = weakref.finalize(self, _cancel_at_exit, self._lock, self._calls,
+                                         self._all_done)
+
+    def submit(self, call: BackgroundCall) -> None:
+        """Run ``call`` on a worker thread; ``RuntimeError`` after :meth:`close`."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
+            self._waiting.append(call)
+            self._calls.add(call)
+            self._all_done.clear()
+            if self._threads >= self._size:
+                return  # a busy worker takes it when it is free
+            thread = threading.Thread(target=self._work, name="openai_params-worker", daemon=True)
+            try:
+                thread.start()
+            except BaseException:
+                self._waiting.pop()
+                self._finished(call)
+                raise
+            self._threads += 1
+
+    def close(self) -> None:
+        """Accept no new call; close the connections once every accepted call has finished."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            drained = not self._calls
+        if drained:
+            self._drained()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._threads -= 1
+                    return
+                call = self._waiting.popleft()
+            call.run()
+            with self._lock:
+                drained = self._finished(call)
+            if drained:
+                self._drained()
+
+    def _finished(self, call: BackgroundCall) -> bool:
+        """Forget ``call`` (lock held); True when it was the last one after close()."""
+        self._calls.discard(call)
+        if self._calls:
+            return False
+        self._all_done.set()
+        return self.closed
+
+    def _drained(self) -> None:
+        self._at_exit.detach()
+        self._on_drained()
+
+
+def _cancel_at_exit(lock: threading.Lock, calls: Set[BackgroundCall], all_done: threading.Event) -> None:
+    """At the interpreter's exit: cancel what is left, give the callbacks a moment, and go."""
+    with lock:
+        left = list(calls)
+    for call in left:
+        call.cancel()
+    all_done.wait(EXIT_WAIT)

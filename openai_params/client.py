@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
                       check_timeout, is_mapping)
-from .background import BackgroundCall, CallHandle
+from .background import BackgroundCall, CallHandle, Workers
 from .errors import OpenAIError, OpenAIException
 from .messages import validate_messages
 from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
@@ -31,7 +31,6 @@ from .transport import Transport, TransportLike
 
 if TYPE_CHECKING:
     import ssl
-    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["OpenAI"]
 
@@ -72,9 +71,7 @@ class OpenAI:
         self.default_headers: Dict[str, Optional[str]] = dict(headers or {})
         self._transport = transport or Transport(ssl_context=ssl_context, ca_bundle=ca_bundle,
                                                  proxies=proxies)
-        self._max_workers = max_workers
-        self._pool: "Optional[ThreadPoolExecutor]" = None
-        self._pool_lock = threading.Lock()
+        self._workers = Workers(max_workers, on_drained=self._transport.close)
         self.chat = Chat(self)
         self.models = Models(self)
 
@@ -89,12 +86,9 @@ class OpenAI:
         self.close()
 
     def close(self) -> None:
-        """Close pooled connections and let running background calls finish."""
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False)
-        self._transport.close()
+        """Refuse new calls; background calls already accepted run to their end, then the
+        connections close (at once when none is left). See docs/streaming.md."""
+        self._workers.close()
 
     # -- the pieces every resource uses ---------------------------------------------------------
     def build_request(self, method: str, path: str, *, body: Any = None,
@@ -123,6 +117,10 @@ class OpenAI:
 
     def _send(self, request: HTTPRequest, options: Optional[OpenAIParameters], *,
               stream: bool = False, cancel: Optional[threading.Event] = None) -> HTTPResponse:
+        if cancel is None and self._workers.closed:
+            # A call made now; a background call (it carries its CancelEvent) was accepted
+            # before close() and runs to its end.
+            raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
         timeout, retries = self._limits(options)
         return self._transport.send(request, timeout=timeout, max_retries=retries, stream=stream,
                                     cancel=cancel)
@@ -149,14 +147,8 @@ class OpenAI:
         call = BackgroundCall(start, on_data=options.data_callback,
                               on_terminate=options.terminate_callback,
                               on_response=options.on_response, on_error=options.on_error)
-        with self._pool_lock:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(max_workers=self._max_workers,
-                                                thread_name_prefix="openai_params")
-            future = self._pool.submit(call.run)
-        return CallHandle(call, future, throw=options.throw)
+        self._workers.submit(call)
+        return CallHandle(call, throw=options.throw)
 
 
 def _setting(field: str, given: Any, variable: str) -> Tuple[str, Any]:
