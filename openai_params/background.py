@@ -26,10 +26,10 @@ import weakref
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Set, Union
 
+from ._cancel import CancelEvent
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIResult
 from .stream import ChatCompletionStream
-from ._cancel import CancelEvent
 
 __all__ = ["CallHandle", "BackgroundCall", "Workers"]
 

@@ -5,9 +5,9 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from openai_params import OpenAI, OpenAIChatCompletionParameters
 from fakeserver import Reply
-from streamdata import SSE_HEADERS, DONE, chunk, completion, event, text_stream
+from openai_params import OpenAI, OpenAIChatCompletionParameters
+from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
