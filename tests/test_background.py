@@ -309,6 +309,8 @@ print("accepted", flush=True)
 sys.stdin.readline()  # the test answers once the server holds the call
 if sys.argv[2] == "close":
     client.close()  # and the script ends with the call in flight
+elif sys.argv[2] == "return":
+    pass  # the script ends with the call in flight, the client still open
 else:
     print("waiting", flush=True)
     handle.result()  # Ctrl-C lands here
@@ -351,8 +353,9 @@ def _finish(proc: Any, within: float) -> Any:
     return out, err
 
 
-def test_a_script_that_returns_does_not_wait_for_calls_in_flight(fake_server) -> None:
-    proc = _run_until_in_flight(fake_server, "close")
+@pytest.mark.parametrize("how", ["close", "return"])
+def test_a_script_that_returns_does_not_wait_for_calls_in_flight(fake_server, how: str) -> None:
+    proc = _run_until_in_flight(fake_server, how)
     out, err = _finish(proc, 5)
     assert proc.returncode == 0, err
     # The call in flight ended as cancelled, and on_terminate still ran, once.
