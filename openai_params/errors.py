@@ -37,7 +37,7 @@ import json
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 
-from ._redact import is_secret_header, redact, redact_text
+from ._redact import is_secret_header, redact_text, redact_url
 from .retry import _status_text, parse_retry_after
 
 __all__ = [
@@ -203,7 +203,7 @@ class OpenAIError:
         common: Dict[str, Any] = {"status": status, "headers": lowered, "retry_after": retry_after}
         if 300 <= status < 400:
             location = lowered.get("location")
-            where = (" to " + location) if location else " (no Location header)"
+            where = (" to " + redact_url(location)) if location else " (no Location header)"
             return cls("redirect not followed: %s%s" % (_status_text(status), where),
                        type="redirect", body=_json_or_text(body), **common)
         parsed, problem = _parse_json(body)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from openai_params._checks import MAX_TIMEOUT, check_timeout
+from openai_params._checks import MAX_TIMEOUT, check_headers, check_timeout
 
 
 @pytest.mark.parametrize("value", [0.001, 1, 2.5, 600, MAX_TIMEOUT])
@@ -32,3 +32,35 @@ def test_check_timeout_message_quotes_the_value() -> None:
 def test_check_timeout_refuses_other_types(value: Any) -> None:
     with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
         check_timeout("timeout", value)
+
+
+# -- headers: the one check for everything that reaches the wire ---------------------------------
+
+@pytest.mark.parametrize("value", ["plain", "a\tb", "café", "x" * 1000, "", "\xff"])
+def test_header_values_that_can_be_sent(value: str) -> None:
+    check_headers("h", {"X-A": value, "X-Removed": None})
+
+
+@pytest.mark.parametrize("value", ["a\rb", "a\nb", "a\x00b", "a\x7fb", "a\x1bb", "\u2028", "☕"])
+def test_header_values_that_cannot_be_sent(value: str) -> None:
+    with pytest.raises(ValueError, match=r"^h\['X-A'\] must be a header value of Latin-1 characters"):
+        check_headers("h", {"X-A": value})
+
+
+@pytest.mark.parametrize("name", ["", "X A", "X-A:", "X\nA", "Ä", "X(A)"])
+def test_header_names_must_be_tokens(name: str) -> None:
+    with pytest.raises(ValueError, match="^h header names must be non-empty HTTP tokens"):
+        check_headers("h", {name: "1"})
+
+
+def test_a_secret_header_value_is_never_quoted() -> None:
+    secret = "sk-abcdefghijklmnop\nqrstuvwxyz"
+    for name in ("Authorization", "api-key", "X-Auth-Token"):
+        with pytest.raises(ValueError) as caught:
+            check_headers("h", {name: secret})
+        text = str(caught.value)
+        assert "abcdefghijklmnop" not in text and "qrstuvwxyz" not in text
+        assert text.endswith("(got 30 characters with '\\n' at position 19; the value is a "
+                             "credential and is not shown)")
+    with pytest.raises(TypeError, match=r"^h\['api-key'\] must be a string \(got a bytes\)$"):
+        check_headers("h", {"api-key": secret.encode()})

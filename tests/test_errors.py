@@ -278,6 +278,11 @@ def test_a_key_echoed_by_a_server_is_redacted_everywhere() -> None:
     assert "abcdefghijklmnop" not in bearer.message
 
 
+def test_a_redirect_location_is_shown_redacted_like_every_url() -> None:
+    error = OpenAIError.from_response(302, {"Location": "http://u:pw@h/x?key=" + KEY}, b"")
+    assert error.message == "redirect not followed: 302 Found to http://u:***@h/x?key=sk-...1234"
+
+
 def test_redact() -> None:
     assert redact("Bearer " + KEY) == "Bearer sk-...1234"
     assert redact("short") == "***"
