@@ -12,9 +12,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
 from ._checks import check_headers, show, wrong_type
+from ._http import HTTPRequest
 from ._redact import redact_url
 from ._version import __version__
-from ._http import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
 

@@ -48,7 +48,7 @@ def test_redaction_hides_the_key() -> None:
 
 def test_body_is_compact_utf8() -> None:
     request = build_request("POST", "http://h/v1/x", {}, {"a": "é", "b": [1, 2]})
-    assert request.body == '{"a":"é","b":[1,2]}'.encode("utf-8")
+    assert request.body == '{"a":"é","b":[1,2]}'.encode()
 
 
 def test_rate_limit_headers_are_not_mistaken_for_secrets() -> None:
