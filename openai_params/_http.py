@@ -30,7 +30,7 @@ _READ_SIZE = 65536  # an upper bound per read, never a size to wait for
 # there (or arrives at once): a stream stops at "data: [DONE]", one read before the chunked
 # body's terminating zero-length chunk, and its connection should still go back to the pool.
 _DRAIN_LIMIT = 65536  # bytes
-_DRAIN_WAIT = 0.05  # seconds per read
+_DRAIN_WAIT = 0.1  # seconds per read
 
 #: what a response body may be given as: the whole bytes, or the pieces a stream yields
 Body = Union[bytes, Iterable[bytes], None]

@@ -5,13 +5,16 @@ It moves bytes and nothing else: :meth:`Transport.send` takes an
 :class:`HTTPResponse` (status, headers, and the body read whole or piece by
 piece). What the bytes mean is for the modules above it.
 
-This module holds :class:`Transport`: the send loop (one attempt, then retry or
-not), opening the connection and reading up to the response head, and the
-log line per attempt. Its parts live beside it, and the names you need are
-importable from here:
+This module holds :class:`Transport`, in the shape httpx uses: ``send`` is
+the retry loop only; ``_attempt`` makes one attempt and returns the response
+or how it failed (an :class:`~.retry.AttemptFailure`); :mod:`.retry` decides
+what happens next, without sockets. Also here: :class:`TransportLike`, what
+``OpenAI(transport=...)`` accepts. Its parts live beside it, and the names you
+need are importable from here:
 
 * :mod:`._http`: :class:`HTTPRequest`, :class:`HTTPResponse` (reading the
-  body, handing the connection back), ``redact_url``;
+  body, handing the connection back through the ``release`` callable it is
+  given);
 * :mod:`._connections`: routes, proxies, making connections, the pool;
 * :mod:`._errormap`: ``_ErrorMap``, where low-level errors are translated;
 * :mod:`._cancel`: :class:`CancelEvent`.
@@ -20,8 +23,10 @@ What it does for every request:
 
 * **Connection reuse.** One pool of idle keep-alive connections per
   (scheme, host, port, proxy), safe across threads. A pooled connection that
-  the server closed while it sat idle is replaced transparently: that does not
-  count as a retry.
+  the server closed before the request was completely written is replaced at
+  once, not counted as a retry; once the request was written, a failure is an
+  ordinary attempt (the server may have acted on it: a POST is never sent
+  twice for free).
 * **Timeout.** ``timeout`` (seconds) bounds the connect (and the proxy
   tunnel) and *every single wait for bytes*: sending, waiting for the status
   line, and each read of the body. It is not a deadline for the whole call: a
@@ -35,7 +40,7 @@ What it does for every request:
 * **Redirects are never followed**: a 3xx comes back as it is (a POST must not
   turn into a GET, and the key must never travel to another host).
 * **Proxies** from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` /
-  ``NO_PROXY`` (either case), read once when the transport is made, or given
+  ``NO_PROXY`` (either case), read once at the first request, or given
   as a dict (``{"https": "http://proxy:3128", "no": "localhost"}``; ``{}``
   for none). HTTPS goes through a ``CONNECT`` tunnel, plain HTTP in absolute
   form; ``user:password@`` in the proxy URL becomes ``Proxy-Authorization``.
@@ -48,8 +53,8 @@ What it does for every request:
   attempt (method, URL, status, duration, retry decision, headers with
   secrets redacted). Logging is never configured here.
 
-``ssl``, ``http.client`` and ``urllib.request`` are imported on first use, so
-``import openai_params`` stays light.
+``ssl``, ``http.client`` and ``urllib.request`` are imported at the first
+request, so ``import openai_params`` and ``OpenAI()`` stay light.
 
     transport = Transport()
     response = transport.send(HTTPRequest("GET", "https://api.openai.com/v1/models",

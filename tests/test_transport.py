@@ -832,3 +832,116 @@ def test_mock_transport_handler_errors_reach_the_caller() -> None:
     with OpenAI(api_key="sk-x", transport=MockTransport(refused)) as client:
         result = client.models.list()
     assert not result.success and result.errors[0].type == "connection_error"
+
+
+# -- through the client: streams and connections -----------------------------------------------------
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def client(fake_server: FakeServer) -> Iterator[Any]:
+    from openai_params import OpenAI
+
+    with OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
+        yield made
+
+
+def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer,
+                                                        client: Any) -> None:
+    # Issue 9.9: the stream stops at "data: [DONE]", before the terminating zero-length chunk.
+    from streamdata import SSE_HEADERS, text_stream
+
+    for _ in range(8):
+        fake_server.add(200, pieces=text_stream(["a", "b"]), headers=SSE_HEADERS)
+    for _ in range(8):
+        with client.chat.completions.stream(MESSAGES, model="m") as stream:
+            assert [c.text for c in stream] == ["", "a", "b", ""]
+        assert stream.result().success
+    assert len(fake_server.requests) == 8
+    assert fake_server.connections == 1
+
+
+def test_a_stream_left_mid_way_does_not_give_its_connection_back(fake_server: FakeServer,
+                                                                 client: Any) -> None:
+    from streamdata import SSE_HEADERS, text_stream
+
+    held = threading.Event()
+    pieces = text_stream(["a", "b", "c"])
+    fake_server.add(200, pieces=pieces[:2] + [held] + pieces[2:], headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES, model="m") as stream:
+        assert [next(stream).text, next(stream).text] == ["", "a"]
+    held.set()  # the rest comes only after the stream was closed
+    assert client.models.list().status == 200
+    assert [r.connection for r in fake_server.requests] == [1, 2]
+
+
+def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServer,
+                                                           client: Any) -> None:
+    # Issue 9.18c: the 429's body must be read before the retry decision.
+    fake_server.add(429, json=error_body(message="You exceeded your current quota",
+                                         type="insufficient_quota", code="insufficient_quota"))
+    fake_server.add(200)
+    stream = client.chat.completions.stream(MESSAGES, model="m", max_retries=2)
+    final = stream.result()
+    assert not final.success and final.status == 429
+    assert final.errors[0].code == "insufficient_quota"
+    assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_an_unsupported_encoding_not_bad_utf8(fake_server: FakeServer,
+                                                                  client: Any,
+                                                                  coding: str) -> None:
+    # Issue 9.11: the client asks for Accept-Encoding: identity; a server that compresses anyway.
+    import gzip
+
+    from streamdata import SSE_HEADERS, completion, text_stream
+
+    body = gzip.compress(b'{"id": "x"}')
+    fake_server.add(200, body, headers={"Content-Type": "application/json",
+                                        "Content-Encoding": coding})
+    fake_server.add(200, pieces=[gzip.compress(b"".join(text_stream(["a"])))],
+                    headers=dict(SSE_HEADERS, **{"Content-Encoding": coding}))
+    result = client.chat.completions.create(MESSAGES, model="m")
+    stream = client.chat.completions.stream(MESSAGES, model="m")
+    final = stream.result()
+    for failed in (result, final):
+        assert not failed.success and failed.status == 200
+        message = failed.errors[0].message
+        assert "unsupported content encoding %r" % coding in message, message
+        assert "UTF-8" not in message
+    assert result.errors[0].type == "invalid_response"
+    assert fake_server.requests[0].headers["accept-encoding"] == "identity"
+    assert completion  # the helpers module is the one the other stream tests use
+
+
+def test_making_a_client_loads_no_network_module(fake_server: FakeServer) -> None:
+    # Issue 9.17: OpenAI() alone loads no ssl, http.client, email or urllib.request (the proxy
+    # environment is read at the first request); the first request does load them.
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys\n"
+            "from openai_params import OpenAI\n"
+            "names = ('ssl', 'http.client', 'email', 'urllib.request')\n"
+            "client = OpenAI(api_key='sk-x', base_url=sys.argv[1])\n"
+            "print(sorted(m for m in names if m in sys.modules))\n"
+            "client.models.list()\n"
+            "print(sorted(m for m in names if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code, fake_server.url + "/v1"], cwd=str(root),
+                         check=True, stdout=subprocess.PIPE, universal_newlines=True,
+                         env={"PATH": "", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "*"}).stdout
+    before, after = out.split("\n")[:2]
+    assert before == "[]"
+    assert "http.client" in after and "urllib.request" in after
+    assert len(fake_server.requests) == 1  # NO_PROXY=* read at the first request: direct
+
+
+def test_no_function_of_the_transport_is_longer_than_50_lines() -> None:
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "openai_params"
+    for name in ("transport.py", "_connections.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = getattr(node, "end_lineno", node.lineno) - node.lineno + 1
+                assert length <= 50, "%s: %s has %d lines" % (name, node.name, length)
