@@ -1,4 +1,4 @@
-"""Shared fixtures: the real llama.cpp server, and a clean environment for every test.
+"""Shared fixtures: the real llama.cpp server, a client on the fake server, a clean environment.
 
 A plain ``pytest`` runs the offline suite only (``addopts = -m "not integration"`` in
 pyproject.toml); ``./scripts/test`` builds and starts the real server and runs everything.
@@ -13,9 +13,12 @@ from typing import Any, Iterator, List
 import pytest
 
 from conftest_fakeserver import fake_server, proxy_server, second_server  # noqa: F401
+from fakeserver import FakeServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from openai_params import OpenAI  # noqa: E402  (this checkout's package, found through ROOT)
 
 
 def _load_local_server() -> Any:
@@ -41,6 +44,14 @@ def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("OPENAI_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy",
                                                          "no_proxy"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def client(fake_server: FakeServer) -> Iterator[OpenAI]:  # noqa: F811 (the fixture imported above)
+    """A client on the fake server: no retries, a 5 s timeout; its key is ``client.api_key``."""
+    with OpenAI(api_key="sk-test-client-key-0123456789", base_url=fake_server.url + "/v1",
+                max_retries=0, timeout=5) as made:
+        yield made
 
 
 class RealServer:
