@@ -7,6 +7,7 @@ Order of precedence, last wins: the client's own headers, the client's
 """
 
 import json
+import re
 import sys
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
@@ -18,6 +19,9 @@ from ._version import __version__
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
 
+# Any whitespace (str.isspace's, Unicode included) and the C0 and C1 control characters.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
 # What a base URL must be, in the order the rules are checked: (what is allowed, test). A test
 # gets the text and its urlsplit() parts (None when urlsplit cannot split it: "Invalid IPv6
 # URL"); one that raises ValueError (a port out of range or not a number) counts as failed.
@@ -25,8 +29,7 @@ _URL_RULES: Tuple[Tuple[str, Callable[[str, Any], bool]], ...] = (
     ("starting with http:// or https://", lambda text, parts: text.startswith(("http://", "https://"))),
     # http.client refuses these deep inside a call (InvalidURL), and urlsplit() silently drops
     # tabs and newlines, so they are looked for in the text itself.
-    ("without spaces or control characters",
-     lambda text, parts: not any(ch.isspace() or ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 for ch in text)),
+    ("without spaces or control characters", lambda text, parts: not _SPACE_OR_CONTROL.search(text)),
     ("with a host name", lambda text, parts: parts is not None and bool(parts.hostname)),
     ("with a port between 1 and 65535", lambda text, parts: parts.port != 0),
     # Userinfo would never be sent (no Basic auth here) and would show in logs: refused.
@@ -59,6 +62,9 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
 
     A query already on ``base_url`` (Azure's ``?api-version=...``) is kept, after the path.
     """
+    # The client checked base_url when it was made; this holds for one reassigned since
+    # (client.base_url = ...), which http.client would refuse deep inside a call.
+    check_base_url("base_url", base_url)
     base, _, base_query = base_url.partition("?")
     url = base.rstrip("/") + "/" + path.lstrip("/")
     pairs = []
