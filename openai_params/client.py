@@ -50,7 +50,7 @@ class OpenAI:
     def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
                  organization: Optional[str] = None, project: Optional[str] = None,
                  timeout: float = 600.0, max_retries: int = 2,
-                 default_headers: Optional[Mapping[str, str]] = None, *,
+                 default_headers: Optional[Mapping[str, Optional[str]]] = None, *,
                  ssl_context: "Optional[ssl.SSLContext]" = None, ca_bundle: Optional[str] = None,
                  proxies: Optional[Dict[str, str]] = None, transport: Optional[TransportLike] = None,
                  max_workers: int = 8) -> None:
