@@ -4,7 +4,7 @@ import logging
 import math
 import sys
 import traceback
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -301,12 +301,6 @@ def test_good_constructor_arguments_are_kept(no_env) -> None:
 
 
 # -- issue 10.5: stored-completion messages use the shared checks -------------------------------
-
-@pytest.fixture
-def client(fake_server, no_env) -> Iterator[OpenAI]:
-    with make(fake_server, api_key=KEY) as made:
-        yield made
-
 
 def test_messages_list_suggests_the_closest_order(client, fake_server) -> None:
     with pytest.raises(ValueError, match=r"^order must be one of 'asc', 'desc' .*did you mean 'desc'"):
