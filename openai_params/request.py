@@ -4,6 +4,10 @@ Headers are kept minimal on purpose: extra vendor headers make some local
 servers (and browsers' CORS preflights in front of them) refuse the request.
 Order of precedence, last wins: the client's own headers, the client's
 ``default_headers``, then the call's ``extra_headers``.
+
+What cannot be sent is refused here, before a request exists: the base URL
+(:func:`check_base_url`) and every header name and value
+(:func:`._checks.check_headers`), whatever was reassigned since the client was made.
 """
 
 import json
@@ -101,7 +105,6 @@ def build_headers(*, api_key: Optional[str], organization: Optional[str], projec
         headers["OpenAI-Project"] = project
     for more in (default_headers, extra_headers):
         for name, value in (more or {}).items():
-            # A header set to None in extra_headers removes one set earlier.
             matches = [k for k in headers if k.lower() == name.lower()]
             for existing in matches:
                 del headers[existing]
