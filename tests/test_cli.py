@@ -500,6 +500,34 @@ def test_ctrl_c_during_a_stream_stops_cleanly(fake_server: FakeServer) -> None:
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("argv", [["--no-stream", "Hi"], ["models"]])
+def test_ctrl_c_while_waiting_for_an_answer_exits_130(fake_server: FakeServer,
+                                                     argv: List[str]) -> None:
+    arrived = threading.Event()
+
+    def hang(request: Any) -> Reply:
+        arrived.set()
+        return Reply(hang=True)  # no answer until the server closes
+
+    fake_server.add(hang)
+    command = argv[:1] + ["--base-url", api(fake_server)] + argv[1:]
+    proc = subprocess.Popen([sys.executable, "-m", "openai_params"] + command, cwd=str(ROOT),
+                            env=_env(OPENAI_API_KEY=KEY), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert arrived.wait(60), "the request never arrived"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert out == b"" and b"Traceback" not in err and b"KeyboardInterrupt" not in err
+    assert_no_key(err.decode())
+
+
 def test_python_dash_m_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "openai_params", "--dry-run", "--base-url", OFFLINE,
                            "Hi"], cwd=str(ROOT), env=_env(OPENAI_API_KEY=KEY),
