@@ -186,8 +186,6 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
         err.write("error: put the models command first (%s models [options]); to send "
                   "\"models\" as a prompt write: %s -- models\n" % (_prog(), _prog()))
         return EXIT_USAGE
-    from .errors import OpenAIException
-
     # The key is hidden in every line printed, whatever happens, even before the client has it.
     key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
     try:
@@ -201,8 +199,6 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     except UsageError as exc:
         err.write(_scrub("error: " + _one_line(str(exc)), key) + "\n")
         return EXIT_USAGE
-    except OpenAIException as exc:  # --param throw=true: the failure is reported all the same
-        return _fail([exc.error], key, err)
     except BrokenPipeError:
         raise  # the reader went away: main() stops quietly
     except Exception as exc:  # a bug in the package: still one line, and never the key
@@ -319,6 +315,9 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
         err.write(_scrub("warning: " + _one_line(text), client.api_key) + "\n")
     if args.dry_run or args.curl:
         return _show_request(request, args.curl, client.api_key, out)
+    # The command reports every failed call itself, one line and exit status 1; with
+    # throw=True the failure would come as an exception instead.
+    params.throw = False
     if stream:
         return _stream(client, messages, params, args.json, out, err)
     result = client.chat.completions.create(messages, params)
@@ -335,11 +334,8 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
 def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
             params: "OpenAIChatCompletionParameters", as_json: bool, out: "_Output",
             err: "_Output") -> int:
-    from .errors import OpenAIException
-
     live = as_json or params.n == 1  # n > 1: choices interleave, so they are printed at the end
     text_open = False  # text printed that does not end with a newline yet
-    raised: List[OpenAIError] = []  # with --param throw=true a failure comes as an exception
     with client.chat.completions.stream(messages, params) as stream:
         try:
             for chunk in stream:
@@ -362,19 +358,16 @@ def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
                 out.write("\n")
             out.flush()
             return EXIT_INTERRUPTED
-        except OpenAIException as exc:
-            raised.append(exc.error)
         final = stream.result()
-    errors = raised or final.errors
     if not as_json:
         if live:
-            if text_open or (not errors and not final.text):
+            if text_open or (final.success and not final.text):
                 out.write("\n")
-        elif not errors:
+        elif final.success:
             _print_choices(final, out)
     out.flush()
-    if errors or not final.success:
-        return _fail(errors, client.api_key, err)
+    if not final.success:
+        return _fail(final.errors, client.api_key, err)
     return EXIT_OK
 
 
