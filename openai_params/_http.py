@@ -107,6 +107,8 @@ class HTTPResponse:
         self.retry_decision: Optional[RetryDecision] = None
         if body is None:
             body = b""
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
         #: the whole body once read (given bytes are read already)
         self._body: Optional[bytes] = body if isinstance(body, bytes) else None
         self._source: _Source = _Given(() if isinstance(body, bytes) else body)
