@@ -37,6 +37,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, Optional, Tuple
 
 from ._checks import check_number
@@ -194,6 +195,7 @@ def _error_code(body: bytes) -> Optional[str]:
     return None
 
 
+@lru_cache(maxsize=128)  # the enum look-up is slow, and each call needs it
 def _status_text(status: int) -> str:
     """``"429 Too Many Requests"``; the number alone for a status without a standard phrase."""
     from http import HTTPStatus  # the enum only; http.client is never imported here
