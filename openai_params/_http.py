@@ -189,10 +189,12 @@ class HTTPResponse:
         try:
             for piece in self._source.pieces():
                 yield piece
+                if self._state in (DONE, CLOSED):
+                    return  # close() was called between two pieces: the connection is gone
             self._raise_if_aborted()
             outcome = DONE
         except GeneratorExit:  # the reader stopped early: closing reads what is already there
-            outcome = DONE if self._source.drain() else CLOSED
+            outcome = DONE if self._state == READING and self._source.drain() else CLOSED
             raise
         finally:
             self._end(outcome)

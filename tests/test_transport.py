@@ -945,3 +945,16 @@ def test_no_function_of_the_transport_is_longer_than_50_lines() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = getattr(node, "end_lineno", node.lineno) - node.lineno + 1
                 assert length <= 50, "%s: %s has %d lines" % (name, node.name, length)
+
+
+def test_a_stream_closed_between_two_pieces_reads_nothing_more(fake_server: FakeServer,
+                                                              transport: Transport) -> None:
+    fake_server.add(200, pieces=[b"a", b"b", b"c"])
+    response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
+    pieces = response.iter_bytes()
+    assert next(pieces) == b"a"
+    response.close()  # the rest is small and already there: the connection goes back
+    assert list(pieces) == []  # and the iterator no longer reads from it
+    fake_server.add(200, json={"n": 2})
+    assert transport.send(post(fake_server), timeout=5, max_retries=0).read() == b'{"n": 2}'
+    assert [r.connection for r in fake_server.requests] == [1, 1]
