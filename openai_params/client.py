@@ -9,7 +9,6 @@ Configuration falls back to the environment: ``OPENAI_API_KEY``,
 """
 
 import dataclasses
-import json
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
@@ -24,7 +23,7 @@ from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletio
                          OpenAIParameters)
 from ._redact import redact, redact_url
 from .request import build_headers, build_request, build_url, check_base_url
-from .results import OpenAIChatCompletionResult, OpenAIResult
+from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 from .stream import ChatCompletionStream
 from ._http import HTTPRequest, HTTPResponse
 from .transport import Transport, TransportLike
@@ -177,36 +176,6 @@ def _stripped(headers: Any) -> Any:
     if not is_mapping(headers):
         return headers  # None, or a wrong type for check_headers to name
     return {name: value.strip() if isinstance(value, str) else value for name, value in headers.items()}
-
-
-def read_result(response: HTTPResponse, result_type: Type[R]) -> R:
-    """Turn a whole HTTP response into a result (pure apart from reading the body)."""
-    try:
-        raw = response.read()
-    except OpenAIException as exc:
-        return result_type(status=response.status, headers=response.headers, errors=[exc.error])
-    if not 200 <= response.status < 300:
-        error = OpenAIError.from_response(response.status, response.headers, raw)
-        return result_type(status=response.status, headers=response.headers,
-                           body=_json_or_none(raw), errors=[error])
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        error = OpenAIError.from_response(response.status, response.headers, raw)
-        return result_type(status=response.status, headers=response.headers, errors=[error])
-    if isinstance(body, dict) and body.get("error") and not body.get("choices"):
-        # Some compatible servers answer 200 with an error object.
-        error = OpenAIError.from_response(response.status, response.headers, raw)
-        return result_type(status=response.status, headers=response.headers, body=body,
-                           errors=[error])
-    return result_type._of_response(response.status, response.headers, body)
-
-
-def _json_or_none(raw: bytes) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except ValueError:
-        return None
 
 
 def _path_id(value: str, what: str) -> str:

@@ -183,15 +183,18 @@ class OpenAIError:
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
-    def from_response(cls, status: int, headers: Mapping[str, str], body: bytes) -> "OpenAIError":
+    def from_response(cls, status: int, headers: Mapping[str, str], body: bytes, *,
+                      expected: str = "what was expected") -> "OpenAIError":
         """The record for an answer that is not a success (or a 2xx whose body is unreadable).
 
         Reads the OpenAI error JSON ``{"error": {"message", "type", "code", "param"}}`` and the
         shapes compatible servers send instead (``{"error": "text"}``, ``{"message": ...}``,
         ``{"detail": ...}``, a list holding one of those). Anything else (an HTML page from a
         proxy, an empty, truncated or non-UTF-8 body) gives a message that says the status, the
-        content type and the first 200 characters. A 3xx says where it pointed: redirects are
-        never followed, so that a key never travels to another host.
+        content type and the first 200 characters. A 2xx is an error only through an
+        ``{"error": ...}`` object; any other JSON there is an ``invalid_response`` saying the
+        body is not ``expected`` (``"a chat completion ..."``). A 3xx says where it pointed:
+        redirects are never followed, so that a key never travels to another host.
 
         >>> OpenAIError.from_response(429, {"retry-after": "2"}, b'{"error": {"message": "slow down",'
         ...     b' "type": "requests", "code": "rate_limit_exceeded"}}').retry_after
@@ -208,16 +211,17 @@ class OpenAIError:
                        type="redirect", body=_json_or_text(body), **common)
         parsed, problem = _parse_json(body)
         if problem is None:
-            found = _error_fields(parsed)
+            success = 200 <= status < 300
+            found = None if success and not _has_error_key(parsed) else _error_fields(parsed)
             if found is not None:
                 message, type_, code, param = found
                 if not message:
                     message = "HTTP %s" % _status_text(status)
                 return cls(message, type=type_, code=code, param=param, body=parsed, **common)
-            if not 200 <= status < 300:
+            if not success:
                 return cls("HTTP %s: %s" % (_status_text(status), _snippet(body)),
                            body=parsed, **common)
-            problem = "a JSON body that is not what was expected"
+            problem = "a JSON body that is not " + expected
         described = _describe_body(body, content_type, problem)
         return cls("HTTP %s with %s" % (_status_text(status), described), type="invalid_response",
                    body=_json_or_text(body) if problem is None else _text(body), **common)
@@ -330,6 +334,12 @@ def _error_fields(parsed: Any) -> Optional[Tuple[str, Optional[str], Optional[st
             return (_opt_str(value) or "", _opt_str(parsed.get("type")),
                     _opt_str(parsed.get("code")), _opt_str(parsed.get("param")))
     return None
+
+
+def _has_error_key(parsed: Any) -> bool:
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    return isinstance(parsed, dict) and bool(parsed.get("error"))
 
 
 def _text(body: bytes) -> str:

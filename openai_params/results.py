@@ -12,11 +12,16 @@ on failure a list of :class:`OpenAIError` records.
         print(r.errors[0].message)
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+import json
+import math
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
 from ._checks import is_mapping
-from .errors import OpenAIError
+from .errors import OpenAIError, OpenAIException
 from .messages import OpenAIMessage
+
+if TYPE_CHECKING:
+    from .transport import HTTPResponse
 
 __all__ = [
     "OpenAIResult",
@@ -24,6 +29,7 @@ __all__ = [
     "OpenAIChatCompletionStreamResult",
     "OpenAIChoice",
     "RateLimit",
+    "read_result",
 ]
 
 
@@ -42,17 +48,10 @@ class RateLimit:
                  "remaining_tokens", "reset_requests", "reset_tokens")
 
     def __init__(self, headers: Mapping[str, str]) -> None:
-        def number(name: str) -> Optional[int]:
-            value = headers.get("x-ratelimit-" + name)
-            try:
-                return int(float(value)) if value is not None else None
-            except ValueError:
-                return None
-
-        self.limit_requests = number("limit-requests")
-        self.limit_tokens = number("limit-tokens")
-        self.remaining_requests = number("remaining-requests")
-        self.remaining_tokens = number("remaining-tokens")
+        self.limit_requests = whole_number(headers.get("x-ratelimit-limit-requests"))
+        self.limit_tokens = whole_number(headers.get("x-ratelimit-limit-tokens"))
+        self.remaining_requests = whole_number(headers.get("x-ratelimit-remaining-requests"))
+        self.remaining_tokens = whole_number(headers.get("x-ratelimit-remaining-tokens"))
         self.reset_requests = headers.get("x-ratelimit-reset-requests")
         self.reset_tokens = headers.get("x-ratelimit-reset-tokens")
 
@@ -74,6 +73,28 @@ class RateLimit:
 
 
 _UNITS = (("ms", 0.001), ("h", 3600.0), ("m", 60.0), ("s", 1.0))
+# What a number in a header may be written with: digits, a decimal point, an exponent.
+# float() alone would also take "inf", "nan", "1_000" and surrounding "\t".
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
+
+
+def whole_number(text: Optional[str]) -> Optional[int]:
+    """A header value read as a finite whole number (``"60"``, ``"60.0"``, ``"1e3"``), else None.
+
+    Never raises: ``"inf"``, ``"nan"``, ``"1e400"``, ``"1.5"`` or ``"abc"`` give None.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    if not text or not _NUMBER_CHARS.issuperset(text):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
 
 
 def parse_duration(text: Optional[str]) -> Optional[float]:
@@ -120,17 +141,13 @@ class OpenAIResult:
         self.errors: List[OpenAIError] = list(errors or ())
         self.terminated = terminated
 
-    @classmethod
-    def _of_response(cls: Type[R], status: int, headers: Dict[str, str], body: Any) -> R:
-        """A successful result from the transport's response: its header names are lower-case
-        already, so they are taken as they are (this is on every call's path)."""
-        result = cls.__new__(cls)
-        result.status = status
-        result.headers = headers
-        result.body = body
-        result.errors = []
-        result.terminated = True
-        return result
+    #: What a 2xx body must be for this kind of result to be a success (see read_result).
+    expected_body = "a JSON object"
+
+    @staticmethod
+    def is_expected_body(body: Any) -> bool:
+        """Whether a parsed 2xx body is what this kind of result reads."""
+        return isinstance(body, dict)
 
     @property
     def success(self) -> bool:
@@ -287,7 +304,15 @@ class OpenAIChatCompletionResult(_ChoicesMixin, OpenAIResult):
     """The result of a chat completion, streamed or not.
 
     ``choice.message.content`` is the answer; ``choices`` has one entry per ``n``.
+    A successful result always has a ``choice``: a 2xx answer without one is an
+    ``invalid_response`` error.
     """
+
+    expected_body = 'a chat completion (a JSON object with a non-empty "choices" list)'
+
+    @staticmethod
+    def is_expected_body(body: Any) -> bool:
+        return isinstance(body, dict) and bool(_choices(body))
 
 
 class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
@@ -303,3 +328,32 @@ class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
                  terminated: bool = False) -> None:
         super().__init__(status=status, headers=headers, body=body, errors=errors,
                          terminated=terminated)
+
+
+def read_result(response: "HTTPResponse", result_type: Type[R]) -> R:
+    """Turn a whole HTTP response into a result (pure apart from reading the body).
+
+    A 2xx answer is a success only when its body is JSON of the kind ``result_type``
+    reads (:meth:`OpenAIResult.is_expected_body`): a ``{"status": "ok"}``, ``null`` or
+    ``[]`` where a completion was due is an ``invalid_response`` error quoting the start
+    of the body, and a 2xx carrying an ``{"error": ...}`` object (and no choices) is that
+    error, as some compatible servers send.
+    """
+    status, headers = response.status, response.headers
+    try:
+        raw = response.read()
+    except OpenAIException as exc:
+        return result_type(status=status, headers=headers, errors=[exc.error])
+    body = _json_or_none(raw)
+    if 200 <= status < 300 and result_type.is_expected_body(body) and not (
+            isinstance(body, dict) and body.get("error") and not body.get("choices")):
+        return result_type(status=status, headers=headers, body=body)
+    error = OpenAIError.from_response(status, headers, raw, expected=result_type.expected_body)
+    return result_type(status=status, headers=headers, body=body, errors=[error])
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None

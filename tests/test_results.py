@@ -1,10 +1,13 @@
 """Results: built from status, headers and JSON; tolerant of what servers add."""
 
+import json
+
 import pytest
 
-from openai_params.errors import OpenAIError, RateLimitError
+from openai_params.errors import APIResponseValidationError, OpenAIError, RateLimitError
 from openai_params.results import (OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
-                                   OpenAIResult, parse_duration)
+                                   OpenAIResult, parse_duration, read_result)
+from openai_params.transport import HTTPResponse
 
 COMPLETION = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "m",
@@ -92,3 +95,79 @@ def test_list_items() -> None:
     r = OpenAIResult(status=200, body={"object": "list", "data": [{"id": "a"}, {"id": "b"}]})
     assert [m["id"] for m in r.items] == ["a", "b"]
     assert OpenAIResult(status=200, body=[1]).items == []
+
+
+# -- reading a whole response: what counts as a completion ---------------------------------------
+def _response(body: bytes, status: int = 200, content_type: str = "application/json") -> HTTPResponse:
+    return HTTPResponse(status, headers={"content-type": content_type, "x-request-id": "req_r"},
+                        body=body)
+
+
+@pytest.mark.parametrize("raw", [b'{"status":"ok"}', b"null", b"[]", b'"done"', b"42",
+                                 b'{"choices": "x"}', b'{"choices": []}', b'{"choices": [1]}'])
+def test_a_2xx_body_that_is_not_a_chat_completion_is_invalid_response(raw: bytes) -> None:
+    result = read_result(_response(raw), OpenAIChatCompletionResult)
+    assert not result.success and result.choice is None
+    error = result.errors[0]
+    assert error.type == "invalid_response" and error.status == 200
+    assert "a chat completion" in error.message
+    assert repr(raw.decode())[1:-1] in error.message  # the start of the body is quoted
+    with pytest.raises(APIResponseValidationError):
+        result.throw()
+
+
+@pytest.mark.parametrize("raw", [b"null", b"[]", b'"ok"', b"3.5"])
+def test_a_generic_2xx_result_needs_a_json_object(raw: bytes) -> None:
+    result = read_result(_response(raw), OpenAIResult)
+    assert not result.success and result.errors[0].type == "invalid_response"
+    assert "a JSON object" in result.errors[0].message
+
+
+def test_read_result_success_keeps_status_headers_and_body() -> None:
+    body = {"object": "list", "data": [{"id": "m1"}]}
+    result = read_result(_response(json.dumps(body).encode()), OpenAIResult)
+    assert result.success and result.body == body and result.request_id == "req_r"
+    chat = read_result(_response(json.dumps(COMPLETION).encode()), OpenAIChatCompletionResult)
+    assert chat.success and chat.choice is not None and chat.throw() is chat
+
+
+def test_a_2xx_with_an_error_object_is_the_servers_error() -> None:
+    raw = b'{"error": {"message": "model not loaded", "type": "server_error"}}'
+    result = read_result(_response(raw), OpenAIChatCompletionResult)
+    assert not result.success
+    assert (result.errors[0].message, result.errors[0].type) == ("model not loaded", "server_error")
+
+
+def test_a_2xx_that_is_not_a_completion_fails_create_and_throw(fake_server) -> None:
+    from openai_params import OpenAI
+
+    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0)
+    fake_server.add(200, json={"status": "ok"})
+    result = client.chat.completions.create([{"role": "user", "content": "hi"}], model="m")
+    assert not result.success and result.errors[0].type == "invalid_response"
+    assert "status" in result.errors[0].message
+    fake_server.add(200, body=b"null", headers={"Content-Type": "application/json"})
+    with pytest.raises(APIResponseValidationError):
+        client.chat.completions.create([{"role": "user", "content": "hi"}], model="m", throw=True)
+    fake_server.add(200, json=[])
+    assert not client.models.list().success
+    client.close()
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "NaN", "abc", "1e400", "1.5", "", " ",
+                                   "0x10", "1_000"])
+def test_rate_limit_values_that_are_not_finite_integers_are_none(value: str) -> None:
+    headers = {"x-ratelimit-limit-tokens": value, "x-ratelimit-remaining-requests": value,
+               "x-ratelimit-limit-requests": "60"}
+    rate_limit = OpenAIResult(status=200, headers=headers).rate_limit
+    assert rate_limit.limit_tokens is None and rate_limit.remaining_requests is None
+    assert rate_limit.limit_requests == 60
+    assert "limit_requests=60" in repr(rate_limit)
+
+
+def test_rate_limit_integral_values() -> None:
+    headers = {"x-ratelimit-limit-tokens": " 150000 ", "x-ratelimit-remaining-tokens": "59.0",
+               "x-ratelimit-limit-requests": "1e3"}
+    rate_limit = OpenAIResult(status=200, headers=headers).rate_limit
+    assert (rate_limit.limit_tokens, rate_limit.remaining_tokens, rate_limit.limit_requests) == (
+        150000, 59, 1000)

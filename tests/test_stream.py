@@ -9,7 +9,7 @@ from typing import Iterator, List
 import pytest
 
 from openai_params import APIConnectionError, OpenAI, OpenAIException
-from streamdata import DONE, SSE_HEADERS, chunk, event, text_stream
+from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -183,7 +183,7 @@ def test_closing_the_stream_drops_the_connection(client, fake_server) -> None:
     stream = client.chat.completions.stream(MESSAGES)
     assert next(stream).text == "a"
     stream.close()
-    fake_server.add(200, json={"choices": []})
+    fake_server.add(200, json=completion("ok"))
     assert client.chat.completions.create(MESSAGES).success
     # The half-read stream's connection was not put back into the pool.
     assert fake_server.connections == 2
