@@ -19,7 +19,7 @@ from ._checks import (check_choice, check_header_value, check_headers, check_int
 from .background import BackgroundCall, CallHandle, Workers
 from .errors import OpenAIError, OpenAIException
 from .messages import validate_messages
-from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
+from .parameters import (CALLBACKS, OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
                          OpenAIParameters)
 from ._redact import redact, redact_url
 from .request import build_headers, build_request, build_url, check_base_url
@@ -262,6 +262,13 @@ class ChatCompletions:
             final = stream.result()
         """
         params, fresh = _chat_parameters(parameters, dict(kwargs, stream=True))
+        if params.has_callbacks():
+            # The iterator form hands every chunk to the caller's loop; callbacks belong to
+            # the background form, where a worker thread runs them.
+            given = ", ".join(name for name in CALLBACKS if getattr(params, name, None) is not None)
+            raise ValueError("stream() does not take callbacks (got %s): iterate over the stream "
+                             "instead, or call create() with stream=True and the callbacks to run "
+                             "them on a worker thread" % given)
         request = self._request(messages, params, stream=True, fresh=fresh)
         return self._open_stream(request, params, None)
 

@@ -15,15 +15,21 @@ How a stream ends:
   choice is unfinished: an error (``stream_error`` / ``timeout``); what arrived
   before is kept in the final result.
 * an ``{"error": ...}`` payload or an ``event: error``: an error from the server.
+* the caller closes the stream (leaves the ``with`` block, ``close()``) before any
+  of the above: ``cancelled``, keeping what arrived.
+
+A server that ignores ``stream=true`` and answers one whole JSON completion
+(``Content-Type: application/json``) gets it delivered as one chunk, and as the
+final result.
 """
 
 import json
 import time
-from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
+from typing import Any, Dict, Generator, Iterator, List, Optional
 
 from .accumulate import ChatCompletionAccumulator
 from .errors import APITimeoutError, OpenAIError, OpenAIException
-from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
+from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, read_result
 from .sse import SSEDecoder, SSEError, SSEEvent
 from ._http import HTTPResponse
 
@@ -54,9 +60,9 @@ class ChatCompletionStream:
         self._received = 0
         self._stop = False
         self._cancelled = False
+        self._ended = False  # the stream reached an end of its own (see the module docstring)
         self.status: Optional[int] = response.status if response is not None else status
         self.headers: Dict[str, str] = dict(response.headers) if response is not None else dict(headers or {})
-        self._make = _chunk_factory(self.status, self.headers)
         self._iterator = self._chunks()
 
     # -- iterator protocol -------------------------------------------------------------------
@@ -90,20 +96,35 @@ class ChatCompletionStream:
         return list(self._errors)
 
     def result(self) -> OpenAIChatCompletionResult:
-        """Drain the rest of the stream and return the accumulated final result."""
+        """The accumulated final result: reads what is left first if the stream is still open.
+
+        A stream closed before its end (``break`` then leaving the ``with`` block, an
+        exception inside it, ``close()``) gives ``success == False`` with an error of type
+        ``cancelled``, and keeps what arrived. With ``throw=True`` a failed result raises.
+        """
         for _ in self._iterator:
             pass
+        if not self._ended:
+            self._ended = True
+            self._fail("cancelled", "the stream was closed before its end (%d chunks received)"
+                       % self._received)
         body = self._accumulator.result() if self._received else None
-        return OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
-                                          errors=self._errors, terminated=True)
+        final = OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
+                                           errors=self._errors, terminated=True)
+        if self._throw:
+            final.throw()
+        return final
 
     # -- the one generator ---------------------------------------------------------------------
     def _chunks(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:
         try:
-            if self._errors:
-                yield self._failed()
-                return
-            yield from self._read()
+            if not self._errors:
+                yield from self._read()
+            if not self._errors and not self._accumulator.choice_indexes:
+                # As for a whole answer: a 2xx without a single choice is not a completion.
+                self._fail("invalid_response", "the stream ended without a choice (%d chunks "
+                           "received)" % self._received)
+            self._ended = True
             if self._errors:
                 yield self._failed()
         finally:
@@ -119,21 +140,24 @@ class ChatCompletionStream:
         response = self._response
         if response is None:  # closed before the first read
             return
+        if _is_json(self.headers):
+            yield from self._whole(response)
+            return
         decoder = SSEDecoder()
         timeout = self._timeout
         last_data = time.monotonic()
         try:
             for piece in response.iter_bytes():
                 events = decoder.feed(piece)
+                # The idle timer restarts only when a data event completes: keep-alive
+                # comments (llama.cpp's ": ping"), even split across writes, and the first
+                # bytes of an event that never completes must not keep a stalled stream
+                # alive. The socket's own timeout bounds each wait for bytes.
                 if events:
                     last_data = time.monotonic()
-                elif decoder.has_partial:
-                    last_data = time.monotonic()  # part of a data event: progress, not a ping
                 elif timeout and time.monotonic() - last_data > timeout:
-                    # Keep-alive comments (llama.cpp's ": ping") must not keep a stalled
-                    # stream alive forever: the timeout counts from the last data event.
-                    self._fail("timeout", "no data event for %.3g s (only keep-alive comments)"
-                               % timeout)
+                    self._fail("timeout", "no data event for %.3g s (only keep-alive comments "
+                               "or parts of an event arrived)" % timeout)
                     return
                 yield from self._handle(events)
                 if self._stop:
@@ -159,12 +183,27 @@ class ChatCompletionStream:
         if not self._stop:
             self._end_early("the connection closed before data: [DONE]", None)
 
+    def _whole(self, response: HTTPResponse) -> Iterator[OpenAIChatCompletionStreamResult]:
+        """A server that ignored ``stream=true``: its one JSON completion is the one chunk."""
+        whole = read_result(response, OpenAIChatCompletionResult)
+        if whole.errors:
+            self._errors.extend(whole.errors)
+            return
+        self._received += 1
+        self._accumulator.add(whole.body)
+        self._stop = True
+        yield self._chunk(whole.body)
+
+    def _chunk(self, payload: Dict[str, Any]) -> OpenAIChatCompletionStreamResult:
+        return OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
+                                                body=payload)
+
     def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
         """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error.
 
         The hot loop of every stream: one pass per event, no calls it can do without.
         """
-        make = self._make
+        make = self._chunk
         add = self._accumulator.add
         loads = json.loads
         for event in events:
@@ -207,22 +246,10 @@ class ChatCompletionStream:
             response.close()
 
 
-def _chunk_factory(status: Optional[int],
-                   headers: Dict[str, str]) -> Callable[[Dict[str, Any]], OpenAIChatCompletionStreamResult]:
-    """Build chunk results cheaply: thousands per stream share one headers dict."""
-    new = OpenAIChatCompletionStreamResult.__new__
-    cls = OpenAIChatCompletionStreamResult
-
-    def make(payload: Dict[str, Any]) -> OpenAIChatCompletionStreamResult:
-        chunk = new(cls)
-        chunk.status = status
-        chunk.headers = headers
-        chunk.body = payload
-        chunk.errors = []
-        chunk.terminated = False
-        return chunk
-
-    return make
+def _is_json(headers: Dict[str, str]) -> bool:
+    """``application/json`` (or ``...+json``), with or without parameters: not an event stream."""
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _event_error(payload: Dict[str, Any], status: Optional[int], headers: Dict[str, str]) -> OpenAIError:

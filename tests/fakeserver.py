@@ -26,6 +26,9 @@ What a :class:`Reply` can do (all keyword arguments of ``Reply`` and of ``add``)
   A ``threading.Event`` in the list (or ``wait_for={index: event}``) makes the
   server wait for the event before sending the next piece: tests hold the
   server until the client has seen what came before. No sleeps needed.
+* ``pace=seconds``: wait that long before each piece after the first (a server
+  that trickles bytes, as in keep-alive tests; the wait ends early when the
+  server closes).
 * ``cut_after=N``: close the connection mid-body: after N bytes of ``body``
   (the ``Content-Length`` still announces the whole), or after N ``pieces``
   (no final chunk).
@@ -76,7 +79,7 @@ class Reply:
     def __init__(self, status: int = 200, body: Union[bytes, str] = b"", *, json: Any = None,
                  headers: Optional[HeadersLike] = None,
                  pieces: Optional[Sequence[Piece]] = None, chunked: bool = True,
-                 wait_for: Optional[Dict[int, threading.Event]] = None,
+                 wait_for: Optional[Dict[int, threading.Event]] = None, pace: float = 0.0,
                  cut_after: Optional[int] = None, hang: bool = False,
                  release: Optional[threading.Event] = None, drop: bool = False,
                  close: bool = False, close_silently: bool = False) -> None:
@@ -91,6 +94,7 @@ class Reply:
         self.pieces = list(pieces) if pieces is not None else None
         self.chunked = chunked
         self.wait_for = dict(wait_for or {})
+        self.pace = pace
         self.cut_after = cut_after
         self.hang = hang
         self.release = release
@@ -369,6 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return
             if isinstance(piece, threading.Event):
                 continue
+            if reply.pace and sent and owner._stopping.wait(reply.pace):
+                self.close_connection = True
+                return
             if piece:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
             sent += 1

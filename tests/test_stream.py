@@ -8,7 +8,8 @@ from typing import Iterator, List
 
 import pytest
 
-from openai_params import APIConnectionError, OpenAI, OpenAIException
+from openai_params import (APIConnectionError, APIUserAbortError, OpenAI,
+                           OpenAIChatCompletionParameters, OpenAIException)
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -235,3 +236,204 @@ def test_keepalive_comments_do_not_keep_a_stalled_stream_alive() -> None:
         assert elapsed < 5  # well before the server would have stopped pinging
     finally:
         server.stop.set()
+
+
+# -- the idle timer: only complete data events count (issue: split keep-alives) -----------------
+def test_keepalive_comments_split_across_writes_do_not_keep_a_stream_alive(fake_server) -> None:
+    # One data event, then ": keep" and "-alive\n\n" in separate writes, 0.1 s apart, for
+    # 8 s: a half-received comment is not progress, so timeout=1 ends the stream in ~1 s.
+    pieces = [event(chunk("hello", role="assistant"))] + [b": keep", b"-alive\n\n"] * 40
+    fake_server.add(200, pieces=pieces, pace=0.1, headers=SSE_HEADERS)
+    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
+    started = time.monotonic()
+    stream = client.chat.completions.stream(MESSAGES)
+    chunks = list(stream)
+    elapsed = time.monotonic() - started
+    final = stream.result()
+    assert [c.text for c in chunks[:1]] == ["hello"]
+    assert not final.success and final.errors[0].type == "timeout", final.errors
+    assert "no data event for 1 s" in final.errors[0].message
+    assert final.text == "hello"
+    assert 0.9 < elapsed < 4, elapsed
+    client.close()
+
+
+def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server) -> None:
+    # A data event trickled out over ~3 s in 30 pieces: with timeout=1 nothing completed
+    # for a second, so the stream times out, though bytes kept arriving.
+    whole = event(chunk("x" * 60, role="assistant"))
+    step = len(whole) // 30 + 1
+    slow = [whole[i:i + step] for i in range(0, len(whole), step)]
+    fake_server.add(200, pieces=[event(chunk("a", role="assistant"))] + slow + [DONE],
+                    pace=0.1, headers=SSE_HEADERS)
+    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
+    final = client.chat.completions.stream(MESSAGES).result()
+    assert not final.success and final.errors[0].type == "timeout", final.errors
+    assert final.text == "a"
+    # The same event in three pieces, complete well within the timeout: progress.
+    fake_server.add(200, pieces=[whole[:10], whole[10:40], whole[40:], event(chunk(finish="stop")),
+                                 DONE], pace=0.05, headers=SSE_HEADERS)
+    final = client.chat.completions.stream(MESSAGES).result()
+    assert final.success and final.text == "x" * 60
+    client.close()
+
+
+# -- result() of a stream closed before its end ---------------------------------------------------
+LONG = text_stream(["w%d " % i for i in range(10)])
+
+
+def _assert_closed_early(final, text: str) -> None:
+    assert not final.success
+    error = final.errors[0]
+    assert error.type == "cancelled" and error.is_cancelled
+    assert "closed before its end" in error.message
+    assert final.text == text  # what arrived is kept
+
+
+def test_result_after_break_inside_with_is_not_a_success(client, fake_server) -> None:
+    hold = threading.Event()
+    fake_server.add(200, pieces=LONG[:4] + [hold] + LONG[4:], headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES) as stream:
+        for count, _ in enumerate(stream, 1):
+            if count == 3:
+                break
+    final = stream.result()
+    _assert_closed_early(final, "w0 w1 ")
+    assert final.choice is not None and final.choice.finish_reason is None
+    assert "3 chunks received" in final.errors[0].message
+    assert stream.result().errors == final.errors  # asked again: the same answer, once
+    hold.set()
+
+
+def test_result_after_an_exception_inside_with_is_not_a_success(client, fake_server) -> None:
+    hold = threading.Event()
+    fake_server.add(200, pieces=LONG[:2] + [hold] + LONG[2:], headers=SSE_HEADERS)
+    with pytest.raises(KeyError):
+        with client.chat.completions.stream(MESSAGES) as stream:
+            for chunk_ in stream:
+                if chunk_.text:
+                    raise KeyError("the caller's own error")
+    _assert_closed_early(stream.result(), "w0 ")
+    hold.set()
+
+
+def test_a_with_block_that_never_iterates_is_not_a_success(client, fake_server) -> None:
+    fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES) as stream:
+        pass
+    final = stream.result()
+    _assert_closed_early(final, "")
+    assert "0 chunks received" in final.errors[0].message
+    # The README's pattern reads the choice only on success; a failed result has none.
+    assert final.choice is None
+    assert (final.choice.finish_reason if final.success else final.error.type) == "cancelled"
+
+
+def test_close_before_the_end_then_result(client, fake_server) -> None:
+    hold = threading.Event()
+    fake_server.add(200, pieces=LONG[:3] + [hold] + LONG[3:], headers=SSE_HEADERS)
+    stream = client.chat.completions.stream(MESSAGES)
+    next(stream)
+    stream.close()
+    _assert_closed_early(stream.result(), "")
+    hold.set()
+
+
+def test_result_on_an_open_stream_reads_the_rest(client, fake_server) -> None:
+    fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
+    stream = client.chat.completions.stream(MESSAGES)
+    for _ in stream:
+        break  # the stream is still open: result() reads what is left
+    final = stream.result()
+    assert final.success and final.choice.finish_reason == "stop"
+    assert final.text == "".join("w%d " % i for i in range(10))
+    stream.close()
+    assert stream.result().success  # closing a stream that ended changes nothing
+
+
+def test_a_stream_read_to_its_end_inside_with_succeeds(client, fake_server) -> None:
+    fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES) as stream:
+        count = sum(1 for _ in stream)
+    final = stream.result()
+    assert count == 12 and final.success and final.choice.finish_reason == "stop"
+
+
+def test_throw_true_result_raises_for_a_stream_closed_early(client, fake_server) -> None:
+    fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES, throw=True) as stream:
+        next(stream)
+    with pytest.raises(APIUserAbortError):
+        stream.result()
+
+
+# -- a server that ignores stream=true ------------------------------------------------------------
+def test_a_whole_json_completion_is_delivered_as_one_chunk(client, fake_server) -> None:
+    fake_server.add(200, json=completion("Hello there"), headers={"x-request-id": "req_json"})
+    with client.chat.completions.stream(MESSAGES) as stream:
+        chunks = list(stream)
+    assert len(chunks) == 1 and chunks[0].success and chunks[0].text == "Hello there"
+    final = stream.result()
+    assert final.success and final.text == "Hello there", final.errors
+    assert final.choice.finish_reason == "stop" and final.usage["total_tokens"] == 7
+    assert final.request_id == "req_json" and final.body["object"] == "chat.completion"
+    assert fake_server.requests[0].json["stream"] is True
+
+
+def test_a_whole_json_completion_reaches_on_data(client, fake_server) -> None:
+    fake_server.add(200, json=completion("Hi"))
+    seen: List[str] = []
+    handle = client.chat.completions.create(MESSAGES, stream=True,
+                                            on_data=lambda c: seen.append(c.text))
+    final = handle.result(timeout=10)
+    assert seen == ["Hi"] and final.success and final.text == "Hi"
+
+
+@pytest.mark.parametrize("reply, kind", [
+    ({"status": "ok"}, "invalid_response"),
+    ({"error": {"message": "no model loaded", "type": "server_error"}}, "server_error")])
+def test_a_json_answer_to_a_stream_that_is_not_a_completion(client, fake_server, reply, kind) -> None:
+    fake_server.add(200, json=reply)
+    stream = client.chat.completions.stream(MESSAGES)
+    chunks = list(stream)
+    final = stream.result()
+    assert len(chunks) == 1 and not chunks[0].success
+    assert not final.success and final.errors[0].type == kind
+    fake_server.add(200, json=reply)
+    with pytest.raises(OpenAIException):
+        list(client.chat.completions.stream(MESSAGES, throw=True))
+
+
+# -- callbacks in the iterator form, and throw=True ---------------------------------------------
+@pytest.mark.parametrize("callback", ["on_data", "on_terminate", "on_response", "on_error", "formula"])
+def test_stream_refuses_callbacks(client, fake_server, callback) -> None:
+    with pytest.raises(ValueError, match=r"%s.*create\(\)" % callback):
+        client.chat.completions.stream(MESSAGES, throw=True, **{callback: print})
+    params = OpenAIChatCompletionParameters(**{callback: print})
+    with pytest.raises(ValueError, match="create"):
+        client.chat.completions.stream(MESSAGES, params)
+    assert fake_server.requests == []  # refused before anything was sent
+
+
+def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_server) -> None:
+    fake_server.add(200, pieces=FULL[:2], headers=SSE_HEADERS)  # no finish, no [DONE]
+    stream = client.chat.completions.stream(MESSAGES, throw=True)
+    seen: List[str] = []
+    with pytest.raises(APIConnectionError, match="broke"):
+        for chunk_ in stream:
+            seen.append(chunk_.text)
+    assert seen == ["", "one"]
+
+
+# -- [DONE] ends the stream, whatever follows -----------------------------------------------------
+@pytest.mark.parametrize("together", [True, False])
+def test_data_after_done_is_ignored(client, fake_server, together) -> None:
+    after = event(chunk(" late")) + event(chunk(finish="length"))
+    head = text_stream(["one"])
+    pieces = head[:-1] + [head[-1] + after] if together else head + [after]
+    fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
+    with client.chat.completions.stream(MESSAGES) as stream:
+        texts = [c.text for c in stream]
+    final = stream.result()
+    assert texts == ["", "one", ""]
+    assert final.success and final.text == "one" and final.choice.finish_reason == "stop"
