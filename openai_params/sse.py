@@ -39,6 +39,8 @@ characters inside an SSE line.
 
 from typing import List, Optional, Union
 
+from ._checks import check_int, wrong_type
+
 __all__ = ["SSEDecoder", "SSEError", "SSEEvent", "DEFAULT_MAX_BUFFER"]
 
 #: Default cap on what an unfinished line or undispatched event may hold.
@@ -114,17 +116,15 @@ class SSEDecoder:
     """
 
     def __init__(self, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
-        if isinstance(max_buffer, bool) or not isinstance(max_buffer, int):
-            raise TypeError(
-                "max_buffer must be an int (got {})".format(type(max_buffer).__name__)
-            )
-        if max_buffer < 1:
-            raise ValueError("max_buffer must be at least 1 (got {})".format(max_buffer))
+        check_int("max_buffer", max_buffer, 1)
         self.max_buffer = max_buffer
         #: Comment lines (starting with ":") seen so far, e.g. keep-alive pings.
         self.comments_seen = 0
         self._failed: Optional[str] = None
         self._retry: Optional[int] = None
+        # "The last event ID string of the event source": set from the buffer below at
+        # each dispatch, and kept across streams (a reconnecting client sends it).
+        self._last_id: Optional[str] = None
         self._offset = 0  # bytes fed so far, for error messages
         self._reset_stream()
 
@@ -142,7 +142,7 @@ class SSEDecoder:
         self._data: List[str] = []
         self._data_len = 0
         self._event_type = ""
-        self._last_id: Optional[str] = None
+        self._id_buffer: Optional[str] = None
         self._event_retry: Optional[int] = None
         self._fields_pending = False
 
@@ -161,8 +161,14 @@ class SSEDecoder:
 
     @property
     def last_event_id(self) -> Optional[str]:
-        """The last event ID buffer: what a reconnecting client would send as
-        ``Last-Event-ID`` (None if the stream never set one)."""
+        """The last event ID string: the ID committed by the blank line that ended the
+        latest block, what a reconnecting client would send as ``Last-Event-ID``
+        (None if none was ever committed).
+
+        An ``id:`` line takes effect only when its block ends: ``"id: 42\n"`` alone, or a
+        block cut off at the end of the stream, leaves it unchanged.  It survives
+        :meth:`flush`, and the next stream's first blank line sets it again.
+        """
         return self._last_id
 
     @property
@@ -177,7 +183,7 @@ class SSEDecoder:
         """Take the next piece of the stream; return the events it completed."""
         if not isinstance(data, bytes):
             if not isinstance(data, bytearray):
-                raise TypeError("feed() expects bytes (got {})".format(type(data).__name__))
+                wrong_type("data", "bytes or a bytearray", data)
             data = bytes(data)  # kept pieces must not change under us
         if self._failed is not None:
             raise SSEError("the decoder failed earlier and cannot go on: " + self._failed)
@@ -236,12 +242,9 @@ class SSEDecoder:
         # bytes become U+FFFD, never an exception.  Decoding whole lines at
         # once gives the same text as decoding each line: LF is ASCII and can
         # never be part of a multi-byte sequence.
-        text = complete.decode("utf-8", "replace")
-        events = self._plain_events(text)
-        if events is None:
-            lines = text.split("\n")
-            del lines[-1]  # the empty string after the final line end
-            events = self._process_lines(lines)
+        lines = complete.decode("utf-8", "replace").split("\n")
+        del lines[-1]  # the empty string after the final line end
+        events = self._process_lines(lines)
         if tail:
             try:
                 self._keep_partial(tail, start + cut + 1)
@@ -264,8 +267,9 @@ class SSEDecoder:
         unfinished line is taken as complete and the pending event is
         dispatched as if the blank line had arrived.
 
-        ``comments_seen`` and ``retry`` carry over; everything else starts
-        afresh, as for a new stream.
+        ``comments_seen``, ``retry`` and ``last_event_id`` carry over; everything
+        else (the last event ID *buffer* included) starts afresh, as for a new
+        stream.
         """
         events: List[SSEEvent] = []
         try:
@@ -303,39 +307,25 @@ class SSEDecoder:
         self._data_len = 0
         raise SSEError(message, events)
 
-    def _plain_events(self, text: str) -> Optional[List[SSEEvent]]:
-        """The events of ``text`` when it is nothing but whole one-line ``data: ...`` events,
-        each followed by its blank line, and no event was under way: what a chat stream
-        sends almost every time. None when anything else is there; then the line-by-line
-        rules below apply. Both give the same events for such text (the tests compare them)."""
-        if (self._data or self._event_type or self._fields_pending
-                or not text.startswith("data: ") or not text.endswith("\n\n")
-                or len(text) > self.max_buffer):
-            return None
-        blocks = text[:-2].split("\n\n")
-        for block in blocks:
-            if "\n" in block or not block.startswith("data: "):
-                return None
-        last_id = self._last_id
-        self._event_retry = None
-        return [SSEEvent("message", block[6:], last_id, None) for block in blocks]
-
     def _process_lines(self, lines: List[str]) -> List[SSEEvent]:
         events: List[SSEEvent] = []
         data = self._data
         for line in lines:
             if not line:
                 # "If the line is empty (a blank line): Dispatch the event."
-                # Dispatch step 2: "If the data buffer is an empty string, set
-                # the data buffer and the event type buffer to the empty string
-                # and return."  Step 3 (drop the data buffer's final LF) is
-                # what joining the lines with LF does.
+                # Dispatch step 1: "Set the last event ID string of the event
+                # source to the value of the last event ID buffer."  Step 2:
+                # "If the data buffer is an empty string, set the data buffer
+                # and the event type buffer to the empty string and return."
+                # Step 3 (drop the data buffer's final LF) is what joining the
+                # lines with LF does.
+                self._last_id = self._id_buffer
                 if data:
                     events.append(
                         SSEEvent(
                             self._event_type or "message",
                             "\n".join(data),
-                            self._last_id,
+                            self._id_buffer,
                             self._event_retry,
                         )
                     )
@@ -360,14 +350,9 @@ class SSEDecoder:
             # "Otherwise, the string is not empty but does not contain a U+003A
             # COLON character (:): ... using the whole line as the field name,
             # and the empty string as the field value."
-            if line.startswith("data: "):
-                # The rule above, spelled out for nearly every line a chat
-                # completions stream carries.
-                name, value = "data", line[6:]
-            else:
-                name, _, value = line.partition(":")
-                if value[:1] == " ":
-                    value = value[1:]
+            name, _, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]
             self._fields_pending = True
             # "Field names must be compared literally, with no case folding
             # performed."
@@ -390,7 +375,7 @@ class SSEDecoder:
                 # the last event ID buffer to the field value. Otherwise,
                 # ignore the field."  The buffer is not reset by a dispatch.
                 if "\x00" not in value:
-                    self._last_id = value
+                    self._id_buffer = value
             elif name == "retry":
                 # "If the field value consists of only ASCII digits, then
                 # interpret the field value as an integer in base ten, and set

@@ -183,9 +183,25 @@ def test_flush_starts_a_new_stream() -> None:
     decoder.feed(b"\xef\xbb\xbfid: 7\nretry: 100\n: c\ndata: a\n\n")
     assert (decoder.last_event_id, decoder.retry, decoder.comments_seen) == ("7", 100, 1)
     decoder.flush()
-    # a BOM is allowed again, the id buffer is new; retry and the comment count carry over
+    # retry, the comment count and the committed id carry over ...
+    assert (decoder.last_event_id, decoder.retry, decoder.comments_seen) == ("7", 100, 1)
+    # ... a BOM is allowed again and the id buffer is new: the next blank line commits it
     assert decoder.feed(b"\xef\xbb\xbfdata: b\n\n") == [SSEEvent(data="b")]
     assert (decoder.last_event_id, decoder.retry, decoder.comments_seen) == (None, 100, 1)
+
+
+def test_last_event_id_is_committed_by_a_blank_line() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"id: 42\n") == [] and decoder.last_event_id is None
+    assert decoder.feed(b"data: a\n") == [] and decoder.last_event_id is None
+    assert decoder.feed(b"\n") == [SSEEvent(data="a", id="42")]
+    assert decoder.last_event_id == "42"
+    decoder.feed(b"id: 43\ndata: cut off")
+    assert decoder.flush() == [] and decoder.last_event_id == "42"  # the block never ended
+    # The lenient end dispatches the unfinished block, and so commits its id.
+    decoder.feed(b"id: 44\ndata: b")
+    assert decoder.flush(dispatch_incomplete=True) == [SSEEvent(data="b", id="44")]
+    assert decoder.last_event_id == "44"
 
 
 def test_retry_with_huge_digit_string_is_ignored() -> None:
@@ -205,12 +221,14 @@ def test_accepts_bytearray_and_copies_what_it_keeps() -> None:
 
 
 def test_rejects_text_and_bad_limits() -> None:
-    with pytest.raises(TypeError, match="expects bytes"):
+    with pytest.raises(TypeError, match=r"^data must be bytes or a bytearray \(got 'data: a\\n\\n', a str\)$"):
         SSEDecoder().feed("data: a\n\n")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match=r"^max_buffer must be an integer >= 1 \(got 0\)$"):
         SSEDecoder(0)
-    with pytest.raises(TypeError, match="max_buffer"):
+    with pytest.raises(TypeError, match=r"^max_buffer must be an integer >= 1 \(got True, a bool\)$"):
         SSEDecoder(True)
+    with pytest.raises(TypeError, match=r"max_buffer .*\(got '16', a str\)"):
+        SSEDecoder("16")  # type: ignore[arg-type]
 
 
 def test_event_repr_and_equality() -> None:
@@ -343,12 +361,14 @@ def reference_decode(stream: bytes, lenient_end: bool = False) -> Outcome:
     events: List[SSEEvent] = []
     data_buffer, type_buffer = "", ""
     id_buffer: Optional[str] = None
+    last_id: Optional[str] = None  # committed by each blank line (dispatch step 1)
     event_retry: Optional[int] = None
     retry: Optional[int] = None
     comments = 0
     pending = False
     for line in lines:
         if line == "":
+            last_id = id_buffer
             if data_buffer:
                 events.append(SSEEvent(type_buffer or "message", data_buffer[:-1], id_buffer, event_retry))
             data_buffer, type_buffer, event_retry, pending = "", "", None, False
@@ -374,7 +394,7 @@ def reference_decode(stream: bytes, lenient_end: bool = False) -> Outcome:
             if value and all(c in "0123456789" for c in value):
                 retry = event_retry = int(value)
     has_partial = unfinished_line or pending
-    return events, comments, has_partial, id_buffer, retry
+    return events, comments, has_partial, last_id, retry
 
 
 TOKENS = [
@@ -444,9 +464,9 @@ def test_openai_stream_events_are_json() -> None:
     assert "".join(p["choices"][0]["delta"].get("content") or "" for p in payloads) == "Caf\u00e9"
 
 
-# -- the fast path for plain "data: ..." pieces ---------------------------------------------------
+# -- pieces of whole events and the same bytes one at a time agree ------------------------------
 PLAIN_THEN_NOT = [
-    [b"data: a\n\ndata: b\n\n"],                                   # plain: the fast path
+    [b"data: a\n\ndata: b\n\n"],                                   # plain one-line events
     [b"data: a\n\n", b"event: x\ndata: y\n\n", b"data: z\n\n"],    # plain, other fields, plain
     [b"data: a\n\ndata: b\ndata: c\n\n"],                          # a two-line event inside
     [b"id: 7\n\n", b"data: a\n\n"],                                # an id in force for later events
@@ -459,8 +479,8 @@ PLAIN_THEN_NOT = [
 
 
 @pytest.mark.parametrize("pieces", PLAIN_THEN_NOT)
-def test_plain_fast_path_gives_what_the_line_rules_give(pieces: List[bytes]) -> None:
+def test_whole_events_in_a_piece_give_what_single_bytes_give(pieces: List[bytes]) -> None:
     whole = b"".join(pieces)
-    one_byte_at_a_time = [whole[i:i + 1] for i in range(len(whole))]  # never the fast path
+    one_byte_at_a_time = [whole[i:i + 1] for i in range(len(whole))]
     assert decode(pieces) == decode(one_byte_at_a_time)
     assert decode([whole]) == decode(one_byte_at_a_time)
