@@ -31,8 +31,9 @@ How values from successive chunks combine:
 """
 
 import json
-from collections import abc
 from typing import Any, Dict, List, Mapping, Optional
+
+from ._checks import is_int, is_mapping
 
 __all__ = ["ChatCompletionAccumulator"]
 
@@ -45,23 +46,13 @@ _CHOICE_KEYS = frozenset(("index", "delta", "message", "finish_reason", "logprob
 # Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
 _ONCE_KEYS = frozenset(("name",))
 _TEXT_KEYS = frozenset(("arguments", "input"))
-
-
-def _is_mapping(value: Any) -> bool:
-    # JSON objects are dicts; the ABC check (slow) is only for other mappings. The hot
-    # paths test ``type(value) is dict`` first and only call this for anything else.
-    return isinstance(value, dict) or isinstance(value, abc.Mapping)
+_MISSING = object()
 
 
 def _is_empty(value: Any) -> bool:
-    """Null, "", 0, [] and {}: placeholders that must not hide a real value."""
-    if value is None:
-        return True
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (str, int, float, list, dict)):
-        return not value
-    return False
+    """Null, "", 0, [] and {}: placeholders that must not hide a real value (False is real)."""
+    return value is None or (not value and isinstance(value, (str, int, float, list, dict))
+                             and not isinstance(value, bool))
 
 
 def _set(target: Dict[str, Any], key: str, value: Any) -> None:
@@ -100,7 +91,7 @@ class _ToolCall:
             elif key == "type":
                 if self.type is None and isinstance(value, str) and value:
                     self.type = value
-            elif key in ("function", "custom") and _is_mapping(value):
+            elif key in ("function", "custom") and is_mapping(value):
                 obj = self.objects.setdefault(key, {})
                 for name, piece in value.items():
                     if name in _ONCE_KEYS:
@@ -163,13 +154,13 @@ class _Choice:
         delta = choice.get("delta")
         if delta is None and "delta" not in choice:
             delta = choice.get("message")  # a server that streams whole messages
-        if delta is not None and (type(delta) is dict or _is_mapping(delta)):
+        if delta is not None and is_mapping(delta):
             self._add_delta(delta)
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             self.finish_reason = finish_reason
         logprobs = choice.get("logprobs")
-        if logprobs is not None and (type(logprobs) is dict or _is_mapping(logprobs)):
+        if logprobs is not None and is_mapping(logprobs):
             self._add_logprobs(logprobs)
         if not _CHOICE_KEYS.issuperset(choice):
             for key, value in choice.items():
@@ -194,15 +185,15 @@ class _Choice:
             elif key == "tool_calls":
                 if isinstance(value, list):
                     for tool_call in value:
-                        if type(tool_call) is dict or _is_mapping(tool_call):
+                        if is_mapping(tool_call):
                             self._tool_call_for(tool_call).merge(tool_call)
             elif key == "function_call":
-                if type(value) is dict or _is_mapping(value):
+                if is_mapping(value):
                     if self.function_call is None:
                         self.function_call = _ToolCall(0, 0)
                     self.function_call.merge({"function": value})
             elif key == "audio":
-                if type(value) is dict or _is_mapping(value):
+                if is_mapping(value):
                     self._add_audio(value)
             else:
                 old = self.extra_delta.get(key)
@@ -339,7 +330,7 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
-        if not (type(chunk) is dict or _is_mapping(chunk)):
+        if not is_mapping(chunk):
             return
         self.chunks_added += 1
         top = self._top
@@ -353,17 +344,17 @@ class ChatCompletionAccumulator:
                 # one is the whole.)
                 if value is not None:
                     self._usage = value
-            elif key not in top or (value != top[key] and not _is_empty(value)):
-                top[key] = value  # _set(), inlined: every chunk repeats these
+            elif top.get(key, _MISSING) != value:  # most chunks repeat id, model, created
+                _set(top, key, value)
         choices = chunk.get("choices")
-        if type(choices) is not list and not isinstance(choices, list):
+        if not isinstance(choices, list):
             return
         states = self._choices
         for choice in choices:
-            if not (type(choice) is dict or _is_mapping(choice)):
+            if not is_mapping(choice):
                 continue
             index = choice.get("index")
-            if type(index) is not int and (not isinstance(index, int) or isinstance(index, bool)):
+            if not is_int(index):
                 index = 0
             state = states.get(index)
             if state is None:

@@ -132,14 +132,17 @@ class OpenAIResult:
     nothing went wrong afterwards (a stream that broke, a callback that raised).
     """
 
+    #: ``terminated`` when not given: True for a call's result, False for a stream chunk.
+    _terminated_default = True
+
     def __init__(self, *, status: Optional[int] = None, headers: Optional[Mapping[str, str]] = None,
                  body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
-                 terminated: bool = True) -> None:
+                 terminated: Optional[bool] = None) -> None:
         self.status = status
-        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.headers: Dict[str, str] = {k.lower(): v for k, v in headers.items()} if headers else {}
         self.body = body
-        self.errors: List[OpenAIError] = list(errors or ())
-        self.terminated = terminated
+        self.errors: List[OpenAIError] = list(errors) if errors else []
+        self.terminated = self._terminated_default if terminated is None else terminated
 
     #: What a 2xx body must be for this kind of result to be a success (see read_result).
     expected_body = "a JSON object"
@@ -323,11 +326,7 @@ class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
     with one chunk whose ``success`` is False and whose ``errors`` say why.
     """
 
-    def __init__(self, *, status: Optional[int] = None, headers: Optional[Mapping[str, str]] = None,
-                 body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
-                 terminated: bool = False) -> None:
-        super().__init__(status=status, headers=headers, body=body, errors=errors,
-                         terminated=terminated)
+    _terminated_default = False
 
 
 def read_result(response: "HTTPResponse", result_type: Type[R]) -> R:

@@ -192,18 +192,16 @@ class ChatCompletionStream:
         self._received += 1
         self._accumulator.add(whole.body)
         self._stop = True
-        yield self._chunk(whole.body)
-
-    def _chunk(self, payload: Dict[str, Any]) -> OpenAIChatCompletionStreamResult:
-        return OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
-                                                body=payload)
+        yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
+                                               body=whole.body)
 
     def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
         """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error.
 
         The hot loop of every stream: one pass per event, no calls it can do without.
         """
-        make = self._chunk
+        chunk = OpenAIChatCompletionStreamResult
+        status, headers = self.status, self.headers
         add = self._accumulator.add
         loads = json.loads
         for event in events:
@@ -217,7 +215,7 @@ class ChatCompletionStream:
                 self._fail("stream_error", "a stream event is not JSON: %r" % data[:200])
                 self._stop = True
                 return
-            if type(payload) is not dict:
+            if not isinstance(payload, dict):
                 self._fail("stream_error", "a stream event is not a JSON object: %r" % data[:200])
                 self._stop = True
                 return
@@ -227,7 +225,7 @@ class ChatCompletionStream:
                 return
             self._received += 1
             add(payload)
-            yield make(payload)
+            yield chunk(status=status, headers=headers, body=payload)
 
     def _end_early(self, why: str, cause: Optional[BaseException]) -> None:
         """The bytes stopped before ``[DONE]``: fine if every choice had finished, else broken."""
