@@ -223,8 +223,9 @@ class SSEDecoder:
         # CARRIAGE RETURN (CR) character, and a single U+000D CARRIAGE RETURN
         # (CR) character not followed by a U+000A LINE FEED (LF) character
         # being the ways in which a line can end."
-        # CRLF first, so that it becomes one LF and not two.  The fast path
-        # (LF-only streams, as every Chat Completions server sends) skips this.
+        # CRLF first, so that it becomes one LF and not two.  A piece without
+        # CR (every Chat Completions server ends lines with LF) has nothing to
+        # replace.
         if has_cr:  # earlier pieces of the line hold no CR or LF
             if not tail and complete[-1:] == b"\r":
                 # The piece ends in CR: its LF, if any, is in the next piece.
