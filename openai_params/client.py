@@ -17,7 +17,7 @@ from urllib.parse import quote
 from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
                       check_timeout, is_mapping)
 from .background import BackgroundCall, CallHandle, Workers
-from .errors import OpenAIError, OpenAIException
+from .errors import OpenAIException
 from .messages import validate_messages
 from .parameters import (CALLBACKS, OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
                          OpenAIParameters)

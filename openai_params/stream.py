@@ -27,11 +27,11 @@ import json
 import time
 from typing import Any, Dict, Generator, Iterator, List, Optional
 
+from ._http import HTTPResponse
 from .accumulate import ChatCompletionAccumulator
 from .errors import APITimeoutError, OpenAIError, OpenAIException
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, read_result
 from .sse import SSEDecoder, SSEError, SSEEvent
-from ._http import HTTPResponse
 
 __all__ = ["ChatCompletionStream"]
 
@@ -100,7 +100,9 @@ class ChatCompletionStream:
 
         A stream closed before its end (``break`` then leaving the ``with`` block, an
         exception inside it, ``close()``) gives ``success == False`` with an error of type
-        ``cancelled``, and keeps what arrived. With ``throw=True`` a failed result raises.
+        ``cancelled``, and keeps what arrived. It never raises for what already happened:
+        with ``throw=True`` only a failure met while reading the rest raises (from the
+        iterator, as in a ``for`` loop).
         """
         for _ in self._iterator:
             pass
@@ -109,11 +111,8 @@ class ChatCompletionStream:
             self._fail("cancelled", "the stream was closed before its end (%d chunks received)"
                        % self._received)
         body = self._accumulator.result() if self._received else None
-        final = OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
-                                           errors=self._errors, terminated=True)
-        if self._throw:
-            final.throw()
-        return final
+        return OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
+                                          errors=self._errors, terminated=True)
 
     # -- the one generator ---------------------------------------------------------------------
     def _chunks(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:

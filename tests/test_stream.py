@@ -359,12 +359,15 @@ def test_a_stream_read_to_its_end_inside_with_succeeds(client, fake_server) -> N
     assert count == 12 and final.success and final.choice.finish_reason == "stop"
 
 
-def test_throw_true_result_raises_for_a_stream_closed_early(client, fake_server) -> None:
+def test_throw_true_result_reports_a_stream_closed_early_without_raising(client, fake_server) -> None:
+    # The caller closed it: result() says so; throw=True raises only for failures met
+    # while reading (the iterator's), not again for what the caller already knows.
     fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
     with client.chat.completions.stream(MESSAGES, throw=True) as stream:
         next(stream)
+    _assert_closed_early(stream.result(), "")
     with pytest.raises(APIUserAbortError):
-        stream.result()
+        stream.result().throw()
 
 
 # -- a server that ignores stream=true ------------------------------------------------------------
@@ -423,6 +426,8 @@ def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_serve
         for chunk_ in stream:
             seen.append(chunk_.text)
     assert seen == ["", "one"]
+    final = stream.result()  # after the raise: the same failure, reported, not raised again
+    assert not final.success and final.errors[0].type == "stream_error" and final.text == "one"
 
 
 # -- [DONE] ends the stream, whatever follows -----------------------------------------------------
