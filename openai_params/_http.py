@@ -189,8 +189,9 @@ class HTTPResponse:
         try:
             for piece in self._source.pieces():
                 yield piece
-                if self._state in (DONE, CLOSED):
-                    return  # close() was called between two pieces: the connection is gone
+                if self._state != READING:  # abort() or close() between two pieces
+                    self._raise_if_aborted()
+                    return  # closed: the connection is gone
             self._raise_if_aborted()
             outcome = DONE
         except GeneratorExit:  # the reader stopped early: closing reads what is already there

@@ -958,3 +958,12 @@ def test_a_stream_closed_between_two_pieces_reads_nothing_more(fake_server: Fake
     fake_server.add(200, json={"n": 2})
     assert transport.send(post(fake_server), timeout=5, max_retries=0).read() == b'{"n": 2}'
     assert [r.connection for r in fake_server.requests] == [1, 1]
+
+
+def test_abort_stops_a_given_body_between_two_pieces() -> None:
+    response = HTTPResponse(200, body=[b"a", b"b", b"c"])
+    pieces = response.iter_bytes()
+    assert next(pieces) == b"a"
+    response.abort()
+    with pytest.raises(APIUserAbortError):
+        next(pieces)
