@@ -247,7 +247,7 @@ class Transport:
             return self._connector.new_connection(route, timeout), False
         # Every wait on it is bounded by this call's timeout, not the one it was made with.
         conn.timeout = timeout
-        if conn.sock is not None:
+        if conn.sock is not None and conn.sock.gettimeout() != timeout:
             conn.sock.settimeout(timeout)
         return conn, True
 
