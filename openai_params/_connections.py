@@ -35,7 +35,7 @@ class _Pool:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._idle: Dict[_PoolKey, List["http.client.HTTPConnection"]] = {}
+        self._idle: Dict[_PoolKey, List[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -143,7 +143,7 @@ class _Connector:
         self._routes: Dict[str, _Route] = {}
         self._targets: Dict[str, Tuple[_Route, str]] = {}
         self._lock = threading.Lock()
-        self._http_client: "Optional[ModuleType]" = None
+        self._http_client: Optional[ModuleType] = None
         #: what :class:`._errormap._ErrorMap` translates: OSError, and http.client's errors once loaded
         self.low_level_errors: Tuple[Type[BaseException], ...] = (OSError,)
 
@@ -238,15 +238,15 @@ class _Connector:
 
         hostport = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         # Documented in urllib.request's source, not in its typing stubs.
-        bypass: Callable[[str, Dict[str, str]], Any] = getattr(urllib.request,
-                                                               "proxy_bypass_environment")
+        bypass: Callable[[str, Dict[str, str]], Any] = getattr(  # noqa: B009
+            urllib.request, "proxy_bypass_environment")
         return bool(bypass(hostport, self.proxies))
 
     def new_connection(self, route: _Route, timeout: float) -> "http.client.HTTPConnection":
         """A connection object; nothing is opened until it is used."""
         hc = self._http()
         proxy = route.proxy
-        conn: "http.client.HTTPConnection"
+        conn: http.client.HTTPConnection
         if proxy is None:
             if route.scheme == "https":
                 conn = hc.HTTPSConnection(route.host, route.port, timeout=timeout,

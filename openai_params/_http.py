@@ -10,8 +10,7 @@ callable the transport gave it. Both ``repr`` s hide credentials.
 
 import threading
 from dataclasses import dataclass, field
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Type,
-                    Union)
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Type, Union
 
 from ._cancel import _nothing, _on_cancel, _shutdown
 from ._errormap import _ErrorMap

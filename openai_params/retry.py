@@ -16,9 +16,10 @@ The rules, in the order they apply (:func:`decide_retry`):
    doubling per retry, capped at ``max_delay``, minus up to ``jitter`` of it
    at random so that many clients do not retry in step.
 
-    >>> decide_retry(RetryPolicy(), status=429, headers={"retry-after-ms": "250"}, body=b"",
-    ...              attempt=1, max_retries=2)
-    RetryDecision(retry=True, delay=0.25, reason='429 Too Many Requests: retry-after-ms 250', retry_after=0.25, counted=True)
+    >>> decision = decide_retry(RetryPolicy(), status=429, headers={"retry-after-ms": "250"},
+    ...                         body=b"", attempt=1, max_retries=2)
+    >>> decision.retry, decision.delay, decision.reason
+    (True, 0.25, '429 Too Many Requests: retry-after-ms 250')
 
 An attempt that got no response is described by an :class:`AttemptFailure`
 (what failed, whether the whole request had been written, whether the

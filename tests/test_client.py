@@ -7,9 +7,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from openai_params import (BadRequestError, MockTransport, OpenAI, OpenAIChatCompletionListParameters,
-                           OpenAIChatCompletionParameters, OpenAIChatCompletionResult,
-                           OpenAIParameters)
+from openai_params import (
+    BadRequestError,
+    MockTransport,
+    OpenAI,
+    OpenAIChatCompletionListParameters,
+    OpenAIChatCompletionParameters,
+    OpenAIChatCompletionResult,
+    OpenAIParameters,
+)
 from openai_params.transport import HTTPRequest, HTTPResponse
 from streamdata import completion
 

@@ -11,8 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openai_params.retry import (AttemptFailure, RetryDecision, RetryPolicy, decide_failure,
-                                 decide_retry, parse_retry_after)
+from openai_params.retry import (
+    AttemptFailure,
+    RetryDecision,
+    RetryPolicy,
+    decide_failure,
+    decide_retry,
+    parse_retry_after,
+)
 
 POLICY = RetryPolicy()
 NOW = 1_700_000_000.0
@@ -220,5 +226,5 @@ def test_importing_does_not_load_email() -> None:
             "print([m for m in ('email', 'email.utils', 'ssl', 'http.client', 'urllib.request') "
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=str(root), check=True,
-                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+                         stdout=subprocess.PIPE, text=True).stdout
     assert out.strip() == "[]"

@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
-from fakeserver import FakeServer, RecordedRequest, Reply
 
-from openai_params.errors import (APIConnectionError, APITimeoutError, APIUserAbortError,
-                                  BadRequestError, OpenAIError)
+from fakeserver import FakeServer, RecordedRequest, Reply
+from openai_params.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    APIUserAbortError,
+    BadRequestError,
+    OpenAIError,
+)
 from openai_params.retry import RetryPolicy
 from openai_params.transport import CancelEvent, HTTPRequest, HTTPResponse, Transport
 
@@ -775,7 +780,7 @@ def test_importing_the_package_stays_light() -> None:
             "print(sorted(m for m in ('ssl', 'http.client', 'urllib.request', 'email') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=str(root), check=True,
-                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+                         stdout=subprocess.PIPE, text=True).stdout
     assert out.strip() == "[]"
 
 
@@ -927,7 +932,7 @@ def test_making_a_client_loads_no_network_module(fake_server: FakeServer) -> Non
             "client.models.list()\n"
             "print(sorted(m for m in names if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code, fake_server.url + "/v1"], cwd=str(root),
-                         check=True, stdout=subprocess.PIPE, universal_newlines=True,
+                         check=True, stdout=subprocess.PIPE, text=True,
                          env={"PATH": "", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "*"}).stdout
     before, after = out.split("\n")[:2]
     assert before == "[]"
