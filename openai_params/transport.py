@@ -67,7 +67,7 @@ import logging
 import threading
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel, _shutdown
 from ._checks import check_int, check_timeout, wrong_type
@@ -81,11 +81,6 @@ from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, d
 if TYPE_CHECKING:
     import http.client
     import ssl
-
-try:  # Python 3.8+
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    Protocol = object  # type: ignore[assignment]
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
