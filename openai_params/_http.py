@@ -9,6 +9,7 @@ callable the transport gave it. Both ``repr`` s hide credentials.
 """
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Type, Union
 
@@ -29,7 +30,7 @@ _READ_SIZE = 65536  # an upper bound per read, never a size to wait for
 # there (or arrives at once): a stream stops at "data: [DONE]", one read before the chunked
 # body's terminating zero-length chunk, and its connection should still go back to the pool.
 _DRAIN_LIMIT = 65536  # bytes
-_DRAIN_WAIT = 0.1  # seconds per read
+_DRAIN_WAIT = 0.1  # seconds for the whole drain
 
 #: what a response body may be given as: the whole bytes, or the pieces a stream yields
 Body = Union[bytes, Iterable[bytes], None]
@@ -317,16 +318,22 @@ class _Wire(_Source):
                 type="connection_error", cause=short)) from short
 
     def drain(self) -> bool:
-        """Read what is left if it is at most ``_DRAIN_LIMIT`` bytes and each read comes within
-        ``_DRAIN_WAIT``; True if that reached the end of the body (the connection is reusable)."""
+        """Read what is left if it is at most ``_DRAIN_LIMIT`` bytes and all of it comes within
+        ``_DRAIN_WAIT`` in all; True if that reached the end of the body (the connection is
+        reusable). A bound on the whole drain, not on each read: a stream the caller left while
+        the server still sends a token every few milliseconds must not hold ``close()`` up."""
         raw, sock = self._raw, self._connection.sock
         if raw.will_close or sock is None or self._errors.aborted():
             return False
         timeout = sock.gettimeout()
         left = _DRAIN_LIMIT
+        deadline = time.monotonic() + _DRAIN_WAIT
         try:
-            sock.settimeout(_DRAIN_WAIT)
             while left > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                sock.settimeout(remaining)
                 piece = raw.read1(left)
                 if not piece:
                     return bool(raw.chunked or not raw.length)

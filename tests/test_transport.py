@@ -880,6 +880,21 @@ def test_a_stream_left_mid_way_does_not_give_its_connection_back(fake_server: Fa
     assert [r.connection for r in fake_server.requests] == [1, 2]
 
 
+def test_leaving_a_stream_the_server_still_feeds_returns_at_once(fake_server: FakeServer,
+                                                                  client: Any) -> None:
+    # A caller breaks out while tokens keep coming every few milliseconds: close() may read
+    # what is already there, but only for a short while in all, never the whole rest.
+    from streamdata import SSE_HEADERS, text_stream
+
+    fake_server.add(200, pieces=text_stream(["token"] * 5000), headers=SSE_HEADERS, pace=0.005)
+    stream = client.chat.completions.stream(MESSAGES, model="m")
+    assert [next(stream).text, next(stream).text] == ["", "token"]
+    started = time.monotonic()
+    stream.close()
+    assert time.monotonic() - started < 0.5  # the old per-read bound took about 1.5 s here
+    assert not stream.result().success
+
+
 def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServer,
                                                            client: Any) -> None:
     # Issue 9.18c: the 429's body must be read before the retry decision.
