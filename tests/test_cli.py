@@ -478,53 +478,39 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
-def test_ctrl_c_during_a_stream_stops_cleanly(fake_server: FakeServer) -> None:
-    # The server holds the stream open after the first chunk (released when it closes).
-    fake_server.add(200, **events([chunk("Partial answer"), threading.Event()]))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openai_params", "--stream", "--base-url", api(fake_server), "Hi"],
-        cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE)
+@pytest.mark.parametrize("argv, reply, shown", [
+    # A stream the server holds open after the first chunk: the line printed so far is ended.
+    (["--stream", "Hi"], Reply(200, **events([chunk("Partial answer"), threading.Event()])),
+     b"Partial answer"),
+    (["--no-stream", "Hi"], Reply(hang=True), b""),  # no answer until the server closes
+    (["models"], Reply(hang=True), b""),
+])
+def test_ctrl_c_stops_quietly_with_status_130(fake_server: FakeServer, argv: List[str], reply: Reply,
+                                              shown: bytes) -> None:
+    arrived = threading.Event()
+
+    def answer(request: Any) -> Reply:
+        arrived.set()
+        return reply
+
+    fake_server.add(answer)
+    command = argv[:1] + ["--base-url", api(fake_server)] + argv[1:]
+    proc = subprocess.Popen([sys.executable, "-m", "openai_params"] + command, cwd=str(ROOT),
+                            env=_env(OPENAI_API_KEY=KEY), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert proc.stdout is not None and proc.stderr is not None
-        seen = _read_until(proc.stdout.fileno(), b"Partial answer")
-        assert b"Partial answer" in seen
+        assert proc.stdout is not None
+        assert arrived.wait(60), "the request never arrived"
+        seen = _read_until(proc.stdout.fileno(), shown) if shown else b""
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
-    assert (seen + rest).decode() == "Partial answer\n"
-    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
-
-
-@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
-@pytest.mark.parametrize("argv", [["--no-stream", "Hi"], ["models"]])
-def test_ctrl_c_while_waiting_for_an_answer_exits_130(fake_server: FakeServer,
-                                                     argv: List[str]) -> None:
-    arrived = threading.Event()
-
-    def hang(request: Any) -> Reply:
-        arrived.set()
-        return Reply(hang=True)  # no answer until the server closes
-
-    fake_server.add(hang)
-    command = argv[:1] + ["--base-url", api(fake_server)] + argv[1:]
-    proc = subprocess.Popen([sys.executable, "-m", "openai_params"] + command, cwd=str(ROOT),
-                            env=_env(OPENAI_API_KEY=KEY), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert arrived.wait(60), "the request never arrived"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, err
-    assert out == b"" and b"Traceback" not in err and b"KeyboardInterrupt" not in err
+    assert seen + rest == (shown + b"\n" if shown else b"")
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
     assert_no_key(err.decode())
 
 
