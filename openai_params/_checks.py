@@ -17,6 +17,7 @@ when a suggestion is first needed. A check whose value may be a credential
 
 import math
 import re
+import sys
 import warnings
 from collections import abc as _abc
 from typing import Any, Iterable, NoReturn, Optional, Sequence
@@ -261,19 +262,43 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
     return "; did you mean %r?" % match if match is not None else ""
 
 
-def warn_unknown(field: str, value: str, known: Sequence[str], *, stacklevel: int) -> None:
+def warn_unknown(field: str, value: str, known: Sequence[str]) -> None:
     """Warn that ``value`` is not a known value of a vendor-extensible enum.
 
     The value is still sent: OpenAI-compatible servers add their own values
-    (and OpenAI adds new ones), so an unknown string is not an error.
-    ``stacklevel`` counts from the caller of this function.
+    (and OpenAI adds new ones), so an unknown string is not an error. The
+    warning points at the first line outside this package (see ``_stacklevel``).
     """
     warnings.warn(
         "%s %s is not one of the known values (%s) and is sent as given%s"
         % (field, show(value), ", ".join(repr(k) for k in known), did_you_mean(value, known)),
         UserWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=_stacklevel(),
     )
+
+
+# This package's name as imported: "openai_params", or "app._vendor.openai_params" when vendored.
+_PACKAGE = __name__.rpartition(".")[0]
+
+
+def _stacklevel() -> int:
+    """``warnings.warn``'s ``stacklevel`` for the first frame outside this package.
+
+    Counted from the function that calls ``warnings.warn`` (the caller of this
+    one), so a warning points at the user's line however many of the
+    package's own functions (generated dataclass ``__init__`` included) sit
+    between: a frame belongs to the package when its module is the package or
+    one of its submodules.
+    """
+    level = 1
+    frame = sys._getframe(1)  # the function that warns: stacklevel 1
+    while frame.f_back is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 # RFC 9110 section 5.6.2: token = 1*tchar

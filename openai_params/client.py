@@ -183,19 +183,16 @@ def _path_id(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
-def _chat_parameters(parameters: ParamsLike,
-                     kwargs: Mapping[str, Any]) -> Tuple[OpenAIChatCompletionParameters, bool]:
-    """The parameters, and whether this call made (and so just validated) the object."""
+def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
+    """The parameters of a call, from an object, a dict (snake or camelCase) or keyword arguments."""
     if parameters is None:
-        return OpenAIChatCompletionParameters.from_dict(dict(kwargs)), True
+        return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
     if isinstance(parameters, OpenAIChatCompletionParameters):
-        if kwargs:
-            return parameters.replace(**kwargs), True
-        return parameters, False  # the caller's object: fields may have changed since, check again
+        return parameters.replace(**kwargs) if kwargs else parameters
     if is_mapping(parameters):
         merged = dict(parameters)
         merged.update(kwargs)
-        return OpenAIChatCompletionParameters.from_dict(merged), True
+        return OpenAIChatCompletionParameters.from_dict(merged)
     raise TypeError("parameters must be an OpenAIChatCompletionParameters or a dict (got %s)"
                     % type(parameters).__name__)
 
@@ -214,15 +211,13 @@ class ChatCompletions:
 
     def build_request(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> HTTPRequest:
         """The exact request ``create`` would send, without sending it."""
-        params, fresh = _chat_parameters(parameters, kwargs)
-        return self._request(messages, params, stream=params.stream, fresh=fresh)
+        params = _chat_parameters(parameters, kwargs)
+        return self._request(messages, params, stream=params.stream)
 
     def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *,
-                 stream: bool, fresh: bool = False) -> HTTPRequest:
+                 stream: bool) -> HTTPRequest:
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
-        # An object this call built was validated a moment ago; the caller's own is checked
-        # again, since its fields may have been reassigned since it was made.
-        body.update(params._body() if fresh else params.body())
+        body.update(params.body())  # validates again: fields may have been reassigned
         if stream:
             body["stream"] = True
         else:
@@ -236,13 +231,13 @@ class ChatCompletions:
         Without callbacks: returns an ``OpenAIChatCompletionResult``. With any of
         ``on_data`` / ``on_terminate`` / ``on_response`` / ``on_error`` / ``formula``:
         returns a ``CallHandle`` at once and runs the call on a worker thread.
-        ``stream=True`` needs a callback (the seed's rule); use ``stream()`` to iterate.
+        ``stream=True`` needs a callback; use ``stream()`` to iterate.
         """
-        params, fresh = _chat_parameters(parameters, kwargs)
+        params = _chat_parameters(parameters, kwargs)
         if params.stream and params.data_callback is None:
             raise ValueError("stream=True needs a callback (on_data or formula) with create(); "
                              "to iterate over chunks use client.chat.completions.stream(messages, ...)")
-        request = self._request(messages, params, stream=params.stream, fresh=fresh)
+        request = self._request(messages, params, stream=params.stream)
         client = self._client
         if params.has_callbacks():
             if params.stream:
@@ -261,7 +256,7 @@ class ChatCompletions:
                     print(chunk.text, end="", flush=True)
             final = stream.result()
         """
-        params, fresh = _chat_parameters(parameters, dict(kwargs, stream=True))
+        params = _chat_parameters(parameters, dict(kwargs, stream=True))
         if params.has_callbacks():
             # The iterator form hands every chunk to the caller's loop; callbacks belong to
             # the background form, where a worker thread runs them.
@@ -269,7 +264,7 @@ class ChatCompletions:
             raise ValueError("stream() does not take callbacks (got %s): iterate over the stream "
                              "instead, or call create() with stream=True and the callbacks to run "
                              "them on a worker thread" % given)
-        request = self._request(messages, params, stream=True, fresh=fresh)
+        request = self._request(messages, params, stream=True)
         return self._open_stream(request, params, None)
 
     def _open_stream(self, request: HTTPRequest, params: OpenAIChatCompletionParameters,

@@ -219,7 +219,7 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
     if role not in MESSAGE_ROLES:
         # Some servers accept their own roles (llama.cpp templates, "ipython"),
         # so an unknown role is sent; but "User" or "asistant" is a typo.
-        warn_unknown(where + ".role", str(role), MESSAGE_ROLES, stacklevel=3)
+        warn_unknown(where + ".role", str(role), MESSAGE_ROLES)
     if "content" not in message or message["content"] is None:
         if role in _CONTENT_REQUIRED:
             raise ValueError("%s.content is required for a %r message" % (where, role))
@@ -262,12 +262,7 @@ def validate_messages(messages: Any) -> List[Dict[str, Any]]:
         wrong_type("messages", "a list of messages like %s" % example, messages)
     if not messages:
         fail("messages", "a non-empty list of messages like %s" % example, messages)
-    checked = []
-    for index, message in enumerate(
-        messages
-    ):  # a loop, not a comprehension: keeps warning stack levels fixed
-        checked.append(_validate_message(index, message))
-    return checked
+    return [_validate_message(index, message) for index, message in enumerate(messages)]
 
 
 # FunctionObject.name: "Must be a-z, A-Z, 0-9, or contain underscores and

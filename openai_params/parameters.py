@@ -20,48 +20,20 @@ Values are validated when the object is built and again by ``body()``,
 because fields can be reassigned in between. The rules of the Chat Completions
 fields are in ``_chat_rules``; their ranges, size limits and enums in
 ``_limits``, taken from ``CreateChatCompletionRequest`` in the OpenAI OpenAPI
-schema (the tests check them against it), and re-exported here.
+schema (the tests check them against it).
 """
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from ._redact import redacted_headers
 from ._checks import (check_bool, check_callable, check_choice, check_headers, check_int, check_mapping,
-                      check_number, check_str, is_mapping, is_number, wrong_type)
-from ._chat_rules import (check_metadata, check_options, check_output, check_sampling, check_seed_fields,
-                          check_tools, normalised_tools)
-from ._from_dict import camel_case, kwargs_from_dict, snake_case
-# The schema's limits and enums, re-exported (``X as X``) for code and tests that read them here.
-from ._limits import (
-    ALLOWED_TOOLS_MODES as ALLOWED_TOOLS_MODES,
-    AUDIO_FORMATS as AUDIO_FORMATS,
-    LIST_ORDERS as LIST_ORDERS,
-    LOGIT_BIAS_RANGE as LOGIT_BIAS_RANGE,
-    METADATA_KEY_MAX_LENGTH as METADATA_KEY_MAX_LENGTH,
-    METADATA_MAX_PAIRS as METADATA_MAX_PAIRS,
-    METADATA_VALUE_MAX_LENGTH as METADATA_VALUE_MAX_LENGTH,
-    MODALITIES as MODALITIES,
-    MODERATION_MODES as MODERATION_MODES,
-    N_RANGE as N_RANGE,
-    PENALTY_RANGE as PENALTY_RANGE,
-    PROMPT_CACHE_MODES as PROMPT_CACHE_MODES,
-    PROMPT_CACHE_TTLS as PROMPT_CACHE_TTLS,
-    REASONING_EFFORTS as REASONING_EFFORTS,
-    RESPONSE_FORMAT_TYPES as RESPONSE_FORMAT_TYPES,
-    SAFETY_IDENTIFIER_MAX_LENGTH as SAFETY_IDENTIFIER_MAX_LENGTH,
-    SEARCH_CONTEXT_SIZES as SEARCH_CONTEXT_SIZES,
-    SEED_RANGE as SEED_RANGE,
-    SERVICE_TIERS as SERVICE_TIERS,
-    STOP_MAX_ITEMS as STOP_MAX_ITEMS,
-    TEMPERATURE_RANGE as TEMPERATURE_RANGE,
-    TOOL_CHOICE_MODES as TOOL_CHOICE_MODES,
-    TOOL_CHOICE_TYPES as TOOL_CHOICE_TYPES,
-    TOOL_TYPES as TOOL_TYPES,
-    TOP_LOGPROBS_RANGE as TOP_LOGPROBS_RANGE,
-    TOP_P_RANGE as TOP_P_RANGE,
-    VERBOSITIES as VERBOSITIES,
-)
+                      check_str, check_timeout, is_mapping, is_number, wrong_type)
+from ._chat_rules import FIELD_NEEDS, FIELD_RULES, NOT_NONE, SENT_AS, check_metadata, check_needs
+from ._from_dict import kwargs_from_dict
+from ._json import check_json
+from ._limits import LIST_ORDERS
 from .messages import OpenAITool
 
 __all__ = [
@@ -77,8 +49,10 @@ Callback = Callable[[Any], Any]
 EXECUTION_OPTIONS: Tuple[str, ...] = ("timeout", "max_retries", "extra_headers", "extra_query", "throw")
 CALLBACKS: Tuple[str, ...] = ("on_data", "on_terminate", "on_response", "on_error", "formula")
 
-# from_dict's key mapping, under the names it had when it lived here.
-_camel_case, _kwargs_from_dict, _snake_case = camel_case, kwargs_from_dict, snake_case
+# Never in the body: the options above, and extra_body, which is merged in last.
+NOT_SENT = frozenset(EXECUTION_OPTIONS + CALLBACKS + ("extra_body",))
+# Sent even at its default value.
+ALWAYS_SENT = frozenset({"model"})
 
 P = TypeVar("P")
 
@@ -93,6 +67,26 @@ def _repr_value(name: str, value: Any) -> str:
     return repr(value)
 
 
+@lru_cache(maxsize=None)
+def _sent_fields(cls: type) -> Tuple[Tuple[str, Any], ...]:
+    """``(name, default)`` of the fields of ``cls`` that can be in the body, in body order:
+    the request's own fields, then those every call shares (``user``)."""
+    shared = {f.name for f in fields(OpenAIParameters)}
+    sent = [(f.name, f.default) for f in fields(cls) if f.name not in NOT_SENT]
+    return tuple(sorted(sent, key=lambda item: item[0] in shared))
+
+
+def _json_form(name: str, value: Any) -> Any:
+    """A field's value as the body holds it: a copy of containers, in the API's form (``SENT_AS``)."""
+    if name in SENT_AS:
+        return SENT_AS[name](value)
+    if is_mapping(value):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
 @dataclass(repr=False)
 class OpenAIParameters:
     """Options every call shares: how to run it, and what to do with its result.
@@ -105,7 +99,7 @@ class OpenAIParameters:
 
     Callbacks take one argument, the final result: ``on_terminate`` runs once
     per call whatever happened, then ``on_response`` on success or
-    ``on_error`` on failure. ``formula`` is the seed's single callback:
+    ``on_error`` on failure. ``formula`` is one callback for both cases:
     ``on_data`` when streaming, otherwise ``on_terminate``.
     """
 
@@ -114,6 +108,8 @@ class OpenAIParameters:
     extra_headers: Optional[Mapping[str, str]] = None
     extra_query: Optional[Mapping[str, Any]] = None
     extra_body: Optional[Mapping[str, Any]] = None
+    # Deprecated in the schema (safety_identifier / prompt_cache_key replace
+    # it) but still accepted, and servers use it.
     user: Optional[str] = None
     throw: bool = False
     on_terminate: Optional[Callback] = None
@@ -122,8 +118,7 @@ class OpenAIParameters:
     formula: Optional[Callback] = None
 
     def __post_init__(self) -> None:
-        # Frames up to the caller: __post_init__, __init__, caller.
-        self._validate(3)
+        self.validate()
 
     # --- construction -------------------------------------------------------
 
@@ -152,17 +147,8 @@ class OpenAIParameters:
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
-        self._validate(2)
-
-    def _validate(self, depth: int) -> None:
-        """``depth`` is how many frames above this one the user's code is (for warnings)."""
-        check_number(
-            "timeout",
-            self.timeout,
-            0,
-            allowed="a number of seconds >= 0 (0 = the client's default)",
-            optional=True,
-        )
+        if self.timeout is not None and not (is_number(self.timeout) and self.timeout == 0):
+            check_timeout("timeout", self.timeout)  # None and 0: the client's timeout
         check_int(
             "max_retries",
             self.max_retries,
@@ -176,6 +162,7 @@ class OpenAIParameters:
             if not (isinstance(value, str) or is_number(value)):
                 wrong_type("extra_query[%r]" % key, "a string or a number", value)
         check_mapping("extra_body", self.extra_body, optional=True)
+        check_json("extra_body", self.extra_body)
         check_str("user", self.user, optional=True)
         check_bool("throw", self.throw)
         for name in CALLBACKS:
@@ -185,25 +172,21 @@ class OpenAIParameters:
     # --- what the client uses ----------------------------------------------
 
     def body(self) -> Dict[str, Any]:
-        """The JSON body to send (validated again first): set fields only, ``extra_body`` merged last."""
-        self._validate(2)
-        return self._body()
+        """The JSON body to send (validated again first): ``extra_body`` merged last.
 
-    def _body(self) -> Dict[str, Any]:
-        """``body()`` without checking again: for an object validated just now and never
-        handed out (the client's own, built from a dict or keyword arguments)."""
-        body = self._request_fields()
-        if self.user is not None:
-            # Deprecated in the schema (safety_identifier / prompt_cache_key
-            # replace it) but still accepted, and servers use it.
-            body["user"] = self.user
+        A field is in it when it is not ``None`` and differs from its default,
+        which means "leave it out" (``model`` is always sent).
+        """
+        self.validate()
+        body: Dict[str, Any] = {}
+        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
+        for name, default in _sent_fields(cls):
+            value = getattr(self, name)
+            if name in ALWAYS_SENT or (value is not None and value != default):
+                body[name] = _json_form(name, value)
         if self.extra_body:
             body.update(self.extra_body)
         return body
-
-    def _request_fields(self) -> Dict[str, Any]:
-        """The request fields a subclass adds to the body, validated already."""
-        return {}
 
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
@@ -225,12 +208,12 @@ class OpenAIParameters:
 
 
 @dataclass(repr=False)
-class _SeedFields:
-    """The six fields of the seed, with the seed's defaults.
+class _LeadingFields:
+    """The six fields that come first in the constructor's argument order.
 
-    They live in their own base class so that they come first in the
-    constructor's argument order (dataclasses order fields base classes
-    first): ``OpenAIChatCompletionParameters("gpt-4o")`` sets the model.
+    They live in their own base class because dataclasses order fields base
+    classes first: ``OpenAIChatCompletionParameters("gpt-4o")`` sets the model.
+    Their defaults mean "leave it out", except ``model``, which is always sent.
     """
 
     # (A docstring also spares the import an inspect.signature() call, which
@@ -244,10 +227,10 @@ class _SeedFields:
 
 
 @dataclass(repr=False)
-class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
+class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     """The parameters of a Chat Completions request (``POST /chat/completions``).
 
-    The seed's fields keep the seed's defaults, which mean "leave it out":
+    A field's default means "leave it out" (the server's own default applies):
     ``model="gpt-4o-mini"`` (always sent), ``stream=False``,
     ``max_completion_tokens=0``, ``n=1``, ``temperature=-1``, ``store=False``.
     ``top_p=-1`` is left out the same way; every other field defaults to
@@ -305,74 +288,15 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _SeedFields):
 
     # --- validation ---------------------------------------------------------
 
-    def _validate(self, depth: int) -> None:
-        super()._validate(depth + 1)
-        # The rules live in _chat_rules; depth + 1: each runs one frame below this one.
-        check_seed_fields(self)
-        check_sampling(self)
-        check_output(self, depth + 1)
-        check_tools(self, depth + 1)
-        check_options(self, depth + 1)
-
-    # --- the body -----------------------------------------------------------
-
-    def _request_fields(self) -> Dict[str, Any]:
-        body: Dict[str, Any] = {"model": self.model}
-        # The seed's "leave it out" values.
-        if self.stream:
-            body["stream"] = True
-        if self.max_completion_tokens:
-            body["max_completion_tokens"] = self.max_completion_tokens
-        if self.n is not None and self.n != 1:
-            body["n"] = self.n
-        if self.temperature is not None and self.temperature != -1:
-            body["temperature"] = self.temperature
-        if self.store:
-            body["store"] = True
-        if self.stream_options is not None:
-            body["stream_options"] = dict(self.stream_options)
-        if self.top_p is not None and self.top_p != -1:
-            body["top_p"] = self.top_p
-        for name in ("frequency_penalty", "presence_penalty"):
-            if getattr(self, name) is not None:
-                body[name] = getattr(self, name)
-        if self.logit_bias is not None:
-            body["logit_bias"] = {str(token): bias for token, bias in self.logit_bias.items()}
-        for name in ("logprobs", "top_logprobs", "seed"):
-            if getattr(self, name) is not None:
-                body[name] = getattr(self, name)
-        if self.stop is not None:
-            body["stop"] = self.stop if isinstance(self.stop, str) else list(self.stop)
-        if self.metadata is not None:
-            body["metadata"] = dict(self.metadata)
-        if self.modalities is not None:
-            body["modalities"] = list(self.modalities)
-        for name in ("audio", "prediction", "response_format"):
+    def validate(self) -> None:
+        """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
+        super().validate()
+        for name, rule in FIELD_RULES:  # the rules of each field: _chat_rules
             value = getattr(self, name)
-            if value is not None:
-                body[name] = dict(value)
-        if self.tools is not None:
-            body["tools"] = normalised_tools(self.tools, None)  # body() has just validated them
-        if self.tool_choice is not None:
-            body["tool_choice"] = (
-                self.tool_choice if isinstance(self.tool_choice, str) else dict(self.tool_choice)
-            )
-        for name in (
-            "parallel_tool_calls",
-            "reasoning_effort",
-            "service_tier",
-            "verbosity",
-            "web_search_options",
-            "safety_identifier",
-            "prompt_cache_key",
-            "prompt_cache_options",
-            "moderation",
-            "max_tokens",
-        ):
-            value = getattr(self, name)
-            if value is not None:
-                body[name] = dict(value) if is_mapping(value) else value
-        return body
+            if value is not None or name in NOT_NONE:  # None: left out, nothing to check
+                rule(name, value)
+        for name, needed in FIELD_NEEDS:
+            check_needs(name, getattr(self, name), needed, getattr(self, needed))
 
 
 OpenAIChatCompletionsParameters = OpenAIChatCompletionParameters

@@ -16,8 +16,9 @@ import sys
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
-from ._checks import check_headers, show, wrong_type
+from ._checks import check_headers, is_mapping, show, wrong_type
 from ._http import HTTPRequest
+from ._json import check_json
 from ._redact import redact_url
 from ._version import __version__
 
@@ -116,13 +117,30 @@ def build_headers(*, api_key: Optional[str], organization: Optional[str], projec
     return headers
 
 
+def _mapping_as_dict(value: Any) -> Any:
+    # json writes dicts only; the package takes any mapping where it asks for "a dict".
+    if is_mapping(value):
+        return dict(value)
+    raise TypeError("not JSON")  # check_json below says what and where
+
+
 # One encoder, built once: json.dumps() with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# allow_nan=False: NaN and Infinity are not JSON (RFC 8259), and servers reject them.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                            default=_mapping_as_dict)
 
 
 def encode_json(body: Any) -> bytes:
-    """JSON as UTF-8, compact, non-ASCII kept as is (smaller, and what servers log readably)."""
-    return _ENCODER.encode(body).encode("utf-8")
+    """JSON as UTF-8, compact, non-ASCII kept as is (smaller, and what servers log readably).
+
+    What JSON cannot hold (a set, a date, NaN, a lone surrogate) raises
+    ``TypeError`` / ``ValueError`` naming its place: ``messages[0].content[1] must be ...``.
+    """
+    try:
+        return _ENCODER.encode(body).encode("utf-8")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        check_json("", body)  # finds the first bad part and raises, naming it
+        raise
 
 
 def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:

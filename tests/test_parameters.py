@@ -168,7 +168,7 @@ def test_invalid_case_raises_at_construction(case: Dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", INVALID, ids=[c["name"] for c in INVALID])
 def test_invalid_case_raises_in_body_after_reassignment(case: Dict[str, Any]) -> None:
-    from openai_params.parameters import _kwargs_from_dict  # the key mapping of from_dict, without validation
+    from openai_params._from_dict import kwargs_from_dict as _kwargs_from_dict  # the key mapping, without validation
 
     p = P()
     for name, value in _kwargs_from_dict(P, case["params"]).items():
@@ -181,7 +181,7 @@ def test_invalid_case_raises_in_body_after_reassignment(case: Dict[str, Any]) ->
 
 
 def test_corpus_covers_every_field() -> None:
-    from openai_params.parameters import _snake_case
+    from openai_params._from_dict import snake_case as _snake_case
 
     seen = {_snake_case(key) for case in VALID + INVALID for key in case["params"]}
     missing = {f.name for f in fields(P)} - set(CALLBACKS) - seen
@@ -387,7 +387,7 @@ def test_header_checks_accept_ordinary_headers() -> None:
 
 
 def test_from_dict_snake_and_camel_case_for_every_field() -> None:
-    from openai_params.parameters import _camel_case
+    from openai_params._from_dict import camel_case as _camel_case
 
     for f in fields(P):
         if f.name in CALLBACKS:
@@ -418,7 +418,7 @@ def test_from_dict_snake_and_camel_case_for_every_field() -> None:
     ],
 )
 def test_camel_case_names_of_the_seed(key: str, name: str) -> None:
-    from openai_params.parameters import _snake_case
+    from openai_params._from_dict import snake_case as _snake_case
 
     assert _snake_case(key) == name
 
@@ -697,11 +697,13 @@ def test_list_parameters_unknown_key() -> None:
 
 # --- import cost -----------------------------------------------------------------------------
 
-CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools", "collections", "re"}  # functools, re: loaded by dataclasses and typing anyway
+# functools, re: loaded by dataclasses and typing anyway; sys: built in, always loaded.
+CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools", "collections", "re", "sys"}
 
 
 @pytest.mark.parametrize(
-    "module", ["parameters.py", "_chat_rules.py", "_limits.py", "_from_dict.py", "messages.py", "_checks.py"]
+    "module",
+    ["parameters.py", "_chat_rules.py", "_limits.py", "_from_dict.py", "messages.py", "_checks.py", "_json.py"],
 )
 def test_modules_import_only_cheap_stdlib_modules(module: str) -> None:
     source = (Path(__file__).resolve().parent.parent / "openai_params" / module).read_text(encoding="utf-8")
@@ -822,3 +824,129 @@ def test_stop_over_the_limit(stop: List[str]) -> None:
         ValueError, match=r"^stop must be a string or a list of 1 to 4 strings \(got \d+ items: "
     ):
         P(stop=stop)
+
+
+# --- where warnings point --------------------------------------------------------------------
+
+
+def _warning_from(make: Any) -> warnings.WarningMessage:
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        make()
+    assert len(record) == 1, [str(w.message) for w in record]
+    return record[0]
+
+
+def _quietly(make: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: P(reasoning_effort="hihg"),
+        lambda: P.from_dict({"reasoningEffort": "hihg"}),
+        lambda: P(model="m").replace(reasoning_effort="hihg"),
+        lambda: _quietly(lambda: P(tools=[{"type": "browser_search"}])).replace(model="n"),
+        lambda: P(moderation={"model": "m", "policy": {"output": {"mode": "flag"}}}),
+    ],
+    ids=["constructor", "from_dict", "replace", "replace_keeps_tools", "nested_rule"],
+)
+def test_warnings_point_at_the_callers_line(make: Any) -> None:
+    warning = _warning_from(make)
+    assert warning.filename == __file__
+    assert "is not one of the known values" in str(warning.message)
+
+
+def test_warnings_from_create_keywords_point_at_the_callers_line(fake_server: Any) -> None:
+    from openai_params import OpenAI
+    from streamdata import completion
+
+    def warnings_from(make: Any, action: str = "always") -> List[warnings.WarningMessage]:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter(action)
+            make()
+        assert record
+        assert [w.filename for w in record] == [__file__] * len(record)
+        return record
+
+    fake_server.add(200, json=completion("ok"))
+    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as client:
+        messages = [{"role": "user", "content": "Hi"}]
+        warnings_from(lambda: client.chat.completions.create(messages, reasoning_effort="hihg"))
+        record = warnings_from(lambda: client.chat.completions.build_request([{"role": "usr", "content": "x"}]))
+        assert "messages[0].role" in str(record[0].message)
+        warnings_from(lambda: client.chat.completions.build_request(messages, {"verbosity": "loud"}, model="m"))
+        # The keywords are checked when the parameters are built and again by body(): both
+        # warnings point at the same line, so the default filter shows it once.
+        assert len(warnings_from(lambda: client.chat.completions.build_request(messages, verbosity="loud"),
+                                 "default")) == 1
+
+
+def test_warnings_point_at_the_caller_under_a_vendored_package_name(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    package = Path(__file__).resolve().parent.parent / "openai_params"
+    vendor = tmp_path / "app" / "_vendor"
+    shutil.copytree(package, vendor / "openai_params", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in (tmp_path / "app", vendor):
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+    script = tmp_path / "use_it.py"
+    script.write_text(
+        "import warnings\n"
+        "from app._vendor.openai_params import OpenAIChatCompletionParameters as P\n"
+        "with warnings.catch_warnings(record=True) as record:\n"
+        "    warnings.simplefilter('always')\n"
+        "    P(verbosity='loud')\n"
+        "print(record[0].filename)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=str(tmp_path), capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == str(script)
+
+
+# --- per-call timeout and retries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [1e10, math.inf, math.nan, 86400.5, -1, 2**63])
+def test_per_call_timeout_out_of_range_is_refused_at_construction(value: Any) -> None:
+    with pytest.raises(ValueError) as info:
+        OpenAIParameters(timeout=value)
+    assert str(info.value).startswith("timeout must be ")
+    assert str(info.value).endswith("(got %r)" % value)
+    p = P()
+    p.timeout = value
+    with pytest.raises(ValueError):
+        p.body()
+
+
+@pytest.mark.parametrize("value", ["5", b"5", [5]])
+def test_per_call_timeout_of_the_wrong_type_is_a_type_error(value: Any) -> None:
+    with pytest.raises(TypeError, match=r"^timeout must be "):
+        OpenAIParameters(timeout=value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, None, 0.5, 30, 86400])
+def test_per_call_timeout_accepted(value: Any) -> None:
+    assert OpenAIParameters(timeout=value).timeout == value
+
+
+def test_every_request_field_has_a_rule_and_is_checked_whatever_else_is_set() -> None:
+    from openai_params._chat_rules import FIELD_NEEDS, FIELD_RULES
+
+    shared = {f.name for f in fields(OpenAIParameters)}
+    request_fields = [f.name for f in fields(P) if f.name not in shared and f.name not in CALLBACKS]
+    assert sorted(name for name, _ in FIELD_RULES) == sorted(request_fields)
+    assert {name for pair in FIELD_NEEDS for name in pair} <= set(request_fields)
+    # No shortcut skips a rule when the other fields are at their defaults, or when they are set.
+    for others in ({}, {"seed": 1, "parallel_tool_calls": True}):
+        with pytest.raises(ValueError, match="^top_p must be"):
+            P(top_p=5, **others)
+        with pytest.raises(TypeError, match="^max_tokens must be"):
+            P(max_tokens="5", **others)

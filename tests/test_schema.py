@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 jsonschema = pytest.importorskip("jsonschema")
 
 from openai_params import messages as messages_module  # noqa: E402
-from openai_params import parameters as params_module  # noqa: E402
+from openai_params import _limits as limits  # noqa: E402
 from openai_params.messages import MESSAGE_ROLES, validate_messages  # noqa: E402
 from openai_params.parameters import (
     CALLBACKS,
@@ -172,15 +172,15 @@ def _range(schema: Dict[str, Any]) -> Any:
 
 
 def test_numeric_ranges_match_the_schema() -> None:
-    assert params_module.TEMPERATURE_RANGE == _range(PROPS["temperature"])
-    assert params_module.TOP_P_RANGE == _range(PROPS["top_p"])
+    assert limits.TEMPERATURE_RANGE == _range(PROPS["temperature"])
+    assert limits.TOP_P_RANGE == _range(PROPS["top_p"])
     assert (
-        params_module.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
+        limits.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
     )
-    assert params_module.N_RANGE == _range(PROPS["n"])
-    assert params_module.TOP_LOGPROBS_RANGE == _range(PROPS["top_logprobs"])
+    assert limits.N_RANGE == _range(PROPS["n"])
+    assert limits.TOP_LOGPROBS_RANGE == _range(PROPS["top_logprobs"])
     low, high = _range(PROPS["seed"])  # int64 bounds, written as floats in the JSON
-    assert float(params_module.SEED_RANGE[0]) == float(low) and float(params_module.SEED_RANGE[1]) == float(
+    assert float(limits.SEED_RANGE[0]) == float(low) and float(limits.SEED_RANGE[1]) == float(
         high
     )
     assert "must be set to `true`" in PROPS["top_logprobs"]["description"]  # top_logprobs needs logprobs
@@ -188,20 +188,20 @@ def test_numeric_ranges_match_the_schema() -> None:
 
 def test_size_limits_match_the_schema() -> None:
     stop = _resolve(PROPS["stop"])["oneOf"][1]
-    assert (stop["minItems"], stop["maxItems"]) == (1, params_module.STOP_MAX_ITEMS)
-    assert _non_null(PROPS["safety_identifier"])["maxLength"] == params_module.SAFETY_IDENTIFIER_MAX_LENGTH
+    assert (stop["minItems"], stop["maxItems"]) == (1, limits.STOP_MAX_ITEMS)
+    assert _non_null(PROPS["safety_identifier"])["maxLength"] == limits.SAFETY_IDENTIFIER_MAX_LENGTH
     assert "maxLength" not in _non_null(PROPS["prompt_cache_key"])  # no limit to check
     metadata = _words(_non_null(PROPS["metadata"])["description"])
-    assert "Set of %d key-value pairs" % params_module.METADATA_MAX_PAIRS in metadata
+    assert "Set of %d key-value pairs" % limits.METADATA_MAX_PAIRS in metadata
     assert (
-        "Keys are strings with a maximum length of %d characters" % params_module.METADATA_KEY_MAX_LENGTH
+        "Keys are strings with a maximum length of %d characters" % limits.METADATA_KEY_MAX_LENGTH
         in metadata
     )
     assert (
-        "Values are strings with a maximum length of %d characters" % params_module.METADATA_VALUE_MAX_LENGTH
+        "Values are strings with a maximum length of %d characters" % limits.METADATA_VALUE_MAX_LENGTH
         in metadata
     )
-    low, high = params_module.LOGIT_BIAS_RANGE
+    low, high = limits.LOGIT_BIAS_RANGE
     assert "bias value from %d to %d" % (low, high) in _words(PROPS["logit_bias"]["description"])
     assert PROPS["logit_bias"]["additionalProperties"] == {"type": "integer"}
     rule = "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of %d" % (
@@ -214,7 +214,7 @@ def test_size_limits_match_the_schema() -> None:
 
 
 def test_enums_match_the_schema() -> None:
-    m = params_module
+    m = limits
     assert list(m.REASONING_EFFORTS) == _enum(PROPS["reasoning_effort"])
     assert list(m.SERVICE_TIERS) == _enum(PROPS["service_tier"])
     assert list(m.VERBOSITIES) == _enum(PROPS["verbosity"])
@@ -306,7 +306,7 @@ CUSTOM_TOOL = st.fixed_dictionaries(
     }
 )
 TOOL_CHOICE = st.one_of(
-    st.sampled_from(params_module.TOOL_CHOICE_MODES),
+    st.sampled_from(limits.TOOL_CHOICE_MODES),
     NAME.map(lambda n: {"type": "function", "function": {"name": n}}),
     NAME.map(lambda n: {"type": "custom", "custom": {"name": n}}),
     st.fixed_dictionaries(
@@ -314,7 +314,7 @@ TOOL_CHOICE = st.one_of(
             "type": st.just("allowed_tools"),
             "allowed_tools": st.fixed_dictionaries(
                 {
-                    "mode": st.sampled_from(params_module.ALLOWED_TOOLS_MODES),
+                    "mode": st.sampled_from(limits.ALLOWED_TOOLS_MODES),
                     "tools": st.lists(
                         NAME.map(lambda n: {"type": "function", "function": {"name": n}}), max_size=2
                     ),
@@ -339,35 +339,35 @@ FIELDS = {
     "model": st.sampled_from(["gpt-4o-mini", "gpt-4o", "o3", "llama3.1:8b", "mistralai/Mistral-7B"]),
     "stream": st.booleans(),
     "max_completion_tokens": st.integers(0, 2**31),
-    "n": st.integers(*params_module.N_RANGE),
-    "temperature": st.one_of(st.just(-1), st.floats(*params_module.TEMPERATURE_RANGE)),
+    "n": st.integers(*limits.N_RANGE),
+    "temperature": st.one_of(st.just(-1), st.floats(*limits.TEMPERATURE_RANGE)),
     "store": st.booleans(),
     "stream_options": st.fixed_dictionaries(
         {}, optional={"include_usage": st.booleans(), "include_obfuscation": st.booleans()}
     ),
-    "top_p": st.one_of(st.just(-1), st.floats(*params_module.TOP_P_RANGE)),
-    "frequency_penalty": st.floats(*params_module.PENALTY_RANGE),
-    "presence_penalty": st.integers(*params_module.PENALTY_RANGE),
+    "top_p": st.one_of(st.just(-1), st.floats(*limits.TOP_P_RANGE)),
+    "frequency_penalty": st.floats(*limits.PENALTY_RANGE),
+    "presence_penalty": st.integers(*limits.PENALTY_RANGE),
     "logit_bias": st.dictionaries(
         st.one_of(st.integers(0, 200000), st.integers(0, 200000).map(str)),
-        st.integers(*params_module.LOGIT_BIAS_RANGE),
+        st.integers(*limits.LOGIT_BIAS_RANGE),
         max_size=4,
     ),
     "logprobs": st.booleans(),
-    "top_logprobs": st.integers(*params_module.TOP_LOGPROBS_RANGE),
-    "seed": st.integers(*params_module.SEED_RANGE),
-    "stop": st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=params_module.STOP_MAX_ITEMS)),
+    "top_logprobs": st.integers(*limits.TOP_LOGPROBS_RANGE),
+    "seed": st.integers(*limits.SEED_RANGE),
+    "stop": st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=limits.STOP_MAX_ITEMS)),
     "metadata": st.dictionaries(
-        st.text(max_size=64), st.text(max_size=512), max_size=params_module.METADATA_MAX_PAIRS
+        st.text(max_size=64), st.text(max_size=512), max_size=limits.METADATA_MAX_PAIRS
     ),
-    "modalities": st.lists(st.sampled_from(params_module.MODALITIES), max_size=2),
+    "modalities": st.lists(st.sampled_from(limits.MODALITIES), max_size=2),
     "audio": st.fixed_dictionaries(
         {
             "voice": st.one_of(
                 st.sampled_from(["alloy", "ash", "verse", "my-voice"]),
                 st.text(min_size=1).map(lambda i: {"id": i}),
             ),
-            "format": st.sampled_from(params_module.AUDIO_FORMATS),
+            "format": st.sampled_from(limits.AUDIO_FORMATS),
         }
     ),
     "prediction": st.fixed_dictionaries(
@@ -377,13 +377,13 @@ FIELDS = {
     "tools": st.lists(st.one_of(FUNCTION_TOOL, CUSTOM_TOOL), max_size=3),
     "tool_choice": TOOL_CHOICE,
     "parallel_tool_calls": st.booleans(),
-    "reasoning_effort": st.sampled_from(params_module.REASONING_EFFORTS),
-    "service_tier": st.sampled_from(params_module.SERVICE_TIERS),
-    "verbosity": st.sampled_from(params_module.VERBOSITIES),
+    "reasoning_effort": st.sampled_from(limits.REASONING_EFFORTS),
+    "service_tier": st.sampled_from(limits.SERVICE_TIERS),
+    "verbosity": st.sampled_from(limits.VERBOSITIES),
     "web_search_options": st.fixed_dictionaries(
         {},
         optional={
-            "search_context_size": st.sampled_from(params_module.SEARCH_CONTEXT_SIZES),
+            "search_context_size": st.sampled_from(limits.SEARCH_CONTEXT_SIZES),
             "user_location": st.fixed_dictionaries(
                 {
                     "type": st.just("approximate"),
@@ -394,13 +394,13 @@ FIELDS = {
             ),
         },
     ),
-    "safety_identifier": st.text(max_size=params_module.SAFETY_IDENTIFIER_MAX_LENGTH),
+    "safety_identifier": st.text(max_size=limits.SAFETY_IDENTIFIER_MAX_LENGTH),
     "prompt_cache_key": TEXT,
     "prompt_cache_options": st.fixed_dictionaries(
         {},
         optional={
-            "ttl": st.sampled_from(params_module.PROMPT_CACHE_TTLS),
-            "mode": st.sampled_from(params_module.PROMPT_CACHE_MODES),
+            "ttl": st.sampled_from(limits.PROMPT_CACHE_TTLS),
+            "mode": st.sampled_from(limits.PROMPT_CACHE_MODES),
         },
     ),
     "moderation": st.fixed_dictionaries(
@@ -409,7 +409,7 @@ FIELDS = {
             "policy": st.fixed_dictionaries(
                 {},
                 optional={
-                    side: st.fixed_dictionaries({"mode": st.sampled_from(params_module.MODERATION_MODES)})
+                    side: st.fixed_dictionaries({"mode": st.sampled_from(limits.MODERATION_MODES)})
                     for side in ("input", "output")
                 },
             )
