@@ -1,12 +1,12 @@
 """The rules of the Chat Completions fields, as a table.
 
-``FIELD_RULES`` lists, in checking order, each request field of
-``OpenAIChatCompletionParameters`` with the rule that checks its value: a
-function ``rule(field, value)`` that raises ``ValueError`` / ``TypeError``
-naming the bad field (see ``_checks``), or warns for an unknown value of an
-open enum. ``None`` means "leave it out" and is not checked, except for the
-fields of ``NOT_NONE``, which always hold a value. ``FIELD_NEEDS``
-lists the fields that only make sense with another one set to ``True``, and
+``FIELD_RULES`` gives each request field of ``OpenAIChatCompletionParameters``
+the rule that checks its value: a function ``rule(field, value)`` that raises
+``ValueError`` / ``TypeError`` naming the bad field (see ``_checks``), or
+warns for an unknown value of an open enum. A rule only sees values other
+than the field's default (defaults are valid); ``None`` is the default of most
+fields, and the others take it too, as "leave it out". ``FIELD_NEEDS`` lists
+the fields that only make sense with another one set to ``True``, and
 ``SENT_AS`` how a value is written in the body when that is not a plain copy.
 
 The numbers and enums come from ``_limits``, which the tests check against
@@ -61,7 +61,7 @@ from ._limits import (
 )
 from .messages import OpenAITool, check_function_name
 
-__all__ = ["FIELD_NEEDS", "FIELD_RULES", "NOT_NONE", "SENT_AS", "check_metadata", "check_needs"]
+__all__ = ["FIELD_NEEDS", "FIELD_RULES", "SENT_AS", "Rule", "check_metadata", "check_needs"]
 
 Rule = Callable[[str, Any], None]
 
@@ -84,7 +84,7 @@ def _number_or_minus_one(field: str, value: Any, minimum: float, maximum: float)
     """``temperature`` / ``top_p``: -1, their default, leaves them out."""
     if value != -1:
         allowed = "between %s and %s, or -1 to leave it out" % (minimum, maximum)
-        check_number(field, value, minimum, maximum, allowed=allowed)
+        check_number(field, value, minimum, maximum, allowed=allowed, optional=True)
 
 
 def _open_enum(field: str, value: Any, known: Sequence[str]) -> None:
@@ -300,45 +300,43 @@ def _moderation(field: str, value: Any) -> None:
         _open_enum(where + ".mode", mode, MODERATION_MODES)
 
 
-# Every request field, in checking order, with its rule: rule(field, value). None means
-# "leave it out" and is not checked, except for the fields in NOT_NONE.
-FIELD_RULES: Tuple[Tuple[str, Rule], ...] = (
-    ("model", partial(check_str, non_empty=True)),
-    ("stream", check_bool),
-    ("max_completion_tokens", partial(check_int, minimum=0, allowed="an integer >= 1, or 0 to leave it out")),
-    ("n", partial(check_int, minimum=N_RANGE[0], maximum=N_RANGE[1])),
-    ("temperature", partial(_number_or_minus_one, minimum=TEMPERATURE_RANGE[0], maximum=TEMPERATURE_RANGE[1])),
-    ("store", check_bool),
-    ("top_p", partial(_number_or_minus_one, minimum=TOP_P_RANGE[0], maximum=TOP_P_RANGE[1])),
-    ("frequency_penalty", partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1])),
-    ("presence_penalty", partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1])),
-    ("logit_bias", _logit_bias),
-    ("logprobs", partial(check_bool, optional=True)),  # (the message then says None leaves it out)
-    ("top_logprobs", partial(check_int, minimum=TOP_LOGPROBS_RANGE[0], maximum=TOP_LOGPROBS_RANGE[1])),
-    ("seed", partial(check_int, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], allowed="a 64-bit signed integer")),
-    ("stop", _stop),
-    ("metadata", check_metadata),
-    ("modalities", _modalities),
-    ("audio", _audio),
-    ("prediction", _prediction),
-    ("response_format", _response_format),
-    ("tools", _tools),
-    ("tool_choice", _tool_choice),
-    ("parallel_tool_calls", partial(check_bool, optional=True)),
-    ("reasoning_effort", partial(_open_enum, known=REASONING_EFFORTS)),
-    ("service_tier", partial(_open_enum, known=SERVICE_TIERS)),
-    ("verbosity", partial(_open_enum, known=VERBOSITIES)),
-    ("stream_options", _stream_options),
-    ("web_search_options", _web_search_options),
-    ("safety_identifier", partial(check_str, max_length=SAFETY_IDENTIFIER_MAX_LENGTH)),
-    ("prompt_cache_key", check_str),
-    ("prompt_cache_options", _prompt_cache_options),
-    ("moderation", _moderation),
-    ("max_tokens", partial(check_int, minimum=0, allowed="an integer >= 0, or None to leave it out")),
-)
-
-# The fields that are always a value (never None): their rules also see None, and refuse it.
-NOT_NONE = frozenset({"model", "stream", "store"})
+# The rule of every request field: rule(field, value). It only sees values other than the
+# field's default; the fields whose default is not None also take None ("leave it out").
+FIELD_RULES: Dict[str, Rule] = {
+    "model": partial(check_str, non_empty=True),
+    "stream": check_bool,
+    "max_completion_tokens": partial(check_int, minimum=0, allowed="an integer >= 1, or 0 to leave it out",
+                                     optional=True),
+    "n": partial(check_int, minimum=N_RANGE[0], maximum=N_RANGE[1], optional=True),
+    "temperature": partial(_number_or_minus_one, minimum=TEMPERATURE_RANGE[0], maximum=TEMPERATURE_RANGE[1]),
+    "store": check_bool,
+    "top_p": partial(_number_or_minus_one, minimum=TOP_P_RANGE[0], maximum=TOP_P_RANGE[1]),
+    "frequency_penalty": partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1]),
+    "presence_penalty": partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1]),
+    "logit_bias": _logit_bias,
+    "logprobs": partial(check_bool, optional=True),  # (the message then says None leaves it out)
+    "top_logprobs": partial(check_int, minimum=TOP_LOGPROBS_RANGE[0], maximum=TOP_LOGPROBS_RANGE[1]),
+    "seed": partial(check_int, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], allowed="a 64-bit signed integer"),
+    "stop": _stop,
+    "metadata": check_metadata,
+    "modalities": _modalities,
+    "audio": _audio,
+    "prediction": _prediction,
+    "response_format": _response_format,
+    "tools": _tools,
+    "tool_choice": _tool_choice,
+    "parallel_tool_calls": partial(check_bool, optional=True),
+    "reasoning_effort": partial(_open_enum, known=REASONING_EFFORTS),
+    "service_tier": partial(_open_enum, known=SERVICE_TIERS),
+    "verbosity": partial(_open_enum, known=VERBOSITIES),
+    "stream_options": _stream_options,
+    "web_search_options": _web_search_options,
+    "safety_identifier": partial(check_str, max_length=SAFETY_IDENTIFIER_MAX_LENGTH),
+    "prompt_cache_key": check_str,
+    "prompt_cache_options": _prompt_cache_options,
+    "moderation": _moderation,
+    "max_tokens": partial(check_int, minimum=0, allowed="an integer >= 0, or None to leave it out"),
+}
 
 # (field, the field it needs set to True), each quoting the schema.
 FIELD_NEEDS: Tuple[Tuple[str, str], ...] = (

@@ -135,11 +135,10 @@ def check_int(
     """
     if value is None and optional:
         return
-    text = allowed or _range_text("an integer", minimum, maximum)
     if not is_int(value):
-        wrong_type(field, text, value)
+        wrong_type(field, allowed or _range_text("an integer", minimum, maximum), value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        fail(field, text, value)
+        fail(field, allowed or _range_text("an integer", minimum, maximum), value)
 
 
 def check_number(
@@ -154,14 +153,12 @@ def check_number(
     """``value`` must be a finite ``int`` or ``float`` (not a ``bool``) within ``[minimum, maximum]``."""
     if value is None and optional:
         return
-    text = allowed or _range_text("a number", minimum, maximum)
     if not is_number(value):
-        wrong_type(field, text, value)
+        wrong_type(field, allowed or _range_text("a number", minimum, maximum), value)
     # NaN compares False with everything, so test "inside" rather than "outside".
-    if not math.isfinite(value):
-        fail(field, text, value)
-    if (minimum is not None and not value >= minimum) or (maximum is not None and not value <= maximum):
-        fail(field, text, value)
+    if (not math.isfinite(value) or (minimum is not None and not value >= minimum)
+            or (maximum is not None and not value <= maximum)):
+        fail(field, allowed or _range_text("a number", minimum, maximum), value)
 
 
 def check_str(

@@ -1,9 +1,10 @@
 """Keyword arguments from a dict: what ``from_dict`` and ``replace`` do with keys.
 
-A key may be the field's snake_case name (``max_retries``) or the seed's
-camelCase one (``maxRetries``). An unknown key is an error whose hint is
-written in the style the caller used, and a key that belongs to the client or
-to ``create()`` (``api_key``, ``messages``, ...) says where it goes instead.
+A key may be the field's snake_case name (``max_retries``) or its camelCase
+one (``maxRetries``, as JSON configurations write it). An unknown key is an
+error whose hint is written in the style the caller used, and a key that
+belongs to the client or to ``create()`` (``api_key``, ``messages``, ...) says
+where it goes instead.
 """
 
 from dataclasses import fields

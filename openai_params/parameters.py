@@ -24,13 +24,13 @@ schema (the tests check them against it).
 """
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+from functools import lru_cache, partial
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from ._redact import redacted_headers
 from ._checks import (check_bool, check_callable, check_choice, check_headers, check_int, check_mapping,
                       check_str, check_timeout, is_mapping, is_number, wrong_type)
-from ._chat_rules import FIELD_NEEDS, FIELD_RULES, NOT_NONE, SENT_AS, check_metadata, check_needs
+from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_metadata, check_needs
 from ._from_dict import kwargs_from_dict
 from ._json import check_json
 from ._limits import LIST_ORDERS
@@ -65,6 +65,43 @@ def _repr_value(name: str, value: Any) -> str:
         qualname = getattr(value, "__qualname__", None)
         return "<function %s>" % qualname if qualname else "<%s object>" % type(value).__name__
     return repr(value)
+
+
+def _timeout(field: str, value: Any) -> None:
+    if value is not None and not (is_number(value) and value == 0):  # None and 0: the client's timeout
+        check_timeout(field, value)
+
+
+def _extra_query(field: str, value: Any) -> None:
+    check_mapping(field, value)
+    for key, item in value.items():
+        if not (isinstance(item, str) or is_number(item)):
+            wrong_type("%s[%r]" % (field, key), "a string or a number", item)
+
+
+def _extra_body(field: str, value: Any) -> None:
+    check_mapping(field, value)
+    check_json(field, value)  # its keys land at the top of the body, where its name would be lost
+
+
+# The rule of each field every call shares: rule(field, value), as in _chat_rules.FIELD_RULES.
+SHARED_RULES: Dict[str, Rule] = {
+    "timeout": _timeout,
+    "max_retries": partial(check_int, minimum=0, allowed="an integer >= 0, or None for the client's default"),
+    "extra_headers": check_headers,
+    "extra_query": _extra_query,
+    "extra_body": _extra_body,
+    "user": check_str,
+    "throw": check_bool,
+    **{name: check_callable for name in CALLBACKS},
+}
+_RULES: Dict[str, Rule] = {**SHARED_RULES, **FIELD_RULES}
+
+
+@lru_cache(maxsize=None)
+def _field_rules(cls: type) -> Tuple[Tuple[str, Any, Rule], ...]:
+    """``(name, default, rule)`` of every field of ``cls``, in field order."""
+    return tuple((f.name, f.default, _RULES[f.name]) for f in fields(cls))
 
 
 @lru_cache(maxsize=None)
@@ -117,6 +154,9 @@ class OpenAIParameters:
     on_error: Optional[Callback] = None
     formula: Optional[Callback] = None
 
+    # (field, the field it needs set to True): see _chat_rules.FIELD_NEEDS.
+    _NEEDS: ClassVar[Tuple[Tuple[str, str], ...]] = ()
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -147,27 +187,14 @@ class OpenAIParameters:
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
-        if self.timeout is not None and not (is_number(self.timeout) and self.timeout == 0):
-            check_timeout("timeout", self.timeout)  # None and 0: the client's timeout
-        check_int(
-            "max_retries",
-            self.max_retries,
-            0,
-            allowed="an integer >= 0, or None for the client's default",
-            optional=True,
-        )
-        check_headers("extra_headers", self.extra_headers)
-        check_mapping("extra_query", self.extra_query, optional=True)
-        for key, value in (self.extra_query or {}).items():
-            if not (isinstance(value, str) or is_number(value)):
-                wrong_type("extra_query[%r]" % key, "a string or a number", value)
-        check_mapping("extra_body", self.extra_body, optional=True)
-        check_json("extra_body", self.extra_body)
-        check_str("user", self.user, optional=True)
-        check_bool("throw", self.throw)
-        for name in CALLBACKS:
-            if hasattr(self, name):
-                check_callable(name, getattr(self, name))
+        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
+        values = vars(self)
+        for name, default, rule in _field_rules(cls):
+            value = values[name]
+            if value is not default:  # a field still holding its default (None for most) is valid
+                rule(name, value)
+        for name, needed in self._NEEDS:
+            check_needs(name, getattr(self, name), needed, getattr(self, needed))
 
     # --- what the client uses ----------------------------------------------
 
@@ -179,10 +206,11 @@ class OpenAIParameters:
         """
         self.validate()
         body: Dict[str, Any] = {}
-        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
+        cls: type = type(self)
+        values = vars(self)
         for name, default in _sent_fields(cls):
-            value = getattr(self, name)
-            if name in ALWAYS_SENT or (value is not None and value != default):
+            value = values[name]
+            if (value is not None and value != default) or name in ALWAYS_SENT:
                 body[name] = _json_form(name, value)
         if self.extra_body:
             body.update(self.extra_body)
@@ -242,6 +270,8 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     {'model': 'gpt-4o-mini', 'stream': True, 'max_completion_tokens': 50}
     """
 
+    _NEEDS: ClassVar[Tuple[Tuple[str, str], ...]] = FIELD_NEEDS
+
     on_data: Optional[Callback] = None
     stream_options: Optional[Mapping[str, Any]] = None
     top_p: Optional[float] = -1
@@ -285,18 +315,6 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
         if self.on_terminate is not None:
             return self.on_terminate
         return None if self.stream else self.formula
-
-    # --- validation ---------------------------------------------------------
-
-    def validate(self) -> None:
-        """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
-        super().validate()
-        for name, rule in FIELD_RULES:  # the rules of each field: _chat_rules
-            value = getattr(self, name)
-            if value is not None or name in NOT_NONE:  # None: left out, nothing to check
-                rule(name, value)
-        for name, needed in FIELD_NEEDS:
-            check_needs(name, getattr(self, name), needed, getattr(self, needed))
 
 
 OpenAIChatCompletionsParameters = OpenAIChatCompletionParameters

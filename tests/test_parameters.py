@@ -940,9 +940,12 @@ def test_per_call_timeout_accepted(value: Any) -> None:
 def test_every_request_field_has_a_rule_and_is_checked_whatever_else_is_set() -> None:
     from openai_params._chat_rules import FIELD_NEEDS, FIELD_RULES
 
+    from openai_params.parameters import SHARED_RULES
+
     shared = {f.name for f in fields(OpenAIParameters)}
     request_fields = [f.name for f in fields(P) if f.name not in shared and f.name not in CALLBACKS]
-    assert sorted(name for name, _ in FIELD_RULES) == sorted(request_fields)
+    assert sorted(FIELD_RULES) == sorted(request_fields)
+    assert sorted(SHARED_RULES) == sorted(shared | {"on_data"})
     assert {name for pair in FIELD_NEEDS for name in pair} <= set(request_fields)
     # No shortcut skips a rule when the other fields are at their defaults, or when they are set.
     for others in ({}, {"seed": 1, "parallel_tool_calls": True}):
