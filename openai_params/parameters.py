@@ -27,13 +27,24 @@ from dataclasses import dataclass, fields
 from functools import lru_cache, partial
 from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-from ._redact import redacted_headers
-from ._checks import (check_bool, check_callable, check_choice, check_headers, check_int, check_mapping,
-                      check_str, check_timeout, is_mapping, is_number, wrong_type)
 from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_metadata, check_needs
+from ._checks import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_headers,
+    check_int,
+    check_mapping,
+    check_str,
+    check_timeout,
+    is_mapping,
+    is_number,
+    wrong_type,
+)
 from ._from_dict import kwargs_from_dict
 from ._json import check_json
 from ._limits import LIST_ORDERS
+from ._redact import redacted_headers
 from .messages import OpenAITool
 
 __all__ = [

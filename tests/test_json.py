@@ -124,7 +124,7 @@ def test_what_json_holds_is_sent_unchanged(client: Any) -> None:
     }
     request = client.chat.completions.build_request([{"role": "user", "content": "x"}], extra_body=extra)
     sent = json.loads(request.body.decode("utf-8"))
-    assert sent["text"] == "café ☕ 日本" and "café ☕ 日本".encode("utf-8") in request.body
+    assert sent["text"] == "café ☕ 日本" and "café ☕ 日本".encode() in request.body
     assert sent["numbers"] == [0, -1, 2.5, 10**20, True, False, None]
     assert sent["nested"] == {"a": [{"b": []}], "1": "one"}
     assert sent["proxy"] == {"k": "v"} and list(sent["ordered"]) == ["z", "a"]

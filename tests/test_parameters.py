@@ -168,7 +168,9 @@ def test_invalid_case_raises_at_construction(case: Dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", INVALID, ids=[c["name"] for c in INVALID])
 def test_invalid_case_raises_in_body_after_reassignment(case: Dict[str, Any]) -> None:
-    from openai_params._from_dict import kwargs_from_dict as _kwargs_from_dict  # the key mapping, without validation
+    from openai_params._from_dict import (
+        kwargs_from_dict as _kwargs_from_dict,  # the key mapping, without validation
+    )
 
     p = P()
     for name, value in _kwargs_from_dict(P, case["params"]).items():
@@ -939,7 +941,6 @@ def test_per_call_timeout_accepted(value: Any) -> None:
 
 def test_every_request_field_has_a_rule_and_is_checked_whatever_else_is_set() -> None:
     from openai_params._chat_rules import FIELD_NEEDS, FIELD_RULES
-
     from openai_params.parameters import SHARED_RULES
 
     shared = {f.name for f in fields(OpenAIParameters)}

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 jsonschema = pytest.importorskip("jsonschema")
 
-from openai_params import messages as messages_module  # noqa: E402
 from openai_params import _limits as limits  # noqa: E402
+from openai_params import messages as messages_module  # noqa: E402
 from openai_params.messages import MESSAGE_ROLES, validate_messages  # noqa: E402
 from openai_params.parameters import (
     CALLBACKS,
