@@ -6,9 +6,11 @@ waits; a :class:`CancelEvent` also runs hooks when it is set, which the
 transport uses to shut the socket of the attempt in flight (:func:`_shutdown`).
 """
 
-import socket
 import threading
-from typing import Callable, Dict, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["CancelEvent"]
 
@@ -67,7 +69,7 @@ def _on_cancel(cancel: Optional[threading.Event], hook: Callable[[], None]) -> C
     return _nothing
 
 
-def _shutdown(sock: Optional[socket.socket]) -> None:
+def _shutdown(sock: "Optional[socket.socket]") -> None:
     """Make a read blocked on ``sock`` in another thread return now.
 
     ``socket.socket.shutdown`` (not the TLS wrapper's) acts on the descriptor only;
@@ -76,6 +78,8 @@ def _shutdown(sock: Optional[socket.socket]) -> None:
     """
     if sock is None:
         return
+    import socket  # there is a socket: the module is loaded already
+
     try:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except (OSError, ValueError):

@@ -7,7 +7,6 @@ sends, waits for a response or reads a body passes through here and leaves as
 :mod:`.transport` (up to the response head) and :mod:`._http` (the body).
 """
 
-import socket
 from typing import TYPE_CHECKING, Callable, Optional, Tuple, Type
 
 from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
@@ -42,7 +41,9 @@ class _ErrorMap:
         if self.aborted():
             raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % what,
                                                 type="cancelled", cause=exc)) from exc
-        if isinstance(exc, (socket.timeout, TimeoutError)):
+        import socket  # an error from a socket: the module is loaded already
+
+        if isinstance(exc, (socket.timeout, TimeoutError)):  # socket.timeout: before 3.10
             limit = " after %.3g s" % self._timeout if self._timeout is not None else ""
             raise APITimeoutError(OpenAIError("timed out%s %s" % (limit, what),
                                               type="timeout", cause=exc)) from exc

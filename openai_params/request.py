@@ -14,7 +14,6 @@ import json
 import re
 import sys
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
 
 from ._checks import check_headers, is_mapping, show, wrong_type
 from ._http import HTTPRequest
@@ -48,6 +47,8 @@ def check_base_url(field: str, value: Any) -> None:
     """``value`` must be an absolute ``http://`` or ``https://`` URL that can be sent as it is."""
     if not isinstance(value, str):
         wrong_type(field, "a URL (a string starting with http:// or https://)", value)
+    from urllib.parse import urlsplit  # with the first client, not with the import
+
     try:
         parts = urlsplit(value)
     except ValueError:
@@ -79,6 +80,8 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
         if isinstance(value, bool):
             value = "true" if value else "false"
         pairs.append((key, value))
+    from urllib.parse import urlencode
+
     extra = urlencode(pairs)
     joined = "&".join(part for part in (base_query, extra) if part)
     return url + ("?" + joined if joined else "")

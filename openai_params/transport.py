@@ -63,7 +63,6 @@ request, so ``import openai_params`` and ``OpenAI()`` stay light.
     print(response.status, response.read()[:100])
 """
 
-import logging
 import threading
 import time
 from functools import partial
@@ -84,7 +83,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
-logger = logging.getLogger("openai_params")
 
 # The phases of an attempt, as error messages name them; past _WAITING the request was written.
 _CONNECTING = "connecting to"
@@ -255,6 +253,9 @@ class Transport:
 
     def _log(self, request: HTTPRequest, attempt: int, max_retries: int, started: float,
              outcome: str, decision: Optional[RetryDecision]) -> None:
+        import logging  # loaded by the first request, not by the import
+
+        logger = logging.getLogger("openai_params")
         if not logger.isEnabledFor(logging.DEBUG):
             return
         if decision is None or decision.reason.endswith(": success"):

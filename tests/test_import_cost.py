@@ -1,0 +1,77 @@
+"""What `from openai_params import OpenAI, OpenAIChatCompletionParameters` loads.
+
+The import a program makes defines the client class; the transport and the streaming
+code load when a client is made, logging, sockets and the network modules at the first
+request, worker threads at the first background call (benchmarks/import_time.py measures
+what this saves against the official package).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+from fakeserver import FakeServer
+from streamdata import SSE_HEADERS, completion, text_stream
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_IMPORT = "from openai_params import OpenAI, OpenAIChatCompletionParameters"
+# Loaded when first needed, never by the client import.
+DEFERRED = [
+    "logging",
+    "socket",
+    "selectors",
+    "concurrent.futures",
+    "ssl",
+    "http.client",
+    "email",
+    "urllib.request",
+    "openai_params.transport",
+    "openai_params.stream",
+    "openai_params.sse",
+    "openai_params.accumulate",
+    "openai_params.background",
+]
+
+
+def _loaded_after(steps: List[str], *argv: str) -> List[List[str]]:
+    """Run ``steps`` one after another in a fresh interpreter; after each, which DEFERRED are loaded."""
+    script = "import json, sys\nnames = %r\nseen = []\n" % (DEFERRED,)
+    for step in steps:
+        script += step + "\nseen.append(sorted(m for m in names if m in sys.modules))\n"
+    script += "print(json.dumps(seen))\n"
+    env: Dict[str, Any] = {"PATH": "", "NO_PROXY": "*", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script] + list(argv),
+        cwd=str(ROOT),
+        env=env,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_client_import_loads_none_of_what_a_call_needs_later() -> None:
+    (after_import,) = _loaded_after([CLIENT_IMPORT])
+    assert after_import == []
+
+
+def test_each_part_loads_when_first_needed_and_works(fake_server: FakeServer) -> None:
+    fake_server.add(200, json=completion("Hi"))
+    fake_server.add(200, pieces=text_stream(["He", "llo"]), headers=SSE_HEADERS)
+    messages = [{"role": "user", "content": "hi"}]
+    made, created, streamed = _loaded_after(
+        [
+            CLIENT_IMPORT + "\nclient = OpenAI(api_key='sk-x', base_url=sys.argv[1], max_retries=0)",
+            "r = client.chat.completions.create(%r, model='m'); assert r.success, r.errors" % (messages,),
+            "with client.chat.completions.stream(%r, model='m') as s:\n"
+            "    assert ''.join(c.text for c in s) == 'Hello'" % (messages,),
+        ],
+        fake_server.url + "/v1",
+    )
+    assert "openai_params.transport" in made and "http.client" not in made
+    assert {"http.client", "socket", "logging"} <= set(created)
+    assert {"openai_params.stream", "openai_params.sse", "openai_params.accumulate"} <= set(streamed)
