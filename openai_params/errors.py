@@ -38,7 +38,6 @@ import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 
 from ._redact import is_secret_header, redact_text, redact_url
-from .retry import _status_text, parse_retry_after
 
 __all__ = [
     "OpenAIError",
@@ -200,6 +199,8 @@ class OpenAIError:
         ...     b' "type": "requests", "code": "rate_limit_exceeded"}}').retry_after
         2.0
         """
+        from .retry import _status_text, parse_retry_after  # with the first response
+
         lowered = {k.lower(): v for k, v in headers.items()}
         retry_after = parse_retry_after(lowered)
         content_type = lowered.get("content-type", "")
@@ -271,6 +272,8 @@ class OpenAIError:
     __hash__ = None  # type: ignore[assignment]  # mutable record
 
     def __str__(self) -> str:
+        from .retry import _status_text
+
         head = _status_text(self.status) if self.status is not None else (self.type or "error")
         details = ["%s=%s" % (name, value) for name, value in (
             ("type", self.type if self.status is not None else None), ("code", self.code),

@@ -13,13 +13,15 @@ What cannot be sent is refused here, before a request exists: the base URL
 import json
 import re
 import sys
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ._checks import check_headers, is_mapping, show, wrong_type
-from ._http import HTTPRequest
 from ._json import check_json
 from ._redact import redact_url
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._http import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
 
@@ -146,6 +148,8 @@ def encode_json(body: Any) -> bytes:
         raise
 
 
-def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:
+def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> "HTTPRequest":
+    from ._http import HTTPRequest  # with the first request, not with the import
+
     return HTTPRequest(method=method, url=url, headers=headers,
                        body=None if body is None else encode_json(body))
