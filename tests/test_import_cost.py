@@ -1,8 +1,8 @@
 """What `from openai_params import OpenAI, OpenAIChatCompletionParameters` loads.
 
-The import a program makes defines the client class; the transport and the streaming
-code load when a client is made, logging, sockets and the network modules at the first
-request, worker threads at the first background call (benchmarks/import_time.py measures
+The import a program makes defines the client class; the HTTP layer, the transport and
+the streaming code load when a client is made, logging, sockets and the network modules at
+the first request, worker threads at the first background call (benchmarks/import_time.py measures
 what this saves against the official package).
 """
 
@@ -27,6 +27,9 @@ DEFERRED = [
     "http.client",
     "email",
     "urllib.request",
+    "urllib.parse",
+    "openai_params._http",
+    "openai_params.retry",
     "openai_params.transport",
     "openai_params.stream",
     "openai_params.sse",
