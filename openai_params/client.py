@@ -8,15 +8,15 @@ Configuration falls back to the environment: ``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``.
 """
 
+from __future__ import annotations  # unevaluated: some names are imported for type checkers only
+
 import dataclasses
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
-from urllib.parse import quote
 
 from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
                       check_timeout, is_mapping)
-from .background import BackgroundCall, CallHandle, Workers
 from .errors import OpenAIException
 from .messages import validate_messages
 from .parameters import (CALLBACKS, OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
@@ -24,12 +24,17 @@ from .parameters import (CALLBACKS, OpenAIChatCompletionListParameters, OpenAICh
 from ._redact import redact, redact_url
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
-from .stream import ChatCompletionStream
-from ._http import HTTPRequest, HTTPResponse
-from .transport import Transport, TransportLike
 
 if TYPE_CHECKING:
     import ssl
+
+    # Imported where they are used: the HTTP layer, the transport, the workers and the
+    # streaming code load when a client is made, not with this module
+    # (tests/test_import_cost.py).
+    from ._http import HTTPRequest, HTTPResponse
+    from .background import CallHandle
+    from .stream import ChatCompletionStream
+    from .transport import TransportLike
 
 __all__ = ["OpenAI"]
 
@@ -68,6 +73,9 @@ class OpenAI:
         headers = _stripped(default_headers)
         check_headers("default_headers", headers)
         self.default_headers: Dict[str, Optional[str]] = dict(headers or {})
+        from .background import Workers
+        from .transport import Transport
+
         self._transport = transport or Transport(ssl_context=ssl_context, ca_bundle=ca_bundle,
                                                  proxies=proxies)
         self._workers = Workers(max_workers, on_drained=self._transport.close)
@@ -143,6 +151,8 @@ class OpenAI:
 
     def _background(self, start: Callable[[threading.Event], Any],
                     options: OpenAIChatCompletionParameters) -> CallHandle:
+        from .background import BackgroundCall, CallHandle
+
         call = BackgroundCall(start, on_data=options.data_callback,
                               on_terminate=options.terminate_callback,
                               on_response=options.on_response, on_error=options.on_error)
@@ -180,6 +190,8 @@ def _stripped(headers: Any) -> Any:
 
 def _path_id(value: str, what: str) -> str:
     check_str(what, value, non_empty=True)
+    from urllib.parse import quote
+
     return quote(value, safe="")
 
 
@@ -269,6 +281,8 @@ class ChatCompletions:
 
     def _open_stream(self, request: HTTPRequest, params: OpenAIChatCompletionParameters,
                      cancel: Optional[threading.Event]) -> ChatCompletionStream:
+        from .stream import ChatCompletionStream
+
         client = self._client
         timeout, _ = client._limits(params)
         # With callbacks the worker must see every failure as a chunk and a result;
