@@ -12,7 +12,6 @@ from __future__ import annotations  # unevaluated: some names are imported for t
 
 import dataclasses
 import os
-import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
@@ -27,6 +26,7 @@ from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
 if TYPE_CHECKING:
     import ssl
+    import threading
 
     # Imported where they are used: the HTTP layer, the transport, the workers and the
     # streaming code load when a client is made, not with this module
