@@ -1,7 +1,7 @@
 """Background calls: callbacks exactly once, in order, under success, failure, cancel and raising."""
 
 import threading
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -10,12 +10,6 @@ from openai_params import OpenAI, OpenAIChatCompletionParameters
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def client(fake_server) -> Iterator[OpenAI]:
-    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
-        yield made
 
 
 class Recorder:

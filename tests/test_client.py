@@ -23,12 +23,6 @@ KEY = "sk-client-test-key-abcdef123456"
 MESSAGES = [{"role": "user", "content": "Hello"}]
 
 
-@pytest.fixture
-def client(fake_server) -> Iterator[OpenAI]:
-    with OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
-        yield made
-
-
 class Answers:
     """A MockTransport whose handler answers from a queue (then with a default completion)."""
 
@@ -80,7 +74,7 @@ def test_create_sends_body_and_headers(client, fake_server) -> None:
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
     assert sent.json == {"messages": MESSAGES, "model": "gpt-4o-mini", "temperature": 0.5,
                          "max_completion_tokens": 20, "store": True}
-    assert sent.headers["authorization"] == "Bearer " + KEY
+    assert sent.headers["authorization"] == "Bearer " + client.api_key
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["user-agent"].startswith("openai_params/")
     assert "openai-organization" not in sent.headers and "openai-project" not in sent.headers
@@ -250,7 +244,7 @@ def test_per_call_options_on_plain_calls(client, fake_server) -> None:
 
 def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
-    fake_server.add(401, json={"error": {"message": "Incorrect API key provided: " + KEY,
+    fake_server.add(401, json={"error": {"message": "Incorrect API key provided: " + client.api_key,
                                          "type": "invalid_request_error"}})
     result = client.chat.completions.create(MESSAGES)
     assert not result.success and result.errors[0].is_authentication_error
@@ -262,7 +256,7 @@ def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
         texts.append(str(exc))
         texts.append(repr(exc))
     for text in texts:
-        assert KEY not in text
+        assert client.api_key not in text
     assert caplog.records, "the transport logs one line per attempt"
 
 

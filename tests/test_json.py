@@ -14,20 +14,13 @@ from typing import Any, Dict, List
 
 import pytest
 
-from openai_params import OpenAI, OpenAIChatCompletionParameters, OpenAIParameters
+from openai_params import OpenAIChatCompletionParameters, OpenAIParameters
 from openai_params._json import check_json
 from openai_params.request import encode_json
 
 P = OpenAIChatCompletionParameters
 TEXT = {"type": "text", "text": "Describe these"}
 NOT_JSON = "must be a JSON value (a string, a finite number, True, False, None, a list or a dict)"
-
-
-@pytest.fixture
-def client() -> Any:
-    # build_request sends nothing: no server needed.
-    with OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1") as made:
-        yield made
 
 
 def _error(client: Any, messages: Any, **kwargs: Any) -> BaseException:

@@ -4,7 +4,7 @@ import json
 import socket
 import threading
 import time
-from typing import Iterator, List
+from typing import List
 
 import pytest
 
@@ -13,13 +13,6 @@ from openai_params import (APIConnectionError, APIUserAbortError, OpenAI,
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def client(fake_server) -> Iterator[OpenAI]:
-    with OpenAI(api_key="sk-stream-test-key-0000", base_url=fake_server.url + "/v1",
-                max_retries=0, timeout=5) as made:
-        yield made
 
 
 def test_chunks_and_final_result(client, fake_server) -> None:
@@ -36,7 +29,7 @@ def test_chunks_and_final_result(client, fake_server) -> None:
     sent = fake_server.requests[0]
     assert sent.path == "/v1/chat/completions"
     assert sent.json == {"messages": MESSAGES, "model": "m", "temperature": 0, "stream": True}
-    assert sent.headers["authorization"] == "Bearer sk-stream-test-key-0000"
+    assert sent.headers["authorization"] == "Bearer " + client.api_key
 
 
 def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> None:

@@ -843,14 +843,6 @@ def test_mock_transport_handler_errors_reach_the_caller() -> None:
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture
-def client(fake_server: FakeServer) -> Iterator[Any]:
-    from openai_params import OpenAI
-
-    with OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as made:
-        yield made
-
-
 def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer,
                                                         client: Any) -> None:
     # Issue 9.9: the stream stops at "data: [DONE]", before the terminating zero-length chunk.
