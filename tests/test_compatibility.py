@@ -35,9 +35,7 @@ if str(ROOT) not in sys.path:  # when run as a script
     sys.path.insert(0, str(ROOT))
 
 from openai_params.parameters import OpenAIChatCompletionParameters  # noqa: E402
-
-from rawhttp import Answer, check_completion, check_stream, post_chat, request  # noqa: E402
-from rawhttp import FORCE_WEATHER, WEATHER_TOOL
+from rawhttp import FORCE_WEATHER, WEATHER_TOOL, Answer, check_completion, check_stream, post_chat, request  # noqa: E402
 
 DOC = ROOT / "docs" / "compatibility.md"
 SECTION = "llama.cpp server (llama-cpp-python 0.3.36, measured)"

@@ -41,8 +41,7 @@ def _run(code: str, env_extra: dict) -> subprocess.CompletedProcess:
     env.update(env_extra)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), env=env, timeout=180,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+                          capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("where, code", [e for e in EXAMPLES if not e[1].startswith("# requires: server")],

@@ -17,9 +17,7 @@ from typing import Any, Dict
 import pytest
 
 from openai_params.parameters import OpenAIChatCompletionParameters
-
-from rawhttp import check_completion, check_stream, post_chat
-from rawhttp import FORCE_WEATHER, WEATHER_TOOL
+from rawhttp import FORCE_WEATHER, WEATHER_TOOL, check_completion, check_stream, post_chat
 
 pytestmark = pytest.mark.integration
 

@@ -47,8 +47,7 @@ def test_a_vendored_copy_runs_a_call(tmp_path: Path, fake_server) -> None:
         "print(json.dumps({'text': r.text, 'leaked': sorted(m for m in sys.modules\n"
         "                  if m.split('.')[0] == 'openai_params')}))\n")
     done = subprocess.run([sys.executable, "-c", script, fake_server.url + "/v1"],
-                          cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=60)
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out == {"text": "from the vendored copy", "leaked": []}
