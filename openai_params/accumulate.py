@@ -46,7 +46,6 @@ _CHOICE_KEYS = frozenset(("index", "delta", "message", "finish_reason", "logprob
 # Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
 _ONCE_KEYS = frozenset(("name",))
 _TEXT_KEYS = frozenset(("arguments", "input"))
-_MISSING = object()
 
 
 def _is_empty(value: Any) -> bool:
@@ -344,7 +343,7 @@ class ChatCompletionAccumulator:
                 # one is the whole.)
                 if value is not None:
                     self._usage = value
-            elif top.get(key, _MISSING) != value:  # most chunks repeat id, model, created
+            elif key not in top or top[key] != value:  # most chunks repeat id, model, created
                 _set(top, key, value)
         choices = chunk.get("choices")
         if not isinstance(choices, list):
