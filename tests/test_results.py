@@ -4,10 +4,15 @@ import json
 
 import pytest
 
+from openai_params._http import HTTPResponse
 from openai_params.errors import APIResponseValidationError, OpenAIError, RateLimitError
-from openai_params.results import (OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
-                                   OpenAIResult, parse_duration, read_result)
-from openai_params.transport import HTTPResponse
+from openai_params.results import (
+    OpenAIChatCompletionResult,
+    OpenAIChatCompletionStreamResult,
+    OpenAIResult,
+    parse_duration,
+    read_result,
+)
 
 COMPLETION = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "m",

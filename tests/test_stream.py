@@ -4,12 +4,19 @@ import json
 import socket
 import threading
 import time
-from typing import List
+from typing import List, Tuple
 
 import pytest
 
-from openai_params import (APIConnectionError, APIUserAbortError, OpenAI,
-                           OpenAIChatCompletionParameters, OpenAIException)
+from openai_params import (
+    APIConnectionError,
+    APIUserAbortError,
+    MockTransport,
+    OpenAI,
+    OpenAIChatCompletionParameters,
+    OpenAIException,
+)
+from openai_params._http import HTTPResponse
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -363,9 +370,20 @@ def test_throw_true_result_reports_a_stream_closed_early_without_raising(client,
         stream.result().throw()
 
 
-# -- a server that ignores stream=true ------------------------------------------------------------
-def test_a_whole_json_completion_is_delivered_as_one_chunk(client, fake_server) -> None:
-    fake_server.add(200, json=completion("Hello there"), headers={"x-request-id": "req_json"})
+# -- a server that ignores stream=true (reading logic only: MockTransport, no socket) ----------
+def _mock_client(*replies: HTTPResponse) -> Tuple[OpenAI, MockTransport]:
+    queue = list(replies)
+    transport = MockTransport(lambda request: queue.pop(0))
+    return OpenAI(api_key="k", base_url="http://mock.invalid/v1", transport=transport), transport
+
+
+def _json_reply(body: object, **headers: str) -> HTTPResponse:
+    return HTTPResponse(200, headers=dict({"content-type": "application/json"}, **headers),
+                        body=json.dumps(body).encode())
+
+
+def test_a_whole_json_completion_is_delivered_as_one_chunk() -> None:
+    client, transport = _mock_client(_json_reply(completion("Hello there"), **{"x-request-id": "req_json"}))
     with client.chat.completions.stream(MESSAGES) as stream:
         chunks = list(stream)
     assert len(chunks) == 1 and chunks[0].success and chunks[0].text == "Hello there"
@@ -373,29 +391,29 @@ def test_a_whole_json_completion_is_delivered_as_one_chunk(client, fake_server) 
     assert final.success and final.text == "Hello there", final.errors
     assert final.choice.finish_reason == "stop" and final.usage["total_tokens"] == 7
     assert final.request_id == "req_json" and final.body["object"] == "chat.completion"
-    assert fake_server.requests[0].json["stream"] is True
+    assert json.loads(transport.requests[0].body)["stream"] is True
 
 
-def test_a_whole_json_completion_reaches_on_data(client, fake_server) -> None:
-    fake_server.add(200, json=completion("Hi"))
+def test_a_whole_json_completion_reaches_on_data() -> None:
+    client, _ = _mock_client(_json_reply(completion("Hi")))
     seen: List[str] = []
     handle = client.chat.completions.create(MESSAGES, stream=True,
                                             on_data=lambda c: seen.append(c.text))
     final = handle.result(timeout=10)
     assert seen == ["Hi"] and final.success and final.text == "Hi"
+    client.close()
 
 
 @pytest.mark.parametrize("reply, kind", [
     ({"status": "ok"}, "invalid_response"),
     ({"error": {"message": "no model loaded", "type": "server_error"}}, "server_error")])
-def test_a_json_answer_to_a_stream_that_is_not_a_completion(client, fake_server, reply, kind) -> None:
-    fake_server.add(200, json=reply)
+def test_a_json_answer_to_a_stream_that_is_not_a_completion(reply, kind) -> None:
+    client, _ = _mock_client(_json_reply(reply), _json_reply(reply))
     stream = client.chat.completions.stream(MESSAGES)
     chunks = list(stream)
     final = stream.result()
     assert len(chunks) == 1 and not chunks[0].success
     assert not final.success and final.errors[0].type == kind
-    fake_server.add(200, json=reply)
     with pytest.raises(OpenAIException):
         list(client.chat.completions.stream(MESSAGES, throw=True))
 
@@ -425,13 +443,22 @@ def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_serve
 
 # -- [DONE] ends the stream, whatever follows -----------------------------------------------------
 @pytest.mark.parametrize("together", [True, False])
-def test_data_after_done_is_ignored(client, fake_server, together) -> None:
+def test_data_after_done_is_ignored(together) -> None:
     after = event(chunk(" late")) + event(chunk(finish="length"))
     head = text_stream(["one"])
     pieces = head[:-1] + [head[-1] + after] if together else head + [after]
-    fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
+    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
     with client.chat.completions.stream(MESSAGES) as stream:
         texts = [c.text for c in stream]
     final = stream.result()
     assert texts == ["", "one", ""]
     assert final.success and final.text == "one" and final.choice.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("pieces, count", [([DONE], 0), ([event(dict(chunk(), choices=[])), DONE], 1)])
+def test_a_stream_without_a_single_choice_is_invalid(pieces, count) -> None:
+    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
+    final = client.chat.completions.stream(MESSAGES).result()
+    assert not final.success and final.choice is None
+    assert final.errors[0].type == "invalid_response"
+    assert "without a choice (%d chunks received)" % count in final.errors[0].message
