@@ -33,7 +33,7 @@ How values from successive chunks combine:
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
-from ._checks import is_int, is_mapping
+from ._checks import is_mapping
 
 __all__ = ["ChatCompletionAccumulator"]
 
@@ -353,7 +353,7 @@ class ChatCompletionAccumulator:
             if not is_mapping(choice):
                 continue
             index = choice.get("index")
-            if not is_int(index):
+            if isinstance(index, bool) or not isinstance(index, int):
                 index = 0
             state = states.get(index)
             if state is None:

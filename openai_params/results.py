@@ -139,10 +139,27 @@ class OpenAIResult:
                  body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
                  terminated: Optional[bool] = None) -> None:
         self.status = status
-        self.headers: Dict[str, str] = {k.lower(): v for k, v in headers.items()} if headers else {}
+        self._given_headers = headers
+        self._headers: Optional[Dict[str, str]] = None
         self.body = body
         self.errors: List[OpenAIError] = list(errors) if errors else []
         self.terminated = self._terminated_default if terminated is None else terminated
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        """The response headers, names lower-cased.
+
+        The copy is made when first asked for: the thousands of chunks of a stream
+        are given the stream's headers, and most are never asked.
+        """
+        if self._headers is None:
+            given = self._given_headers
+            self._headers = {name.lower(): value for name, value in given.items()} if given else {}
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Optional[Mapping[str, str]]) -> None:
+        self._given_headers, self._headers = value, None
 
     #: What a 2xx body must be for this kind of result to be a success (see read_result).
     expected_body = "a JSON object"

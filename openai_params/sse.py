@@ -309,15 +309,8 @@ class SSEDecoder:
         raise SSEError(message, events)
 
     def _process_lines(self, lines: List[str]) -> List[SSEEvent]:
-        # The stream's buffers are read into locals here and written back at
-        # the end: the same rules, with fewer attribute look-ups per line.
         events: List[SSEEvent] = []
-        data, data_len = self._data, self._data_len
-        event_type, id_buffer, event_retry = self._event_type, self._id_buffer, self._event_retry
-        pending = self._fields_pending
-        # What the current event's data may grow to: max_buffer less the
-        # unfinished line, which the lines here are not part of.
-        limit = self.max_buffer - self._parts_len
+        data = self._data
         for line in lines:
             if not line:
                 # "If the line is empty (a blank line): Dispatch the event."
@@ -327,12 +320,21 @@ class SSEDecoder:
                 # and the event type buffer to the empty string and return."
                 # Step 3 (drop the data buffer's final LF) is what joining the
                 # lines with LF does.
-                self._last_id = id_buffer
+                self._last_id = self._id_buffer
                 if data:
-                    events.append(SSEEvent(event_type or "message", "\n".join(data), id_buffer,
-                                           event_retry))
-                    data, data_len = [], 0
-                event_type, event_retry, pending = "", None, False
+                    events.append(
+                        SSEEvent(
+                            self._event_type or "message",
+                            "\n".join(data),
+                            self._id_buffer,
+                            self._event_retry,
+                        )
+                    )
+                    data = self._data = []
+                    self._data_len = 0
+                self._event_type = ""
+                self._event_retry = None
+                self._fields_pending = False
                 continue
             if line[0] == ":":
                 # "If the line starts with a U+003A COLON character (:): Ignore
@@ -352,15 +354,15 @@ class SSEDecoder:
             name, _, value = line.partition(":")
             if value[:1] == " ":
                 value = value[1:]
-            pending = True
+            self._fields_pending = True
             # "Field names must be compared literally, with no case folding
             # performed."
             if name == "data":
                 # "Append the field value to the data buffer, then append a
                 # single U+000A LINE FEED (LF) character to the data buffer."
                 data.append(value)
-                data_len += len(value) + 1
-                if data_len > limit:
+                self._data_len += len(value) + 1
+                if self._parts_len + self._data_len > self.max_buffer:
                     self._fail(
                         "event data exceeds max_buffer={} characters without "
                         "a blank line to dispatch it".format(self.max_buffer),
@@ -368,13 +370,13 @@ class SSEDecoder:
                     )
             elif name == "event":
                 # "Set the event type buffer to field value."
-                event_type = value
+                self._event_type = value
             elif name == "id":
                 # "If the field value does not contain U+0000 NULL, then set
                 # the last event ID buffer to the field value. Otherwise,
                 # ignore the field."  The buffer is not reset by a dispatch.
                 if "\x00" not in value:
-                    id_buffer = value
+                    self._id_buffer = value
             elif name == "retry":
                 # "If the field value consists of only ASCII digits, then
                 # interpret the field value as an integer in base ten, and set
@@ -387,9 +389,6 @@ class SSEDecoder:
                         retry = int(value)
                     except ValueError:
                         continue
-                    self._retry = event_retry = retry
+                    self._retry = self._event_retry = retry
             # "Otherwise: The field is ignored."
-        self._data, self._data_len = data, data_len
-        self._event_type, self._id_buffer, self._event_retry = event_type, id_buffer, event_retry
-        self._fields_pending = pending
         return events
