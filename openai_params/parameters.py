@@ -109,10 +109,14 @@ SHARED_RULES: Dict[str, Rule] = {
 _RULES: Dict[str, Rule] = {**SHARED_RULES, **FIELD_RULES}
 
 
+def _no_rule(field: str, value: Any) -> None:
+    """The rule of a field a subclass adds: its own to check (``__post_init__``)."""
+
+
 @lru_cache(maxsize=None)
 def _field_rules(cls: type) -> Tuple[Tuple[str, Any, Rule], ...]:
     """``(name, default, rule)`` of every field of ``cls``, in field order."""
-    return tuple((f.name, f.default, _RULES[f.name]) for f in fields(cls))
+    return tuple((f.name, f.default, _RULES.get(f.name, _no_rule)) for f in fields(cls))
 
 
 @lru_cache(maxsize=None)
@@ -199,7 +203,7 @@ class OpenAIParameters:
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
         cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
-        values = vars(self)
+        values = vars(self)  # the fields, by name
         for name, default, rule in _field_rules(cls):
             value = values[name]
             if value is not default:  # a field still holding its default (None for most) is valid
@@ -218,7 +222,7 @@ class OpenAIParameters:
         self.validate()
         body: Dict[str, Any] = {}
         cls: type = type(self)
-        values = vars(self)
+        values = vars(self)  # the fields, by name
         for name, default in _sent_fields(cls):
             value = values[name]
             if (value is not None and value != default) or name in ALWAYS_SENT:
