@@ -375,14 +375,10 @@ class OpenAIChatCompletionListParameters:
         """The query parameters to send; metadata as ``metadata[key]=value`` (validated again first)."""
         self.validate()
         query: Dict[str, str] = {}
-        if self.after is not None:
-            query["after"] = self.after
-        if self.limit is not None:
-            query["limit"] = str(self.limit)
-        if self.order is not None:
-            query["order"] = self.order
-        for key, value in (self.metadata or {}).items():
-            query["metadata[%s]" % key] = value
-        if self.model is not None:
-            query["model"] = self.model
+        for f in fields(self):  # a filter is sent when it is not None
+            value = getattr(self, f.name)
+            if f.name == "metadata" and value is not None:
+                query.update(("metadata[%s]" % key, item) for key, item in value.items())
+            elif value is not None:
+                query[f.name] = str(value)
         return query
