@@ -540,6 +540,8 @@ NO_TRACEBACK_CASES: Dict[str, Tuple[List[str], Dict[str, str], bytes, List[Dict[
     "timeout inf": (["--no-stream", "--timeout", "inf", "Hi"], {}, b"", [], 2, b"", "timeout"),
     "timeout nan": (["--no-stream", "--timeout", "nan", "Hi"], {}, b"", [], 2, b"", "timeout"),
     "timeout 1e10": (["--no-stream", "--timeout", "1e10", "Hi"], {}, b"", [], 2, b"", "timeout"),
+    "per-call timeout 1e10": (["--no-stream", "--param", "timeout=1e10", "Hi"], {}, b"", [], 2, b"",
+                              "timeout"),
     "throw, not streamed": (
         ["--no-stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
         [dict(status=429, json=RATE_LIMITED)], 1, b"", "error: 429 rate_limit_exceeded: "),
