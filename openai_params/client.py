@@ -64,8 +64,8 @@ class OpenAI:
         field, url = _setting("base_url", base_url, "OPENAI_BASE_URL")
         if url is None or url == "":
             url = DEFAULT_BASE_URL
-        check_base_url(field, url)
-        self.base_url: str = url.rstrip("/")
+        check_base_url(field, url)  # named after where it came from: OPENAI_BASE_URL or base_url
+        self.base_url = url
         self.timeout = check_timeout("timeout", timeout)
         check_int("max_retries", max_retries, 0)
         self.max_retries = max_retries
@@ -81,6 +81,17 @@ class OpenAI:
         self._workers = Workers(max_workers, on_drained=self._transport.close)
         self.chat = Chat(self)
         self.models = Models(self)
+
+    @property
+    def base_url(self) -> str:
+        """The URL every path is joined to, checked whenever it is set (so a URL that
+        ``http.client`` would refuse deep inside a call is refused on the line that set it)."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        check_base_url("base_url", value)
+        self._base_url = value.rstrip("/")
 
     def __repr__(self) -> str:
         key = redact(self.api_key) if self.api_key else None

@@ -70,9 +70,6 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
 
     A query already on ``base_url`` (Azure's ``?api-version=...``) is kept, after the path.
     """
-    # The client checked base_url when it was made; this holds for one reassigned since
-    # (client.base_url = ...), which http.client would refuse deep inside a call.
-    check_base_url("base_url", base_url)
     base, _, base_query = base_url.partition("?")
     url = base.rstrip("/") + "/" + path.lstrip("/")
     pairs = []
