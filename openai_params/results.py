@@ -332,7 +332,8 @@ class OpenAIChatCompletionResult(_ChoicesMixin, OpenAIResult):
 
     @staticmethod
     def is_expected_body(body: Any) -> bool:
-        return isinstance(body, dict) and bool(_choices(body))
+        choices = body.get("choices") if isinstance(body, dict) else None
+        return isinstance(choices, list) and any(is_mapping(c) for c in choices)
 
 
 class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
