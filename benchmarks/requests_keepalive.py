@@ -34,14 +34,27 @@ from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-COMPLETION = json.dumps({
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "bench",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"},
-                 "logprobs": None, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
-}).encode()
-REPLY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-request-id: req_bench\r\n"
-         b"Content-Length: %d\r\n\r\n%s" % (len(COMPLETION), COMPLETION))
+COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "bench",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello!"},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+    }
+).encode()
+REPLY = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-request-id: req_bench\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(COMPLETION), COMPLETION)
+)
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 BODY = json.dumps({"model": "bench", "messages": MESSAGES}).encode()
 KEY = "sk-bench-0000000000000000"
@@ -113,8 +126,7 @@ def transport_runner(port: int) -> Runner:
 
     def run(n: int) -> None:
         for _ in range(n):
-            response = transport.send(HTTPRequest("POST", url, headers, BODY), timeout=30,
-                                      max_retries=2)
+            response = transport.send(HTTPRequest("POST", url, headers, BODY), timeout=30, max_retries=2)
             if response.status != 200 or not response.read():
                 raise RuntimeError("transport: unexpected answer")
             response.close()
@@ -138,8 +150,10 @@ def project_runner(port: int) -> Optional[Runner]:
     try:
         run(1)
     except Exception as exc:  # noqa: BLE001 - a client still being written: fall back
-        print("note: openai_params.OpenAI failed (%s: %s); measuring Transport alone"
-              % (type(exc).__name__, exc))
+        print(
+            "note: openai_params.OpenAI failed (%s: %s); measuring Transport alone"
+            % (type(exc).__name__, exc)
+        )
         return None
     return run
 
@@ -153,8 +167,10 @@ def openai_runner(port: int) -> Optional[Runner]:
 
     def run(n: int) -> None:
         for _ in range(n):
-            completion = client.chat.completions.create(messages=MESSAGES,  # type: ignore[arg-type]
-                                                        model="bench")
+            completion = client.chat.completions.create(
+                messages=MESSAGES,  # type: ignore[arg-type]
+                model="bench",
+            )
             if completion.choices[0].message.content != "Hello!":
                 raise RuntimeError("openai: unexpected answer")
 
@@ -167,16 +183,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
 
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         os.environ.pop(name, None)
     queue: Any = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(queue,), daemon=True)
     server.start()
     port = queue.get(timeout=30)
     try:
-        runners: Dict[str, Runner] = {"raw": raw_runner(port),
-                                      "transport": transport_runner(port)}
+        runners: Dict[str, Runner] = {"raw": raw_runner(port), "transport": transport_runner(port)}
         project = project_runner(port)
         runners["project"] = project if project is not None else runners["transport"]
         official = openai_runner(port)
@@ -190,7 +204,7 @@ def main() -> int:
         cpu: Dict[str, List[float]] = {name: [] for name in runners}
         names = list(runners)
         for round_number in range(args.rounds):
-            order = names[round_number % len(names):] + names[:round_number % len(names)]
+            order = names[round_number % len(names) :] + names[: round_number % len(names)]
             for name in order:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 runners[name](args.requests)
@@ -202,12 +216,15 @@ def main() -> int:
 
     median = {name: statistics.median(values) for name, values in times.items()}
     cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
-    print("%d sequential POST requests, %d rounds, medians (wall clock; client CPU):"
-          % (args.requests, args.rounds))
+    print(
+        "%d sequential POST requests, %d rounds, medians (wall clock; client CPU):"
+        % (args.requests, args.rounds)
+    )
     for name, value in median.items():
-        print("  %-9s %8.1f ms  (%6.1f us per request; client CPU %6.1f us)"
-              % (name, value * 1000, value * 1e6 / args.requests,
-                 cpu_median[name] * 1e6 / args.requests))
+        print(
+            "  %-9s %8.1f ms  (%6.1f us per request; client CPU %6.1f us)"
+            % (name, value * 1000, value * 1e6 / args.requests, cpu_median[name] * 1e6 / args.requests)
+        )
     # The CPU figures are steadier than the wall clock on a busy machine; the targets
     # are on the wall clock.
     ok = True
@@ -221,8 +238,9 @@ def main() -> int:
             ratio = median[name] / median["openai"]
             target = ratio <= 1.0
             ok = ok and (target or name != "project")
-            print("%-9s / openai = %.2fx  (target <= 1.0x: %s)"
-                  % (name, ratio, "met" if target else "MISSED"))
+            print(
+                "%-9s / openai = %.2fx  (target <= 1.0x: %s)" % (name, ratio, "met" if target else "MISSED")
+            )
     return 0 if ok else 1
 
 

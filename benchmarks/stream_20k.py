@@ -36,22 +36,34 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 def make_stream(chunks: int, pad: int = 0) -> bytes:
     parts = []
-    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
-            "model": "bench", "system_fingerprint": "fp_bench"}
-    first = dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                 "logprobs": None, "finish_reason": None}])
+    base = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "bench",
+        "system_fingerprint": "fp_bench",
+    }
+    first = dict(
+        base,
+        choices=[
+            {
+                "index": 0,
+                "delta": {"role": "assistant", "content": ""},
+                "logprobs": None,
+                "finish_reason": None,
+            }
+        ],
+    )
     parts.append(b"data: " + json.dumps(first).encode() + b"\n\n")
     for i in range(chunks - 2):  # with the first and the last: `chunks` events
         delta: Dict[str, Any] = {"content": "tok%d " % (i % 100)}
-        chunk = dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None,
-                                     "finish_reason": None}])
+        chunk = dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])
         if pad:
             # Bytes the stream carries but the final result does not keep (as a provider's
             # per-chunk annotations would): memory must not grow with them.
             chunk["x_pad"] = "." * pad
         parts.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-    last = dict(base, choices=[{"index": 0, "delta": {}, "logprobs": None,
-                                "finish_reason": "stop"}])
+    last = dict(base, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}])
     parts.append(b"data: " + json.dumps(last).encode() + b"\n\n")
     parts.append(b"data: [DONE]\n\n")
     return b"".join(parts)
@@ -79,7 +91,7 @@ def serve(port_queue: Any, chunks: int, pad: int) -> None:
             self.end_headers()
             write = self.wfile.write
             for start in range(0, len(data), slice_size):
-                piece = data[start:start + slice_size]
+                piece = data[start : start + slice_size]
                 write(b"%x\r\n%s\r\n" % (len(piece), piece))
             write(b"0\r\n\r\n")
             self.wfile.flush()
@@ -199,13 +211,17 @@ def main() -> None:
         for name, value in medians.items():
             print("  %-8s %8.1f ms  (%.0f chunks/s)" % (name, value * 1000, args.chunks / value))
         ratio = medians["project"] / medians["raw"]
-        print("project / raw    = %.2fx  (target <= 1.5x: %s)" % (ratio, "met" if ratio <= 1.5 else "NOT met"))
+        print(
+            "project / raw    = %.2fx  (target <= 1.5x: %s)" % (ratio, "met" if ratio <= 1.5 else "NOT met")
+        )
         if "openai" in medians:
             vs = medians["project"] / medians["openai"]
             print("project / openai = %.2fx  (target < 1.0x: %s)" % (vs, "met" if vs < 1.0 else "NOT met"))
         memory = peak_memory(port)
-        print("memory: read %.1f MB of chunk JSON, kept %.1f KB of text, peak traced %.1f MB"
-              % (memory["bytes_read"] / 1e6, memory["text_kept"] / 1e3, memory["peak"] / 1e6))
+        print(
+            "memory: read %.1f MB of chunk JSON, kept %.1f KB of text, peak traced %.1f MB"
+            % (memory["bytes_read"] / 1e6, memory["text_kept"] / 1e3, memory["peak"] / 1e6)
+        )
     finally:
         server.terminate()
 

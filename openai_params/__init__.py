@@ -52,16 +52,37 @@ _WHERE = {
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
     from ._mock import MockTransport
     from .client import OpenAI
-    from .errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
-                         APITimeoutError, APIUserAbortError, AuthenticationError, BadRequestError,
-                         CallbackError, ConflictError, InternalServerError, NotFoundError,
-                         OpenAIError, OpenAIException, PermissionDeniedError, RateLimitError,
-                         UnprocessableEntityError)
+    from .errors import (
+        APIConnectionError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        APIUserAbortError,
+        AuthenticationError,
+        BadRequestError,
+        CallbackError,
+        ConflictError,
+        InternalServerError,
+        NotFoundError,
+        OpenAIError,
+        OpenAIException,
+        PermissionDeniedError,
+        RateLimitError,
+        UnprocessableEntityError,
+    )
     from .messages import OpenAIMessage, OpenAITool
-    from .parameters import (OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
-                             OpenAIChatCompletionsParameters, OpenAIParameters)
-    from .results import (OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
-                          OpenAIChoice, OpenAIResult)
+    from .parameters import (
+        OpenAIChatCompletionListParameters,
+        OpenAIChatCompletionParameters,
+        OpenAIChatCompletionsParameters,
+        OpenAIParameters,
+    )
+    from .results import (
+        OpenAIChatCompletionResult,
+        OpenAIChatCompletionStreamResult,
+        OpenAIChoice,
+        OpenAIResult,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -141,7 +141,9 @@ def _audio(field: str, value: Any) -> None:
     else:
         check_str(field + ".voice", voice, non_empty=True)
     if value.get("format") is None:
-        raise ValueError("%s.format is required (one of %s)" % (field, ", ".join(repr(f) for f in AUDIO_FORMATS)))
+        raise ValueError(
+            "%s.format is required (one of %s)" % (field, ", ".join(repr(f) for f in AUDIO_FORMATS))
+        )
     check_choice(field + ".format", value.get("format"), AUDIO_FORMATS)
 
 
@@ -171,7 +173,8 @@ def _response_format(field: str, value: Any) -> None:
     where = field + ".json_schema"
     if spec is None:
         raise ValueError(
-            '%s is required when type is "json_schema" (a dict like {"name": "answer", "schema": {...}})' % where
+            '%s is required when type is "json_schema" (a dict like {"name": "answer", "schema": {...}})'
+            % where
         )
     check_mapping(where, spec)
     if "name" not in spec:
@@ -185,7 +188,9 @@ def _response_format(field: str, value: Any) -> None:
 def _tools(field: str, value: Any) -> None:
     """A list of tools: function tools as ``OpenAITool`` accepts them, custom tools, or others (warned)."""
     if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
-        wrong_type(field, 'a list of tools like [{"name": ..., "description": ..., "parameters": {...}}]', value)
+        wrong_type(
+            field, 'a list of tools like [{"name": ..., "description": ..., "parameters": {...}}]', value
+        )
     for index, tool in enumerate(value):
         path = "%s[%d]" % (field, index)
         if isinstance(tool, OpenAITool):
@@ -224,8 +229,12 @@ def _tool_choice(field: str, value: Any) -> None:
             raise ValueError(
                 "%s must be one of %s, or a dict such as "
                 '{"type": "function", "function": {"name": "my_function"}} (got %s)%s'
-                % (field, ", ".join(repr(m) for m in TOOL_CHOICE_MODES), show(value),
-                   did_you_mean(value, TOOL_CHOICE_MODES))
+                % (
+                    field,
+                    ", ".join(repr(m) for m in TOOL_CHOICE_MODES),
+                    show(value),
+                    did_you_mean(value, TOOL_CHOICE_MODES),
+                )
             )
         return
     if not is_mapping(value):
@@ -305,8 +314,9 @@ def _moderation(field: str, value: Any) -> None:
 FIELD_RULES: Dict[str, Rule] = {
     "model": partial(check_str, non_empty=True),
     "stream": check_bool,
-    "max_completion_tokens": partial(check_int, minimum=0, allowed="an integer >= 1, or 0 to leave it out",
-                                     optional=True),
+    "max_completion_tokens": partial(
+        check_int, minimum=0, allowed="an integer >= 1, or 0 to leave it out", optional=True
+    ),
     "n": partial(check_int, minimum=N_RANGE[0], maximum=N_RANGE[1], optional=True),
     "temperature": partial(_number_or_minus_one, minimum=TEMPERATURE_RANGE[0], maximum=TEMPERATURE_RANGE[1]),
     "store": check_bool,
@@ -316,7 +326,9 @@ FIELD_RULES: Dict[str, Rule] = {
     "logit_bias": _logit_bias,
     "logprobs": partial(check_bool, optional=True),  # (the message then says None leaves it out)
     "top_logprobs": partial(check_int, minimum=TOP_LOGPROBS_RANGE[0], maximum=TOP_LOGPROBS_RANGE[1]),
-    "seed": partial(check_int, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], allowed="a 64-bit signed integer"),
+    "seed": partial(
+        check_int, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], allowed="a 64-bit signed integer"
+    ),
     "stop": _stop,
     "metadata": check_metadata,
     "modalities": _modalities,
@@ -349,7 +361,8 @@ def check_needs(field: str, value: Any, needed: str, needed_value: Any) -> None:
     """``field``, when set, needs ``needed`` to be ``True``."""
     if value is not None and needed_value is not True:
         raise ValueError(
-            "%s needs %s=True (got %s=%s with %s=%r)" % (field, needed, field, show(value), needed, needed_value)
+            "%s needs %s=True (got %s=%s with %s=%r)"
+            % (field, needed, field, show(value), needed, needed_value)
         )
 
 
@@ -358,4 +371,3 @@ SENT_AS: Dict[str, Callable[[Any], Any]] = {
     "logit_bias": lambda value: {str(token): bias for token, bias in value.items()},
     "tools": lambda value: [_tool_json(tool) for tool in value],
 }
-

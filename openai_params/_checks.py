@@ -156,8 +156,11 @@ def check_number(
     if not is_number(value):
         wrong_type(field, allowed or _range_text("a number", minimum, maximum), value)
     # NaN compares False with everything, so test "inside" rather than "outside".
-    if (not math.isfinite(value) or (minimum is not None and not value >= minimum)
-            or (maximum is not None and not value <= maximum)):
+    if (
+        not math.isfinite(value)
+        or (minimum is not None and not value >= minimum)
+        or (maximum is not None and not value <= maximum)
+    ):
         fail(field, allowed or _range_text("a number", minimum, maximum), value)
 
 
@@ -328,8 +331,11 @@ def check_header_name(field: str, name: Any) -> None:
         return
     if not isinstance(name, str):
         wrong_type(field, "header names (strings)", name)
-    fail(field, "non-empty HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces, "
-                "colons, CR or LF)", name)
+    fail(
+        field,
+        "non-empty HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces, colons, CR or LF)",
+        name,
+    )
 
 
 def check_header_value(field: str, value: Any, *, secret: bool = False) -> None:
@@ -346,9 +352,10 @@ def check_header_value(field: str, value: Any, *, secret: bool = False) -> None:
     if bad is None:
         return
     if secret:
-        raise ValueError("%s must be %s (got %d characters with %r at position %d; the value "
-                         "is a credential and is not shown)"
-                         % (field, _FIELD_VALUE, len(value), bad.group(), bad.start()))
+        raise ValueError(
+            "%s must be %s (got %d characters with %r at position %d; the value "
+            "is a credential and is not shown)" % (field, _FIELD_VALUE, len(value), bad.group(), bad.start())
+        )
     fail(field, _FIELD_VALUE, value)
 
 

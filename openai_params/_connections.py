@@ -131,8 +131,12 @@ class _Connector:
     the system store, always verified).
     """
 
-    def __init__(self, ssl_context: "Optional[ssl.SSLContext]", ca_bundle: Optional[str],
-                 proxies: Optional[Dict[str, str]]) -> None:
+    def __init__(
+        self,
+        ssl_context: "Optional[ssl.SSLContext]",
+        ca_bundle: Optional[str],
+        proxies: Optional[Dict[str, str]],
+    ) -> None:
         if ssl_context is None and ca_bundle is not None:
             import ssl
 
@@ -239,7 +243,8 @@ class _Connector:
         hostport = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         # Documented in urllib.request's source, not in its typing stubs.
         bypass: Callable[[str, Dict[str, str]], Any] = getattr(  # noqa: B009
-            urllib.request, "proxy_bypass_environment")
+            urllib.request, "proxy_bypass_environment"
+        )
         return bool(bypass(hostport, self.proxies))
 
     def new_connection(self, route: _Route, timeout: float) -> "http.client.HTTPConnection":
@@ -249,8 +254,7 @@ class _Connector:
         conn: http.client.HTTPConnection
         if proxy is None:
             if route.scheme == "https":
-                conn = hc.HTTPSConnection(route.host, route.port, timeout=timeout,
-                                          context=self._ssl())
+                conn = hc.HTTPSConnection(route.host, route.port, timeout=timeout, context=self._ssl())
             else:
                 conn = hc.HTTPConnection(route.host, route.port, timeout=timeout)
         elif route.scheme == "https":

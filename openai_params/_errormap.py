@@ -22,8 +22,14 @@ class _ErrorMap:
 
     __slots__ = ("low_level", "what", "where", "_timeout", "aborted")
 
-    def __init__(self, low_level: Tuple[Type[BaseException], ...], what: str, where: str,
-                 timeout: Optional[float], aborted: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        low_level: Tuple[Type[BaseException], ...],
+        what: str,
+        where: str,
+        timeout: Optional[float],
+        aborted: Callable[[], bool],
+    ) -> None:
         self.low_level = low_level  # what is translated: OSError, and http.client's errors
         self.what = what  # the phase ("connecting to"); the message is only built on error
         self.where = where  # the origin (and proxy), never a URL's query or credentials
@@ -33,21 +39,28 @@ class _ErrorMap:
     def __enter__(self) -> "_ErrorMap":
         return self
 
-    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
-                 tb: "Optional[TracebackType]") -> None:
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: "Optional[TracebackType]",
+    ) -> None:
         if exc is None or not isinstance(exc, self.low_level):
             return
         what = "%s %s" % (self.what, self.where)
         if self.aborted():
-            raise APIUserAbortError(OpenAIError("the call was cancelled while %s" % what,
-                                                type="cancelled", cause=exc)) from exc
+            raise APIUserAbortError(
+                OpenAIError("the call was cancelled while %s" % what, type="cancelled", cause=exc)
+            ) from exc
         import socket  # an error from a socket: the module is loaded already
 
         if isinstance(exc, (socket.timeout, TimeoutError)):  # socket.timeout: before 3.10
             limit = " after %.3g s" % self._timeout if self._timeout is not None else ""
-            raise APITimeoutError(OpenAIError("timed out%s %s" % (limit, what),
-                                              type="timeout", cause=exc)) from exc
+            raise APITimeoutError(
+                OpenAIError("timed out%s %s" % (limit, what), type="timeout", cause=exc)
+            ) from exc
         text = str(exc)
         detail = "%s: %s" % (exc.__class__.__name__, text) if text else exc.__class__.__name__
-        raise APIConnectionError(OpenAIError("connection error %s (%s)" % (what, detail),
-                                             type="connection_error", cause=exc)) from exc
+        raise APIConnectionError(
+            OpenAIError("connection error %s (%s)" % (what, detail), type="connection_error", cause=exc)
+        ) from exc

@@ -59,7 +59,11 @@ class HTTPRequest:
     def __repr__(self) -> str:
         body = "None" if self.body is None else "<%d bytes>" % len(self.body)
         return "HTTPRequest(method=%r, url=%r, headers=%r, body=%s)" % (
-            self.method, redact_url(self.url), self.redacted_headers(), body)
+            self.method,
+            redact_url(self.url),
+            self.redacted_headers(),
+            body,
+        )
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -94,9 +98,17 @@ class HTTPResponse:
                      body=[b'data: {"choices": []}\\n\\n', b"data: [DONE]\\n\\n"])
     """
 
-    def __init__(self, status: int, reason: str = "", headers: Optional[Dict[str, str]] = None,
-                 url: str = "", *, body: Body = None, attempts: int = 1,
-                 elapsed: float = 0.0) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str = "",
+        headers: Optional[Dict[str, str]] = None,
+        url: str = "",
+        *,
+        body: Body = None,
+        attempts: int = 1,
+        elapsed: float = 0.0,
+    ) -> None:
         self.status = status
         self.reason = reason
         self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
@@ -224,7 +236,10 @@ class HTTPResponse:
             raise OpenAIError(
                 "unsupported content encoding %r: the body cannot be read (the request asked "
                 "for Accept-Encoding: identity)" % self.headers["content-encoding"],
-                status=self.status, type="invalid_response", headers=self.headers).exception()
+                status=self.status,
+                type="invalid_response",
+                headers=self.headers,
+            ).exception()
 
 
 def _keep(connection: Any, reusable: bool) -> None:
@@ -232,14 +247,22 @@ def _keep(connection: Any, reusable: bool) -> None:
 
 
 def _cancelled() -> APIUserAbortError:
-    return APIUserAbortError(OpenAIError("the call was cancelled while reading the response",
-                                         type="cancelled"))
+    return APIUserAbortError(
+        OpenAIError("the call was cancelled while reading the response", type="cancelled")
+    )
 
 
-def wire_response(raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection",
-                  release: Release, *, url: str, where: str, timeout: float,
-                  low_level: Tuple[Type[BaseException], ...],
-                  cancel: Optional[threading.Event]) -> HTTPResponse:
+def wire_response(
+    raw: "http.client.HTTPResponse",
+    connection: "http.client.HTTPConnection",
+    release: Release,
+    *,
+    url: str,
+    where: str,
+    timeout: float,
+    low_level: Tuple[Type[BaseException], ...],
+    cancel: Optional[threading.Event],
+) -> HTTPResponse:
     """The response whose head ``raw`` has just read; its body is still on ``connection``,
     which ``release(connection, reusable)`` takes back once the body is done with."""
     headers: Dict[str, str] = {}
@@ -248,8 +271,13 @@ def wire_response(raw: "http.client.HTTPResponse", connection: "http.client.HTTP
         headers[name] = headers[name] + ", " + value if name in headers else value
     response = HTTPResponse(raw.status, raw.reason, headers, url)
     response._body = None
-    errors = _ErrorMap(low_level, "reading the response body from", where, timeout,
-                       lambda: response._is_aborted() or (cancel is not None and cancel.is_set()))
+    errors = _ErrorMap(
+        low_level,
+        "reading the response body from",
+        where,
+        timeout,
+        lambda: response._is_aborted() or (cancel is not None and cancel.is_set()),
+    )
     response._source = _Wire(raw, connection, errors)
     response._release = release
     response._unhook = _on_cancel(cancel, response.abort)
@@ -290,8 +318,9 @@ class _Given(_Source):
 class _Wire(_Source):
     """A body still on its connection (``http.client`` reads it; ``errors`` translates)."""
 
-    def __init__(self, raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection",
-                 errors: _ErrorMap) -> None:
+    def __init__(
+        self, raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection", errors: _ErrorMap
+    ) -> None:
         self._raw = raw
         self._connection = connection
         self._errors = errors
@@ -312,10 +341,14 @@ class _Wire(_Source):
             import http.client  # loaded already: raw is one of its responses
 
             short = http.client.IncompleteRead(b"", raw.length)
-            raise APIConnectionError(OpenAIError(
-                "the connection closed after %d bytes of the body, %d more were announced "
-                "(Content-Length) from %s" % (received, raw.length, self._errors.where),
-                type="connection_error", cause=short)) from short
+            raise APIConnectionError(
+                OpenAIError(
+                    "the connection closed after %d bytes of the body, %d more were announced "
+                    "(Content-Length) from %s" % (received, raw.length, self._errors.where),
+                    type="connection_error",
+                    cause=short,
+                )
+            ) from short
 
     def drain(self) -> bool:
         """Read what is left if it is at most ``_DRAIN_LIMIT`` bytes and all of it comes within

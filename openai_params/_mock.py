@@ -27,8 +27,9 @@ class MockTransport:
 
     def __init__(self, handler: Callable[[HTTPRequest], HTTPResponse]) -> None:
         if not callable(handler):
-            raise TypeError("handler must be a function from HTTPRequest to HTTPResponse (got %r)"
-                            % (handler,))
+            raise TypeError(
+                "handler must be a function from HTTPRequest to HTTPResponse (got %r)" % (handler,)
+            )
         self.handler = handler
         #: every request sent, in order
         self.requests: List[HTTPRequest] = []
@@ -38,8 +39,15 @@ class MockTransport:
     def __repr__(self) -> str:
         return "<MockTransport %d requests>" % len(self.requests)
 
-    def send(self, request: HTTPRequest, *, timeout: float, max_retries: int, stream: bool = False,
-             cancel: Optional[threading.Event] = None) -> HTTPResponse:
+    def send(
+        self,
+        request: HTTPRequest,
+        *,
+        timeout: float,
+        max_retries: int,
+        stream: bool = False,
+        cancel: Optional[threading.Event] = None,
+    ) -> HTTPResponse:
         """``handler(request)``; its body read now unless ``stream`` and a 2xx, as
         :meth:`Transport.send <openai_params.transport.Transport.send>` does."""
         _check_send_arguments(timeout, max_retries)
@@ -50,8 +58,7 @@ class MockTransport:
             self.requests.append(request)
         response = self.handler(request)
         if not isinstance(response, HTTPResponse):
-            raise TypeError("the MockTransport handler must return an HTTPResponse (got %r)"
-                            % (response,))
+            raise TypeError("the MockTransport handler must return an HTTPResponse (got %r)" % (response,))
         response.url = response.url or request.url
         if not (stream and 200 <= response.status < 300):
             response._buffer()

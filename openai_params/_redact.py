@@ -75,8 +75,10 @@ def redacted_headers(headers: Mapping[K, Any]) -> Dict[K, Any]:
 
     Also used for query mappings: a name is secret by the same rule.
     """
-    return {name: _hidden(value) if isinstance(name, str) and is_secret_header(name) else value
-            for name, value in headers.items()}
+    return {
+        name: _hidden(value) if isinstance(name, str) and is_secret_header(name) else value
+        for name, value in headers.items()
+    }
 
 
 def _hidden(value: Any) -> Any:

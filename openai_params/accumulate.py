@@ -50,8 +50,9 @@ _TEXT_KEYS = frozenset(("arguments", "input"))
 
 def _is_empty(value: Any) -> bool:
     """Null, "", 0, [] and {}: placeholders that must not hide a real value (False is real)."""
-    return value is None or (not value and isinstance(value, (str, int, float, list, dict))
-                             and not isinstance(value, bool))
+    return value is None or (
+        not value and isinstance(value, (str, int, float, list, dict)) and not isinstance(value, bool)
+    )
 
 
 def _set(target: Dict[str, Any], key: str, value: Any) -> None:
@@ -128,8 +129,19 @@ class _ToolCall:
 
 class _Choice:
     __slots__ = (
-        "index", "role", "content", "refusal", "tool_calls", "tool_slots", "last_tool",
-        "function_call", "audio", "logprobs", "finish_reason", "extra", "extra_delta",
+        "index",
+        "role",
+        "content",
+        "refusal",
+        "tool_calls",
+        "tool_slots",
+        "last_tool",
+        "function_call",
+        "audio",
+        "logprobs",
+        "finish_reason",
+        "extra",
+        "extra_delta",
     )
 
     def __init__(self, index: int) -> None:
@@ -293,8 +305,7 @@ class _Choice:
             # {"content": null} without logprobs being asked for get null,
             # as their non-streamed reply has.
             out["logprobs"] = {
-                key: (list(value) if isinstance(value, list) else value)
-                for key, value in logprobs.items()
+                key: (list(value) if isinstance(value, list) else value) for key, value in logprobs.items()
             }
         for key, value in self.extra.items():
             out.setdefault(key, value)

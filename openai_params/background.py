@@ -43,8 +43,15 @@ EXIT_WAIT = 1.0
 class BackgroundCall:
     """One call's work and callbacks; ``run()`` executes on a worker thread."""
 
-    def __init__(self, start: Starter, *, on_data: Callback = None, on_terminate: Callback = None,
-                 on_response: Callback = None, on_error: Callback = None) -> None:
+    def __init__(
+        self,
+        start: Starter,
+        *,
+        on_data: Callback = None,
+        on_terminate: Callback = None,
+        on_response: Callback = None,
+        on_error: Callback = None,
+    ) -> None:
         self._start = start
         self._on_data = on_data
         self._on_terminate = on_terminate
@@ -144,8 +151,8 @@ class BackgroundCall:
 
 def _callback_error(name: str, exc: BaseException) -> OpenAIError:
     return OpenAIError.from_exception(
-        exc, type="callback_error",
-        message="%s raised %s: %s" % (name, type(exc).__name__, exc))
+        exc, type="callback_error", message="%s raised %s: %s" % (name, type(exc).__name__, exc)
+    )
 
 
 def _cancel_error() -> OpenAIError:
@@ -159,10 +166,10 @@ def _cancelled() -> OpenAIChatCompletionResult:
 class CallHandle:
     """What ``create()`` returns when a callback is set: the call runs in the background.
 
-        handle = client.chat.completions.create(messages, on_terminate=print)
-        final = handle.result(timeout=30)   # waits; raises TimeoutError if not done by then
-        handle.done()                       # True once the call and its callbacks finished
-        handle.cancel()                     # abort; the callbacks still run, with a cancelled result
+    handle = client.chat.completions.create(messages, on_terminate=print)
+    final = handle.result(timeout=30)   # waits; raises TimeoutError if not done by then
+    handle.done()                       # True once the call and its callbacks finished
+    handle.cancel()                     # abort; the callbacks still run, with a cancelled result
     """
 
     def __init__(self, call: BackgroundCall, throw: bool = False) -> None:
@@ -215,8 +222,7 @@ class Workers:
         self.closed = False
         # weakref.finalize runs at the interpreter's exit, after the main thread has ended and
         # before daemon threads are stopped; its arguments must not hold self.
-        self._at_exit = weakref.finalize(self, _cancel_at_exit, self._lock, self._calls,
-                                         self._all_done)
+        self._at_exit = weakref.finalize(self, _cancel_at_exit, self._lock, self._calls, self._all_done)
 
     def submit(self, call: BackgroundCall) -> None:
         """Run ``call`` on a worker thread; ``RuntimeError`` after :meth:`close`."""

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["main", "build_parser", "error_line", "describe", "as_curl"]
 
 EXIT_OK = 0
-EXIT_FAILED = 1       # the server or the network failed
-EXIT_USAGE = 2        # what argparse uses for its own errors too
+EXIT_FAILED = 1  # the server or the network failed
+EXIT_USAGE = 2  # what argparse uses for its own errors too
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 _RESPONSE_FORMATS = {"json": {"type": "json_object"}, "text": {"type": "text"}}
@@ -89,24 +89,34 @@ def _connection_options() -> argparse.ArgumentParser:
     """Options every command shares: where to connect, how long to wait, what to print."""
     common = _Parser(add_help=False)
     group = common.add_argument_group("connection")
-    group.add_argument("--base-url", metavar="URL",
-                       help="the API's base URL (default: $OPENAI_BASE_URL, else OpenAI's)")
-    group.add_argument("--api-key-file", metavar="PATH",
-                       help="read the API key from this file (default: $OPENAI_API_KEY)")
-    group.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="seconds to wait for the connection and for each piece of the answer "
-                            "(default: 600)")
-    group.add_argument("--max-retries", type=int, metavar="N",
-                       help="retries after a failed attempt (default: 2)")
+    group.add_argument(
+        "--base-url", metavar="URL", help="the API's base URL (default: $OPENAI_BASE_URL, else OpenAI's)"
+    )
+    group.add_argument(
+        "--api-key-file", metavar="PATH", help="read the API key from this file (default: $OPENAI_API_KEY)"
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds to wait for the connection and for each piece of the answer (default: 600)",
+    )
+    group.add_argument(
+        "--max-retries", type=int, metavar="N", help="retries after a failed attempt (default: 2)"
+    )
     output = common.add_argument_group("output")
-    output.add_argument("--json", action="store_true",
-                        help="print the raw JSON response (streamed: one JSON chunk per line)")
+    output.add_argument(
+        "--json", action="store_true", help="print the raw JSON response (streamed: one JSON chunk per line)"
+    )
     show = output.add_mutually_exclusive_group()
-    show.add_argument("--dry-run", action="store_true",
-                      help="print the exact HTTP request (key redacted) and send nothing")
-    show.add_argument("--curl", action="store_true",
-                      help="print the request as a curl command (key read from $OPENAI_API_KEY) "
-                           "and send nothing")
+    show.add_argument(
+        "--dry-run", action="store_true", help="print the exact HTTP request (key redacted) and send nothing"
+    )
+    show.add_argument(
+        "--curl",
+        action="store_true",
+        help="print the request as a curl command (key read from $OPENAI_API_KEY) and send nothing",
+    )
     return common
 
 
@@ -114,41 +124,63 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of the chat command (the default command)."""
     prog = _prog()
     parser = _Parser(
-        prog=prog, parents=[_connection_options()],
+        prog=prog,
+        parents=[_connection_options()],
         description="Send one chat message to an OpenAI-compatible server and print the answer.",
-        epilog=_EPILOG % {"prog": prog}, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("prompt", nargs="?",
-                        help='the user message; "-" reads it from standard input')
+        epilog=_EPILOG % {"prog": prog},
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("prompt", nargs="?", help='the user message; "-" reads it from standard input')
     from ._version import __version__
 
     parser.add_argument("--version", action="version", version="openai_params " + __version__)
     chat = parser.add_argument_group("request")
     chat.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
-    chat.add_argument("--model", metavar="NAME",
-                      help="the model (default: $OPENAI_MODEL, else gpt-4o-mini)")
+    chat.add_argument("--model", metavar="NAME", help="the model (default: $OPENAI_MODEL, else gpt-4o-mini)")
     chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
-    chat.add_argument("--max-completion-tokens", type=int, metavar="N",
-                      help="upper bound of tokens in the answer")
+    chat.add_argument(
+        "--max-completion-tokens", type=int, metavar="N", help="upper bound of tokens in the answer"
+    )
     chat.add_argument("-n", type=int, metavar="N", help="how many answers (choices) to generate")
-    chat.add_argument("--stop", action="append", metavar="TEXT",
-                      help="stop when this text is generated (repeatable, up to 4)")
+    chat.add_argument(
+        "--stop",
+        action="append",
+        metavar="TEXT",
+        help="stop when this text is generated (repeatable, up to 4)",
+    )
     chat.add_argument("--seed", type=int, metavar="N", help="ask for deterministic sampling")
-    chat.add_argument("--response-format", choices=sorted(_RESPONSE_FORMATS),
-                      help='"json" asks for a JSON object (response_format json_object)')
-    chat.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                      help="any other request field; VALUE is read as JSON when it parses, "
-                           "else as a string (repeatable)")
+    chat.add_argument(
+        "--response-format",
+        choices=sorted(_RESPONSE_FORMATS),
+        help='"json" asks for a JSON object (response_format json_object)',
+    )
+    chat.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other request field; VALUE is read as JSON when it parses, else as a string (repeatable)",
+    )
     mode = chat.add_mutually_exclusive_group()
-    mode.add_argument("--stream", dest="stream", action="store_true", default=None,
-                      help="print the answer as it arrives (the default when stdout is a terminal)")
-    mode.add_argument("--no-stream", dest="stream", action="store_false",
-                      help="wait for the whole answer, then print it")
+    mode.add_argument(
+        "--stream",
+        dest="stream",
+        action="store_true",
+        default=None,
+        help="print the answer as it arrives (the default when stdout is a terminal)",
+    )
+    mode.add_argument(
+        "--no-stream", dest="stream", action="store_false", help="wait for the whole answer, then print it"
+    )
     return parser
 
 
 def build_models_parser() -> argparse.ArgumentParser:
-    return _Parser(prog=_prog() + " models", parents=[_connection_options()],
-                                   description="List the ids of the models the server offers.")
+    return _Parser(
+        prog=_prog() + " models",
+        parents=[_connection_options()],
+        description="List the ids of the models the server offers.",
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -173,8 +205,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     is_models = bool(args_list) and args_list[0] == "models"
     if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
-        err.write("error: there is no --api-key option (it would land in shell history and process "
-                  "lists): set OPENAI_API_KEY or use --api-key-file PATH\n")
+        err.write(
+            "error: there is no --api-key option (it would land in shell history and process "
+            "lists): set OPENAI_API_KEY or use --api-key-file PATH\n"
+        )
         return EXIT_USAGE
     parser = build_models_parser() if is_models else build_parser()
     try:
@@ -183,8 +217,10 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not is_models and args.prompt == "models" and "--" not in args_list:
         # "--base-url URL models" would otherwise send the word to the model.
-        err.write("error: put the models command first (%s models [options]); to send "
-                  "\"models\" as a prompt write: %s -- models\n" % (_prog(), _prog()))
+        err.write(
+            "error: put the models command first (%s models [options]); to send "
+            '"models" as a prompt write: %s -- models\n' % (_prog(), _prog())
+        )
         return EXIT_USAGE
     # The key is hidden in every line printed, whatever happens, even before the client has it.
     key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
@@ -202,12 +238,19 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     except BrokenPipeError:
         raise  # the reader went away: main() stops quietly
     except Exception as exc:  # a bug in the package: still one line, and never the key
-        err.write(_scrub("error: unexpected %s: %s (a bug in openai_params, please report it)"
-                         % (type(exc).__name__, _one_line(str(exc))), key) + "\n")
+        err.write(
+            _scrub(
+                "error: unexpected %s: %s (a bug in openai_params, please report it)"
+                % (type(exc).__name__, _one_line(str(exc))),
+                key,
+            )
+            + "\n"
+        )
         return EXIT_FAILED
 
 
 # -- building the client, the messages and the parameters --------------------------------------
+
 
 def _read_key_file(path: str) -> str:
     try:
@@ -243,9 +286,10 @@ def _read_prompt(prompt: Optional[str]) -> str:
         try:
             text = sys.stdin.read().rstrip()  # the newline that echo and editors add
         except UnicodeDecodeError as exc:  # e.g. UTF-8 bytes with PYTHONIOENCODING=ascii
-            raise UsageError("standard input is not %s text (byte 0x%02x at position %d); set "
-                             "PYTHONIOENCODING to its encoding" % (
-                                 exc.encoding, exc.object[exc.start], exc.start)) from exc
+            raise UsageError(
+                "standard input is not %s text (byte 0x%02x at position %d); set "
+                "PYTHONIOENCODING to its encoding" % (exc.encoding, exc.object[exc.start], exc.start)
+            ) from exc
         if not text.strip():
             raise UsageError("the prompt read from standard input is empty")
         return text
@@ -275,10 +319,14 @@ def _parameter_values(args: argparse.Namespace) -> Dict[str, Any]:
         values["model"] = args.model
     elif "model" not in values and os.environ.get("OPENAI_MODEL"):
         values["model"] = os.environ["OPENAI_MODEL"]
-    named = {"temperature": args.temperature, "max_completion_tokens": args.max_completion_tokens,
-             "n": args.n, "stop": args.stop, "seed": args.seed,
-             "response_format": (_RESPONSE_FORMATS[args.response_format]
-                                 if args.response_format else None)}
+    named = {
+        "temperature": args.temperature,
+        "max_completion_tokens": args.max_completion_tokens,
+        "n": args.n,
+        "stop": args.stop,
+        "seed": args.seed,
+        "response_format": (_RESPONSE_FORMATS[args.response_format] if args.response_format else None),
+    }
     values.update((name, value) for name, value in named.items() if value is not None)
     return values
 
@@ -292,6 +340,7 @@ def _wants_stream(args: argparse.Namespace, values: Dict[str, Any], out: "_Outpu
 
 
 # -- the chat command ---------------------------------------------------------------------------
+
 
 def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     from .parameters import OpenAIChatCompletionParameters
@@ -331,9 +380,14 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
     return EXIT_OK
 
 
-def _stream(client: "OpenAI", messages: List[Dict[str, Any]],
-            params: "OpenAIChatCompletionParameters", as_json: bool, out: "_Output",
-            err: "_Output") -> int:
+def _stream(
+    client: "OpenAI",
+    messages: List[Dict[str, Any]],
+    params: "OpenAIChatCompletionParameters",
+    as_json: bool,
+    out: "_Output",
+    err: "_Output",
+) -> int:
     live = as_json or params.n == 1  # n > 1: choices interleave, so they are printed at the end
     text_open = False  # text printed that does not end with a newline yet
     with client.chat.completions.stream(messages, params) as stream:
@@ -395,6 +449,7 @@ def _choice_text(choice: "OpenAIChoice") -> str:
 
 # -- the models command -------------------------------------------------------------------------
 
+
 def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     if args.dry_run or args.curl:
         return _show_request(client.build_request("GET", "/models"), args.curl, client.api_key, out)
@@ -413,6 +468,7 @@ def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err:
 
 # -- output helpers -----------------------------------------------------------------------------
 
+
 def _show_request(request: "HTTPRequest", curl: bool, key: Optional[str], out: "_Output") -> int:
     text = as_curl(request, out.ensure_ascii) if curl else describe(request, out.ensure_ascii)
     out.write(_scrub(text, key) + "\n")  # the key cannot hide in a body either
@@ -430,8 +486,10 @@ def describe(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
     lines = ["%s %s" % (request.method, redact_url(request.url))]
     lines += ["%s: %s" % item for item in redacted_headers(request.headers).items()]
     if request.body is not None:
-        lines += ["", json.dumps(json.loads(request.body.decode("utf-8")), indent=2,
-                                 ensure_ascii=ensure_ascii)]
+        lines += [
+            "",
+            json.dumps(json.loads(request.body.decode("utf-8")), indent=2, ensure_ascii=ensure_ascii),
+        ]
     return "\n".join(lines)
 
 
@@ -468,8 +526,9 @@ def error_line(error: "OpenAIError") -> str:
     """
     # A stream that broke after "200 OK" is not a 200 error: the status is shown when it failed.
     failed_status = error.status is not None and not 200 <= error.status < 300
-    head = " ".join(part for part in (
-        str(error.status) if failed_status else "", error.code or error.type or "") if part)
+    head = " ".join(
+        part for part in (str(error.status) if failed_status else "", error.code or error.type or "") if part
+    )
     line = "error: " + (head + ": " if head else "") + (error.message or "(no message)")
     if error.request_id:
         line += " (request id %s)" % error.request_id

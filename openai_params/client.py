@@ -14,13 +14,24 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
-from ._checks import (check_choice, check_header_value, check_headers, check_int, check_str,
-                      check_timeout, is_mapping)
+from ._checks import (
+    check_choice,
+    check_header_value,
+    check_headers,
+    check_int,
+    check_str,
+    check_timeout,
+    is_mapping,
+)
+from ._redact import redact, redact_url
 from .errors import OpenAIException
 from .messages import validate_messages
-from .parameters import (CALLBACKS, OpenAIChatCompletionListParameters, OpenAIChatCompletionParameters,
-                         OpenAIParameters)
-from ._redact import redact, redact_url
+from .parameters import (
+    CALLBACKS,
+    OpenAIChatCompletionListParameters,
+    OpenAIChatCompletionParameters,
+    OpenAIParameters,
+)
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
@@ -51,13 +62,22 @@ class OpenAI:
     failed attempt is repeated (see docs/transport.md). Both can be set per call.
     """
 
-    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
-                 organization: Optional[str] = None, project: Optional[str] = None,
-                 timeout: float = 600.0, max_retries: int = 2,
-                 default_headers: Optional[Mapping[str, Optional[str]]] = None, *,
-                 ssl_context: "Optional[ssl.SSLContext]" = None, ca_bundle: Optional[str] = None,
-                 proxies: Optional[Dict[str, str]] = None, transport: Optional[TransportLike] = None,
-                 max_workers: int = 8) -> None:
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        organization: Optional[str] = None,
+        project: Optional[str] = None,
+        timeout: float = 600.0,
+        max_retries: int = 2,
+        default_headers: Optional[Mapping[str, Optional[str]]] = None,
+        *,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        ca_bundle: Optional[str] = None,
+        proxies: Optional[Dict[str, str]] = None,
+        transport: Optional[TransportLike] = None,
+        max_workers: int = 8,
+    ) -> None:
         self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
         self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))
         self.project = _header_value(*_setting("project", project, "OPENAI_PROJECT_ID"))
@@ -76,8 +96,9 @@ class OpenAI:
         from .background import Workers
         from .transport import Transport
 
-        self._transport = transport or Transport(ssl_context=ssl_context, ca_bundle=ca_bundle,
-                                                 proxies=proxies)
+        self._transport = transport or Transport(
+            ssl_context=ssl_context, ca_bundle=ca_bundle, proxies=proxies
+        )
         self._workers = Workers(max_workers, on_drained=self._transport.close)
         self.chat = Chat(self)
         self.models = Models(self)
@@ -97,7 +118,7 @@ class OpenAI:
         key = redact(self.api_key) if self.api_key else None
         return "OpenAI(base_url=%r, api_key=%r)" % (redact_url(self.base_url), key)
 
-    def __enter__(self) -> "OpenAI":
+    def __enter__(self) -> OpenAI:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -109,18 +130,29 @@ class OpenAI:
         self._workers.close()
 
     # -- the pieces every resource uses ---------------------------------------------------------
-    def build_request(self, method: str, path: str, *, body: Any = None,
-                      query: Optional[Mapping[str, Any]] = None,
-                      options: Optional[OpenAIParameters] = None) -> HTTPRequest:
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+        options: Optional[OpenAIParameters] = None,
+    ) -> HTTPRequest:
         """The exact HTTP request a call would send (pure; nothing is sent)."""
         extra_query: Dict[str, Any] = dict(query or {})
         extra_headers = None
         if options is not None:
             extra_query.update(options.extra_query or {})
             extra_headers = options.extra_headers
-        headers = build_headers(api_key=self.api_key, organization=self.organization,
-                                project=self.project, default_headers=self.default_headers,
-                                extra_headers=extra_headers, has_body=body is not None)
+        headers = build_headers(
+            api_key=self.api_key,
+            organization=self.organization,
+            project=self.project,
+            default_headers=self.default_headers,
+            extra_headers=extra_headers,
+            has_body=body is not None,
+        )
         return build_request(method, build_url(self.base_url, path, extra_query), headers, body)
 
     def _limits(self, options: Optional[OpenAIParameters]) -> Tuple[float, int]:
@@ -133,19 +165,30 @@ class OpenAI:
                 retries = options.max_retries
         return timeout, retries
 
-    def _send(self, request: HTTPRequest, options: Optional[OpenAIParameters], *,
-              stream: bool = False, cancel: Optional[threading.Event] = None) -> HTTPResponse:
+    def _send(
+        self,
+        request: HTTPRequest,
+        options: Optional[OpenAIParameters],
+        *,
+        stream: bool = False,
+        cancel: Optional[threading.Event] = None,
+    ) -> HTTPResponse:
         if cancel is None and self._workers.closed:
             # A call made now; a background call (it carries its CancelEvent) was accepted
             # before close() and runs to its end.
             raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
         timeout, retries = self._limits(options)
-        return self._transport.send(request, timeout=timeout, max_retries=retries, stream=stream,
-                                    cancel=cancel)
+        return self._transport.send(
+            request, timeout=timeout, max_retries=retries, stream=stream, cancel=cancel
+        )
 
-    def _call(self, request: HTTPRequest, result_type: Type[R],
-              options: Optional[OpenAIParameters] = None,
-              cancel: Optional[threading.Event] = None) -> R:
+    def _call(
+        self,
+        request: HTTPRequest,
+        result_type: Type[R],
+        options: Optional[OpenAIParameters] = None,
+        cancel: Optional[threading.Event] = None,
+    ) -> R:
         """Send and read one non-streamed call; every failure becomes an error result."""
         try:
             response = self._send(request, options, cancel=cancel)
@@ -160,13 +203,18 @@ class OpenAI:
             result.throw()
         return result
 
-    def _background(self, start: Callable[[threading.Event], Any],
-                    options: OpenAIChatCompletionParameters) -> CallHandle:
+    def _background(
+        self, start: Callable[[threading.Event], Any], options: OpenAIChatCompletionParameters
+    ) -> CallHandle:
         from .background import BackgroundCall, CallHandle
 
-        call = BackgroundCall(start, on_data=options.data_callback,
-                              on_terminate=options.terminate_callback,
-                              on_response=options.on_response, on_error=options.on_error)
+        call = BackgroundCall(
+            start,
+            on_data=options.data_callback,
+            on_terminate=options.terminate_callback,
+            on_response=options.on_response,
+            on_error=options.on_error,
+        )
         self._workers.submit(call)
         return CallHandle(call, throw=options.throw)
 
@@ -216,8 +264,9 @@ def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenA
         merged = dict(parameters)
         merged.update(kwargs)
         return OpenAIChatCompletionParameters.from_dict(merged)
-    raise TypeError("parameters must be an OpenAIChatCompletionParameters or a dict (got %s)"
-                    % type(parameters).__name__)
+    raise TypeError(
+        "parameters must be an OpenAIChatCompletionParameters or a dict (got %s)" % type(parameters).__name__
+    )
 
 
 class Chat:
@@ -237,8 +286,7 @@ class ChatCompletions:
         params = _chat_parameters(parameters, kwargs)
         return self._request(messages, params, stream=params.stream)
 
-    def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *,
-                 stream: bool) -> HTTPRequest:
+    def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool) -> HTTPRequest:
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
         body.update(params.body())  # validates again: fields may have been reassigned
         if stream:
@@ -258,40 +306,44 @@ class ChatCompletions:
         """
         params = _chat_parameters(parameters, kwargs)
         if params.stream and params.data_callback is None:
-            raise ValueError("stream=True needs a callback (on_data or formula) with create(); "
-                             "to iterate over chunks use client.chat.completions.stream(messages, ...)")
+            raise ValueError(
+                "stream=True needs a callback (on_data or formula) with create(); "
+                "to iterate over chunks use client.chat.completions.stream(messages, ...)"
+            )
         request = self._request(messages, params, stream=params.stream)
         client = self._client
         if params.has_callbacks():
             if params.stream:
-                return client._background(
-                    lambda cancel: self._open_stream(request, params, cancel), params)
+                return client._background(lambda cancel: self._open_stream(request, params, cancel), params)
             return client._background(
-                lambda cancel: client._call(request, OpenAIChatCompletionResult, params, cancel),
-                params)
+                lambda cancel: client._call(request, OpenAIChatCompletionResult, params, cancel), params
+            )
         return client._call(request, OpenAIChatCompletionResult, params)
 
     def stream(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> ChatCompletionStream:
         """Start a streamed completion and return an iterator of chunk results.
 
-            with client.chat.completions.stream(messages, model="m") as stream:
-                for chunk in stream:
-                    print(chunk.text, end="", flush=True)
-            final = stream.result()
+        with client.chat.completions.stream(messages, model="m") as stream:
+            for chunk in stream:
+                print(chunk.text, end="", flush=True)
+        final = stream.result()
         """
         params = _chat_parameters(parameters, dict(kwargs, stream=True))
         if params.has_callbacks():
             # The iterator form hands every chunk to the caller's loop; callbacks belong to
             # the background form, where a worker thread runs them.
             given = ", ".join(name for name in CALLBACKS if getattr(params, name, None) is not None)
-            raise ValueError("stream() does not take callbacks (got %s): iterate over the stream "
-                             "instead, or call create() with stream=True and the callbacks to run "
-                             "them on a worker thread" % given)
+            raise ValueError(
+                "stream() does not take callbacks (got %s): iterate over the stream "
+                "instead, or call create() with stream=True and the callbacks to run "
+                "them on a worker thread" % given
+            )
         request = self._request(messages, params, stream=True)
         return self._open_stream(request, params, None)
 
-    def _open_stream(self, request: HTTPRequest, params: OpenAIChatCompletionParameters,
-                     cancel: Optional[threading.Event]) -> ChatCompletionStream:
+    def _open_stream(
+        self, request: HTTPRequest, params: OpenAIChatCompletionParameters, cancel: Optional[threading.Event]
+    ) -> ChatCompletionStream:
         from .stream import ChatCompletionStream
 
         client = self._client
@@ -312,35 +364,53 @@ class ChatCompletions:
                 response.close()
             if throw:
                 failed.throw()
-            return ChatCompletionStream(None, timeout=timeout, throw=throw,
-                                        error=failed.errors[0], status=failed.status,
-                                        headers=failed.headers)
+            return ChatCompletionStream(
+                None,
+                timeout=timeout,
+                throw=throw,
+                error=failed.errors[0],
+                status=failed.status,
+                headers=failed.headers,
+            )
         return ChatCompletionStream(response, timeout=timeout, throw=throw)
 
     # -- stored completions (store=True) ----------------------------------------------------------
-    def retrieve(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIChatCompletionResult:
+    def retrieve(
+        self, completion_id: str, parameters: Optional[OpenAIParameters] = None
+    ) -> OpenAIChatCompletionResult:
         request = self._client.build_request(
-            "GET", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters)
+            "GET", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters
+        )
         return self._client._call(request, OpenAIChatCompletionResult, parameters)
 
-    def update(self, completion_id: str, metadata: Optional[Mapping[str, str]],
-               parameters: Optional[OpenAIParameters] = None) -> OpenAIChatCompletionResult:
+    def update(
+        self,
+        completion_id: str,
+        metadata: Optional[Mapping[str, str]],
+        parameters: Optional[OpenAIParameters] = None,
+    ) -> OpenAIChatCompletionResult:
         """Replace the metadata of a stored completion (None clears it)."""
         if metadata is not None:
             OpenAIChatCompletionParameters(metadata=dict(metadata))  # same rules as on create
         request = self._client.build_request(
-            "POST", "/chat/completions/" + _path_id(completion_id, "completion_id"),
-            body={"metadata": None if metadata is None else dict(metadata)}, options=parameters)
+            "POST",
+            "/chat/completions/" + _path_id(completion_id, "completion_id"),
+            body={"metadata": None if metadata is None else dict(metadata)},
+            options=parameters,
+        )
         return self._client._call(request, OpenAIChatCompletionResult, parameters)
 
     def delete(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
         request = self._client.build_request(
-            "DELETE", "/chat/completions/" + _path_id(completion_id, "completion_id"),
-            options=parameters)
+            "DELETE", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters
+        )
         return self._client._call(request, OpenAIResult, parameters)
 
-    def list(self, parameters: Union[OpenAIChatCompletionListParameters, Mapping[str, Any], None] = None,
-             **kwargs: Any) -> OpenAIResult:
+    def list(
+        self,
+        parameters: Union[OpenAIChatCompletionListParameters, Mapping[str, Any], None] = None,
+        **kwargs: Any,
+    ) -> OpenAIResult:
         """List stored completions: ``after``, ``limit``, ``order``, ``metadata``, ``model``."""
         params = _list_parameters(parameters, kwargs)
         request = self._client.build_request("GET", "/chat/completions", query=params.query())
@@ -354,8 +424,10 @@ def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCo
         return dataclasses.replace(parameters, **kwargs) if kwargs else parameters
     if is_mapping(parameters):
         return OpenAIChatCompletionListParameters.from_dict({**parameters, **kwargs})
-    raise TypeError("parameters must be an OpenAIChatCompletionListParameters or a dict (got %s)"
-                    % type(parameters).__name__)
+    raise TypeError(
+        "parameters must be an OpenAIChatCompletionListParameters or a dict (got %s)"
+        % type(parameters).__name__
+    )
 
 
 class ChatCompletionMessages:
@@ -364,14 +436,24 @@ class ChatCompletionMessages:
     def __init__(self, client: OpenAI) -> None:
         self._client = client
 
-    def list(self, completion_id: str, *, after: Optional[str] = None, limit: Optional[int] = None,
-             order: Optional[str] = None, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
+    def list(
+        self,
+        completion_id: str,
+        *,
+        after: Optional[str] = None,
+        limit: Optional[int] = None,
+        order: Optional[str] = None,
+        parameters: Optional[OpenAIParameters] = None,
+    ) -> OpenAIResult:
         check_str("after", after, optional=True)
         check_int("limit", limit, 1, optional=True)
         check_choice("order", order, ("asc", "desc"), optional=True)
         request = self._client.build_request(
-            "GET", "/chat/completions/%s/messages" % _path_id(completion_id, "completion_id"),
-            query={"after": after, "limit": limit, "order": order}, options=parameters)
+            "GET",
+            "/chat/completions/%s/messages" % _path_id(completion_id, "completion_id"),
+            query={"after": after, "limit": limit, "order": order},
+            options=parameters,
+        )
         return self._client._call(request, OpenAIResult, parameters)
 
 
@@ -386,6 +468,5 @@ class Models:
         return self._client._call(request, OpenAIResult, parameters)
 
     def retrieve(self, model: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
-        request = self._client.build_request("GET", "/models/" + _path_id(model, "model"),
-                                             options=parameters)
+        request = self._client.build_request("GET", "/models/" + _path_id(model, "model"), options=parameters)
         return self._client._call(request, OpenAIResult, parameters)

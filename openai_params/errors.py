@@ -101,23 +101,44 @@ class OpenAIError:
                 print("slow down:", error.message, error.retry_after)
     """
 
-    __slots__ = ("status", "message", "type", "code", "param", "request_id", "body", "headers",
-                 "cause", "retry_after")
+    __slots__ = (
+        "status",
+        "message",
+        "type",
+        "code",
+        "param",
+        "request_id",
+        "body",
+        "headers",
+        "cause",
+        "retry_after",
+    )
 
-    def __init__(self, message: str = "", *, status: Optional[int] = None,
-                 type: Optional[str] = None, code: Optional[str] = None,
-                 param: Optional[str] = None, request_id: Optional[str] = None, body: Any = None,
-                 headers: Optional[Mapping[str, str]] = None,
-                 cause: Optional[BaseException] = None,
-                 retry_after: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: Optional[int] = None,
+        type: Optional[str] = None,
+        code: Optional[str] = None,
+        param: Optional[str] = None,
+        request_id: Optional[str] = None,
+        body: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        cause: Optional[BaseException] = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
         self.status = status
         self.message = redact_text(str(message)) if message else ""
         self.type = type
         self.code = code
         self.param = param
         self.headers: Dict[str, str] = _safe_headers(headers)
-        self.request_id = request_id if request_id is not None else (
-            self.headers.get("x-request-id") or self.headers.get("request-id"))
+        self.request_id = (
+            request_id
+            if request_id is not None
+            else (self.headers.get("x-request-id") or self.headers.get("request-id"))
+        )
         self.body = _redact_body(body)
         self.cause = cause
         self.retry_after = retry_after
@@ -182,8 +203,9 @@ class OpenAIError:
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
-    def from_response(cls, status: int, headers: Mapping[str, str], body: bytes, *,
-                      expected: str = "what was expected") -> "OpenAIError":
+    def from_response(
+        cls, status: int, headers: Mapping[str, str], body: bytes, *, expected: str = "what was expected"
+    ) -> "OpenAIError":
         """The record for an answer that is not a success (or a 2xx whose body is unreadable).
 
         Reads the OpenAI error JSON ``{"error": {"message", "type", "code", "param"}}`` and the
@@ -208,8 +230,12 @@ class OpenAIError:
         if 300 <= status < 400:
             location = lowered.get("location")
             where = (" to " + redact_url(location)) if location else " (no Location header)"
-            return cls("redirect not followed: %s%s" % (_status_text(status), where),
-                       type="redirect", body=_json_or_text(body), **common)
+            return cls(
+                "redirect not followed: %s%s" % (_status_text(status), where),
+                type="redirect",
+                body=_json_or_text(body),
+                **common,
+            )
         parsed, problem = _parse_json(body)
         if problem is None:
             success = 200 <= status < 300
@@ -220,16 +246,20 @@ class OpenAIError:
                     message = "HTTP %s" % _status_text(status)
                 return cls(message, type=type_, code=code, param=param, body=parsed, **common)
             if not success:
-                return cls("HTTP %s: %s" % (_status_text(status), _snippet(body)),
-                           body=parsed, **common)
+                return cls("HTTP %s: %s" % (_status_text(status), _snippet(body)), body=parsed, **common)
             problem = "a JSON body that is not " + expected
         described = _describe_body(body, content_type, problem)
-        return cls("HTTP %s with %s" % (_status_text(status), described), type="invalid_response",
-                   body=_json_or_text(body) if problem is None else _text(body), **common)
+        return cls(
+            "HTTP %s with %s" % (_status_text(status), described),
+            type="invalid_response",
+            body=_json_or_text(body) if problem is None else _text(body),
+            **common,
+        )
 
     @classmethod
-    def from_exception(cls, exc: BaseException, *, type: Optional[str] = None,
-                       message: Optional[str] = None) -> "OpenAIError":
+    def from_exception(
+        cls, exc: BaseException, *, type: Optional[str] = None, message: Optional[str] = None
+    ) -> "OpenAIError":
         """The record for an exception.
 
         An :class:`OpenAIException` gives its own ``.error``; a timeout gives a ``"timeout"``
@@ -260,9 +290,17 @@ class OpenAIError:
 
     def to_dict(self) -> Dict[str, Any]:
         """The record as plain data (for logs or JSON); secrets are never in it."""
-        return {"status": self.status, "message": self.message, "type": self.type,
-                "code": self.code, "param": self.param, "request_id": self.request_id,
-                "retry_after": self.retry_after, "body": self.body, "headers": dict(self.headers)}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "type": self.type,
+            "code": self.code,
+            "param": self.param,
+            "request_id": self.request_id,
+            "retry_after": self.retry_after,
+            "body": self.body,
+            "headers": dict(self.headers),
+        }
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OpenAIError):
@@ -275,17 +313,26 @@ class OpenAIError:
         from .retry import _status_text
 
         head = _status_text(self.status) if self.status is not None else (self.type or "error")
-        details = ["%s=%s" % (name, value) for name, value in (
-            ("type", self.type if self.status is not None else None), ("code", self.code),
-            ("param", self.param), ("request_id", self.request_id),
-            ("retry_after", self.retry_after)) if value is not None]
+        details = [
+            "%s=%s" % (name, value)
+            for name, value in (
+                ("type", self.type if self.status is not None else None),
+                ("code", self.code),
+                ("param", self.param),
+                ("request_id", self.request_id),
+                ("retry_after", self.retry_after),
+            )
+            if value is not None
+        ]
         text = "%s: %s" % (head, self.message or "(no message)")
         return text + (" (%s)" % ", ".join(details) if details else "")
 
     def __repr__(self) -> str:
-        fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in (
-            "status", "type", "code", "param", "message", "request_id", "retry_after")
-            if getattr(self, name) is not None)
+        fields = ", ".join(
+            "%s=%r" % (name, getattr(self, name))
+            for name in ("status", "type", "code", "param", "message", "request_id", "retry_after")
+            if getattr(self, name) is not None
+        )
         return "OpenAIError(%s)" % fields
 
 
@@ -327,15 +374,23 @@ def _error_fields(parsed: Any) -> Optional[Tuple[str, Optional[str], Optional[st
         return None
     error = parsed.get("error")
     if isinstance(error, dict):
-        return (_opt_str(error.get("message")) or "", _opt_str(error.get("type")),
-                _opt_str(error.get("code")), _opt_str(error.get("param")))
+        return (
+            _opt_str(error.get("message")) or "",
+            _opt_str(error.get("type")),
+            _opt_str(error.get("code")),
+            _opt_str(error.get("param")),
+        )
     if isinstance(error, str) and error:
         return error, _opt_str(parsed.get("type")), _opt_str(parsed.get("code")), None
     for key in ("message", "detail"):  # vLLM / FastAPI style
         value = parsed.get(key)
         if value:
-            return (_opt_str(value) or "", _opt_str(parsed.get("type")),
-                    _opt_str(parsed.get("code")), _opt_str(parsed.get("param")))
+            return (
+                _opt_str(value) or "",
+                _opt_str(parsed.get("type")),
+                _opt_str(parsed.get("code")),
+                _opt_str(parsed.get("param")),
+            )
     return None
 
 
@@ -484,14 +539,22 @@ class CallbackError(OpenAIException):
 
 
 _BY_STATUS: Dict[int, Type[APIStatusError]] = {
-    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
-    404: NotFoundError, 409: ConflictError, 422: UnprocessableEntityError, 429: RateLimitError,
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
 }
 
 _BY_TYPE: Dict[str, Type[OpenAIException]] = {
-    "connection_error": APIConnectionError, "stream_error": APIConnectionError,
-    "timeout": APITimeoutError, "cancelled": APIUserAbortError,
-    "callback_error": CallbackError, "invalid_response": APIResponseValidationError,
+    "connection_error": APIConnectionError,
+    "stream_error": APIConnectionError,
+    "timeout": APITimeoutError,
+    "cancelled": APIUserAbortError,
+    "callback_error": CallbackError,
+    "invalid_response": APIResponseValidationError,
 }
 
 
@@ -499,8 +562,9 @@ def _exception_class(error: OpenAIError) -> Type[OpenAIException]:
     # The type strings this package sets win: a timeout mid-stream has status 200 but is
     # an APITimeoutError; then the status decides.
     by_type = _BY_TYPE.get(error.type or "")
-    if by_type is not None and not (by_type is APIResponseValidationError
-                                    and error.status is not None and error.status >= 300):
+    if by_type is not None and not (
+        by_type is APIResponseValidationError and error.status is not None and error.status >= 300
+    ):
         return by_type
     status = error.status
     if status is not None and status >= 300:

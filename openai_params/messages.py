@@ -17,12 +17,12 @@ plain dicts ready for ``json.dumps``; its errors name the exact place, like
 from typing import Any, Dict, List, Mapping, Optional
 
 from ._checks import (
-    is_mapping,
     check_bool,
     check_mapping,
     check_str,
     did_you_mean,
     fail,
+    is_mapping,
     show,
     warn_unknown,
     wrong_type,
@@ -170,9 +170,7 @@ class OpenAIMessage:
             return "".join(
                 part["text"]
                 for part in content
-                if is_mapping(part)
-                and part.get("type") == "text"
-                and isinstance(part.get("text"), str)
+                if is_mapping(part) and part.get("type") == "text" and isinstance(part.get("text"), str)
             )
         return ""
 

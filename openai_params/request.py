@@ -23,7 +23,10 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._http import HTTPRequest
 
-USER_AGENT = "openai_params/%s Python/%s" % (__version__, ".".join(str(part) for part in sys.version_info[:3]))
+USER_AGENT = "openai_params/%s Python/%s" % (
+    __version__,
+    ".".join(str(part) for part in sys.version_info[:3]),
+)
 
 # Any whitespace (str.isspace's, Unicode included) and the C0 and C1 control characters.
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
@@ -39,8 +42,10 @@ _URL_RULES: Tuple[Tuple[str, Callable[[str, Any], bool]], ...] = (
     ("with a host name", lambda text, parts: parts is not None and bool(parts.hostname)),
     ("with a port between 1 and 65535", lambda text, parts: parts.port != 0),
     # Userinfo would never be sent (no Basic auth here) and would show in logs: refused.
-    ("without a user name or password (send credentials with api_key or default_headers)",
-     lambda text, parts: "@" not in parts.netloc),
+    (
+        "without a user name or password (send credentials with api_key or default_headers)",
+        lambda text, parts: "@" not in parts.netloc,
+    ),
     ("without a fragment (#...)", lambda text, parts: "#" not in text),
 )
 
@@ -86,10 +91,15 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
     return url + ("?" + joined if joined else "")
 
 
-def build_headers(*, api_key: Optional[str], organization: Optional[str], project: Optional[str],
-                  default_headers: Optional[Mapping[str, Optional[str]]] = None,
-                  extra_headers: Optional[Mapping[str, Optional[str]]] = None,
-                  has_body: bool = True) -> Dict[str, str]:
+def build_headers(
+    *,
+    api_key: Optional[str],
+    organization: Optional[str],
+    project: Optional[str],
+    default_headers: Optional[Mapping[str, Optional[str]]] = None,
+    extra_headers: Optional[Mapping[str, Optional[str]]] = None,
+    has_body: bool = True,
+) -> Dict[str, str]:
     """The headers of one request; each name and value checked before it can reach the wire.
 
     A value of ``None`` in ``default_headers`` or ``extra_headers`` removes the
@@ -128,8 +138,9 @@ def _mapping_as_dict(value: Any) -> Any:
 
 # One encoder, built once: json.dumps() with options builds a new encoder on every call.
 # allow_nan=False: NaN and Infinity are not JSON (RFC 8259), and servers reject them.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                            default=_mapping_as_dict)
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_mapping_as_dict
+)
 
 
 def encode_json(body: Any) -> bytes:
@@ -148,5 +159,6 @@ def encode_json(body: Any) -> bytes:
 def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> "HTTPRequest":
     from ._http import HTTPRequest  # with the first request, not with the import
 
-    return HTTPRequest(method=method, url=url, headers=headers,
-                       body=None if body is None else encode_json(body))
+    return HTTPRequest(
+        method=method, url=url, headers=headers, body=None if body is None else encode_json(body)
+    )

@@ -44,8 +44,14 @@ class RateLimit:
     gives them as a number of seconds when they can be read.
     """
 
-    __slots__ = ("limit_requests", "limit_tokens", "remaining_requests",
-                 "remaining_tokens", "reset_requests", "reset_tokens")
+    __slots__ = (
+        "limit_requests",
+        "limit_tokens",
+        "remaining_requests",
+        "remaining_tokens",
+        "reset_requests",
+        "reset_tokens",
+    )
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         self.limit_requests = whole_number(headers.get("x-ratelimit-limit-requests"))
@@ -67,8 +73,11 @@ class RateLimit:
         return any(getattr(self, name) is not None for name in self.__slots__)
 
     def __repr__(self) -> str:
-        fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__slots__
-                           if getattr(self, name) is not None)
+        fields = ", ".join(
+            "%s=%r" % (name, getattr(self, name))
+            for name in self.__slots__
+            if getattr(self, name) is not None
+        )
         return "RateLimit(%s)" % fields
 
 
@@ -118,7 +127,7 @@ def parse_duration(text: Optional[str]) -> Optional[float]:
                     total += float(number) * factor
                 except ValueError:
                     return None
-                rest = rest[len(unit):]
+                rest = rest[len(unit) :]
                 break
         else:
             return None
@@ -135,9 +144,15 @@ class OpenAIResult:
     #: ``terminated`` when not given: True for a call's result, False for a stream chunk.
     _terminated_default = True
 
-    def __init__(self, *, status: Optional[int] = None, headers: Optional[Mapping[str, str]] = None,
-                 body: Any = None, errors: Optional[Sequence[OpenAIError]] = None,
-                 terminated: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        *,
+        status: Optional[int] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        body: Any = None,
+        errors: Optional[Sequence[OpenAIError]] = None,
+        terminated: Optional[bool] = None,
+    ) -> None:
         self.status = status
         self._given_headers = headers
         self._headers: Optional[Dict[str, str]] = None
@@ -218,8 +233,12 @@ class OpenAIResult:
         if self.errors:
             raise self.errors[0].exception()
         if not self.success:
-            raise OpenAIError(status=self.status, message="the call did not complete",
-                              type="invalid_response", headers=self.headers).exception()
+            raise OpenAIError(
+                status=self.status,
+                message="the call did not complete",
+                type="invalid_response",
+                headers=self.headers,
+            ).exception()
         return self
 
     def __repr__(self) -> str:
@@ -240,9 +259,9 @@ class OpenAIChoice:
         message: Any = data.get("message")
         delta: Any = data.get("delta")
         self.message: Optional[OpenAIMessage] = (
-            OpenAIMessage.from_dict(message) if is_mapping(message) else None)
-        self.delta: Optional[OpenAIMessage] = (
-            OpenAIMessage.from_dict(delta) if is_mapping(delta) else None)
+            OpenAIMessage.from_dict(message) if is_mapping(message) else None
+        )
+        self.delta: Optional[OpenAIMessage] = OpenAIMessage.from_dict(delta) if is_mapping(delta) else None
         self.finish_reason: Optional[str] = data.get("finish_reason")
         self.logprobs: Any = data.get("logprobs")
 
@@ -259,7 +278,10 @@ class OpenAIChoice:
 
     def __repr__(self) -> str:
         return "OpenAIChoice(index=%d, finish_reason=%r, text=%r)" % (
-            self.index, self.finish_reason, self.text[:60])
+            self.index,
+            self.finish_reason,
+            self.text[:60],
+        )
 
 
 def _choices(body: Any) -> List[OpenAIChoice]:
@@ -362,8 +384,11 @@ def read_result(response: "HTTPResponse", result_type: Type[R]) -> R:
     except OpenAIException as exc:
         return result_type(status=status, headers=headers, errors=[exc.error])
     body = _json_or_none(raw)
-    if 200 <= status < 300 and result_type.is_expected_body(body) and not (
-            isinstance(body, dict) and body.get("error") and not body.get("choices")):
+    if (
+        200 <= status < 300
+        and result_type.is_expected_body(body)
+        and not (isinstance(body, dict) and body.get("error") and not body.get("choices"))
+    ):
         return result_type(status=status, headers=headers, body=body)
     error = OpenAIError.from_response(status, headers, raw, expected=result_type.expected_body)
     return result_type(status=status, headers=headers, body=body, errors=[error])

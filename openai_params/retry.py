@@ -43,8 +43,14 @@ from typing import Callable, Mapping, Optional, Tuple
 
 from ._checks import check_number
 
-__all__ = ["RetryPolicy", "RetryDecision", "AttemptFailure", "decide_retry", "decide_failure",
-           "parse_retry_after"]
+__all__ = [
+    "RetryPolicy",
+    "RetryDecision",
+    "AttemptFailure",
+    "decide_retry",
+    "decide_failure",
+    "parse_retry_after",
+]
 
 RETRY_STATUSES = frozenset((408, 409, 429))  # and every 5xx
 NEVER_RETRY_STATUSES = frozenset((400, 401, 403, 404, 422))
@@ -67,8 +73,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         for name in ("initial_delay", "max_delay", "max_retry_after"):
-            check_number("RetryPolicy." + name, getattr(self, name), 0,
-                         allowed="a finite number of seconds >= 0")
+            check_number(
+                "RetryPolicy." + name, getattr(self, name), 0, allowed="a finite number of seconds >= 0"
+            )
         check_number("RetryPolicy.jitter", self.jitter, 0, 1)
 
     def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
@@ -113,7 +120,8 @@ def _certificate(failure: AttemptFailure) -> bool:
     """TLS verification failed (by class name, so that ``ssl`` need not be imported here)."""
     return failure.cause is not None and any(
         cls.__name__ in ("SSLCertVerificationError", "CertificateError")
-        for cls in type(failure.cause).__mro__)
+        for cls in type(failure.cause).__mro__
+    )
 
 
 def _stale(failure: AttemptFailure) -> bool:
@@ -132,8 +140,13 @@ def _timed_out_mid_body(failure: AttemptFailure) -> bool:
 # The rules decide_failure applies first, in order: (applies?, retry?, counted?, reason).
 _FAILURE_RULES: Tuple[Tuple[Callable[[AttemptFailure], bool], bool, bool, str], ...] = (
     (_certificate, False, True, "TLS certificate verification failed: it would fail again"),
-    (_stale, True, False, "the pooled connection was closed by the server before the request "
-                          "was written; sent again on a new connection (not a retry)"),
+    (
+        _stale,
+        True,
+        False,
+        "the pooled connection was closed by the server before the request "
+        "was written; sent again on a new connection (not a retry)",
+    ),
     (_timed_out_mid_body, False, True, "timed out reading the body: the answer had begun"),
 )
 
@@ -207,8 +220,14 @@ def _status_text(status: int) -> str:
         return str(status)
 
 
-def decide_failure(policy: RetryPolicy, failure: AttemptFailure, *, attempt: int,
-                   max_retries: int, rand: Callable[[], float] = random.random) -> RetryDecision:
+def decide_failure(
+    policy: RetryPolicy,
+    failure: AttemptFailure,
+    *,
+    attempt: int,
+    max_retries: int,
+    rand: Callable[[], float] = random.random,
+) -> RetryDecision:
     """Whether to retry after an attempt that got no usable response (see the module docs).
 
     >>> decide_failure(RetryPolicy(), AttemptFailure(BrokenPipeError(), reused=True),
@@ -219,14 +238,30 @@ def decide_failure(policy: RetryPolicy, failure: AttemptFailure, *, attempt: int
     for applies, retry, counted, why in _FAILURE_RULES:
         if applies(failure):
             return RetryDecision(retry, 0.0, "%s: %s" % (name, why), counted=counted)
-    return decide_retry(policy, status=None, headers={}, body=b"", attempt=attempt,
-                        max_retries=max_retries, error=name, rand=rand)
+    return decide_retry(
+        policy,
+        status=None,
+        headers={},
+        body=b"",
+        attempt=attempt,
+        max_retries=max_retries,
+        error=name,
+        rand=rand,
+    )
 
 
-def decide_retry(policy: RetryPolicy, *, status: Optional[int], headers: Mapping[str, str],
-                 body: bytes, attempt: int, max_retries: int, error: Optional[str] = None,
-                 now: Optional[float] = None,
-                 rand: Callable[[], float] = random.random) -> RetryDecision:
+def decide_retry(
+    policy: RetryPolicy,
+    *,
+    status: Optional[int],
+    headers: Mapping[str, str],
+    body: bytes,
+    attempt: int,
+    max_retries: int,
+    error: Optional[str] = None,
+    now: Optional[float] = None,
+    rand: Callable[[], float] = random.random,
+) -> RetryDecision:
     """Whether to retry after attempt number ``attempt`` (1 for the first), and the wait.
 
     ``status`` is None when no response came (``error`` then names what happened, e.g.
@@ -258,16 +293,25 @@ def decide_retry(policy: RetryPolicy, *, status: Optional[int], headers: Mapping
     if not retryable:
         return RetryDecision(False, 0.0, "%s: %s" % (what, why), retry_after)
     if attempt > max_retries:
-        return RetryDecision(False, 0.0, "%s: no retries left (max_retries=%d)" % (what, max_retries),
-                             retry_after)
+        return RetryDecision(
+            False, 0.0, "%s: no retries left (max_retries=%d)" % (what, max_retries), retry_after
+        )
     if retry_after is not None:
-        source = "retry-after-ms" if "retry-after-ms" in headers and _number(
-            headers["retry-after-ms"]) is not None else "retry-after"
+        source = (
+            "retry-after-ms"
+            if "retry-after-ms" in headers and _number(headers["retry-after-ms"]) is not None
+            else "retry-after"
+        )
         if retry_after > policy.max_retry_after:
             return RetryDecision(
-                False, 0.0, "%s: the server asked to wait %.3g s (%s), more than the %.3g s cap"
-                % (what, retry_after, source, policy.max_retry_after), retry_after)
-        return RetryDecision(True, retry_after, "%s: %s %s" % (what, source, headers[source].strip()),
-                             retry_after)
+                False,
+                0.0,
+                "%s: the server asked to wait %.3g s (%s), more than the %.3g s cap"
+                % (what, retry_after, source, policy.max_retry_after),
+                retry_after,
+            )
+        return RetryDecision(
+            True, retry_after, "%s: %s %s" % (what, source, headers[source].strip()), retry_after
+        )
     delay = policy.backoff(attempt, rand)
     return RetryDecision(True, delay, "%s: %s, backoff %.3g s" % (what, why, delay))

@@ -295,8 +295,9 @@ class SSEDecoder:
         self._parts_len += len(piece)
         if self._parts_len + self._data_len > self.max_buffer:
             self._fail(
-                "unfinished line starting at byte {} exceeds max_buffer={} "
-                "bytes without a line end".format(start + len(piece) - self._parts_len, self.max_buffer),
+                "unfinished line starting at byte {} exceeds max_buffer={} bytes without a line end".format(
+                    start + len(piece) - self._parts_len, self.max_buffer
+                ),
                 [],
             )
 

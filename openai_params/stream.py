@@ -49,9 +49,16 @@ class ChatCompletionStream:
         final = stream.result()
     """
 
-    def __init__(self, response: Optional[HTTPResponse], *, timeout: float, throw: bool = False,
-                 error: Optional[OpenAIError] = None, status: Optional[int] = None,
-                 headers: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        response: Optional[HTTPResponse],
+        *,
+        timeout: float,
+        throw: bool = False,
+        error: Optional[OpenAIError] = None,
+        status: Optional[int] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> None:
         self._response = response
         self._timeout = timeout
         self._throw = throw
@@ -108,11 +115,13 @@ class ChatCompletionStream:
             pass
         if not self._ended:
             self._ended = True
-            self._fail("cancelled", "the stream was closed before its end (%d chunks received)"
-                       % self._received)
+            self._fail(
+                "cancelled", "the stream was closed before its end (%d chunks received)" % self._received
+            )
         body = self._accumulator.result() if self._received else None
-        return OpenAIChatCompletionResult(status=self.status, headers=self.headers, body=body,
-                                          errors=self._errors, terminated=True)
+        return OpenAIChatCompletionResult(
+            status=self.status, headers=self.headers, body=body, errors=self._errors, terminated=True
+        )
 
     # -- the one generator ---------------------------------------------------------------------
     def _chunks(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:
@@ -121,8 +130,10 @@ class ChatCompletionStream:
                 yield from self._read()
             if not self._errors and not self._accumulator.choice_indexes:
                 # As for a whole answer: a 2xx without a single choice is not a completion.
-                self._fail("invalid_response", "the stream ended without a choice (%d chunks "
-                           "received)" % self._received)
+                self._fail(
+                    "invalid_response",
+                    "the stream ended without a choice (%d chunks received)" % self._received,
+                )
             self._ended = True
             if self._errors:
                 yield self._failed()
@@ -132,8 +143,9 @@ class ChatCompletionStream:
     def _failed(self) -> OpenAIChatCompletionStreamResult:
         if self._throw:
             raise self._errors[0].exception()
-        return OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
-                                                errors=self._errors, terminated=True)
+        return OpenAIChatCompletionStreamResult(
+            status=self.status, headers=self.headers, errors=self._errors, terminated=True
+        )
 
     def _read(self) -> Iterator[OpenAIChatCompletionStreamResult]:
         response = self._response
@@ -155,8 +167,11 @@ class ChatCompletionStream:
                 if events:
                     last_data = time.monotonic()
                 elif timeout and time.monotonic() - last_data > timeout:
-                    self._fail("timeout", "no data event for %.3g s (only keep-alive comments "
-                               "or parts of an event arrived)" % timeout)
+                    self._fail(
+                        "timeout",
+                        "no data event for %.3g s (only keep-alive comments "
+                        "or parts of an event arrived)" % timeout,
+                    )
                     return
                 yield from self._handle(events)
                 if self._stop:
@@ -191,8 +206,7 @@ class ChatCompletionStream:
         self._received += 1
         self._accumulator.add(whole.body)
         self._stop = True
-        yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers,
-                                               body=whole.body)
+        yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers, body=whole.body)
 
     def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
         """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error.
@@ -230,12 +244,16 @@ class ChatCompletionStream:
         """The bytes stopped before ``[DONE]``: fine if every choice had finished, else broken."""
         if self._received and self._accumulator.finished_all():
             return
-        self._fail("stream_error", "the stream broke before it finished (%s; %d chunks received)"
-                   % (why, self._received), cause)
+        self._fail(
+            "stream_error",
+            "the stream broke before it finished (%s; %d chunks received)" % (why, self._received),
+            cause,
+        )
 
     def _fail(self, kind: str, message: str, cause: Optional[BaseException] = None) -> None:
-        self._errors.append(OpenAIError(status=self.status, message=message, type=kind,
-                                        headers=self.headers, cause=cause))
+        self._errors.append(
+            OpenAIError(status=self.status, message=message, type=kind, headers=self.headers, cause=cause)
+        )
 
     def _release(self) -> None:
         response, self._response = self._response, None
@@ -256,7 +274,12 @@ def _event_error(payload: Dict[str, Any], status: Optional[int], headers: Dict[s
         found = {"message": str(found)}
     code = found.get("code")
     return OpenAIError(
-        status=status, message=str(found.get("message") or "the server sent an error event"),
-        type=str(found.get("type") or "stream_error"), code=None if code is None else str(code),
-        param=found.get("param"), request_id=headers.get("x-request-id"), body=payload,
-        headers=headers)
+        status=status,
+        message=str(found.get("message") or "the server sent an error event"),
+        type=str(found.get("type") or "stream_error"),
+        code=None if code is None else str(code),
+        param=found.get("param"),
+        request_id=headers.get("x-request-id"),
+        body=payload,
+        headers=headers,
+    )

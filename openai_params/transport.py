@@ -94,8 +94,15 @@ class TransportLike(Protocol):
     """What ``OpenAI(transport=...)`` accepts: :class:`Transport`, :class:`~openai_params.MockTransport`,
     or any object with these two methods."""
 
-    def send(self, request: HTTPRequest, *, timeout: float, max_retries: int, stream: bool = False,
-             cancel: Optional[threading.Event] = None) -> HTTPResponse:
+    def send(
+        self,
+        request: HTTPRequest,
+        *,
+        timeout: float,
+        max_retries: int,
+        stream: bool = False,
+        cancel: Optional[threading.Event] = None,
+    ) -> HTTPResponse:
         """The response to ``request`` (its body read unless ``stream`` and a 2xx)."""
 
     def close(self) -> None:
@@ -121,9 +128,15 @@ class Transport:
     the system store, always verified). ``pool_size``: idle connections kept per host.
     """
 
-    def __init__(self, *, ssl_context: "Optional[ssl.SSLContext]" = None,
-                 ca_bundle: Optional[str] = None, proxies: Optional[Dict[str, str]] = None,
-                 retry_policy: Optional[RetryPolicy] = None, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: "Optional[ssl.SSLContext]" = None,
+        ca_bundle: Optional[str] = None,
+        proxies: Optional[Dict[str, str]] = None,
+        retry_policy: Optional[RetryPolicy] = None,
+        pool_size: int = 10,
+    ) -> None:
         check_int("pool_size", pool_size, 0)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
@@ -147,8 +160,15 @@ class Transport:
         self._pool.close()
 
     # -- sending -----------------------------------------------------------------------------
-    def send(self, request: HTTPRequest, *, timeout: float, max_retries: int, stream: bool = False,
-             cancel: Optional[threading.Event] = None) -> HTTPResponse:
+    def send(
+        self,
+        request: HTTPRequest,
+        *,
+        timeout: float,
+        max_retries: int,
+        stream: bool = False,
+        cancel: Optional[threading.Event] = None,
+    ) -> HTTPResponse:
         """Send ``request``; retry as :mod:`.retry` decides; return the response.
 
         ``stream=False``: the body is read before this returns. ``stream=True``: a
@@ -164,23 +184,19 @@ class Transport:
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
-        headers = request.headers
-        if route.proxy is not None and route.proxy.authorization and route.scheme == "http":
-            headers = dict(headers, **{"Proxy-Authorization": route.proxy.authorization})
+        headers = _proxy_headers(route, request.headers)
         started = time.monotonic()
         attempt, fresh = 1, False
         while True:
             _stop_if_cancelled(cancel)
             attempt_started = time.monotonic()
             try:
-                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream,
-                                        fresh)
+                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream, fresh)
             except APIUserAbortError:
                 self._log(request, attempt, max_retries, attempt_started, "cancelled", None)
                 raise
             decision = self._decide(outcome, attempt, max_retries)
-            self._log(request, attempt, max_retries, attempt_started, _outcome_text(outcome),
-                      decision)
+            self._log(request, attempt, max_retries, attempt_started, _outcome_text(outcome), decision)
             if not decision.retry:
                 if isinstance(outcome, _Failed):
                     raise outcome.error
@@ -194,17 +210,31 @@ class Transport:
             fresh = not decision.counted  # a pooled connection failed: the next one is new
             _wait(decision.delay, cancel)
 
-    def _decide(self, outcome: Union[HTTPResponse, _Failed], attempt: int,
-                max_retries: int) -> RetryDecision:
+    def _decide(self, outcome: Union[HTTPResponse, _Failed], attempt: int, max_retries: int) -> RetryDecision:
         if isinstance(outcome, _Failed):
-            return decide_failure(self.retry_policy, outcome.failure, attempt=attempt,
-                                  max_retries=max_retries)
-        return decide_retry(self.retry_policy, status=outcome.status, headers=outcome.headers,
-                            body=outcome._body or b"", attempt=attempt, max_retries=max_retries)
+            return decide_failure(
+                self.retry_policy, outcome.failure, attempt=attempt, max_retries=max_retries
+            )
+        return decide_retry(
+            self.retry_policy,
+            status=outcome.status,
+            headers=outcome.headers,
+            body=outcome._body or b"",
+            attempt=attempt,
+            max_retries=max_retries,
+        )
 
-    def _attempt(self, request: HTTPRequest, route: _Route, target: str, headers: Dict[str, str],
-                 timeout: float, cancel: Optional[threading.Event], stream: bool,
-                 fresh: bool) -> Union[HTTPResponse, _Failed]:
+    def _attempt(
+        self,
+        request: HTTPRequest,
+        route: _Route,
+        target: str,
+        headers: Dict[str, str],
+        timeout: float,
+        cancel: Optional[threading.Event],
+        stream: bool,
+        fresh: bool,
+    ) -> Union[HTTPResponse, _Failed]:
         """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
         failed. A cancel raises :class:`APIUserAbortError`."""
         conn, reused = self._connection(route, timeout, fresh)
@@ -215,25 +245,31 @@ class Transport:
             raw = _exchange(conn, request.method, target, request.body, headers, cancel, errors)
         except APIConnectionError as exc:  # APITimeoutError too
             conn.close()
-            return _Failed(exc, AttemptFailure(exc.__cause__, isinstance(exc, APITimeoutError),
-                                               written=errors.what == _WAITING, reused=reused))
+            return _failed(exc, written=errors.what == _WAITING, reused=reused)
         except BaseException:
             conn.close()
             raise
-        response = wire_response(raw, conn, partial(self._release, route.key), url=request.url,
-                                 where=route.where, timeout=timeout, low_level=low_level,
-                                 cancel=cancel)
+        response = wire_response(
+            raw,
+            conn,
+            partial(self._release, route.key),
+            url=request.url,
+            where=route.where,
+            timeout=timeout,
+            low_level=low_level,
+            cancel=cancel,
+        )
         if stream and 200 <= response.status < 300:
             return response
         try:
             response._buffer()
         except APIConnectionError as exc:
-            return _Failed(exc, AttemptFailure(exc.__cause__, isinstance(exc, APITimeoutError),
-                                               written=True, reused=reused, answered=True))
+            return _failed(exc, written=True, reused=reused, answered=True)
         return response
 
-    def _connection(self, route: _Route, timeout: float,
-                    fresh: bool) -> "Tuple[http.client.HTTPConnection, bool]":
+    def _connection(
+        self, route: _Route, timeout: float, fresh: bool
+    ) -> "Tuple[http.client.HTTPConnection, bool]":
         """A pooled connection (unless ``fresh``) or a new one, and whether it was pooled."""
         conn = None if fresh else self._pool.take(route.key)
         if conn is None:
@@ -251,8 +287,15 @@ class Transport:
         else:
             conn.close()
 
-    def _log(self, request: HTTPRequest, attempt: int, max_retries: int, started: float,
-             outcome: str, decision: Optional[RetryDecision]) -> None:
+    def _log(
+        self,
+        request: HTTPRequest,
+        attempt: int,
+        max_retries: int,
+        started: float,
+        outcome: str,
+        decision: Optional[RetryDecision],
+    ) -> None:
         import logging  # loaded by the first request, not by the import
 
         logger = logging.getLogger("openai_params")
@@ -264,15 +307,28 @@ class Transport:
             then = "; retrying in %.3g s (%s)" % (decision.delay, decision.reason)
         else:
             then = "; not retried (%s)" % decision.reason
-        logger.debug("%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
-                     request.method, redact_url(request.url), outcome,
-                     (time.monotonic() - started) * 1000.0, attempt, max_retries + 1, then,
-                     request.redacted_headers())
+        logger.debug(
+            "%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
+            request.method,
+            redact_url(request.url),
+            outcome,
+            (time.monotonic() - started) * 1000.0,
+            attempt,
+            max_retries + 1,
+            then,
+            request.redacted_headers(),
+        )
 
 
-def _exchange(conn: "http.client.HTTPConnection", method: str, target: str, body: Optional[bytes],
-              headers: Dict[str, str], cancel: Optional[threading.Event],
-              errors: _ErrorMap) -> "http.client.HTTPResponse":
+def _exchange(
+    conn: "http.client.HTTPConnection",
+    method: str,
+    target: str,
+    body: Optional[bytes],
+    headers: Dict[str, str],
+    cancel: Optional[threading.Event],
+    errors: _ErrorMap,
+) -> "http.client.HTTPResponse":
     """Connect if needed, send the request, read the response head; ``errors.what`` tracks
     the phase. A cancel shuts the socket, so that a blocked wait returns at once."""
     unhook = _on_cancel(cancel, lambda: _shutdown(conn.sock))
@@ -287,6 +343,22 @@ def _exchange(conn: "http.client.HTTPConnection", method: str, target: str, body
             return conn.getresponse()
     finally:
         unhook()
+
+
+def _failed(exc: APIConnectionError, *, written: bool, reused: bool, answered: bool = False) -> _Failed:
+    """How an attempt failed, for :func:`.retry.decide_failure` (``exc`` may be a timeout)."""
+    failure = AttemptFailure(
+        exc.__cause__, isinstance(exc, APITimeoutError), written=written, reused=reused, answered=answered
+    )
+    return _Failed(exc, failure)
+
+
+def _proxy_headers(route: _Route, headers: Dict[str, str]) -> Dict[str, str]:
+    """Plain HTTP through a proxy carries the proxy's credentials on every request (HTTPS
+    carries them on the CONNECT that opens the tunnel)."""
+    if route.proxy is not None and route.proxy.authorization and route.scheme == "http":
+        return dict(headers, **{"Proxy-Authorization": route.proxy.authorization})
+    return headers
 
 
 def _outcome_text(outcome: Union[HTTPResponse, _Failed]) -> str:
@@ -313,5 +385,6 @@ def _wait(delay: float, cancel: Optional[threading.Event]) -> None:
     if cancel is None:
         time.sleep(delay)
     elif cancel.wait(delay):
-        raise APIUserAbortError(OpenAIError(
-            "the call was cancelled while waiting %.3g s to retry" % delay, type="cancelled"))
+        raise APIUserAbortError(
+            OpenAIError("the call was cancelled while waiting %.3g s to retry" % delay, type="cancelled")
+        )

@@ -41,16 +41,21 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
 def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may pick up a developer's real key, base URL or proxy by accident."""
     for name in list(os.environ):
-        if name.startswith("OPENAI_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy",
-                                                         "no_proxy"):
+        if name.startswith("OPENAI_") or name.lower() in (
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "no_proxy",
+        ):
             monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def client(fake_server: FakeServer) -> Iterator[OpenAI]:  # noqa: F811 (the fixture imported above)
     """A client on the fake server: no retries, a 5 s timeout; its key is ``client.api_key``."""
-    with OpenAI(api_key="sk-test-client-key-0123456789", base_url=fake_server.url + "/v1",
-                max_retries=0, timeout=5) as made:
+    with OpenAI(
+        api_key="sk-test-client-key-0123456789", base_url=fake_server.url + "/v1", max_retries=0, timeout=5
+    ) as made:
         yield made
 
 

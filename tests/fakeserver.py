@@ -76,16 +76,28 @@ HeadersLike = Union[Dict[str, str], Sequence[Tuple[str, str]]]
 class Reply:
     """One scripted answer; see the module docstring for every option."""
 
-    def __init__(self, status: int = 200, body: Union[bytes, str] = b"", *, json: Any = None,
-                 headers: Optional[HeadersLike] = None,
-                 pieces: Optional[Sequence[Piece]] = None, chunked: bool = True,
-                 wait_for: Optional[Dict[int, threading.Event]] = None, pace: float = 0.0,
-                 cut_after: Optional[int] = None, hang: bool = False,
-                 release: Optional[threading.Event] = None, drop: bool = False,
-                 close: bool = False, close_silently: bool = False) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: Union[bytes, str] = b"",
+        *,
+        json: Any = None,
+        headers: Optional[HeadersLike] = None,
+        pieces: Optional[Sequence[Piece]] = None,
+        chunked: bool = True,
+        wait_for: Optional[Dict[int, threading.Event]] = None,
+        pace: float = 0.0,
+        cut_after: Optional[int] = None,
+        hang: bool = False,
+        release: Optional[threading.Event] = None,
+        drop: bool = False,
+        close: bool = False,
+        close_silently: bool = False,
+    ) -> None:
         self.status = status
-        self.headers: List[Tuple[str, str]] = list(headers.items() if isinstance(headers, dict)
-                                                   else (headers or []))
+        self.headers: List[Tuple[str, str]] = list(
+            headers.items() if isinstance(headers, dict) else (headers or [])
+        )
         if json is not None:
             body = _json.dumps(json).encode("utf-8")
             if not self.has_header("content-type"):
@@ -119,8 +131,9 @@ class RecordedRequest:
     with ", "), ``header_list`` (as sent), ``body`` bytes, ``json`` (None if not JSON), and
     ``connection``: the number (1, 2, ...) of the TCP connection it came on."""
 
-    def __init__(self, method: str, target: str, header_list: List[Tuple[str, str]], body: bytes,
-                 connection: int) -> None:
+    def __init__(
+        self, method: str, target: str, header_list: List[Tuple[str, str]], body: bytes, connection: int
+    ) -> None:
         self.method = method
         self.target = target
         parts = urlsplit(target)
@@ -139,18 +152,22 @@ class RecordedRequest:
             self.json = None
 
     def __repr__(self) -> str:
-        return "<RecordedRequest %s %s on connection %d>" % (self.method, self.target,
-                                                             self.connection)
+        return "<RecordedRequest %s %s on connection %d>" % (self.method, self.target, self.connection)
 
 
 class FakeServer:
     """The server; starts listening at once. ``url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, default: Optional[ReplyLike] = None, wait_timeout: float = 10.0,
-                 ssl_context: "Optional[ssl.SSLContext]" = None) -> None:
+    def __init__(
+        self,
+        default: Optional[ReplyLike] = None,
+        wait_timeout: float = 10.0,
+        ssl_context: "Optional[ssl.SSLContext]" = None,
+    ) -> None:
         self.ssl_context = ssl_context
-        self.default: ReplyLike = default if default is not None else Reply(
-            200, json={"object": "fake", "ok": True})
+        self.default: ReplyLike = (
+            default if default is not None else Reply(200, json={"object": "fake", "ok": True})
+        )
         self.wait_timeout = wait_timeout
         self.requests: List[RecordedRequest] = []
         self.problems: List[str] = []
@@ -165,9 +182,12 @@ class FakeServer:
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         self.url = "%s://127.0.0.1:%d" % ("https" if ssl_context else "http", self.port)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                         kwargs={"poll_interval": 0.02},
-                                         name="fakeserver-%d" % self.port, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fakeserver-%d" % self.port,
+            daemon=True,
+        )
         self._thread.start()
 
     def __enter__(self) -> "FakeServer":
@@ -177,8 +197,9 @@ class FakeServer:
         self.close()
 
     # -- scripting -----------------------------------------------------------------------------
-    def add(self, reply: Union[ReplyLike, int, None] = None, body: Union[bytes, str] = b"",
-            **options: Any) -> "FakeServer":
+    def add(
+        self, reply: Union[ReplyLike, int, None] = None, body: Union[bytes, str] = b"", **options: Any
+    ) -> "FakeServer":
         """Queue a reply: ``add(Reply(...))``, ``add(func)``, or ``add(status, body, **options)``."""
         if reply is None or isinstance(reply, int):
             reply = Reply(200 if reply is None else reply, body, **options)
@@ -291,8 +312,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         owner = self.server.owner
         body = self._read_body()
-        request = RecordedRequest(self.command, self.path, list(self.headers.items()), body,
-                                  self.connection_number)
+        request = RecordedRequest(
+            self.command, self.path, list(self.headers.items()), body, self.connection_number
+        )
         reply = owner._next(request)
         if reply.drop:
             self.close_connection = True
@@ -345,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             body = b""
         elif reply.cut_after is not None:
-            body = reply.body[:reply.cut_after]
+            body = reply.body[: reply.cut_after]
         else:
             body = reply.body
         if body:

@@ -21,7 +21,9 @@ CASES = sorted(path.stem for path in CORPUS.glob("*.jsonl"))
 
 
 def load(name: str) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
-    chunks = [json.loads(line) for line in (CORPUS / (name + ".jsonl")).read_text("utf-8").splitlines() if line]
+    chunks = [
+        json.loads(line) for line in (CORPUS / (name + ".jsonl")).read_text("utf-8").splitlines() if line
+    ]
     expected = json.loads((CORPUS / (name + ".json")).read_text("utf-8"))
     return chunks, expected
 
@@ -51,7 +53,9 @@ def _nullable_to_2020(node: Any) -> Any:
     return node
 
 
-SPEC = _nullable_to_2020(json.loads((DATA / "openapi" / "openai-chat-completions.openapi.json").read_text("utf-8")))
+SPEC = _nullable_to_2020(
+    json.loads((DATA / "openapi" / "openai-chat-completions.openapi.json").read_text("utf-8"))
+)
 
 
 def validator(schema_name: str) -> Any:
@@ -144,30 +148,51 @@ def test_stream_decoded_from_sse_bytes() -> None:
 
 def test_empty_accumulator() -> None:
     acc = ChatCompletionAccumulator()
-    assert acc.result() == {"id": None, "object": "chat.completion", "created": None, "model": None, "choices": []}
+    assert acc.result() == {
+        "id": None,
+        "object": "chat.completion",
+        "created": None,
+        "model": None,
+        "choices": [],
+    }
     assert acc.choice_indexes == []
     assert not acc.finished_all()  # nothing seen is not "all finished"
 
 
 def test_later_empty_values_never_hide_real_ones() -> None:
-    acc = accumulate([
-        {"id": "", "created": 0, "model": "", "choices": []},
-        {"id": "c1", "created": 5, "model": "m", "system_fingerprint": None, "choices": []},
-        {"id": "", "created": 0, "model": None, "system_fingerprint": "fp", "choices": []},
-        {"id": None, "service_tier": "flex", "choices": []},
-        {"service_tier": None, "choices": []},
-    ])
+    acc = accumulate(
+        [
+            {"id": "", "created": 0, "model": "", "choices": []},
+            {"id": "c1", "created": 5, "model": "m", "system_fingerprint": None, "choices": []},
+            {"id": "", "created": 0, "model": None, "system_fingerprint": "fp", "choices": []},
+            {"id": None, "service_tier": "flex", "choices": []},
+            {"service_tier": None, "choices": []},
+        ]
+    )
     result = acc.result()
     assert (result["id"], result["created"], result["model"]) == ("c1", 5, "m")
     assert (result["system_fingerprint"], result["service_tier"]) == ("fp", "flex")
 
 
 def test_unknown_top_level_keys_kept_object_and_obfuscation_not() -> None:
-    acc = accumulate([
-        {"id": "c", "object": "chat.completion.chunk", "obfuscation": "abc", "x_groq": {"id": "req_1"}, "choices": []},
-        {"id": "c", "object": "chat.completion.chunk", "obfuscation": "de",
-         "x_groq": {"id": "req_1", "usage": {"total_tokens": 3}}, "choices": []},
-    ])
+    acc = accumulate(
+        [
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "obfuscation": "abc",
+                "x_groq": {"id": "req_1"},
+                "choices": [],
+            },
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "obfuscation": "de",
+                "x_groq": {"id": "req_1", "usage": {"total_tokens": 3}},
+                "choices": [],
+            },
+        ]
+    )
     result = acc.result()
     assert result["object"] == "chat.completion"
     assert "obfuscation" not in result
@@ -176,11 +201,13 @@ def test_unknown_top_level_keys_kept_object_and_obfuscation_not() -> None:
 
 def test_usage_absent_when_never_sent_and_last_one_wins() -> None:
     assert "usage" not in accumulate([{"id": "c", "usage": None, "choices": []}]).result()
-    acc = accumulate([
-        {"usage": {"total_tokens": 1}, "choices": []},
-        {"usage": None, "choices": []},
-        {"usage": {"total_tokens": 2}, "choices": []},
-    ])
+    acc = accumulate(
+        [
+            {"usage": {"total_tokens": 1}, "choices": []},
+            {"usage": None, "choices": []},
+            {"usage": {"total_tokens": 2}, "choices": []},
+        ]
+    )
     assert acc.result()["usage"] == {"total_tokens": 2}
 
 
@@ -201,7 +228,9 @@ def test_content_none_when_never_sent_and_empty_string_kept_otherwise() -> None:
     assert _message(accumulate([_delta(role="assistant")]))["content"] is None
     assert _message(accumulate([_delta(role="assistant", content=None)]))["content"] is None
     # an empty reply that is not a tool call or refusal stays "" as a non-streamed one would be
-    assert _message(accumulate([_delta(role="assistant", content=""), _delta(finish="stop")]))["content"] == ""
+    assert (
+        _message(accumulate([_delta(role="assistant", content=""), _delta(finish="stop")]))["content"] == ""
+    )
 
 
 def test_role_defaults_to_assistant_and_is_set_once() -> None:
@@ -212,7 +241,8 @@ def test_role_defaults_to_assistant_and_is_set_once() -> None:
 def test_finish_reason_last_non_null_wins() -> None:
     acc = accumulate([_delta(finish="length"), _delta(finish=None), {"choices": [{"index": 0, "delta": {}}]}])
     assert acc.result()["choices"][0]["finish_reason"] == "length"
-    assert accumulate([_delta(finish="length"), _delta(finish="stop")]).result()["choices"][0]["finish_reason"] == "stop"
+    merged = accumulate([_delta(finish="length"), _delta(finish="stop")]).result()
+    assert merged["choices"][0]["finish_reason"] == "stop"
 
 
 def test_choices_ordered_by_index_whatever_the_arrival_order() -> None:
@@ -230,24 +260,44 @@ def test_finished_all_needs_every_choice() -> None:
 
 
 def test_choice_without_valid_index_is_choice_zero() -> None:
-    acc = accumulate([
-        {"choices": [{"delta": {"content": "a"}}]},
-        {"choices": [{"index": None, "delta": {"content": "b"}}]},
-        {"choices": [{"index": "1", "delta": {"content": "c"}}]},
-        {"choices": [{"index": True, "delta": {"content": "d"}}]},
-    ])
+    acc = accumulate(
+        [
+            {"choices": [{"delta": {"content": "a"}}]},
+            {"choices": [{"index": None, "delta": {"content": "b"}}]},
+            {"choices": [{"index": "1", "delta": {"content": "c"}}]},
+            {"choices": [{"index": True, "delta": {"content": "d"}}]},
+        ]
+    )
     assert acc.choice_indexes == [0]
     assert _message(acc)["content"] == "abcd"
 
 
 def test_unknown_choice_and_delta_keys_kept() -> None:
-    acc = accumulate([
-        {"choices": [{"index": 0, "delta": {"content": "a", "annotations": [{"n": 1}], "mood": {"x": 1}},
-                      "stop_reason": None, "content_filter_results": {}}]},
-        {"choices": [{"index": 0, "delta": {"annotations": [{"n": 2}], "mood": None},
-                      "stop_reason": 42, "content_filter_results": {"hate": {"filtered": False}}}]},
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "content_filter_results": {}}]},
-    ])
+    acc = accumulate(
+        [
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"content": "a", "annotations": [{"n": 1}], "mood": {"x": 1}},
+                        "stop_reason": None,
+                        "content_filter_results": {},
+                    }
+                ]
+            },
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"annotations": [{"n": 2}], "mood": None},
+                        "stop_reason": 42,
+                        "content_filter_results": {"hate": {"filtered": False}},
+                    }
+                ]
+            },
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "content_filter_results": {}}]},
+        ]
+    )
     choice = acc.result()["choices"][0]
     assert choice["stop_reason"] == 42
     assert choice["content_filter_results"] == {"hate": {"filtered": False}}
@@ -257,23 +307,51 @@ def test_unknown_choice_and_delta_keys_kept() -> None:
 
 def test_whole_message_instead_of_delta() -> None:
     # some servers put "message" in their stream chunks
-    acc = accumulate([{"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                                    "finish_reason": "stop"}]}])
+    acc = accumulate(
+        [
+            {
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+                ]
+            }
+        ]
+    )
     choice = acc.result()["choices"][0]
     assert choice["message"] == {"role": "assistant", "content": "hi", "refusal": None}
     # with both, the delta is the increment and the message is ignored
-    acc = accumulate([{"choices": [{"index": 0, "delta": {"content": "a"}, "message": {"content": "zzz"}}]},
-                      {"choices": [{"index": 0, "message": {"content": "zzz"}, "delta": {"content": "b"}}]}])
+    acc = accumulate(
+        [
+            {"choices": [{"index": 0, "delta": {"content": "a"}, "message": {"content": "zzz"}}]},
+            {"choices": [{"index": 0, "message": {"content": "zzz"}, "delta": {"content": "b"}}]},
+        ]
+    )
     assert acc.result()["choices"][0]["message"] == {"role": "assistant", "content": "ab", "refusal": None}
 
 
 def test_logprobs_null_unless_a_list_arrived() -> None:
-    acc = accumulate([{"choices": [{"index": 0, "delta": {"content": "a"}, "logprobs": {"content": None,
-                                                                                          "refusal": None}}]}])
+    acc = accumulate(
+        [
+            {
+                "choices": [
+                    {"index": 0, "delta": {"content": "a"}, "logprobs": {"content": None, "refusal": None}}
+                ]
+            }
+        ]
+    )
     assert acc.result()["choices"][0]["logprobs"] is None
-    acc.add({"choices": [{"index": 0, "delta": {"refusal": "no"},
-                          "logprobs": {"refusal": [{"token": "no", "logprob": 0.0, "bytes": None,
-                                                    "top_logprobs": []}]}}]})
+    acc.add(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"refusal": "no"},
+                    "logprobs": {
+                        "refusal": [{"token": "no", "logprob": 0.0, "bytes": None, "top_logprobs": []}]
+                    },
+                }
+            ]
+        }
+    )
     logprobs = acc.result()["choices"][0]["logprobs"]
     assert logprobs["content"] is None
     assert [entry["token"] for entry in logprobs["refusal"]] == ["no"]
@@ -288,80 +366,135 @@ def _calls(acc: ChatCompletionAccumulator, index: int = 0) -> List[Dict[str, Any
 
 
 def test_tool_call_name_and_id_set_once_arguments_concatenated() -> None:
-    acc = accumulate([
-        _delta(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
-                            "function": {"name": "get", "arguments": "{"}}]),
-        _delta(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
-                            "function": {"name": "get", "arguments": "}"}}]),
-    ])
-    assert _calls(acc) == [{"id": "call_1", "type": "function", "function": {"name": "get", "arguments": "{}"}}]
+    acc = accumulate(
+        [
+            _delta(
+                tool_calls=[
+                    {
+                        "index": 0,
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get", "arguments": "{"},
+                    }
+                ]
+            ),
+            _delta(
+                tool_calls=[
+                    {
+                        "index": 0,
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get", "arguments": "}"},
+                    }
+                ]
+            ),
+        ]
+    )
+    assert _calls(acc) == [
+        {"id": "call_1", "type": "function", "function": {"name": "get", "arguments": "{}"}}
+    ]
 
 
 def test_tool_calls_ordered_by_index() -> None:
-    acc = accumulate([
-        _delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g", "arguments": "2"}}]),
-        _delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "1"}}]),
-    ])
+    acc = accumulate(
+        [
+            _delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g", "arguments": "2"}}]),
+            _delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "1"}}]),
+        ]
+    )
     assert [call["id"] for call in _calls(acc)] == ["a", "b"]
     assert all(call["type"] == "function" for call in _calls(acc))  # type filled in when never sent
 
 
 def test_tool_call_without_index_and_no_previous_call_is_call_zero() -> None:
-    acc = accumulate([_delta(tool_calls=[{"function": {"name": "f", "arguments": "{"}}]),
-                      _delta(tool_calls=[{"function": {"arguments": "}"}}])])
+    acc = accumulate(
+        [
+            _delta(tool_calls=[{"function": {"name": "f", "arguments": "{"}}]),
+            _delta(tool_calls=[{"function": {"arguments": "}"}}]),
+        ]
+    )
     assert _calls(acc) == [{"id": None, "type": "function", "function": {"name": "f", "arguments": "{}"}}]
 
 
 def test_missing_index_after_indexed_calls_joins_the_last_one() -> None:
-    acc = accumulate([
-        _delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "1"}},
-                           {"index": 1, "id": "b", "function": {"name": "g", "arguments": "2"}}]),
-        _delta(tool_calls=[{"function": {"arguments": "3"}}]),
-    ])
+    acc = accumulate(
+        [
+            _delta(
+                tool_calls=[
+                    {"index": 0, "id": "a", "function": {"name": "f", "arguments": "1"}},
+                    {"index": 1, "id": "b", "function": {"name": "g", "arguments": "2"}},
+                ]
+            ),
+            _delta(tool_calls=[{"function": {"arguments": "3"}}]),
+        ]
+    )
     assert [call["function"]["arguments"] for call in _calls(acc)] == ["1", "23"]
 
 
 def test_arguments_sent_as_an_object_become_json_text() -> None:
-    acc = accumulate([_delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": {"x": 1}}}])])
+    acc = accumulate(
+        [_delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": {"x": 1}}}])]
+    )
     assert json.loads(_calls(acc)[0]["function"]["arguments"]) == {"x": 1}
 
 
 def test_unknown_tool_call_keys_kept() -> None:
-    acc = accumulate([_delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "",
-                                                                              "strict": True},
-                                          "extra_content": {"google": {"thought_signature": "sig"}}}])])
+    acc = accumulate(
+        [
+            _delta(
+                tool_calls=[
+                    {
+                        "index": 0,
+                        "id": "a",
+                        "function": {"name": "f", "arguments": "", "strict": True},
+                        "extra_content": {"google": {"thought_signature": "sig"}},
+                    }
+                ]
+            )
+        ]
+    )
     call = _calls(acc)[0]
     assert call["extra_content"] == {"google": {"thought_signature": "sig"}}
     assert call["function"]["strict"] is True
 
 
 def test_custom_tool_call() -> None:
-    acc = accumulate([
-        _delta(tool_calls=[{"index": 0, "id": "c1", "type": "custom", "custom": {"name": "grammar", "input": "a"}}]),
-        _delta(tool_calls=[{"index": 0, "custom": {"input": "b"}}]),
-    ])
+    acc = accumulate(
+        [
+            _delta(
+                tool_calls=[
+                    {"index": 0, "id": "c1", "type": "custom", "custom": {"name": "grammar", "input": "a"}}
+                ]
+            ),
+            _delta(tool_calls=[{"index": 0, "custom": {"input": "b"}}]),
+        ]
+    )
     assert _calls(acc) == [{"id": "c1", "type": "custom", "custom": {"name": "grammar", "input": "ab"}}]
 
 
 def test_deprecated_function_call() -> None:
-    acc = accumulate([
-        _delta(role="assistant", content=None, function_call={"name": "f", "arguments": ""}),
-        _delta(function_call={"arguments": "{\"a\":"}),
-        _delta(function_call={"arguments": " 1}"}, finish="function_call"),
-    ])
+    acc = accumulate(
+        [
+            _delta(role="assistant", content=None, function_call={"name": "f", "arguments": ""}),
+            _delta(function_call={"arguments": '{"a":'}),
+            _delta(function_call={"arguments": " 1}"}, finish="function_call"),
+        ]
+    )
     message = _message(acc)
-    assert message["function_call"] == {"name": "f", "arguments": "{\"a\": 1}"}
+    assert message["function_call"] == {"name": "f", "arguments": '{"a": 1}'}
     assert message["content"] is None
     assert "tool_calls" not in message
 
 
 def test_tool_calls_per_choice() -> None:
-    acc = accumulate([
-        _delta(0, tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "A"}}]),
-        _delta(1, tool_calls=[{"index": 0, "id": "b", "function": {"name": "f", "arguments": "B"}}]),
-        _delta(1, tool_calls=[{"function": {"arguments": "b"}}]),
-        _delta(0, tool_calls=[{"index": 0, "function": {"arguments": "a"}}]),
-    ])
+    acc = accumulate(
+        [
+            _delta(0, tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "A"}}]),
+            _delta(1, tool_calls=[{"index": 0, "id": "b", "function": {"name": "f", "arguments": "B"}}]),
+            _delta(1, tool_calls=[{"function": {"arguments": "b"}}]),
+            _delta(0, tool_calls=[{"index": 0, "function": {"arguments": "a"}}]),
+        ]
+    )
     assert [call["function"]["arguments"] for call in _calls(acc, 0)] == ["Aa"]
     assert [call["function"]["arguments"] for call in _calls(acc, 1)] == ["Bb"]
 
@@ -372,14 +505,30 @@ def test_tool_calls_per_choice() -> None:
 @pytest.mark.parametrize(
     "chunk",
     [
-        None, 42, "data", [], [{"choices": []}], {}, {"choices": None}, {"choices": {}}, {"choices": "x"},
-        {"choices": [None, 1, "x", []]}, {"choices": [{"index": 0, "delta": None}]},
-        {"choices": [{"index": 0, "delta": "text"}]}, {"choices": [{"index": 0, "delta": {"content": 5}}]},
+        None,
+        42,
+        "data",
+        [],
+        [{"choices": []}],
+        {},
+        {"choices": None},
+        {"choices": {}},
+        {"choices": "x"},
+        {"choices": [None, 1, "x", []]},
+        {"choices": [{"index": 0, "delta": None}]},
+        {"choices": [{"index": 0, "delta": "text"}]},
+        {"choices": [{"index": 0, "delta": {"content": 5}}]},
         {"choices": [{"index": 0, "delta": {"tool_calls": None}}]},
         {"choices": [{"index": 0, "delta": {"tool_calls": "x"}}]},
         {"choices": [{"index": 0, "delta": {"tool_calls": [None, 3, {"index": None}, {"function": None}]}}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": None,
-                                                                                     "arguments": None}}]}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"name": None, "arguments": None}}]},
+                }
+            ]
+        },
         {"choices": [{"index": 0, "delta": {"audio": None, "function_call": "x", "refusal": 3, "role": 7}}]},
         {"choices": [{"index": 0, "logprobs": {"content": "x", "refusal": 3}}]},
         {"choices": [{"index": -1, "finish_reason": 0}]},
@@ -396,11 +545,39 @@ def test_malformed_chunks_never_crash(chunk: Any) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["index", "id", "type", "function", "name", "arguments", "content", "refusal",
-                         "role", "delta", "choices", "logprobs", "finish_reason", "usage", "tool_calls",
-                         "audio", "data", "transcript", "custom", "input", "message", "x"]),
-        children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "index",
+                    "id",
+                    "type",
+                    "function",
+                    "name",
+                    "arguments",
+                    "content",
+                    "refusal",
+                    "role",
+                    "delta",
+                    "choices",
+                    "logprobs",
+                    "finish_reason",
+                    "usage",
+                    "tool_calls",
+                    "audio",
+                    "data",
+                    "transcript",
+                    "custom",
+                    "input",
+                    "message",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=30,
 )
 

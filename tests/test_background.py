@@ -24,8 +24,11 @@ class Recorder:
     def params(self, **fields: Any) -> OpenAIChatCompletionParameters:
         return OpenAIChatCompletionParameters(
             on_data=self.on_data if fields.get("stream") else None,
-            on_terminate=self.make("terminate"), on_response=self.make("response"),
-            on_error=self.make("error"), **fields)
+            on_terminate=self.make("terminate"),
+            on_response=self.make("response"),
+            on_error=self.make("error"),
+            **fields,
+        )
 
     def on_data(self, item: Any) -> None:
         self.calls.append("data")
@@ -36,6 +39,7 @@ class Recorder:
         def callback(result: Any) -> None:
             self.calls.append(name)
             self.finals[name] = result
+
         return callback
 
 
@@ -142,8 +146,9 @@ def test_raising_on_response_calls_terminate_not_on_error(client, fake_server) -
 def test_cancel_aborts_an_in_flight_stream(client, fake_server) -> None:
     hold = threading.Event()
     first_seen = threading.Event()
-    fake_server.add(200, pieces=[event(chunk("a", role="assistant")), hold, event(chunk("b")), DONE],
-                    headers=SSE_HEADERS)
+    fake_server.add(
+        200, pieces=[event(chunk("a", role="assistant")), hold, event(chunk("b")), DONE], headers=SSE_HEADERS
+    )
     rec = Recorder()
     params = rec.params(stream=True)
 
@@ -168,8 +173,7 @@ def test_formula_alias(client, fake_server) -> None:
     fake_server.add(200, pieces=text_stream(["x"]), headers=SSE_HEADERS)
     fake_server.add(200, json=completion("y"))
     streamed: List[str] = []
-    handle = client.chat.completions.create(MESSAGES, stream=True,
-                                            formula=lambda c: streamed.append(c.text))
+    handle = client.chat.completions.create(MESSAGES, stream=True, formula=lambda c: streamed.append(c.text))
     assert handle.result(timeout=10).text == "x" and "x" in streamed
     finals: List[Any] = []
     handle = client.chat.completions.create(MESSAGES, formula=finals.append)
@@ -188,6 +192,7 @@ def test_result_timeout_and_throw(client, fake_server) -> None:
     fake_server.add(404, json={"error": {"message": "no", "type": "invalid_request_error"}})
     handle = client.chat.completions.create(MESSAGES, on_terminate=lambda r: None, throw=True)
     from openai_params import NotFoundError
+
     with pytest.raises(NotFoundError):
         handle.result(timeout=10)
 
@@ -218,8 +223,7 @@ def test_close_lets_every_accepted_call_finish(fake_server) -> None:
     fake_server.default = Reply(200, json=completion("ok"), hang=True, release=release)
     finals: List[Any] = []
     with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=10) as client:
-        handles = [client.chat.completions.create(MESSAGES, on_terminate=finals.append)
-                   for _ in range(40)]
+        handles = [client.chat.completions.create(MESSAGES, on_terminate=finals.append) for _ in range(40)]
     release.set()
     results = [handle.result(timeout=20) for handle in handles]
     assert [(r.success, r.text) for r in results] == [(True, "ok")] * 40, [r.errors for r in results]
@@ -266,10 +270,10 @@ def test_max_workers_bounds_the_calls_in_flight(fake_server) -> None:
         return Reply(200, json=completion("ok"))
 
     fake_server.default = held
-    with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=10,
-                max_workers=2) as client:
-        handles = [client.chat.completions.create(MESSAGES, on_terminate=lambda r: None)
-                   for _ in range(3)]
+    with OpenAI(
+        api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=10, max_workers=2
+    ) as client:
+        handles = [client.chat.completions.create(MESSAGES, on_terminate=lambda r: None) for _ in range(3)]
         assert all(handle.result(timeout=20).success for handle in handles)
     assert len(fake_server.requests) == 3
     assert counts["most"] == 2
@@ -278,8 +282,12 @@ def test_max_workers_bounds_the_calls_in_flight(fake_server) -> None:
 def test_throw_with_on_terminate_400(client, fake_server) -> None:
     from openai_params import BadRequestError
 
-    fake_server.add(400, json={"error": {"message": "bad temperature", "type": "invalid_request_error",
-                                         "param": "temperature"}})
+    fake_server.add(
+        400,
+        json={
+            "error": {"message": "bad temperature", "type": "invalid_request_error", "param": "temperature"}
+        },
+    )
     seen: List[Any] = []
     handle = client.chat.completions.create(MESSAGES, on_terminate=seen.append, throw=True)
     with pytest.raises(BadRequestError, match="bad temperature"):
@@ -325,9 +333,14 @@ def _run_until_in_flight(fake_server, how: str) -> Any:
 
     fake_server.add(hold)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    proc = subprocess.Popen([sys.executable, "-c", EXIT_SCRIPT, fake_server.url + "/v1", how],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, universal_newlines=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXIT_SCRIPT, fake_server.url + "/v1", how],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        universal_newlines=True,
+    )
     assert proc.stdout.readline() == "accepted\n"
     assert arrived.wait(10)
     proc.stdin.write("go\n")
@@ -357,8 +370,9 @@ def test_a_script_that_returns_does_not_wait_for_calls_in_flight(fake_server, ho
     assert "Traceback" not in err
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGINT") or __import__("os").name == "nt",
-                    reason="sends SIGINT")
+@pytest.mark.skipif(
+    not hasattr(__import__("signal"), "SIGINT") or __import__("os").name == "nt", reason="sends SIGINT"
+)
 def test_ctrl_c_while_waiting_exits_as_interrupted(fake_server) -> None:
     import signal
 

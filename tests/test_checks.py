@@ -15,8 +15,9 @@ def test_check_timeout_accepts_seconds_up_to_a_day(value: Any) -> None:
     assert result == value and type(result) is float
 
 
-@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, 0, 0.0, -1, MAX_TIMEOUT + 0.5,
-                                   sys.maxsize, 1e10, 10 ** 400])
+@pytest.mark.parametrize(
+    "value", [math.inf, -math.inf, math.nan, 0, 0.0, -1, MAX_TIMEOUT + 0.5, sys.maxsize, 1e10, 10**400]
+)
 def test_check_timeout_refuses_values_outside_the_range(value: Any) -> None:
     with pytest.raises(ValueError) as caught:
         check_timeout("timeout", value)
@@ -35,6 +36,7 @@ def test_check_timeout_refuses_other_types(value: Any) -> None:
 
 
 # -- headers: the one check for everything that reaches the wire ---------------------------------
+
 
 @pytest.mark.parametrize("value", ["plain", "a\tb", "café", "x" * 1000, "", "\xff"])
 def test_header_values_that_can_be_sent(value: str) -> None:
@@ -60,7 +62,8 @@ def test_a_secret_header_value_is_never_quoted() -> None:
             check_headers("h", {name: secret})
         text = str(caught.value)
         assert "abcdefghijklmnop" not in text and "qrstuvwxyz" not in text
-        assert text.endswith("(got 30 characters with '\\n' at position 19; the value is a "
-                             "credential and is not shown)")
+        assert text.endswith(
+            "(got 30 characters with '\\n' at position 19; the value is a credential and is not shown)"
+        )
     with pytest.raises(TypeError, match=r"^h\['api-key'\] must be a string \(got a bytes\)$"):
         check_headers("h", {"api-key": secret.encode()})

@@ -61,9 +61,18 @@ def api(server: FakeServer) -> str:
 
 def choices(*texts: str) -> Dict[str, Any]:
     """A completion with one choice per text."""
-    return completion(texts[0], choices=[
-        {"index": i, "finish_reason": "stop", "logprobs": None,
-         "message": {"role": "assistant", "content": text}} for i, text in enumerate(texts)])
+    return completion(
+        texts[0],
+        choices=[
+            {
+                "index": i,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": text},
+            }
+            for i, text in enumerate(texts)
+        ],
+    )
 
 
 def events(chunks: Sequence[Any], *, done: bool = True) -> Dict[str, Any]:
@@ -72,8 +81,14 @@ def events(chunks: Sequence[Any], *, done: bool = True) -> Dict[str, Any]:
     return {"headers": SSE_HEADERS, "pieces": pieces + ([DONE] if done else [])}
 
 
-RATE_LIMITED = {"error": {"message": "Rate limit reached for requests", "type": "requests",
-                          "param": None, "code": "rate_limit_exceeded"}}
+RATE_LIMITED = {
+    "error": {
+        "message": "Rate limit reached for requests",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
 
 
 def rate_limited(server: FakeServer) -> None:
@@ -81,6 +96,7 @@ def rate_limited(server: FakeServer) -> None:
 
 
 # -- usage errors: exit 2, one line, no traceback -------------------------------------------------
+
 
 def test_help_returns_0(capsys: Any) -> None:
     assert cli.main(["--help"]) == 0
@@ -91,18 +107,21 @@ def test_help_returns_0(capsys: Any) -> None:
     assert "--base-url" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [
-    ["--temperature", "warm", "Hi"],
-    ["--stream", "--no-stream", "Hi"],
-    ["--dry-run", "--curl", "Hi"],
-    ["--response-format", "yaml", "Hi"],
-    ["-n", "two", "Hi"],
-    ["--api-key", KEY, "Hi"],
-    ["--api-key=" + KEY, "Hi"],
-    ["--api", KEY, "Hi"],
-    ["Hi", KEY],
-    ["models", "Hi"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--temperature", "warm", "Hi"],
+        ["--stream", "--no-stream", "Hi"],
+        ["--dry-run", "--curl", "Hi"],
+        ["--response-format", "yaml", "Hi"],
+        ["-n", "two", "Hi"],
+        ["--api-key", KEY, "Hi"],
+        ["--api-key=" + KEY, "Hi"],
+        ["--api", KEY, "Hi"],
+        ["Hi", KEY],
+        ["models", "Hi"],
+    ],
+)
 def test_argparse_errors_exit_2(capsys: Any, argv: List[str]) -> None:
     code, out, err = run(capsys, *argv)
     assert code == 2
@@ -111,22 +130,25 @@ def test_argparse_errors_exit_2(capsys: Any, argv: List[str]) -> None:
     assert_no_key(out, err)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--param", "temprature=0.5", "Hi"], "did you mean 'temperature'"),
-    (["--param", "max_completion_token=5", "Hi"], "did you mean 'max_completion_tokens'"),
-    (["--temperature", "3", "Hi"], "temperature"),
-    (["-n", "0", "Hi"], "n must"),
-    (["--max-completion-tokens", "-1", "Hi"], "max_completion_tokens"),
-    (["--param", "top_p=\"high\"", "Hi"], "top_p"),
-    (["--param", "temperature", "Hi"], "--param needs KEY=VALUE"),
-    (["--param", "=1", "Hi"], "--param needs KEY=VALUE"),
-    (["--stop", "a", "--stop", "b", "--stop", "c", "--stop", "d", "--stop", "e", "Hi"], "stop"),
-    (["--timeout", "0", "Hi"], "timeout"),
-    (["--base-url", "ftp://example.invalid/v1", "Hi"], "base_url"),
-    ([], "no prompt"),
-    (["  "], "the prompt is empty"),
-    (["--base-url", OFFLINE, "models"], "put the models command first"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--param", "temprature=0.5", "Hi"], "did you mean 'temperature'"),
+        (["--param", "max_completion_token=5", "Hi"], "did you mean 'max_completion_tokens'"),
+        (["--temperature", "3", "Hi"], "temperature"),
+        (["-n", "0", "Hi"], "n must"),
+        (["--max-completion-tokens", "-1", "Hi"], "max_completion_tokens"),
+        (["--param", 'top_p="high"', "Hi"], "top_p"),
+        (["--param", "temperature", "Hi"], "--param needs KEY=VALUE"),
+        (["--param", "=1", "Hi"], "--param needs KEY=VALUE"),
+        (["--stop", "a", "--stop", "b", "--stop", "c", "--stop", "d", "--stop", "e", "Hi"], "stop"),
+        (["--timeout", "0", "Hi"], "timeout"),
+        (["--base-url", "ftp://example.invalid/v1", "Hi"], "base_url"),
+        ([], "no prompt"),
+        (["  "], "the prompt is empty"),
+        (["--base-url", OFFLINE, "models"], "put the models command first"),
+    ],
+)
 def test_bad_values_are_one_line_usage_errors(capsys: Any, argv: List[str], expected: str) -> None:
     code, out, err = run(capsys, "--dry-run", *argv)
     assert code == 2, err
@@ -144,32 +166,67 @@ def test_did_you_mean_also_for_dashed_and_camel_names(capsys: Any) -> None:
 
 
 def test_unknown_enum_value_is_a_warning_line_not_an_error(capsys: Any) -> None:
-    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE,
-                         "--param", "reasoning_effort=hihg", "Hi")
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "reasoning_effort=hihg", "Hi")
     assert code == 0
     assert err.startswith("warning: ") and err.count("\n") == 1 and "Traceback" not in err
     assert request_of(out)[2]["reasoning_effort"] == "hihg"
 
 
-@pytest.mark.parametrize("raw, value", [
-    ("0.5", 0.5), ("3", 3), ("true", True), ("null", None), ('"7"', "7"), ("hello", "hello"),
-    ("", ""), ('{"type": "json_object"}', {"type": "json_object"}), ("[1, 2]", [1, 2]),
-    ("{not json", "{not json"),
-])
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        ("0.5", 0.5),
+        ("3", 3),
+        ("true", True),
+        ("null", None),
+        ('"7"', "7"),
+        ("hello", "hello"),
+        ("", ""),
+        ('{"type": "json_object"}', {"type": "json_object"}),
+        ("[1, 2]", [1, 2]),
+        ("{not json", "{not json"),
+    ],
+)
 def test_param_values_are_json_when_they_parse(raw: str, value: Any) -> None:
     assert cli.parse_value(raw) == value
 
 
 # -- --dry-run and --curl: the exact request, the key redacted ------------------------------------
 
+
 def test_dry_run_prints_the_request_with_every_option(capsys: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     code, out, err = run(
-        capsys, "--dry-run", "--base-url", OFFLINE, "--system", "Be brief", "--model", "m1",
-        "--temperature", "0.2", "--max-completion-tokens", "16", "-n", "2", "--stop", "END",
-        "--stop", "\n\n", "--seed", "7", "--response-format", "json",
-        "--param", "top_p=0.5", "--param", 'logit_bias={"50256": -100}', "--param", "user=u1",
-        "Why is 42 special?")
+        capsys,
+        "--dry-run",
+        "--base-url",
+        OFFLINE,
+        "--system",
+        "Be brief",
+        "--model",
+        "m1",
+        "--temperature",
+        "0.2",
+        "--max-completion-tokens",
+        "16",
+        "-n",
+        "2",
+        "--stop",
+        "END",
+        "--stop",
+        "\n\n",
+        "--seed",
+        "7",
+        "--response-format",
+        "json",
+        "--param",
+        "top_p=0.5",
+        "--param",
+        'logit_bias={"50256": -100}',
+        "--param",
+        "user=u1",
+        "Why is 42 special?",
+    )
     assert code == 0 and err == ""
     assert_no_key(out, err)
     line, headers, body = request_of(out)
@@ -177,11 +234,20 @@ def test_dry_run_prints_the_request_with_every_option(capsys: Any, monkeypatch: 
     assert headers["Authorization"].startswith("Bearer sk-") and "..." in headers["Authorization"]
     assert headers["Content-Type"] == "application/json"
     assert body == {
-        "messages": [{"role": "system", "content": "Be brief"},
-                     {"role": "user", "content": "Why is 42 special?"}],
-        "model": "m1", "temperature": 0.2, "max_completion_tokens": 16, "n": 2,
-        "stop": ["END", "\n\n"], "seed": 7, "response_format": {"type": "json_object"},
-        "top_p": 0.5, "logit_bias": {"50256": -100}, "user": "u1",
+        "messages": [
+            {"role": "system", "content": "Be brief"},
+            {"role": "user", "content": "Why is 42 special?"},
+        ],
+        "model": "m1",
+        "temperature": 0.2,
+        "max_completion_tokens": 16,
+        "n": 2,
+        "stop": ["END", "\n\n"],
+        "seed": 7,
+        "response_format": {"type": "json_object"},
+        "top_p": 0.5,
+        "logit_bias": {"50256": -100},
+        "user": "u1",
     }
 
 
@@ -199,21 +265,22 @@ def test_model_from_environment_and_named_options_win(capsys: Any, monkeypatch: 
     monkeypatch.setenv("OPENAI_BASE_URL", OFFLINE)
     assert request_of(run(capsys, "--dry-run", "Hi")[1])[2]["model"] == "env-model"
     assert request_of(run(capsys, "--dry-run", "--param", "model=p", "Hi")[1])[2]["model"] == "p"
-    assert request_of(run(capsys, "--dry-run", "--model", "flag", "--param", "model=p",
-                          "Hi")[1])[2]["model"] == "flag"
-    body = request_of(run(capsys, "--dry-run", "--param", "temperature=1", "--temperature", "0",
-                          "Hi")[1])[2]
+    assert (
+        request_of(run(capsys, "--dry-run", "--model", "flag", "--param", "model=p", "Hi")[1])[2]["model"]
+        == "flag"
+    )
+    body = request_of(run(capsys, "--dry-run", "--param", "temperature=1", "--temperature", "0", "Hi")[1])[2]
     assert body["temperature"] == 0
 
 
 def test_stream_flag_and_param_shape_the_body(capsys: Any) -> None:
     body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--stream", "Hi")[1])[2]
     assert body["stream"] is True
-    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true",
-                          "Hi")[1])[2]
+    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true", "Hi")[1])[2]
     assert body["stream"] is True
-    body = request_of(run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true",
-                          "--no-stream", "Hi")[1])[2]
+    body = request_of(
+        run(capsys, "--dry-run", "--base-url", OFFLINE, "--param", "stream=true", "--no-stream", "Hi")[1]
+    )[2]
     assert "stream" not in body
 
 
@@ -244,24 +311,29 @@ def test_credentials_in_the_base_url_are_redacted(capsys: Any, monkeypatch: Any,
     assert_no_key(out, err)
     assert "/v1/chat/completions?api-version=2024-06-01&key=" in out  # the rest kept as it is
     # A password before the host: the client refuses such a URL, without showing the password.
-    code, out, err = run(capsys, show, "--base-url",
-                         "http://alice:%s@127.0.0.1:9/v1" % PASSWORD, "Hi")
+    code, out, err = run(capsys, show, "--base-url", "http://alice:%s@127.0.0.1:9/v1" % PASSWORD, "Hi")
     assert code == 2 and out == "" and "base_url" in err, err
     assert PASSWORD not in out + err and PASSWORD[-8:] not in out + err
 
 
 def test_describe_and_as_curl_hide_every_credential() -> None:
     request = build_request(
-        "POST", "http://alice:%s@127.0.0.1:1/v1/chat/completions?key=%s" % (PASSWORD, QUERY_SECRET),
+        "POST",
+        "http://alice:%s@127.0.0.1:1/v1/chat/completions?key=%s" % (PASSWORD, QUERY_SECRET),
         {"Authorization": "Bearer " + KEY, "api-key": KEY, "X-Trace": "t1"},
-        {"model": "m", "messages": [{"role": "user", "content": "h\u00e9llo"}]})
+        {"model": "m", "messages": [{"role": "user", "content": "h\u00e9llo"}]},
+    )
     text = cli.describe(request)
     assert text.startswith("POST http://alice:")
     assert "X-Trace: t1" in text and "h\u00e9llo" in text
     curl = cli.as_curl(request)
     assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in curl and "h\u00e9llo" in curl
-    for shown in (text, curl, cli.describe(request, ensure_ascii=True),
-                  cli.as_curl(request, ensure_ascii=True)):
+    for shown in (
+        text,
+        curl,
+        cli.describe(request, ensure_ascii=True),
+        cli.as_curl(request, ensure_ascii=True),
+    ):
         assert_no_key(shown)
         for secret in (PASSWORD, QUERY_SECRET):
             assert secret not in shown and secret[-8:] not in shown
@@ -290,26 +362,27 @@ def test_api_key_file(capsys: Any, monkeypatch: Any, tmp_path: Path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-0000000000000000000000")
     key_file = tmp_path / "key"
     key_file.write_text(KEY + "\n")
-    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file",
-                         str(key_file), "Hi")
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file", str(key_file), "Hi")
     assert code == 0
     assert_no_key(out, err)
     authorization = request_of(out)[1]["Authorization"]
     assert authorization == "Bearer sk-..." + KEY[-4:]  # the file's key, not the environment's
 
 
-@pytest.mark.parametrize("content, expected", [
-    (None, "cannot read --api-key-file"),
-    ("", "must contain the key alone"),
-    ("   \n", "must contain the key alone"),
-    (KEY + "\n" + KEY + "\n", "must contain the key alone"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "cannot read --api-key-file"),
+        ("", "must contain the key alone"),
+        ("   \n", "must contain the key alone"),
+        (KEY + "\n" + KEY + "\n", "must contain the key alone"),
+    ],
+)
 def test_bad_api_key_file(capsys: Any, tmp_path: Path, content: Optional[str], expected: str) -> None:
     key_file = tmp_path / "key"
     if content is not None:
         key_file.write_text(content)
-    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file",
-                         str(key_file), "Hi")
+    code, out, err = run(capsys, "--dry-run", "--base-url", OFFLINE, "--api-key-file", str(key_file), "Hi")
     assert code == 2 and out == ""
     assert expected in err and err.count("\n") == 1
     assert_no_key(out, err)
@@ -327,21 +400,24 @@ def test_prompt_from_standard_input(capsys: Any, monkeypatch: Any) -> None:
 
 # -- talking to a server: output, error lines and exit 1 ------------------------------------------
 
+
 def test_error_line_format() -> None:
-    error = OpenAIError("Rate limit\nreached", status=429, type="requests",
-                        code="rate_limit_exceeded", request_id="req_1")
+    error = OpenAIError(
+        "Rate limit\nreached", status=429, type="requests", code="rate_limit_exceeded", request_id="req_1"
+    )
     assert cli.error_line(error) == "error: 429 rate_limit_exceeded: Rate limit reached (request id req_1)"
-    assert cli.error_line(OpenAIError("refused", type="connection_error")) == \
-        "error: connection_error: refused"
+    assert (
+        cli.error_line(OpenAIError("refused", type="connection_error")) == "error: connection_error: refused"
+    )
     assert cli.error_line(OpenAIError("", status=500)) == "error: 500: (no message)"
     # A stream that broke after 200 OK: the status is not an error status, so it is left out.
-    assert cli.error_line(OpenAIError("cut", status=200, type="stream_error")) == \
-        "error: stream_error: cut"
+    assert cli.error_line(OpenAIError("cut", status=200, type="stream_error")) == "error: stream_error: cut"
 
 
 @pytest.mark.parametrize("mode", ["--no-stream", "--stream"])
-def test_server_error_is_one_line_and_exit_1(capsys: Any, monkeypatch: Any, fake_server: FakeServer,
-                                             mode: str) -> None:
+def test_server_error_is_one_line_and_exit_1(
+    capsys: Any, monkeypatch: Any, fake_server: FakeServer, mode: str
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     rate_limited(fake_server)
     code, out, err = run(capsys, mode, "--base-url", api(fake_server), "--max-retries", "0", "Hi")
@@ -353,13 +429,21 @@ def test_server_error_is_one_line_and_exit_1(capsys: Any, monkeypatch: Any, fake
     assert [r.headers["authorization"] for r in fake_server.requests] == ["Bearer " + KEY]
 
 
-def test_a_key_echoed_by_the_server_is_not_printed(capsys: Any, monkeypatch: Any,
-                                                   fake_server: FakeServer) -> None:
+def test_a_key_echoed_by_the_server_is_not_printed(
+    capsys: Any, monkeypatch: Any, fake_server: FakeServer
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    fake_server.add(401, json={"error": {"message": "Incorrect API key provided: " + KEY,
-                                         "type": "invalid_request_error", "code": "invalid_api_key"}})
-    code, out, err = run(capsys, "--no-stream", "--base-url", api(fake_server), "--max-retries", "0",
-                         "Hi")
+    fake_server.add(
+        401,
+        json={
+            "error": {
+                "message": "Incorrect API key provided: " + KEY,
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+        },
+    )
+    code, out, err = run(capsys, "--no-stream", "--base-url", api(fake_server), "--max-retries", "0", "Hi")
     assert code == 1 and err.startswith("error: 401 invalid_api_key: Incorrect API key provided: ")
     assert_no_key(out, err)
 
@@ -368,21 +452,22 @@ def test_connection_refused_is_exit_1(capsys: Any) -> None:
     with socket.socket() as sock:  # a port that nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code, out, err = run(capsys, "--no-stream", "--base-url", "http://127.0.0.1:%d/v1" % port,
-                         "--max-retries", "0", "Hi")
+    code, out, err = run(
+        capsys, "--no-stream", "--base-url", "http://127.0.0.1:%d/v1" % port, "--max-retries", "0", "Hi"
+    )
     assert code == 1 and out == ""
     assert err.startswith("error: connection_error: ") and err.count("\n") == 1
 
 
 def test_answer_and_request_received(capsys: Any, fake_server: FakeServer) -> None:
     fake_server.add(200, json=completion("Forty-two."))
-    code, out, err = run(capsys, "--no-stream", "--base-url", api(fake_server), "--model", "m",
-                         "--temperature", "0", "Why 42?")
+    code, out, err = run(
+        capsys, "--no-stream", "--base-url", api(fake_server), "--model", "m", "--temperature", "0", "Why 42?"
+    )
     assert (code, out, err) == (0, "Forty-two.\n", "")
     sent = fake_server.requests[0]
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
-    assert sent.json == {"messages": [{"role": "user", "content": "Why 42?"}], "model": "m",
-                         "temperature": 0}
+    assert sent.json == {"messages": [{"role": "user", "content": "Why 42?"}], "model": "m", "temperature": 0}
     assert "authorization" not in sent.headers
 
 
@@ -390,8 +475,7 @@ def test_several_choices_are_printed_apart(capsys: Any, fake_server: FakeServer)
     fake_server.add(200, json=choices("One.", "Two\nlines.\n", "Three."))
     code, out, _ = run(capsys, "--no-stream", "--base-url", api(fake_server), "-n", "3", "Count")
     assert code == 0
-    assert out == ("--- choice 0 ---\nOne.\n--- choice 1 ---\nTwo\nlines.\n"
-                   "--- choice 2 ---\nThree.\n")
+    assert out == ("--- choice 0 ---\nOne.\n--- choice 1 ---\nTwo\nlines.\n--- choice 2 ---\nThree.\n")
     assert fake_server.requests[0].json["n"] == 3
 
 
@@ -402,8 +486,7 @@ def test_json_prints_the_raw_response(capsys: Any, fake_server: FakeServer) -> N
     assert json.loads(out) == completion("Hi!")
 
 
-STREAMED = [chunk("", role="assistant"), chunk("Forty"), chunk("-two"), chunk("."),
-            chunk(finish="stop")]
+STREAMED = [chunk("", role="assistant"), chunk("Forty"), chunk("-two"), chunk("."), chunk(finish="stop")]
 
 
 def test_stream_prints_text_as_it_arrives(capsys: Any, fake_server: FakeServer) -> None:
@@ -420,10 +503,15 @@ def test_stream_json_prints_one_chunk_per_line(capsys: Any, fake_server: FakeSer
     assert [json.loads(line) for line in out.splitlines()] == STREAMED
 
 
-def test_stream_with_several_choices_prints_them_apart_at_the_end(capsys: Any,
-                                                                  fake_server: FakeServer) -> None:
-    fake_server.add(200, **events([chunk("A"), chunk("B", index=1), chunk("a", finish="stop"),
-                                   chunk("b", index=1, finish="stop")]))
+def test_stream_with_several_choices_prints_them_apart_at_the_end(
+    capsys: Any, fake_server: FakeServer
+) -> None:
+    fake_server.add(
+        200,
+        **events(
+            [chunk("A"), chunk("B", index=1), chunk("a", finish="stop"), chunk("b", index=1, finish="stop")]
+        ),
+    )
     code, out, _ = run(capsys, "--stream", "-n", "2", "--base-url", api(fake_server), "Hi")
     assert code == 0
     assert out == "--- choice 0 ---\nAa\n--- choice 1 ---\nBb\n"
@@ -431,16 +519,17 @@ def test_stream_with_several_choices_prints_them_apart_at_the_end(capsys: Any,
 
 def test_stream_cut_mid_way_keeps_the_text_and_exits_1(capsys: Any, fake_server: FakeServer) -> None:
     fake_server.add(200, **events([chunk("Half an ans")], done=False))
-    code, out, err = run(capsys, "--stream", "--base-url", api(fake_server), "--max-retries", "0",
-                         "Hi")
+    code, out, err = run(capsys, "--stream", "--base-url", api(fake_server), "--max-retries", "0", "Hi")
     assert code == 1
     assert out == "Half an ans\n"
     assert err.startswith("error: stream_error: ") and err.count("\n") == 1
 
 
 def test_models_lists_ids(capsys: Any, fake_server: FakeServer) -> None:
-    models = {"object": "list", "data": [{"id": "m-one", "object": "model"},
-                                         {"id": "m-two", "object": "model"}]}
+    models = {
+        "object": "list",
+        "data": [{"id": "m-one", "object": "model"}, {"id": "m-two", "object": "model"}],
+    }
     fake_server.add(200, json=models)
     assert run(capsys, "models", "--base-url", api(fake_server)) == (0, "m-one\nm-two\n", "")
     fake_server.add(200, json=models)
@@ -453,6 +542,7 @@ def test_models_lists_ids(capsys: Any, fake_server: FakeServer) -> None:
 
 
 # -- real processes ----------------------------------------------------------------------------
+
 
 def _env(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
@@ -478,15 +568,22 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
-@pytest.mark.parametrize("argv, reply, shown", [
-    # A stream the server holds open after the first chunk: the line printed so far is ended.
-    (["--stream", "Hi"], Reply(200, **events([chunk("Partial answer"), threading.Event()])),
-     b"Partial answer"),
-    (["--no-stream", "Hi"], Reply(hang=True), b""),  # no answer until the server closes
-    (["models"], Reply(hang=True), b""),
-])
-def test_ctrl_c_stops_quietly_with_status_130(fake_server: FakeServer, argv: List[str], reply: Reply,
-                                              shown: bytes) -> None:
+@pytest.mark.parametrize(
+    "argv, reply, shown",
+    [
+        # A stream the server holds open after the first chunk: the line printed so far is ended.
+        (
+            ["--stream", "Hi"],
+            Reply(200, **events([chunk("Partial answer"), threading.Event()])),
+            b"Partial answer",
+        ),
+        (["--no-stream", "Hi"], Reply(hang=True), b""),  # no answer until the server closes
+        (["models"], Reply(hang=True), b""),
+    ],
+)
+def test_ctrl_c_stops_quietly_with_status_130(
+    fake_server: FakeServer, argv: List[str], reply: Reply, shown: bytes
+) -> None:
     arrived = threading.Event()
 
     def answer(request: Any) -> Reply:
@@ -495,9 +592,14 @@ def test_ctrl_c_stops_quietly_with_status_130(fake_server: FakeServer, argv: Lis
 
     fake_server.add(answer)
     command = argv[:1] + ["--base-url", api(fake_server)] + argv[1:]
-    proc = subprocess.Popen([sys.executable, "-m", "openai_params"] + command, cwd=str(ROOT),
-                            env=_env(OPENAI_API_KEY=KEY), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openai_params"] + command,
+        cwd=str(ROOT),
+        env=_env(OPENAI_API_KEY=KEY),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert proc.stdout is not None
         assert arrived.wait(60), "the request never arrived"
@@ -515,101 +617,224 @@ def test_ctrl_c_stops_quietly_with_status_130(fake_server: FakeServer, argv: Lis
 
 
 def test_python_dash_m_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "openai_params", "--dry-run", "--base-url", OFFLINE,
-                           "Hi"], cwd=str(ROOT), env=_env(OPENAI_API_KEY=KEY),
-                          capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "openai_params", "--dry-run", "--base-url", OFFLINE, "Hi"],
+        cwd=str(ROOT),
+        env=_env(OPENAI_API_KEY=KEY),
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert_no_key(done.stdout.decode(), done.stderr.decode())
     assert done.stdout.decode().startswith("POST " + OFFLINE + "/chat/completions\n")
-    done = subprocess.run([sys.executable, "-m", "openai_params", "--temperature", "9", "Hi"],
-                          cwd=str(ROOT), env=_env(), capture_output=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "openai_params", "--temperature", "9", "Hi"],
+        cwd=str(ROOT),
+        env=_env(),
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
 
 
 # -- the promise on real processes: one line, the right exit status, never a traceback or the key --
 
-NON_ASCII = "h\u00e9llo \u2014 \u2713"   # "héllo — ✓"
+NON_ASCII = "h\u00e9llo \u2014 \u2713"  # "héllo — ✓"
 SHOWN_IN_ASCII = "h\\xe9llo \\u2014 \\u2713"  # how a stream that only takes ASCII shows it
 
 # name: (arguments, extra environment, standard input, what the server answers (add() options),
 #        expected exit status, expected standard output or None to leave it to the test,
 #        text the error line must contain)
-NO_TRACEBACK_CASES: Dict[str, Tuple[List[str], Dict[str, str], bytes, List[Dict[str, Any]],
-                                    int, Optional[bytes], str]] = {
+NO_TRACEBACK_CASES: Dict[
+    str, Tuple[List[str], Dict[str, str], bytes, List[Dict[str, Any]], int, Optional[bytes], str]
+] = {
     "timeout inf": (["--no-stream", "--timeout", "inf", "Hi"], {}, b"", [], 2, b"", "timeout"),
     "timeout nan": (["--no-stream", "--timeout", "nan", "Hi"], {}, b"", [], 2, b"", "timeout"),
     "timeout 1e10": (["--no-stream", "--timeout", "1e10", "Hi"], {}, b"", [], 2, b"", "timeout"),
-    "per-call timeout 1e10": (["--no-stream", "--param", "timeout=1e10", "Hi"], {}, b"", [], 2, b"",
-                              "timeout"),
+    "per-call timeout 1e10": (
+        ["--no-stream", "--param", "timeout=1e10", "Hi"],
+        {},
+        b"",
+        [],
+        2,
+        b"",
+        "timeout",
+    ),
     "throw, not streamed": (
-        ["--no-stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
-        [dict(status=429, json=RATE_LIMITED)], 1, b"", "error: 429 rate_limit_exceeded: "),
+        ["--no-stream", "--param", "throw=true", "--max-retries", "0", "Hi"],
+        {},
+        b"",
+        [dict(status=429, json=RATE_LIMITED)],
+        1,
+        b"",
+        "error: 429 rate_limit_exceeded: ",
+    ),
     "throw, streamed": (
-        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
-        [dict(status=429, json=RATE_LIMITED)], 1, b"", "error: 429 rate_limit_exceeded: "),
+        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"],
+        {},
+        b"",
+        [dict(status=429, json=RATE_LIMITED)],
+        1,
+        b"",
+        "error: 429 rate_limit_exceeded: ",
+    ),
     "throw, stream cut": (
-        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"], {}, b"",
-        [dict(status=200, **events([chunk("Half")], done=False))], 1, b"Half\n",
-        "error: stream_error: "),
+        ["--stream", "--param", "throw=true", "--max-retries", "0", "Hi"],
+        {},
+        b"",
+        [dict(status=200, **events([chunk("Half")], done=False))],
+        1,
+        b"Half\n",
+        "error: stream_error: ",
+    ),
     "ascii output, streamed": (
-        ["--stream", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
-        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))], 0,
-        SHOWN_IN_ASCII.encode() + b"\n", ""),
+        ["--stream", "Hi"],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
+        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))],
+        0,
+        SHOWN_IN_ASCII.encode() + b"\n",
+        "",
+    ),
     "ascii output, not streamed": (
-        ["--no-stream", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
-        [dict(status=200, json=completion(NON_ASCII))], 0, SHOWN_IN_ASCII.encode() + b"\n", ""),
+        ["--no-stream", "Hi"],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
+        [dict(status=200, json=completion(NON_ASCII))],
+        0,
+        SHOWN_IN_ASCII.encode() + b"\n",
+        "",
+    ),
     "ascii output, --json": (
-        ["--no-stream", "--json", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
-        [dict(status=200, json=completion(NON_ASCII))], 0, None, ""),
+        ["--no-stream", "--json", "Hi"],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
+        [dict(status=200, json=completion(NON_ASCII))],
+        0,
+        None,
+        "",
+    ),
     "ascii output, streamed --json": (
-        ["--stream", "--json", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
-        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))], 0, None, ""),
+        ["--stream", "--json", "Hi"],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
+        [dict(status=200, **events([chunk(NON_ASCII), chunk(finish="stop")]))],
+        0,
+        None,
+        "",
+    ),
     "ascii output, --dry-run": (
-        ["--dry-run", NON_ASCII], {"PYTHONIOENCODING": "ascii"}, b"", [], 0, None, ""),
-    "ascii output, --curl": (
-        ["--curl", NON_ASCII], {"PYTHONIOENCODING": "ascii"}, b"", [], 0, None, ""),
+        ["--dry-run", NON_ASCII],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
+        [],
+        0,
+        None,
+        "",
+    ),
+    "ascii output, --curl": (["--curl", NON_ASCII], {"PYTHONIOENCODING": "ascii"}, b"", [], 0, None, ""),
     "ascii output, error line": (
-        ["--no-stream", "--max-retries", "0", "Hi"], {"PYTHONIOENCODING": "ascii"}, b"",
+        ["--no-stream", "--max-retries", "0", "Hi"],
+        {"PYTHONIOENCODING": "ascii"},
+        b"",
         [dict(status=400, json={"error": {"message": NON_ASCII, "type": "invalid_request_error"}})],
-        1, b"", "error: 400 invalid_request_error: " + SHOWN_IN_ASCII),
+        1,
+        b"",
+        "error: 400 invalid_request_error: " + SHOWN_IN_ASCII,
+    ),
     "ascii input": (
-        ["--dry-run", "-"], {"PYTHONIOENCODING": "ascii"}, NON_ASCII.encode("utf-8"), [], 2, b"",
-        "standard input"),
+        ["--dry-run", "-"],
+        {"PYTHONIOENCODING": "ascii"},
+        NON_ASCII.encode("utf-8"),
+        [],
+        2,
+        b"",
+        "standard input",
+    ),
     "a lone surrogate from the server": (
-        ["--no-stream", "Hi"], {}, b"",
-        [dict(status=200, body=json.dumps(completion("a\ud800b")),
-              headers={"Content-Type": "application/json"})], 0, b"a\\ud800b\n", ""),
+        ["--no-stream", "Hi"],
+        {},
+        b"",
+        [
+            dict(
+                status=200,
+                body=json.dumps(completion("a\ud800b")),
+                headers={"Content-Type": "application/json"},
+            )
+        ],
+        0,
+        b"a\\ud800b\n",
+        "",
+    ),
     "organization ending in a newline": (
-        ["--no-stream", "Hi"], {"OPENAI_ORG_ID": "org-1\n"}, b"",
-        [dict(status=200, json=completion("ok"))], 0, b"ok\n", ""),
+        ["--no-stream", "Hi"],
+        {"OPENAI_ORG_ID": "org-1\n"},
+        b"",
+        [dict(status=200, json=completion("ok"))],
+        0,
+        b"ok\n",
+        "",
+    ),
     "base URL ending in a newline": (
-        ["--no-stream", "Hi"], {"OPENAI_BASE_URL": OFFLINE + "\n"}, b"", [], 2, b"",
-        "OPENAI_BASE_URL"),
+        ["--no-stream", "Hi"],
+        {"OPENAI_BASE_URL": OFFLINE + "\n"},
+        b"",
+        [],
+        2,
+        b"",
+        "OPENAI_BASE_URL",
+    ),
     "base URL with a password": (
-        ["--no-stream", "--base-url", "http://alice:%s@127.0.0.1:9/v1" % PASSWORD, "Hi"], {}, b"",
-        [], 2, b"", "base_url"),
+        ["--no-stream", "--base-url", "http://alice:%s@127.0.0.1:9/v1" % PASSWORD, "Hi"],
+        {},
+        b"",
+        [],
+        2,
+        b"",
+        "base_url",
+    ),
     "key ending in a newline": (
-        ["--no-stream", "Hi"], {"OPENAI_API_KEY": KEY + "\n"}, b"",
-        [dict(status=200, json=completion("ok"))], 0, b"ok\n", ""),
+        ["--no-stream", "Hi"],
+        {"OPENAI_API_KEY": KEY + "\n"},
+        b"",
+        [dict(status=200, json=completion("ok"))],
+        0,
+        b"ok\n",
+        "",
+    ),
     "key ending in a newline, echoed in a failure": (
-        ["--no-stream", "--max-retries", "0", "Hi"], {"OPENAI_API_KEY": KEY + "\n"}, b"",
-        [dict(status=401, json={"error": {"message": "Incorrect API key provided: " + KEY,
-                                          "code": "invalid_api_key"}})],
-        1, b"", "error: 401 invalid_api_key: Incorrect API key provided: sk-"),
+        ["--no-stream", "--max-retries", "0", "Hi"],
+        {"OPENAI_API_KEY": KEY + "\n"},
+        b"",
+        [
+            dict(
+                status=401,
+                json={"error": {"message": "Incorrect API key provided: " + KEY, "code": "invalid_api_key"}},
+            )
+        ],
+        1,
+        b"",
+        "error: 401 invalid_api_key: Incorrect API key provided: sk-",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(NO_TRACEBACK_CASES))
-def test_no_traceback_one_line_and_the_documented_exit_status(fake_server: FakeServer,
-                                                              name: str) -> None:
+def test_no_traceback_one_line_and_the_documented_exit_status(fake_server: FakeServer, name: str) -> None:
     argv, env, stdin, replies, status, stdout, error = NO_TRACEBACK_CASES[name]
     for reply in replies:
         fake_server.add(Reply(**reply))
-    environment = dict({"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": api(fake_server),
-                        "PYTHONIOENCODING": "utf-8"}, **env)
-    done = subprocess.run([sys.executable, "-m", "openai_params"] + argv, cwd=str(ROOT),
-                          env=_env(**environment), input=stdin, capture_output=True, timeout=60)
+    environment = dict(
+        {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": api(fake_server), "PYTHONIOENCODING": "utf-8"}, **env
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "openai_params"] + argv,
+        cwd=str(ROOT),
+        env=_env(**environment),
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
     err = done.stderr.decode("utf-8")
     out = done.stdout.decode("utf-8")
     assert "Traceback" not in err
@@ -628,10 +853,11 @@ def test_no_traceback_one_line_and_the_documented_exit_status(fake_server: FakeS
     if "ascii" in name:
         done.stdout.decode("ascii")  # what an ASCII terminal can show, nothing else
     if "--json" in argv:
-        lines = [json.loads(line) for line in out.splitlines()] if "--stream" in argv else [
-            json.loads(out)]
-        texts = [(line["choices"][0].get("message") or line["choices"][0]["delta"]).get("content")
-                 for line in lines]
+        lines = [json.loads(line) for line in out.splitlines()] if "--stream" in argv else [json.loads(out)]
+        texts = [
+            (line["choices"][0].get("message") or line["choices"][0]["delta"]).get("content")
+            for line in lines
+        ]
         assert NON_ASCII in texts  # the same value: JSON escapes, not Python ones
     if "--dry-run" in argv and "-" not in argv:
         assert request_of(out)[2]["messages"][0]["content"] == NON_ASCII
@@ -655,10 +881,23 @@ def test_models_on_the_real_server(real_server: Any, capsys: Any) -> None:
 @pytest.mark.integration
 def test_stream_from_the_real_server_through_a_pipe(real_server: Any) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "openai_params", "--stream", "--max-completion-tokens", "8",
-         "--temperature", "0", "Say hello."],
-        cwd=str(ROOT), env=_env(OPENAI_BASE_URL=real_server.base_url, OPENAI_MODEL=real_server.model),
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "openai_params",
+            "--stream",
+            "--max-completion-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "Say hello.",
+        ],
+        cwd=str(ROOT),
+        env=_env(OPENAI_BASE_URL=real_server.base_url, OPENAI_MODEL=real_server.model),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode("utf-8").strip()
     assert done.stderr == b""
@@ -673,11 +912,23 @@ def test_stream_is_the_default_on_a_terminal(real_server: Any) -> None:
     try:
         # --json shows what came back: chunks (one per line) prove the answer was streamed.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "openai_params", "--json", "--max-completion-tokens", "8",
-             "--temperature", "0", "Say hello."],
-            cwd=str(ROOT), env=_env(OPENAI_BASE_URL=real_server.base_url,
-                                    OPENAI_MODEL=real_server.model),
-            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "openai_params",
+                "--json",
+                "--max-completion-tokens",
+                "8",
+                "--temperature",
+                "0",
+                "Say hello.",
+            ],
+            cwd=str(ROOT),
+            env=_env(OPENAI_BASE_URL=real_server.base_url, OPENAI_MODEL=real_server.model),
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+        )
         os.close(slave)
         slave = -1
         output = _read_until(master, b"\0never\0", timeout=120)  # read to the end
@@ -687,11 +938,13 @@ def test_stream_is_the_default_on_a_terminal(real_server: Any) -> None:
         if slave != -1:
             os.close(slave)
     assert proc.returncode == 0, err
-    lines = [json.loads(line) for line in output.decode("utf-8").replace("\r\n", "\n").splitlines()
-             if line.strip()]
+    lines = [
+        json.loads(line) for line in output.decode("utf-8").replace("\r\n", "\n").splitlines() if line.strip()
+    ]
     assert lines and all(line["object"] == "chat.completion.chunk" for line in lines)
-    text = "".join((line["choices"][0]["delta"].get("content") or "") for line in lines
-                   if line.get("choices"))
+    text = "".join(
+        (line["choices"][0]["delta"].get("content") or "") for line in lines if line.get("choices")
+    )
     assert text.strip()
 
 
@@ -699,9 +952,14 @@ def test_stream_is_the_default_on_a_terminal(real_server: Any) -> None:
 @pytest.mark.skipif(os.name == "nt", reason="the demo is a bash script")
 def test_demo_script(real_server: Any) -> None:
     # The demo starts its own server from the environment the fixture built (and cached).
-    done = subprocess.run([str(ROOT / "scripts" / "demo"), "Say hello.", "--max-completion-tokens",
-                           "8"], cwd=str(ROOT), env=_env(), stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=300)
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), "Say hello.", "--max-completion-tokens", "8"],
+        cwd=str(ROOT),
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     assert done.stdout.decode("utf-8").strip()
     assert b"Traceback" not in done.stderr

@@ -39,8 +39,9 @@ class Answers:
     def answer(self, request: HTTPRequest) -> HTTPResponse:
         if self.queue:
             return self.queue.pop(0)
-        return HTTPResponse(200, headers={"content-type": "application/json"},
-                            body=json.dumps(completion("default")).encode())
+        return HTTPResponse(
+            200, headers={"content-type": "application/json"}, body=json.dumps(completion("default")).encode()
+        )
 
     @property
     def requests(self) -> List[HTTPRequest]:
@@ -49,31 +50,41 @@ class Answers:
     def sent(self, index: int = 0) -> Tuple[Any, Any]:
         """The JSON body and the query of request ``index``."""
         request = self.requests[index]
-        return (json.loads(request.body) if request.body else None,
-                parse_qs(urlsplit(request.url).query))
+        return (json.loads(request.body) if request.body else None, parse_qs(urlsplit(request.url).query))
 
 
 @pytest.fixture
 def mocked() -> Iterator[Tuple[OpenAI, Answers]]:
     """A client over a MockTransport: for tests where no socket behaviour is under test."""
     answers = Answers()
-    with OpenAI(api_key=KEY, base_url="https://api.example.test/v1", transport=answers.transport,
-                max_retries=0, timeout=5) as made:
+    with OpenAI(
+        api_key=KEY,
+        base_url="https://api.example.test/v1",
+        transport=answers.transport,
+        max_retries=0,
+        timeout=5,
+    ) as made:
         yield made, answers
 
 
 def test_create_sends_body_and_headers(client, fake_server) -> None:
     fake_server.add(200, json=completion("Hi there"), headers={"x-request-id": "req_1"})
-    params = OpenAIChatCompletionParameters(model="gpt-4o-mini", temperature=0.5,
-                                            max_completion_tokens=20, store=True)
+    params = OpenAIChatCompletionParameters(
+        model="gpt-4o-mini", temperature=0.5, max_completion_tokens=20, store=True
+    )
     result = client.chat.completions.create(MESSAGES, params)
     assert isinstance(result, OpenAIChatCompletionResult)
     assert result.success and result.choice.message.content == "Hi there"
     assert result.request_id == "req_1" and result.usage["total_tokens"] == 7
     sent = fake_server.requests[0]
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
-    assert sent.json == {"messages": MESSAGES, "model": "gpt-4o-mini", "temperature": 0.5,
-                         "max_completion_tokens": 20, "store": True}
+    assert sent.json == {
+        "messages": MESSAGES,
+        "model": "gpt-4o-mini",
+        "temperature": 0.5,
+        "max_completion_tokens": 20,
+        "store": True,
+    }
     assert sent.headers["authorization"] == "Bearer " + client.api_key
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["user-agent"].startswith("openai_params/")
@@ -93,9 +104,12 @@ def test_parameters_as_kwargs_dict_and_object_plus_kwargs(mocked) -> None:
 
 def test_extra_headers_query_body(mocked) -> None:
     client, answers = mocked
-    client.chat.completions.create(MESSAGES, extra_headers={"X-Trace": "t1"},
-                                   extra_query={"api-version": "2024"},
-                                   extra_body={"keep_alive": "5m"})
+    client.chat.completions.create(
+        MESSAGES,
+        extra_headers={"X-Trace": "t1"},
+        extra_query={"api-version": "2024"},
+        extra_body={"keep_alive": "5m"},
+    )
     body, query = answers.sent()
     assert answers.requests[0].headers["X-Trace"] == "t1"
     assert query == {"api-version": ["2024"]}
@@ -148,14 +162,25 @@ def test_default_base_url_and_no_key() -> None:
 
 
 def test_error_result_and_throw(client, fake_server) -> None:
-    error_body = {"error": {"message": "Invalid value for 'model'", "type": "invalid_request_error",
-                            "param": "model", "code": "model_not_found"}}
+    error_body = {
+        "error": {
+            "message": "Invalid value for 'model'",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
     fake_server.add(400, json=error_body, headers={"x-request-id": "req_bad"})
     result = client.chat.completions.create(MESSAGES)
     assert not result.success and result.status == 400
     error = result.errors[0]
     assert (error.status, error.type, error.param, error.code, error.request_id) == (
-        400, "invalid_request_error", "model", "model_not_found", "req_bad")
+        400,
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+        "req_bad",
+    )
     assert error.is_bad_request_error and not error.is_rate_limit_error
     fake_server.add(400, json=error_body)
     with pytest.raises(BadRequestError) as info:
@@ -165,12 +190,14 @@ def test_error_result_and_throw(client, fake_server) -> None:
 
 
 def test_retries_use_call_override(client, fake_server) -> None:
-    fake_server.add(500, json={"error": {"message": "oops", "type": "server_error"}},
-                    headers={"retry-after-ms": "1"})
+    fake_server.add(
+        500, json={"error": {"message": "oops", "type": "server_error"}}, headers={"retry-after-ms": "1"}
+    )
     fake_server.add(200, json=completion("second time"))
     assert not client.chat.completions.create(MESSAGES).success  # client: max_retries=0
-    fake_server.add(500, json={"error": {"message": "oops", "type": "server_error"}},
-                    headers={"retry-after-ms": "1"})
+    fake_server.add(
+        500, json={"error": {"message": "oops", "type": "server_error"}}, headers={"retry-after-ms": "1"}
+    )
     fake_server.add(200, json=completion("second time"))
     result = client.chat.completions.create(MESSAGES, max_retries=1)
     assert result.success and result.text == "second time"
@@ -209,16 +236,20 @@ def test_stored_completion_calls(client, fake_server) -> None:
     assert completions.retrieve("c/1").text == "stored"
     assert completions.update("c/1", {"k": "v"}).success
     assert completions.delete("c/1").body["deleted"] is True
-    listed = completions.list(OpenAIChatCompletionListParameters(limit=5, order="desc",
-                                                                 metadata={"app": "x"}))
+    listed = completions.list(
+        OpenAIChatCompletionListParameters(limit=5, order="desc", metadata={"app": "x"})
+    )
     assert listed.items == [{"id": "chatcmpl-1"}]
     assert completions.messages.list("c/1", limit=2).items[0]["role"] == "user"
     seen = [(r.method, r.path, r.query, r.json) for r in fake_server.requests]
     assert seen[0] == ("GET", "/v1/chat/completions/c%2F1", {}, None)
     assert seen[1] == ("POST", "/v1/chat/completions/c%2F1", {}, {"metadata": {"k": "v"}})
     assert seen[2] == ("DELETE", "/v1/chat/completions/c%2F1", {}, None)
-    assert seen[3][:3] == ("GET", "/v1/chat/completions",
-                           {"limit": ["5"], "order": ["desc"], "metadata[app]": ["x"]})
+    assert seen[3][:3] == (
+        "GET",
+        "/v1/chat/completions",
+        {"limit": ["5"], "order": ["desc"], "metadata[app]": ["x"]},
+    )
     assert seen[4][:3] == ("GET", "/v1/chat/completions/c%2F1/messages", {"limit": ["2"]})
     with pytest.raises(ValueError):
         completions.retrieve("")
@@ -244,12 +275,18 @@ def test_per_call_options_on_plain_calls(client, fake_server) -> None:
 
 def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
-    fake_server.add(401, json={"error": {"message": "Incorrect API key provided: " + client.api_key,
-                                         "type": "invalid_request_error"}})
+    fake_server.add(
+        401,
+        json={
+            "error": {
+                "message": "Incorrect API key provided: " + client.api_key,
+                "type": "invalid_request_error",
+            }
+        },
+    )
     result = client.chat.completions.create(MESSAGES)
     assert not result.success and result.errors[0].is_authentication_error
-    texts = [repr(client), repr(result), str(result.errors[0]), repr(result.errors[0]),
-             caplog.text]
+    texts = [repr(client), repr(result), str(result.errors[0]), repr(result.errors[0]), caplog.text]
     try:
         result.throw()
     except Exception as exc:  # noqa: BLE001

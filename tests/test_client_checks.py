@@ -42,11 +42,12 @@ def everything_about(exc: BaseException) -> str:
 
 def assert_no_key(text: str, key: str = KEY) -> None:
     # Neither the key nor a recognisable half of it.
-    for piece in (key, key[: len(key) // 2], key[len(key) // 2:]):
+    for piece in (key, key[: len(key) // 2], key[len(key) // 2 :]):
         assert piece not in text
 
 
 # -- issue 9.1: a key read from a file ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("around", ["\n", "\r\n", "  ", "\t\n"])
 def test_whitespace_around_the_key_is_stripped_for_create(fake_server, no_env, around: str) -> None:
@@ -114,12 +115,14 @@ def test_a_key_reassigned_after_construction_never_shows_in_an_error(fake_server
     # background form all fail at the call, before a worker or a socket sees the key.
     with make(fake_server, api_key=KEY) as client:
         client.api_key = KEY + "\n"
-        calls = [lambda: client.chat.completions.create(MESSAGES, model="m"),
-                 lambda: client.chat.completions.stream(MESSAGES, model="m"),
-                 lambda: client.chat.completions.create(MESSAGES, model="m",
-                                                        on_terminate=lambda r: None),
-                 lambda: client.chat.completions.create(MESSAGES, model="m", throw=True,
-                                                        on_terminate=lambda r: None)]
+        calls = [
+            lambda: client.chat.completions.create(MESSAGES, model="m"),
+            lambda: client.chat.completions.stream(MESSAGES, model="m"),
+            lambda: client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None),
+            lambda: client.chat.completions.create(
+                MESSAGES, model="m", throw=True, on_terminate=lambda r: None
+            ),
+        ]
         for call in calls:
             with pytest.raises(ValueError) as caught:
                 call()
@@ -133,13 +136,13 @@ def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(fake_serve
     fake_server.add(401, json=body)
     fake_server.add(401, json=body)
     with make(fake_server, api_key=KEY) as client:
-        result = client.chat.completions.create(MESSAGES, model="m",
-                                                on_terminate=lambda r: None).result(timeout=10)
+        result = client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None).result(
+            timeout=10
+        )
         error = result.errors[0]
         assert error.is_authentication_error
         texts = [error.message, repr(error), str(error.body), repr(error.cause)]
-        handle = client.chat.completions.create(MESSAGES, model="m", throw=True,
-                                                on_terminate=lambda r: None)
+        handle = client.chat.completions.create(MESSAGES, model="m", throw=True, on_terminate=lambda r: None)
         with pytest.raises(AuthenticationError) as caught:
             handle.result(timeout=10)
     for text in texts + [everything_about(caught.value)]:
@@ -148,33 +151,38 @@ def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(fake_serve
 
 # -- issue 9.2: one check for every header that reaches the wire ---------------------------------
 
+
 @pytest.mark.parametrize("argument", ["organization", "project"])
 def test_header_injection_through_the_constructor_is_refused(fake_server, no_env, argument: str) -> None:
     with pytest.raises(ValueError, match="^%s must be a header value" % argument):
         make(fake_server, **{argument: INJECTION})
 
 
-@pytest.mark.parametrize("variable, header", [("OPENAI_ORG_ID", "organization"),
-                                              ("OPENAI_PROJECT_ID", "project"),
-                                              ("OPENAI_API_KEY", "api_key")])
-def test_header_injection_through_the_environment_is_refused(monkeypatch, no_env, variable: str,
-                                                             header: str) -> None:
+@pytest.mark.parametrize(
+    "variable, header",
+    [("OPENAI_ORG_ID", "organization"), ("OPENAI_PROJECT_ID", "project"), ("OPENAI_API_KEY", "api_key")],
+)
+def test_header_injection_through_the_environment_is_refused(
+    monkeypatch, no_env, variable: str, header: str
+) -> None:
     monkeypatch.setenv(variable, INJECTION)
     with pytest.raises(ValueError) as caught:
         OpenAI()
     assert str(caught.value).startswith(variable + " must be a header value")
 
 
-@pytest.mark.parametrize("headers, field", [
-    ({"X-Title": INJECTION}, "default_headers['X-Title']"),
-    ({"X-Title": "a\x00b"}, "default_headers['X-Title']"),
-    ({"X-Title": "café ☕"}, "default_headers['X-Title']"),
-    ({"X-A\r\nX-Injected": "1"}, "default_headers header names"),
-    ({"X A": "1"}, "default_headers header names"),
-    ({"": "1"}, "default_headers header names"),
-])
-def test_default_headers_are_checked_like_extra_headers(no_env, headers: Dict[str, str],
-                                                        field: str) -> None:
+@pytest.mark.parametrize(
+    "headers, field",
+    [
+        ({"X-Title": INJECTION}, "default_headers['X-Title']"),
+        ({"X-Title": "a\x00b"}, "default_headers['X-Title']"),
+        ({"X-Title": "café ☕"}, "default_headers['X-Title']"),
+        ({"X-A\r\nX-Injected": "1"}, "default_headers header names"),
+        ({"X A": "1"}, "default_headers header names"),
+        ({"": "1"}, "default_headers header names"),
+    ],
+)
+def test_default_headers_are_checked_like_extra_headers(no_env, headers: Dict[str, str], field: str) -> None:
     with pytest.raises(ValueError) as caught:
         OpenAI(default_headers=headers)
     assert str(caught.value).startswith(field + " must be ")
@@ -206,8 +214,15 @@ def test_none_in_default_headers_leaves_a_header_out(fake_server, no_env) -> Non
 
 # -- issue 9.3: credentials in base_url -----------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["http://alice:pw@127.0.0.1:1/v1", "http://%s@127.0.0.1:1/v1" % KEY,
-                                 "https://alice:%s@api.example.com/v1" % KEY])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:pw@127.0.0.1:1/v1",
+        "http://%s@127.0.0.1:1/v1" % KEY,
+        "https://alice:%s@api.example.com/v1" % KEY,
+    ],
+)
 def test_userinfo_in_base_url_is_refused_and_not_shown(no_env, url: str) -> None:
     with pytest.raises(ValueError) as caught:
         OpenAI(base_url=url)
@@ -223,8 +238,7 @@ def test_userinfo_from_the_environment_is_refused(monkeypatch, no_env) -> None:
         OpenAI()
 
 
-def test_a_key_in_the_base_url_query_is_redacted_in_every_repr_and_log(fake_server, no_env,
-                                                                       caplog) -> None:
+def test_a_key_in_the_base_url_query_is_redacted_in_every_repr_and_log(fake_server, no_env, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
     fake_server.add(200, json={"object": "list", "data": []})
     with OpenAI(base_url=fake_server.url + "/v1?key=" + KEY, max_retries=0) as client:
@@ -239,45 +253,56 @@ def test_a_key_in_the_base_url_query_is_redacted_in_every_repr_and_log(fake_serv
 
 # -- issue 9.13: constructor arguments refused with the usual message --------------------------
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"timeout": math.inf}, ValueError, r"^timeout must be a number of seconds > 0 .*\(got inf\)$"),
-    ({"timeout": math.nan}, ValueError, r"^timeout must be .*\(got nan\)$"),
-    ({"timeout": sys.maxsize}, ValueError, r"^timeout must be .* at most 86400"),
-    ({"timeout": 0}, ValueError, r"^timeout must be"),
-    ({"timeout": "5"}, TypeError, r"^timeout must be .*\(got '5', a str\)$"),
-    ({"timeout": True}, TypeError, r"^timeout must be"),
-    ({"max_workers": 0}, ValueError, r"^max_workers must be an integer >= 1 \(got 0\)$"),
-    ({"max_workers": "8"}, TypeError, r"^max_workers must be an integer >= 1 \(got '8', a str\)$"),
-    ({"max_retries": "2"}, TypeError, r"^max_retries must be an integer >= 0"),
-    ({"max_retries": 1.5}, TypeError, r"^max_retries must be an integer >= 0"),
-    ({"max_retries": -1}, ValueError, r"^max_retries must be an integer >= 0 \(got -1\)$"),
-    ({"api_key": 12345}, TypeError, r"^api_key must be a string \(got an int\)$"),
-    ({"organization": 7}, TypeError, r"^organization must be a string \(got 7, an int\)$"),
-    ({"default_headers": [("X-A", "1")]}, TypeError, r"^default_headers must be a dict"),
-    ({"default_headers": {"X-A": 1}}, TypeError, r"^default_headers\['X-A'\] must be a string"),
-    ({"base_url": 5}, TypeError, r"^base_url must be a URL \(a string starting with http"),
-    ({"base_url": "ftp://h/v1"}, ValueError, r"^base_url must be a URL starting with http"),
-    ({"base_url": "http://127.0.0.1:8080/v1\n"}, ValueError, r"without spaces or control"),
-    ({"base_url": "http://127.0.0.1:8080/v1 "}, ValueError, r"without spaces or control"),
-    ({"base_url": "http://local host/v1"}, ValueError, r"without spaces or control"),
-    ({"base_url": "http://h\x00st/v1"}, ValueError, r"without spaces or control"),
-    ({"base_url": "http://h\tst/v1"}, ValueError, r"without spaces or control"),
-    ({"base_url": "http:///v1"}, ValueError, r"with a host name"),
-    ({"base_url": "http://[::1/v1"}, ValueError, r"with a host name"),
-    ({"base_url": "http://h:99999/v1"}, ValueError, r"with a port between 1 and 65535"),
-    ({"base_url": "http://h:x/v1"}, ValueError, r"with a port between 1 and 65535"),
-    ({"base_url": "http://h/v1#frag"}, ValueError, r"without a fragment"),
-])
-def test_bad_constructor_arguments_are_refused(no_env, kwargs: Dict[str, Any], error: type,
-                                               message: str) -> None:
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"timeout": math.inf}, ValueError, r"^timeout must be a number of seconds > 0 .*\(got inf\)$"),
+        ({"timeout": math.nan}, ValueError, r"^timeout must be .*\(got nan\)$"),
+        ({"timeout": sys.maxsize}, ValueError, r"^timeout must be .* at most 86400"),
+        ({"timeout": 0}, ValueError, r"^timeout must be"),
+        ({"timeout": "5"}, TypeError, r"^timeout must be .*\(got '5', a str\)$"),
+        ({"timeout": True}, TypeError, r"^timeout must be"),
+        ({"max_workers": 0}, ValueError, r"^max_workers must be an integer >= 1 \(got 0\)$"),
+        ({"max_workers": "8"}, TypeError, r"^max_workers must be an integer >= 1 \(got '8', a str\)$"),
+        ({"max_retries": "2"}, TypeError, r"^max_retries must be an integer >= 0"),
+        ({"max_retries": 1.5}, TypeError, r"^max_retries must be an integer >= 0"),
+        ({"max_retries": -1}, ValueError, r"^max_retries must be an integer >= 0 \(got -1\)$"),
+        ({"api_key": 12345}, TypeError, r"^api_key must be a string \(got an int\)$"),
+        ({"organization": 7}, TypeError, r"^organization must be a string \(got 7, an int\)$"),
+        ({"default_headers": [("X-A", "1")]}, TypeError, r"^default_headers must be a dict"),
+        ({"default_headers": {"X-A": 1}}, TypeError, r"^default_headers\['X-A'\] must be a string"),
+        ({"base_url": 5}, TypeError, r"^base_url must be a URL \(a string starting with http"),
+        ({"base_url": "ftp://h/v1"}, ValueError, r"^base_url must be a URL starting with http"),
+        ({"base_url": "http://127.0.0.1:8080/v1\n"}, ValueError, r"without spaces or control"),
+        ({"base_url": "http://127.0.0.1:8080/v1 "}, ValueError, r"without spaces or control"),
+        ({"base_url": "http://local host/v1"}, ValueError, r"without spaces or control"),
+        ({"base_url": "http://h\x00st/v1"}, ValueError, r"without spaces or control"),
+        ({"base_url": "http://h\tst/v1"}, ValueError, r"without spaces or control"),
+        ({"base_url": "http:///v1"}, ValueError, r"with a host name"),
+        ({"base_url": "http://[::1/v1"}, ValueError, r"with a host name"),
+        ({"base_url": "http://h:99999/v1"}, ValueError, r"with a port between 1 and 65535"),
+        ({"base_url": "http://h:x/v1"}, ValueError, r"with a port between 1 and 65535"),
+        ({"base_url": "http://h/v1#frag"}, ValueError, r"without a fragment"),
+    ],
+)
+def test_bad_constructor_arguments_are_refused(
+    no_env, kwargs: Dict[str, Any], error: type, message: str
+) -> None:
     with pytest.raises(error, match=message):
         OpenAI(**kwargs)
 
 
-@pytest.mark.parametrize("url", ["http://local host/v1", "http://127.0.0.1:1/v1\n",
-                                 "http://127.0.0.1:x/v1", "http://u:pw@127.0.0.1:1/v1"])
-def test_a_base_url_reassigned_after_construction_is_checked_when_set(fake_server, no_env,
-                                                                      url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://local host/v1",
+        "http://127.0.0.1:1/v1\n",
+        "http://127.0.0.1:x/v1",
+        "http://u:pw@127.0.0.1:1/v1",
+    ],
+)
+def test_a_base_url_reassigned_after_construction_is_checked_when_set(fake_server, no_env, url: str) -> None:
     with make(fake_server) as client:
         with pytest.raises(ValueError, match="^base_url must be a URL") as caught:
             client.base_url = url
@@ -293,15 +318,28 @@ def test_timeout_type_errors_agree_with_the_parameters(no_env) -> None:
 
 
 def test_good_constructor_arguments_are_kept(no_env) -> None:
-    client = OpenAI(api_key=" k ", base_url="http://[::1]:8080/v1/", organization="o", project="p",
-                    timeout=86400, max_retries=0, max_workers=1, default_headers={"X-A": "1"})
+    client = OpenAI(
+        api_key=" k ",
+        base_url="http://[::1]:8080/v1/",
+        organization="o",
+        project="p",
+        timeout=86400,
+        max_retries=0,
+        max_workers=1,
+        default_headers={"X-A": "1"},
+    )
     assert (client.api_key, client.base_url, client.organization, client.project) == (
-        "k", "http://[::1]:8080/v1", "o", "p")
+        "k",
+        "http://[::1]:8080/v1",
+        "o",
+        "p",
+    )
     assert (client.timeout, client.max_retries, client.default_headers) == (86400.0, 0, {"X-A": "1"})
     assert OpenAI(base_url="").base_url == "https://api.openai.com/v1"
 
 
 # -- issue 10.5: stored-completion messages use the shared checks -------------------------------
+
 
 def test_messages_list_suggests_the_closest_order(client, fake_server) -> None:
     with pytest.raises(ValueError, match=r"^order must be one of 'asc', 'desc' .*did you mean 'desc'"):

@@ -110,9 +110,11 @@ PROBES = []  # type: List[Tuple[str, str, Probe]]
 
 def probe(parameter: str, value: str) -> Callable[[Probe], Probe]:
     """Register a measurement of ``parameter`` sent at ``value`` (as shown in the table)."""
+
     def register(func: Probe) -> Probe:
         PROBES.append((parameter, value, func))
         return func
+
     return register
 
 
@@ -122,6 +124,7 @@ def code(value: Any) -> str:
 
 def accepted_probe(parameter: str, value: Any, **extra: Any) -> None:
     """A parameter whose effect cannot be seen here: only 200 and a well-formed answer count."""
+
     @probe(parameter, code(value))
     def _measure(server: Server) -> Outcome:
         server.chat(dict(extra, max_tokens=4, **{parameter: value}))
@@ -130,12 +133,15 @@ def accepted_probe(parameter: str, value: Any, **extra: Any) -> None:
 
 # --- the seed's fields -----------------------------------------------------------------------
 
+
 @probe("model", code("gpt-4o-mini"))
 def _model(server: Server) -> Outcome:
     completion = server.chat({"model": "gpt-4o-mini", "max_tokens": 4})
     if completion["model"] == "gpt-4o-mini":
-        return "ignored", ("a name the server does not serve is answered by its one loaded model; "
-                           "the response echoes the name sent")
+        return "ignored", (
+            "a name the server does not serve is answered by its one loaded model; "
+            "the response echoes the name sent"
+        )
     return "ignored", "answered by the loaded model, named %s in the response" % code(completion["model"])
 
 
@@ -186,6 +192,7 @@ def _store(server: Server) -> Outcome:
 
 # --- sampling --------------------------------------------------------------------------------
 
+
 @probe("top_p", code(0.01))
 def _top_p(server: Server) -> Outcome:
     texts = server.texts_for_seeds(dict(GREEDY, temperature=HOT, top_p=0.01))
@@ -225,7 +232,10 @@ def _stop(server: Server) -> Outcome:
 @probe("max_tokens", code(3))
 def _max_tokens(server: Server) -> Outcome:
     completion = server.chat({"temperature": 0, "max_tokens": 3})
-    if completion["usage"]["completion_tokens"] <= 3 and completion["choices"][0]["finish_reason"] == "length":
+    if (
+        completion["usage"]["completion_tokens"] <= 3
+        and completion["choices"][0]["finish_reason"] == "length"
+    ):
         return "honoured", "completion_tokens <= 3, finish_reason `length`"
     return "ignored", "the greedy answer runs past 3 tokens"
 
@@ -244,7 +254,7 @@ penalty_probe("frequency_penalty")
 penalty_probe("presence_penalty")
 
 
-@probe("logit_bias", "`{\"<id of Yes>\": 100}`")
+@probe("logit_bias", '`{"<id of Yes>": 100}`')
 def _logit_bias(server: Server) -> Outcome:
     # Token ids belong to the model's tokenizer: ask this server for the id of "Yes".
     # /extras/tokenize is llama-cpp-python's own endpoint, outside /v1.
@@ -260,9 +270,12 @@ def _logit_bias(server: Server) -> Outcome:
 
 # --- output shape ----------------------------------------------------------------------------
 
+
 @probe("logprobs", code(True))
 def _logprobs(server: Server) -> Outcome:
-    logprobs = server.chat({"temperature": 0, "max_tokens": 3, "logprobs": True})["choices"][0].get("logprobs")
+    logprobs = server.chat({"temperature": 0, "max_tokens": 3, "logprobs": True})["choices"][0].get(
+        "logprobs"
+    )
     if isinstance(logprobs, dict) and logprobs.get("content"):
         return "honoured", "`choices[0].logprobs.content` has one entry per token"
     return "ignored", "sent alone, `choices[0].logprobs` is null"
@@ -289,11 +302,14 @@ def _json_object(server: Server) -> Outcome:
     return "honoured", "the content parses as a JSON object (the same request without it answers prose)"
 
 
-@probe("response_format", "`{\"type\": \"json_schema\", ...}`")
+@probe("response_format", '`{"type": "json_schema", ...}`')
 def _json_schema(server: Server) -> Outcome:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-    fields = {"temperature": 0, "max_tokens": 30,
-              "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}}
+    fields = {
+        "temperature": 0,
+        "max_tokens": 30,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},
+    }
     text = server.text(fields, CAPITAL)
     try:
         value = json.loads(text)
@@ -318,8 +334,9 @@ def _tool_call_names(completion: Dict[str, Any]) -> List[str]:
 
 @probe("tools", "`[get_weather]` (with `tool_choice` naming it)")
 def _tools(server: Server) -> Outcome:
-    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
-                              "tool_choice": FORCE_WEATHER}, WEATHER)
+    completion = server.chat(
+        {"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER}, WEATHER
+    )
     if _tool_call_names(completion) == ["get_weather"]:
         arguments = json.loads(completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
         if isinstance(arguments, dict) and isinstance(arguments.get("city"), str):
@@ -330,17 +347,22 @@ def _tools(server: Server) -> Outcome:
 
 @probe("tool_choice", code(FORCE_WEATHER))
 def _tool_choice_named(server: Server) -> Outcome:
-    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
-                              "tool_choice": FORCE_WEATHER}, WEATHER)
-    if _tool_call_names(completion) == ["get_weather"] and completion["choices"][0]["finish_reason"] == "tool_calls":
+    completion = server.chat(
+        {"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER}, WEATHER
+    )
+    if (
+        _tool_call_names(completion) == ["get_weather"]
+        and completion["choices"][0]["finish_reason"] == "tool_calls"
+    ):
         return "honoured", "a call to `get_weather`, finish_reason `tool_calls`"
     return "ignored", "no forced call came back"
 
 
 @probe("tool_choice", code("required"))
 def _tool_choice_required(server: Server) -> Outcome:
-    completion = server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
-                              "tool_choice": "required"}, WEATHER)
+    completion = server.chat(
+        {"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL], "tool_choice": "required"}, WEATHER
+    )
     if _tool_call_names(completion):
         return "honoured", "a tool call came back"
     return "ignored", "a plain text answer, no tool call"
@@ -348,15 +370,24 @@ def _tool_choice_required(server: Server) -> Outcome:
 
 @probe("parallel_tool_calls", code(False))
 def _parallel_tool_calls(server: Server) -> Outcome:
-    server.chat({"temperature": 0, "max_tokens": 24, "tools": [WEATHER_TOOL],
-                 "tool_choice": FORCE_WEATHER, "parallel_tool_calls": False}, WEATHER)
+    server.chat(
+        {
+            "temperature": 0,
+            "max_tokens": 24,
+            "tools": [WEATHER_TOOL],
+            "tool_choice": FORCE_WEATHER,
+            "parallel_tool_calls": False,
+        },
+        WEATHER,
+    )
     return "accepted", ACCEPTED
 
 
 @probe("stream_options", code({"include_usage": True}))
 def _stream_options(server: Server) -> Outcome:
-    chunks, _ = check_stream(server.send({"stream": True, "max_tokens": 4,
-                                          "stream_options": {"include_usage": True}}))
+    chunks, _ = check_stream(
+        server.send({"stream": True, "max_tokens": 4, "stream_options": {"include_usage": True}})
+    )
     if any(chunk.get("usage") for chunk in chunks):
         return "honoured", "a last chunk carries `usage`"
     return "ignored", "no chunk carries `usage`"
@@ -395,6 +426,7 @@ accepted_probe("moderation", {"model": "omni-moderation-latest"})
 
 # --- measuring and comparing ---------------------------------------------------------------------
 
+
 def measure(server: Server) -> List[Row]:
     rows = []
     for parameter, value, func in PROBES:
@@ -430,7 +462,7 @@ def doc_rows(text: str, section: str) -> List[Row]:
     starts = [i for i, line in enumerate(lines) if line.startswith("#") and section in line]
     assert starts, "no heading containing %r in %s" % (section, DOC)
     table = []  # type: List[str]
-    for line in lines[starts[0] + 1:]:
+    for line in lines[starts[0] + 1 :]:
         if line.startswith("#"):
             break
         if line.startswith("|"):
@@ -485,25 +517,37 @@ def test_every_parameter_the_package_sends_is_measured(measured: List[Row]) -> N
 def test_doc_table_matches_what_the_server_does(measured: List[Row]) -> None:
     documented = doc_rows(DOC.read_text(encoding="utf-8"), SECTION)
     if documented != measured:
-        diff = "\n".join(difflib.unified_diff(render(documented), render(measured),
-                                             "docs/compatibility.md", "measured now", lineterm=""))
-        pytest.fail("docs/compatibility.md is stale: the table under %r differs from what the server "
-                    "does now.\n%s\n\nThe measured table, to paste into the doc:\n%s"
-                    % (SECTION, diff, "\n".join(render(measured))))
+        diff = "\n".join(
+            difflib.unified_diff(
+                render(documented), render(measured), "docs/compatibility.md", "measured now", lineterm=""
+            )
+        )
+        pytest.fail(
+            "docs/compatibility.md is stale: the table under %r differs from what the server "
+            "does now.\n%s\n\nThe measured table, to paste into the doc:\n%s"
+            % (SECTION, diff, "\n".join(render(measured)))
+        )
 
 
 def test_doc_table_parser_reads_rendered_rows() -> None:
-    rows = [Row("`n`", "`2`", "ignored", "1 choice came back"),
-            Row("`stop`", "a word", "honoured", "ends before it, finish_reason `stop`")]
+    rows = [
+        Row("`n`", "`2`", "ignored", "1 choice came back"),
+        Row("`stop`", "a word", "honoured", "ends before it, finish_reason `stop`"),
+    ]
     text = "# t\n\n## %s\n\nintro\n\n%s\n\nafter\n\n## next\n| x |\n" % (SECTION, "\n".join(render(rows)))
     assert doc_rows(text, SECTION) == rows
 
 
 def test_short_error_keeps_the_pydantic_message_and_drops_the_traceback() -> None:
-    body = {"error": {"message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
-                                 "'response_format', 'type'), 'msg': \"Input should be 'text' or "
-                                 "'json_object'\", 'input': 'json_schema'}\n\n  File \"/srv/app/server.py\", "
-                                 "line 376", "type": "internal_server_error"}}
+    body = {
+        "error": {
+            "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+            "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+            "'json_object'\", 'input': 'json_schema'}\n\n  File \"/srv/app/server.py\", "
+            "line 376",
+            "type": "internal_server_error",
+        }
+    }
     answer = Answer(500, {"content-type": "application/json"}, json.dumps(body).encode("utf-8"))
     assert _short_error(answer) == "response_format.type: Input should be 'text' or 'json_object'"
 
@@ -520,6 +564,7 @@ def test_doc_has_every_provider_marked_documented_not_measured() -> None:
 def main() -> int:
     """Start the server, measure, print the table (for writing docs/compatibility.md)."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
     if spec is None or spec.loader is None:
         raise SystemExit("scripts/local_server.py not found")

@@ -40,12 +40,16 @@ def _run(code: str, env_extra: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(env_extra)
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), env=env, timeout=180,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=str(ROOT), env=env, timeout=180, capture_output=True, text=True
+    )
 
 
-@pytest.mark.parametrize("where, code", [e for e in EXAMPLES if not e[1].startswith("# requires: server")],
-                         ids=[e[0] for e in EXAMPLES if not e[1].startswith("# requires: server")])
+@pytest.mark.parametrize(
+    "where, code",
+    [e for e in EXAMPLES if not e[1].startswith("# requires: server")],
+    ids=[e[0] for e in EXAMPLES if not e[1].startswith("# requires: server")],
+)
 def test_offline_example_runs(where: str, code: str) -> None:
     # Offline examples must not reach anything: point the client at a closed port.
     done = _run(code, {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
@@ -53,8 +57,11 @@ def test_offline_example_runs(where: str, code: str) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("where, code", [e for e in EXAMPLES if e[1].startswith("# requires: server")],
-                         ids=[e[0] for e in EXAMPLES if e[1].startswith("# requires: server")])
+@pytest.mark.parametrize(
+    "where, code",
+    [e for e in EXAMPLES if e[1].startswith("# requires: server")],
+    ids=[e[0] for e in EXAMPLES if e[1].startswith("# requires: server")],
+)
 def test_server_example_runs(where: str, code: str, real_server) -> None:
     done = _run(code, {"OPENAI_BASE_URL": real_server.base_url, "OPENAI_MODEL": real_server.model})
     assert done.returncode == 0, "%s failed:\n%s%s" % (where, done.stdout, done.stderr)

@@ -8,12 +8,24 @@ from typing import Any, Dict, Type
 import pytest
 
 from openai_params._redact import redact, redact_text
-from openai_params.errors import (APIConnectionError, APIResponseValidationError, APIStatusError,
-                                  APITimeoutError, APIUserAbortError, AuthenticationError,
-                                  BadRequestError, CallbackError, ConflictError,
-                                  InternalServerError, NotFoundError, OpenAIError,
-                                  OpenAIException, PermissionDeniedError, RateLimitError,
-                                  UnprocessableEntityError)
+from openai_params.errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    APIUserAbortError,
+    AuthenticationError,
+    BadRequestError,
+    CallbackError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    OpenAIError,
+    OpenAIException,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
 
 KEY = "sk-proj-SECRETSECRETSECRET1234"
 
@@ -24,18 +36,29 @@ def _body(**error: Any) -> bytes:
 
 def test_openai_error_json_fills_every_field() -> None:
     error = OpenAIError.from_response(
-        400, {"Content-Type": "application/json", "X-Request-Id": "req_123"},
-        _body(message="Invalid value for 'temperature'", type="invalid_request_error",
-              code="invalid_value", param="temperature"))
+        400,
+        {"Content-Type": "application/json", "X-Request-Id": "req_123"},
+        _body(
+            message="Invalid value for 'temperature'",
+            type="invalid_request_error",
+            code="invalid_value",
+            param="temperature",
+        ),
+    )
     assert error.status == 400
     assert error.message == "Invalid value for 'temperature'"
     assert error.type == "invalid_request_error"
     assert error.code == "invalid_value"
     assert error.param == "temperature"
     assert error.request_id == "req_123"
-    assert error.body == {"error": {"message": "Invalid value for 'temperature'",
-                                    "type": "invalid_request_error", "code": "invalid_value",
-                                    "param": "temperature"}}
+    assert error.body == {
+        "error": {
+            "message": "Invalid value for 'temperature'",
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "param": "temperature",
+        }
+    }
     assert error.headers["x-request-id"] == "req_123"
     assert error.is_bad_request_error and not error.is_rate_limit_error
     exc = error.exception()
@@ -53,20 +76,33 @@ def test_numeric_code_becomes_a_string() -> None:
     assert error.code == "429"
 
 
-@pytest.mark.parametrize("payload, message, type_, code", [
-    ({"error": "model 'x' not found"}, "model 'x' not found", None, None),          # Ollama
-    ({"object": "error", "message": "bad input", "type": "BadRequestError", "code": 400},
-     "bad input", "BadRequestError", "400"),                                        # vLLM
-    ({"detail": "Not authenticated"}, "Not authenticated", None, None),              # FastAPI
-    ({"detail": [{"loc": ["body", "model"], "msg": "field required"}]},
-     '[{"loc": ["body", "model"], "msg": "field required"}]', None, None),
-    ([{"error": {"message": "quota", "code": 429, "status": "RESOURCE_EXHAUSTED"}}],
-     "quota", None, "429"),                                                         # a gateway
-])
-def test_error_shapes_of_compatible_servers(payload: Any, message: str, type_: Any,
-                                            code: Any) -> None:
-    error = OpenAIError.from_response(404, {"content-type": "application/json"},
-                                      json.dumps(payload).encode())
+@pytest.mark.parametrize(
+    "payload, message, type_, code",
+    [
+        ({"error": "model 'x' not found"}, "model 'x' not found", None, None),  # Ollama
+        (
+            {"object": "error", "message": "bad input", "type": "BadRequestError", "code": 400},
+            "bad input",
+            "BadRequestError",
+            "400",
+        ),  # vLLM
+        ({"detail": "Not authenticated"}, "Not authenticated", None, None),  # FastAPI
+        (
+            {"detail": [{"loc": ["body", "model"], "msg": "field required"}]},
+            '[{"loc": ["body", "model"], "msg": "field required"}]',
+            None,
+            None,
+        ),
+        (
+            [{"error": {"message": "quota", "code": 429, "status": "RESOURCE_EXHAUSTED"}}],
+            "quota",
+            None,
+            "429",
+        ),  # a gateway
+    ],
+)
+def test_error_shapes_of_compatible_servers(payload: Any, message: str, type_: Any, code: Any) -> None:
+    error = OpenAIError.from_response(404, {"content-type": "application/json"}, json.dumps(payload).encode())
     assert (error.message, error.type, error.code) == (message, type_, code)
     assert error.body == payload
 
@@ -94,15 +130,15 @@ def test_no_content_type() -> None:
 
 
 def test_bad_utf8_does_not_raise_and_says_so() -> None:
-    error = OpenAIError.from_response(500, {"content-type": "application/json"},
-                                      b'{"error": "\xff\xfe"}')
+    error = OpenAIError.from_response(500, {"content-type": "application/json"}, b'{"error": "\xff\xfe"}')
     assert "UTF-8" in error.message
     assert "500" in error.message
 
 
 def test_truncated_json() -> None:
-    error = OpenAIError.from_response(500, {"content-type": "application/json"},
-                                      b'{"error": {"message": "cut')
+    error = OpenAIError.from_response(
+        500, {"content-type": "application/json"}, b'{"error": {"message": "cut'
+    )
     assert "not JSON" in error.message and "application/json" in error.message
     assert '{"error": {"message": "cut' in error.message
 
@@ -140,13 +176,16 @@ def test_redirect_without_location() -> None:
     assert "301 Moved Permanently" in error.message and "no Location" in error.message
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({"retry-after-ms": "1500"}, 1.5),
-    ({"Retry-After": "7"}, 7.0),
-    ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
-    ({"retry-after": "soon"}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
 def test_retry_after(headers: Dict[str, str], expected: Any) -> None:
     assert OpenAIError.from_response(429, headers, b"").retry_after == expected
 
@@ -160,43 +199,78 @@ def test_retry_after_http_date() -> None:
     assert seconds is not None and 25 <= seconds <= 31
 
 
-@pytest.mark.parametrize("status, cls", [
-    (400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError),
-    (404, NotFoundError), (409, ConflictError), (422, UnprocessableEntityError),
-    (429, RateLimitError), (500, InternalServerError), (503, InternalServerError),
-    (418, APIStatusError),
-])
+@pytest.mark.parametrize(
+    "status, cls",
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, InternalServerError),
+        (503, InternalServerError),
+        (418, APIStatusError),
+    ],
+)
 def test_exception_class_per_status(status: int, cls: Type[OpenAIException]) -> None:
     exc = OpenAIError.from_response(status, {}, _body(message="m")).exception()
     assert type(exc) is cls
     assert isinstance(exc, APIStatusError) and isinstance(exc, OpenAIException)
 
 
-@pytest.mark.parametrize("type_, cls", [
-    ("connection_error", APIConnectionError), ("timeout", APITimeoutError),
-    ("stream_error", APIConnectionError), ("cancelled", APIUserAbortError),
-    ("callback_error", CallbackError), ("invalid_response", APIResponseValidationError),
-    ("something_else", OpenAIException),
-])
+@pytest.mark.parametrize(
+    "type_, cls",
+    [
+        ("connection_error", APIConnectionError),
+        ("timeout", APITimeoutError),
+        ("stream_error", APIConnectionError),
+        ("cancelled", APIUserAbortError),
+        ("callback_error", CallbackError),
+        ("invalid_response", APIResponseValidationError),
+        ("something_else", OpenAIException),
+    ],
+)
 def test_exception_class_per_type(type_: str, cls: Type[OpenAIException]) -> None:
     assert type(OpenAIError("m", type=type_).exception()) is cls
 
 
 def test_the_tree() -> None:
     assert issubclass(APITimeoutError, APIConnectionError)
-    for cls in (BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
-                ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError):
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        UnprocessableEntityError,
+        RateLimitError,
+        InternalServerError,
+    ):
         assert issubclass(cls, APIStatusError)
-    for branch in (APIConnectionError, APIStatusError, APIResponseValidationError,
-                   APIUserAbortError, CallbackError):
+    for branch in (
+        APIConnectionError,
+        APIStatusError,
+        APIResponseValidationError,
+        APIUserAbortError,
+        CallbackError,
+    ):
         assert issubclass(branch, OpenAIException)
     assert issubclass(OpenAIException, Exception)
 
 
 def test_flags() -> None:
-    flags = ["is_bad_request_error", "is_authentication_error", "is_permission_denied_error",
-             "is_not_found_error", "is_conflict_error", "is_unprocessable_entity_error",
-             "is_rate_limit_error", "is_server_error"]
+    flags = [
+        "is_bad_request_error",
+        "is_authentication_error",
+        "is_permission_denied_error",
+        "is_not_found_error",
+        "is_conflict_error",
+        "is_unprocessable_entity_error",
+        "is_rate_limit_error",
+        "is_server_error",
+    ]
     for status, expected in zip([400, 401, 403, 404, 409, 422, 429, 502], flags):
         error = OpenAIError("m", status=status)
         assert [f for f in flags if getattr(error, f)] == [expected]
@@ -230,8 +304,9 @@ def test_callback_error_carries_the_cause() -> None:
     try:
         raise ZeroDivisionError("division by zero")
     except ZeroDivisionError as exc:
-        error = OpenAIError.from_exception(exc, type="callback_error",
-                                           message="on_data raised ZeroDivisionError")
+        error = OpenAIError.from_exception(
+            exc, type="callback_error", message="on_data raised ZeroDivisionError"
+        )
     raised = error.exception()
     assert isinstance(raised, CallbackError)
     assert isinstance(raised.__cause__, ZeroDivisionError)
@@ -247,9 +322,11 @@ def test_exception_from_a_message() -> None:
 
 
 def test_str_and_repr() -> None:
-    error = OpenAIError.from_response(429, {"x-request-id": "req_9", "retry-after": "2"},
-                                      _body(message="Rate limit reached", type="requests",
-                                            code="rate_limit_exceeded"))
+    error = OpenAIError.from_response(
+        429,
+        {"x-request-id": "req_9", "retry-after": "2"},
+        _body(message="Rate limit reached", type="requests", code="rate_limit_exceeded"),
+    )
     text = str(error)
     assert text.startswith("429 Too Many Requests: Rate limit reached")
     assert "code=rate_limit_exceeded" in text and "request_id=req_9" in text
@@ -259,9 +336,16 @@ def test_str_and_repr() -> None:
 
 
 def test_secret_headers_are_never_stored() -> None:
-    error = OpenAIError.from_response(401, {"Authorization": "Bearer " + KEY, "api-key": KEY,
-                                            "Set-Cookie": "session=" + KEY, "x-request-id": "r"},
-                                      _body(message="bad key"))
+    error = OpenAIError.from_response(
+        401,
+        {
+            "Authorization": "Bearer " + KEY,
+            "api-key": KEY,
+            "Set-Cookie": "session=" + KEY,
+            "x-request-id": "r",
+        },
+        _body(message="bad key"),
+    )
     assert set(error.headers) == {"x-request-id"}
     record = OpenAIError("m", headers={"Proxy-Authorization": "Basic " + KEY})
     assert record.headers == {}
@@ -269,8 +353,14 @@ def test_secret_headers_are_never_stored() -> None:
 
 def test_a_key_echoed_by_a_server_is_redacted_everywhere() -> None:
     error = OpenAIError.from_response(401, {}, _body(message="Incorrect API key provided: " + KEY))
-    for text in (error.message, str(error), repr(error), str(error.exception()),
-                 repr(error.exception()), json.dumps(error.to_dict()["message"])):
+    for text in (
+        error.message,
+        str(error),
+        repr(error),
+        str(error.exception()),
+        repr(error.exception()),
+        json.dumps(error.to_dict()["message"]),
+    ):
         assert KEY not in text
         assert "SECRETSECRET" not in text
     assert "sk-...1234" in error.message
@@ -309,8 +399,10 @@ def test_docstring_examples() -> None:
 
 def test_key_echoed_in_an_error_body_is_redacted() -> None:
     key = "sk-proj-echoedkey1234567890"
-    body = ('{"error": {"message": "Incorrect API key provided: %s", "type": "x", '
-            '"details": ["%s"]}}' % (key, key)).encode()
+    body = (
+        '{"error": {"message": "Incorrect API key provided: %s", "type": "x", '
+        '"details": ["%s"]}}' % (key, key)
+    ).encode()
     error = OpenAIError.from_response(401, {"content-type": "application/json"}, body)
     assert key not in repr(error.to_dict()) and key not in error.message
     assert error.body["error"]["message"].startswith("Incorrect API key provided: sk-")

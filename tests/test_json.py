@@ -47,7 +47,9 @@ def test_a_date_in_extra_body_names_it(client: Any) -> None:
     for make in (
         lambda: P(extra_body={"when": when}),
         lambda: OpenAIParameters(extra_body={"when": when}),
-        lambda: client.chat.completions.build_request([{"role": "user", "content": "x"}], extra_body={"when": when}),
+        lambda: client.chat.completions.build_request(
+            [{"role": "user", "content": "x"}], extra_body={"when": when}
+        ),
     ):
         with pytest.raises(TypeError) as info:
             make()
@@ -63,7 +65,8 @@ def test_nan_and_infinity_are_refused_everywhere(client: Any, value: float) -> N
     with pytest.raises(ValueError) as info:
         P(extra_body={"options": {"mirostat_tau": value}})
     assert str(info.value) == (
-        "extra_body.options.mirostat_tau must be a finite number (JSON has no NaN or Infinity) (got %r)" % value
+        "extra_body.options.mirostat_tau must be a finite number (JSON has no NaN or Infinity) (got %r)"
+        % value
     )
     schema = {"type": "object", "properties": {"x": {"maximum": value}}}
     error = _error(
@@ -72,7 +75,9 @@ def test_nan_and_infinity_are_refused_everywhere(client: Any, value: float) -> N
         response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
     )
     assert type(error) is ValueError
-    assert str(error).startswith("response_format.json_schema.schema.properties.x.maximum must be a finite number")
+    assert str(error).startswith(
+        "response_format.json_schema.schema.properties.x.maximum must be a finite number"
+    )
     with pytest.raises(ValueError, match=r"^the body must be a finite number"):
         encode_json(value)
     with pytest.raises(ValueError, match=r"^messages\[0\]\.x must be a finite number"):
@@ -80,7 +85,9 @@ def test_nan_and_infinity_are_refused_everywhere(client: Any, value: float) -> N
 
 
 def test_a_lone_surrogate_names_the_field_not_a_position(client: Any) -> None:
-    error = _error(client, [{"role": "user", "content": "ok"}, {"role": "user", "content": "bad \ud83d here"}])
+    error = _error(
+        client, [{"role": "user", "content": "ok"}, {"role": "user", "content": "bad \ud83d here"}]
+    )
     assert type(error) is ValueError
     assert str(error) == (
         "messages[1].content must be text without lone surrogates (halves of a UTF-16 pair cannot "

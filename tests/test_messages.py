@@ -300,7 +300,8 @@ def test_tool_from_dict_returns_a_tool_as_is() -> None:
         (
             {"name": "f", "descripton": "d"},
             ValueError,
-            "tool has an unknown key 'descripton'; did you mean 'description'? (a short-form tool has name, description, parameters, strict)",
+            "tool has an unknown key 'descripton'; did you mean 'description'? "
+            "(a short-form tool has name, description, parameters, strict)",
         ),
         (
             {"name": "f", "description": 3},

@@ -455,7 +455,8 @@ def test_from_dict_callbacks() -> None:
         ),
         (
             {"max_completion": 1},
-            "unknown parameter 'max_completion' for OpenAIChatCompletionParameters; did you mean 'max_completion_tokens'?",
+            "unknown parameter 'max_completion' for OpenAIChatCompletionParameters; "
+            "did you mean 'max_completion_tokens'?",
         ),
         ({"frobnicate": 1}, "unknown parameter 'frobnicate' for OpenAIChatCompletionParameters"),
         (
@@ -705,7 +706,15 @@ CHEAP = {"dataclasses", "typing", "warnings", "math", "difflib", "functools", "c
 
 @pytest.mark.parametrize(
     "module",
-    ["parameters.py", "_chat_rules.py", "_limits.py", "_from_dict.py", "messages.py", "_checks.py", "_json.py"],
+    [
+        "parameters.py",
+        "_chat_rules.py",
+        "_limits.py",
+        "_from_dict.py",
+        "messages.py",
+        "_checks.py",
+        "_json.py",
+    ],
 )
 def test_modules_import_only_cheap_stdlib_modules(module: str) -> None:
     source = (Path(__file__).resolve().parent.parent / "openai_params" / module).read_text(encoding="utf-8")
@@ -878,13 +887,23 @@ def test_warnings_from_create_keywords_point_at_the_callers_line(fake_server: An
     with OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=5) as client:
         messages = [{"role": "user", "content": "Hi"}]
         warnings_from(lambda: client.chat.completions.create(messages, reasoning_effort="hihg"))
-        record = warnings_from(lambda: client.chat.completions.build_request([{"role": "usr", "content": "x"}]))
+        record = warnings_from(
+            lambda: client.chat.completions.build_request([{"role": "usr", "content": "x"}])
+        )
         assert "messages[0].role" in str(record[0].message)
-        warnings_from(lambda: client.chat.completions.build_request(messages, {"verbosity": "loud"}, model="m"))
+        warnings_from(
+            lambda: client.chat.completions.build_request(messages, {"verbosity": "loud"}, model="m")
+        )
         # The keywords are checked when the parameters are built and again by body(): both
         # warnings point at the same line, so the default filter shows it once.
-        assert len(warnings_from(lambda: client.chat.completions.build_request(messages, verbosity="loud"),
-                                 "default")) == 1
+        assert (
+            len(
+                warnings_from(
+                    lambda: client.chat.completions.build_request(messages, verbosity="loud"), "default"
+                )
+            )
+            == 1
+        )
 
 
 def test_warnings_point_at_the_caller_under_a_vendored_package_name(tmp_path: Path) -> None:

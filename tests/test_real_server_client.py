@@ -32,9 +32,16 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from openai_params import (InternalServerError, NotFoundError, OpenAI, OpenAIChatCompletionParameters,
-                           OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult,
-                           OpenAIException, OpenAIParameters)
+from openai_params import (
+    InternalServerError,
+    NotFoundError,
+    OpenAI,
+    OpenAIChatCompletionParameters,
+    OpenAIChatCompletionResult,
+    OpenAIChatCompletionStreamResult,
+    OpenAIException,
+    OpenAIParameters,
+)
 from rawhttp import FORCE_WEATHER, WEATHER_TOOL
 
 pytestmark = pytest.mark.integration
@@ -46,8 +53,7 @@ GREEDY = {"seed": 7, "temperature": 0, "max_tokens": 12}
 WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 # Rejected by llama-cpp-python's request validation, with status 500.
-JSON_SCHEMA_FORMAT = {"type": "json_schema",
-                      "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+JSON_SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -73,6 +79,7 @@ def _stream_all(client: OpenAI, messages: Any, **fields: Any) -> Any:
 
 
 # -- non-streamed calls -----------------------------------------------------------------------
+
 
 def test_create_returns_a_complete_result(client: OpenAI, real_server: Any) -> None:
     r = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
@@ -109,13 +116,14 @@ def test_create_returns_a_complete_result(client: OpenAI, real_server: Any) -> N
     assert r.throw() is r
 
 
-def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenAI,
-                                                                   real_server: Any) -> None:
+def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenAI, real_server: Any) -> None:
     by_kwargs = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
     by_object = client.chat.completions.create(
-        MESSAGES, OpenAIChatCompletionParameters(model=real_server.model, max_retries=0, **GREEDY))
+        MESSAGES, OpenAIChatCompletionParameters(model=real_server.model, max_retries=0, **GREEDY)
+    )
     by_dict = client.chat.completions.create(
-        MESSAGES, dict(GREEDY, model=real_server.model, maxRetries=0))  # the seed's camelCase
+        MESSAGES, dict(GREEDY, model=real_server.model, maxRetries=0)
+    )  # the seed's camelCase
     for r in (by_kwargs, by_object, by_dict):
         assert r.success, r.errors
     assert by_object.text == by_kwargs.text == by_dict.text
@@ -151,12 +159,17 @@ def test_models_retrieve_unknown_model_is_not_found(client: OpenAI) -> None:
     assert raised.value.message == "Not Found"
 
 
-@pytest.mark.parametrize("fields, says", [
-    ({"response_format": JSON_SCHEMA_FORMAT}, "json_object"),
-    ({"extra_body": {"messages": "not a list"}}, "valid list"),
-], ids=["json_schema", "malformed_messages"])
-def test_rejected_request_is_a_500_error_result(client: OpenAI, real_server: Any,
-                                                fields: Dict[str, Any], says: str) -> None:
+@pytest.mark.parametrize(
+    "fields, says",
+    [
+        ({"response_format": JSON_SCHEMA_FORMAT}, "json_object"),
+        ({"extra_body": {"messages": "not a list"}}, "valid list"),
+    ],
+    ids=["json_schema", "malformed_messages"],
+)
+def test_rejected_request_is_a_500_error_result(
+    client: OpenAI, real_server: Any, fields: Dict[str, Any], says: str
+) -> None:
     # max_retries=0: a 500 is retried by default, and this one cannot get better.
     params = dict(fields, model=real_server.model, max_tokens=4, max_retries=0)
     r = client.chat.completions.create(MESSAGES, **params)
@@ -180,6 +193,7 @@ def test_rejected_request_is_a_500_error_result(client: OpenAI, real_server: Any
 
 
 # -- iterator streaming -----------------------------------------------------------------------
+
 
 def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: Any) -> None:
     chunks, final, stream = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
@@ -213,8 +227,9 @@ def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server:
     assert plain.success and streamed.success, (plain.errors, streamed.errors)
     assert streamed.choice.message.content == plain.choice.message.content
     assert streamed.choice.finish_reason == plain.choice.finish_reason
-    assert _without_nulls(streamed.body["choices"][0]["message"]) == \
-        _without_nulls(plain.body["choices"][0]["message"])
+    assert _without_nulls(streamed.body["choices"][0]["message"]) == _without_nulls(
+        plain.body["choices"][0]["message"]
+    )
     assert len(streamed.choices) == len(plain.choices) == 1
     assert streamed.body["object"] == plain.body["object"] == "chat.completion"
     assert streamed.model == plain.model
@@ -223,8 +238,9 @@ def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server:
 
 
 def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_server: Any) -> None:
-    fields = dict(GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=FORCE_WEATHER,
-                  max_tokens=24)
+    fields = dict(
+        GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=FORCE_WEATHER, max_tokens=24
+    )
     plain = client.chat.completions.create(WEATHER_MESSAGES, **fields)
     chunks, streamed, _ = _stream_all(client, WEATHER_MESSAGES, **fields)
     assert plain.success and streamed.success, (plain.errors, streamed.errors)
@@ -249,11 +265,12 @@ def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_
     assert len(deltas) > 1
     assert {d["id"] for d in deltas} == {streamed_calls[0]["id"]}
     assert plain_calls[0]["id"].startswith("call_") and streamed_calls[0]["id"].startswith("call_")
-    assert "".join(d["function"]["arguments"] for d in deltas) == \
-        streamed_calls[0]["function"]["arguments"]
+    assert "".join(d["function"]["arguments"] for d in deltas) == streamed_calls[0]["function"]["arguments"]
     # Both carry the deprecated function_call alongside tool_calls.
-    assert _without_nulls(streamed.body["choices"][0]["message"])["function_call"] == \
-        plain.body["choices"][0]["message"]["function_call"]
+    assert (
+        _without_nulls(streamed.body["choices"][0]["message"])["function_call"]
+        == plain.body["choices"][0]["message"]["function_call"]
+    )
     assert streamed.choice.message.content is None and plain.choice.message.content is None
 
 
@@ -280,8 +297,7 @@ def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
 
 
 def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any) -> None:
-    params = dict(model=real_server.model, max_tokens=4, max_retries=0,
-                  response_format=JSON_SCHEMA_FORMAT)
+    params = dict(model=real_server.model, max_tokens=4, max_retries=0, response_format=JSON_SCHEMA_FORMAT)
     with client.chat.completions.stream(MESSAGES, **params) as stream:
         chunks = list(stream)
         final = stream.result()
@@ -299,6 +315,7 @@ def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any) -> None:
 
 # -- callbacks (background calls) -------------------------------------------------------------
 
+
 def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) -> None:
     seen: List[OpenAIChatCompletionStreamResult] = []
     terminated: List[Any] = []
@@ -311,9 +328,15 @@ def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) ->
         seen.append(chunk)
 
     handle = client.chat.completions.create(
-        MESSAGES, model=real_server.model, stream=True, on_data=on_data,
-        on_terminate=terminated.append, on_response=responded.append, on_error=failed.append,
-        **GREEDY)
+        MESSAGES,
+        model=real_server.model,
+        stream=True,
+        on_data=on_data,
+        on_terminate=terminated.append,
+        on_response=responded.append,
+        on_error=failed.append,
+        **GREEDY,
+    )
     final = handle.result(timeout=30)
     assert handle.done()
     assert handle.cancel() is False  # already finished
@@ -337,8 +360,12 @@ def test_callbacks_on_a_non_streamed_call(client: OpenAI, real_server: Any) -> N
     terminated: List[Any] = []
     responded: List[Any] = []
     handle = client.chat.completions.create(
-        MESSAGES, model=real_server.model, on_terminate=terminated.append,
-        on_response=responded.append, **GREEDY)
+        MESSAGES,
+        model=real_server.model,
+        on_terminate=terminated.append,
+        on_response=responded.append,
+        **GREEDY,
+    )
     final = handle.result(timeout=30)
     assert final.success and final.status == 200, final.errors
     assert terminated == [final] and responded == [final]
@@ -352,9 +379,17 @@ def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any) -> Non
     responded: List[Any] = []
     failed: List[Any] = []
     handle = client.chat.completions.create(
-        MESSAGES, model=real_server.model, max_tokens=4, max_retries=0,
-        response_format=JSON_SCHEMA_FORMAT, stream=True, on_data=seen.append,
-        on_terminate=terminated.append, on_response=responded.append, on_error=failed.append)
+        MESSAGES,
+        model=real_server.model,
+        max_tokens=4,
+        max_retries=0,
+        response_format=JSON_SCHEMA_FORMAT,
+        stream=True,
+        on_data=seen.append,
+        on_terminate=terminated.append,
+        on_response=responded.append,
+        on_error=failed.append,
+    )
     final = handle.result(timeout=30)
     assert not final.success and final.status == 500
     assert [e.status for e in final.errors] == [500]
@@ -367,9 +402,17 @@ def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: 
     terminated: List[Any] = []
     failed: List[Any] = []
     handle = client.chat.completions.create(
-        MESSAGES, model=real_server.model, max_tokens=4, max_retries=0,
-        response_format=JSON_SCHEMA_FORMAT, stream=True, throw=True, on_data=lambda c: None,
-        on_terminate=terminated.append, on_error=failed.append)
+        MESSAGES,
+        model=real_server.model,
+        max_tokens=4,
+        max_retries=0,
+        response_format=JSON_SCHEMA_FORMAT,
+        stream=True,
+        throw=True,
+        on_data=lambda c: None,
+        on_terminate=terminated.append,
+        on_error=failed.append,
+    )
     with pytest.raises(InternalServerError):
         handle.result(timeout=30)
     assert len(terminated) == 1 and failed == terminated
@@ -393,9 +436,17 @@ def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any) -> No
         first.set()
 
     handle = client.chat.completions.create(
-        messages, model=real_server.model, seed=7, temperature=0, max_tokens=400, stream=True,
-        on_data=on_data, on_terminate=terminated.append, on_response=responded.append,
-        on_error=failed.append)
+        messages,
+        model=real_server.model,
+        seed=7,
+        temperature=0,
+        max_tokens=400,
+        stream=True,
+        on_data=on_data,
+        on_terminate=terminated.append,
+        on_response=responded.append,
+        on_error=failed.append,
+    )
     assert first.wait(30), "no chunk arrived"
     assert handle.cancel() is True
     # Promptly: far less than the rest of the 400-token answer would take.

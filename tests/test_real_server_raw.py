@@ -41,8 +41,10 @@ CASES = [
     ("n", {"n": 2}),
     ("temperature", {"temperature": 0.7}),
     ("store", {"store": True}),
-    ("all_seed_fields", {"stream": True, "max_completion_tokens": CAP, "n": 2,
-                         "temperature": 0.5, "store": True}),
+    (
+        "all_seed_fields",
+        {"stream": True, "max_completion_tokens": CAP, "n": 2, "temperature": 0.5, "store": True},
+    ),
     # The common optional fields.
     ("top_p", {"temperature": 1.0, "top_p": 0.9}),
     ("stop", {"stop": ["\n", "!"]}),
@@ -53,10 +55,11 @@ CASES = [
     ("logprobs_top_logprobs", {"logprobs": True, "top_logprobs": 2}),
     ("response_format_json_object", {"response_format": {"type": "json_object"}}),
     # A forced call needs a few more tokens than the cap to close its arguments.
-    ("tools_tool_choice", {"tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER,
-                           "max_tokens": 24}),
-    ("tools_tool_choice_streamed", {"tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER,
-                                    "stream": True, "max_tokens": 24}),
+    ("tools_tool_choice", {"tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER, "max_tokens": 24}),
+    (
+        "tools_tool_choice_streamed",
+        {"tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER, "stream": True, "max_tokens": 24},
+    ),
     ("user", {"user": "user-1234"}),
     ("metadata", {"metadata": {"purpose": "test", "suite": "raw"}}),
     ("logit_bias", {"logit_bias": {"1000": -100, "1001": 5}}),
@@ -87,8 +90,12 @@ def test_server_accepts_body(real_server: Any, fields: Dict[str, Any]) -> None:
     if body.get("stream"):
         chunks, _texts = check_stream(answer)
         if fields.get("tool_choice") == FORCE_WEATHER:
-            calls = [call for chunk in chunks for choice in chunk["choices"]
-                     for call in choice["delta"].get("tool_calls") or []]
+            calls = [
+                call
+                for chunk in chunks
+                for choice in chunk["choices"]
+                for call in choice["delta"].get("tool_calls") or []
+            ]
             # This server repeats the name (and id) in every delta of a call,
             # where OpenAI sends it once; either way there is one function.
             names = {call["function"]["name"] for call in calls if call["function"].get("name")}

@@ -37,17 +37,20 @@ def test_redacted_headers_keeps_names_order_and_none() -> None:
     assert shown == {"X-Trace": "t", "api-key": "sk-...1234", "Authorization": None}
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("http://alice:pw@host/v1", "http://alice:***@host/v1"),
-    ("http://alice:%s@host:8080/v1?x=1" % KEY, "http://alice:sk-...1234@host:8080/v1?x=1"),
-    ("https://%s@host/v1" % KEY, "https://sk-...1234@host/v1"),
-    ("http://host/v1?api-version=2024&key=abc", "http://host/v1?api-version=2024&key=%2A%2A%2A"),
-    ("http://u:p@host/v1?api_key=abc#top", "http://u:***@host/v1?api_key=%2A%2A%2A#top"),
-    ("http://host/a@b", "http://host/a@b"),  # an @ in the path is not userinfo
-    ("http://host/v1?q=1", "http://host/v1?q=1"),
-    ("not a url", "not a url"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://alice:pw@host/v1", "http://alice:***@host/v1"),
+        ("http://alice:%s@host:8080/v1?x=1" % KEY, "http://alice:sk-...1234@host:8080/v1?x=1"),
+        ("https://%s@host/v1" % KEY, "https://sk-...1234@host/v1"),
+        ("http://host/v1?api-version=2024&key=abc", "http://host/v1?api-version=2024&key=%2A%2A%2A"),
+        ("http://u:p@host/v1?api_key=abc#top", "http://u:***@host/v1?api_key=%2A%2A%2A#top"),
+        ("http://host/a@b", "http://host/a@b"),  # an @ in the path is not userinfo
+        ("http://host/v1?q=1", "http://host/v1?q=1"),
+        ("not a url", "not a url"),
+        ("", ""),
+    ],
+)
 def test_redact_url_hides_userinfo_and_secret_query_values(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 

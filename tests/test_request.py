@@ -10,10 +10,11 @@ KEY = "sk-test-0123456789abcdefghij"
 
 def test_build_url_joins_and_encodes_query() -> None:
     assert build_url("http://h/v1/", "/chat/completions") == "http://h/v1/chat/completions"
-    assert (build_url("http://h/v1", "models", {"limit": 2, "after": None, "flag": True})
-            == "http://h/v1/models?limit=2&flag=true")
-    assert (build_url("http://h/v1?api-version=1", "x", {"a": "b c"})
-            == "http://h/v1/x?api-version=1&a=b+c")
+    assert (
+        build_url("http://h/v1", "models", {"limit": 2, "after": None, "flag": True})
+        == "http://h/v1/models?limit=2&flag=true"
+    )
+    assert build_url("http://h/v1?api-version=1", "x", {"a": "b c"}) == "http://h/v1/x?api-version=1&a=b+c"
 
 
 def test_headers_minimal_without_key() -> None:
@@ -21,14 +22,17 @@ def test_headers_minimal_without_key() -> None:
     assert set(headers) == {"User-Agent", "Content-Type"}
     assert headers["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("openai_params/") and " Python/3." in USER_AGENT
-    assert "Content-Type" not in build_headers(api_key=None, organization=None, project=None,
-                                               has_body=False)
+    assert "Content-Type" not in build_headers(api_key=None, organization=None, project=None, has_body=False)
 
 
 def test_headers_key_org_project_then_defaults_then_extra() -> None:
-    headers = build_headers(api_key=KEY, organization="org-1", project="proj-1",
-                            default_headers={"X-A": "default", "x-b": "default"},
-                            extra_headers={"x-a": "extra", "User-Agent": None})
+    headers = build_headers(
+        api_key=KEY,
+        organization="org-1",
+        project="proj-1",
+        default_headers={"X-A": "default", "x-b": "default"},
+        extra_headers={"x-a": "extra", "User-Agent": None},
+    )
     assert headers["Authorization"] == "Bearer " + KEY
     assert headers["OpenAI-Organization"] == "org-1"
     assert headers["OpenAI-Project"] == "proj-1"

@@ -70,15 +70,12 @@ def test_the_transport_reads_each_head_as_http_says(path: Path) -> None:
         with Transport(proxies={}) as transport:
             seen: List[Any] = []
             for _ in range(2):
-                response = transport.send(HTTPRequest("GET", server.url), timeout=5,
-                                          max_retries=0)
+                response = transport.send(HTTPRequest("GET", server.url), timeout=5, max_retries=0)
                 headers = {k: " ".join(v.split()) for k, v in response.headers.items()}
-                seen.append((response.status, response.reason, headers,
-                             response.read().decode("latin-1")))
+                seen.append((response.status, response.reason, headers, response.read().decode("latin-1")))
     finally:
         server.close()
-    assert seen[0] == (expected["status"], expected["reason"], expected["headers"],
-                       expected["body"])
+    assert seen[0] == (expected["status"], expected["reason"], expected["headers"], expected["body"])
     assert seen[1] == seen[0]
     # A reusable connection carries the second request; any other is replaced.
     assert server.connections == (1 if expected["reusable"] else 2)

@@ -15,15 +15,33 @@ from openai_params.results import (
 )
 
 COMPLETION = {
-    "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "m",
-    "system_fingerprint": "fp", "service_tier": "default", "vendor_extra": {"kept": True},
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "m",
+    "system_fingerprint": "fp",
+    "service_tier": "default",
+    "vendor_extra": {"kept": True},
     "choices": [
-        {"index": 1, "message": {"role": "assistant", "content": "second"}, "finish_reason": "stop",
-         "logprobs": None},
-        {"index": 0, "message": {"role": "assistant", "content": "first", "refusal": None,
-                                 "tool_calls": [{"id": "c1", "type": "function",
-                                                 "function": {"name": "f", "arguments": "{}"}}]},
-         "finish_reason": "tool_calls", "logprobs": None},
+        {
+            "index": 1,
+            "message": {"role": "assistant", "content": "second"},
+            "finish_reason": "stop",
+            "logprobs": None,
+        },
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": "first",
+                "refusal": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
+            },
+            "finish_reason": "tool_calls",
+            "logprobs": None,
+        },
     ],
     "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
 }
@@ -40,7 +58,12 @@ def test_completion_fields() -> None:
     assert r.choice.tool_calls[0]["function"]["name"] == "f"
     assert r.usage == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     assert (r.id, r.model, r.created, r.system_fingerprint, r.service_tier) == (
-        "chatcmpl-1", "m", 1700000000, "fp", "default")
+        "chatcmpl-1",
+        "m",
+        1700000000,
+        "fp",
+        "default",
+    )
     assert r.body["vendor_extra"] == {"kept": True} and r.data is r.body
     assert r.throw() is r
 
@@ -52,8 +75,7 @@ def test_missing_keys_give_none() -> None:
 
 
 def test_failed_result_throws_its_error() -> None:
-    error = OpenAIError(status=429, message="slow down", type="rate_limit_exceeded",
-                        request_id="req_9")
+    error = OpenAIError(status=429, message="slow down", type="rate_limit_exceeded", request_id="req_9")
     r = OpenAIResult(status=429, headers={}, errors=[error])
     assert not r.success and r.request_id == "req_9"
     with pytest.raises(RateLimitError) as info:
@@ -69,20 +91,43 @@ def test_status_without_errors_is_not_success_unless_2xx() -> None:
 
 
 def test_rate_limit_headers() -> None:
-    r = OpenAIResult(status=200, headers={
-        "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59",
-        "x-ratelimit-reset-requests": "1s", "x-ratelimit-limit-tokens": "150000",
-        "x-ratelimit-remaining-tokens": "149984", "x-ratelimit-reset-tokens": "6m0s"})
+    r = OpenAIResult(
+        status=200,
+        headers={
+            "x-ratelimit-limit-requests": "60",
+            "x-ratelimit-remaining-requests": "59",
+            "x-ratelimit-reset-requests": "1s",
+            "x-ratelimit-limit-tokens": "150000",
+            "x-ratelimit-remaining-tokens": "149984",
+            "x-ratelimit-reset-tokens": "6m0s",
+        },
+    )
     rl = r.rate_limit
     assert (rl.limit_requests, rl.remaining_requests, rl.limit_tokens, rl.remaining_tokens) == (
-        60, 59, 150000, 149984)
+        60,
+        59,
+        150000,
+        149984,
+    )
     assert rl.reset_requests_seconds == 1.0 and rl.reset_tokens_seconds == 360.0
     assert bool(rl) and not bool(OpenAIResult(status=200).rate_limit)
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3s", 3723.0), ("2.5", 2.5),
-    ("0.5s", 0.5), ("", None), (None, None), ("soon", None), ("5x", None)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1s", 1.0),
+        ("6m0s", 360.0),
+        ("20ms", 0.02),
+        ("1h2m3s", 3723.0),
+        ("2.5", 2.5),
+        ("0.5s", 0.5),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("5x", None),
+    ],
+)
 def test_parse_duration(text, seconds) -> None:
     assert parse_duration(text) == seconds
 
@@ -91,8 +136,9 @@ def test_stream_chunk_without_choices() -> None:
     chunk = OpenAIChatCompletionStreamResult(status=200, body={"choices": [], "usage": {"total_tokens": 4}})
     assert chunk.choice is None and chunk.text == "" and chunk.usage == {"total_tokens": 4}
     assert chunk.success and not chunk.terminated
-    delta = OpenAIChatCompletionStreamResult(status=200, body={"choices": [
-        {"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]})
+    delta = OpenAIChatCompletionStreamResult(
+        status=200, body={"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
+    )
     assert delta.text == "Hi" and delta.choice is not None and delta.choice.delta is not None
 
 
@@ -104,12 +150,22 @@ def test_list_items() -> None:
 
 # -- reading a whole response: what counts as a completion ---------------------------------------
 def _response(body: bytes, status: int = 200, content_type: str = "application/json") -> HTTPResponse:
-    return HTTPResponse(status, headers={"content-type": content_type, "x-request-id": "req_r"},
-                        body=body)
+    return HTTPResponse(status, headers={"content-type": content_type, "x-request-id": "req_r"}, body=body)
 
 
-@pytest.mark.parametrize("raw", [b'{"status":"ok"}', b"null", b"[]", b'"done"', b"42",
-                                 b'{"choices": "x"}', b'{"choices": []}', b'{"choices": [1]}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"status":"ok"}',
+        b"null",
+        b"[]",
+        b'"done"',
+        b"42",
+        b'{"choices": "x"}',
+        b'{"choices": []}',
+        b'{"choices": [1]}',
+    ],
+)
 def test_a_2xx_body_that_is_not_a_chat_completion_is_invalid_response(raw: bytes) -> None:
     result = read_result(_response(raw), OpenAIChatCompletionResult)
     assert not result.success and result.choice is None
@@ -159,11 +215,15 @@ def test_a_2xx_that_is_not_a_completion_fails_create_and_throw(fake_server) -> N
     client.close()
 
 
-@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "NaN", "abc", "1e400", "1.5", "", " ",
-                                   "0x10", "1_000"])
+@pytest.mark.parametrize(
+    "value", ["inf", "-inf", "nan", "NaN", "abc", "1e400", "1.5", "", " ", "0x10", "1_000"]
+)
 def test_rate_limit_values_that_are_not_finite_integers_are_none(value: str) -> None:
-    headers = {"x-ratelimit-limit-tokens": value, "x-ratelimit-remaining-requests": value,
-               "x-ratelimit-limit-requests": "60"}
+    headers = {
+        "x-ratelimit-limit-tokens": value,
+        "x-ratelimit-remaining-requests": value,
+        "x-ratelimit-limit-requests": "60",
+    }
     rate_limit = OpenAIResult(status=200, headers=headers).rate_limit
     assert rate_limit.limit_tokens is None and rate_limit.remaining_requests is None
     assert rate_limit.limit_requests == 60
@@ -171,8 +231,14 @@ def test_rate_limit_values_that_are_not_finite_integers_are_none(value: str) -> 
 
 
 def test_rate_limit_integral_values() -> None:
-    headers = {"x-ratelimit-limit-tokens": " 150000 ", "x-ratelimit-remaining-tokens": "59.0",
-               "x-ratelimit-limit-requests": "1e3"}
+    headers = {
+        "x-ratelimit-limit-tokens": " 150000 ",
+        "x-ratelimit-remaining-tokens": "59.0",
+        "x-ratelimit-limit-requests": "1e3",
+    }
     rate_limit = OpenAIResult(status=200, headers=headers).rate_limit
     assert (rate_limit.limit_tokens, rate_limit.remaining_tokens, rate_limit.limit_requests) == (
-        150000, 59, 1000)
+        150000,
+        59,
+        1000,
+    )

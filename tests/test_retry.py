@@ -24,10 +24,24 @@ POLICY = RetryPolicy()
 NOW = 1_700_000_000.0
 
 
-def decide(status: Optional[int], headers: Optional[Dict[str, str]] = None, body: bytes = b"",
-           attempt: int = 1, max_retries: int = 2, policy: RetryPolicy = POLICY) -> RetryDecision:
-    return decide_retry(policy, status=status, headers=headers or {}, body=body, attempt=attempt,
-                        max_retries=max_retries, now=NOW, rand=lambda: 0.0)
+def decide(
+    status: Optional[int],
+    headers: Optional[Dict[str, str]] = None,
+    body: bytes = b"",
+    attempt: int = 1,
+    max_retries: int = 2,
+    policy: RetryPolicy = POLICY,
+) -> RetryDecision:
+    return decide_retry(
+        policy,
+        status=status,
+        headers=headers or {},
+        body=body,
+        attempt=attempt,
+        max_retries=max_retries,
+        now=NOW,
+        rand=lambda: 0.0,
+    )
 
 
 @pytest.mark.parametrize("status", [None, 408, 409, 429, 500, 502, 503, 504, 599])
@@ -51,15 +65,24 @@ def test_success_and_redirects_are_final(status: int) -> None:
 
 
 def test_connection_error_reason_names_the_error() -> None:
-    decision = decide_retry(POLICY, status=None, headers={}, body=b"", attempt=1, max_retries=1,
-                            error="ConnectionResetError", rand=lambda: 0.0)
+    decision = decide_retry(
+        POLICY,
+        status=None,
+        headers={},
+        body=b"",
+        attempt=1,
+        max_retries=1,
+        error="ConnectionResetError",
+        rand=lambda: 0.0,
+    )
     assert decision.retry and "ConnectionResetError" in decision.reason
 
 
 @pytest.mark.parametrize("field", ["code", "type"])
 def test_insufficient_quota_is_not_retried(field: str) -> None:
-    body = json.dumps({"error": {"message": "You exceeded your current quota",
-                                 field: "insufficient_quota"}}).encode()
+    body = json.dumps(
+        {"error": {"message": "You exceeded your current quota", field: "insufficient_quota"}}
+    ).encode()
     decision = decide(429, body=body)
     assert not decision.retry and "insufficient_quota" in decision.reason
     assert decide(429, body=json.dumps({"error": {"code": "rate_limit_exceeded"}}).encode()).retry
@@ -143,10 +166,17 @@ def test_backoff_bounds(attempt: int, r: float) -> None:
     assert 0.75 * base - 1e-9 <= delay <= base + 1e-9
 
 
-@pytest.mark.parametrize("field, value, error", [
-    ("initial_delay", -1, ValueError), ("max_delay", "8", TypeError),
-    ("max_retry_after", True, TypeError), ("max_retry_after", float("inf"), ValueError),
-    ("initial_delay", float("nan"), ValueError), ("jitter", 1.5, ValueError)])
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("initial_delay", -1, ValueError),
+        ("max_delay", "8", TypeError),
+        ("max_retry_after", True, TypeError),
+        ("max_retry_after", float("inf"), ValueError),
+        ("initial_delay", float("nan"), ValueError),
+        ("jitter", 1.5, ValueError),
+    ],
+)
 def test_policy_validation(field: str, value: object, error: type) -> None:
     # The package's one message form: "<field> must be <what is allowed> (got <value>)".
     with pytest.raises(error, match=r"^RetryPolicy\.%s must be .* \(got " % field):
@@ -156,8 +186,7 @@ def test_policy_validation(field: str, value: object, error: type) -> None:
 
 # -- attempts without a response: decide_failure ----------------------------------------------------
 def failed(cause: Optional[BaseException], **how: Any) -> RetryDecision:
-    return decide_failure(POLICY, AttemptFailure(cause, **how), attempt=1, max_retries=0,
-                          rand=lambda: 0.0)
+    return decide_failure(POLICY, AttemptFailure(cause, **how), attempt=1, max_retries=0, rand=lambda: 0.0)
 
 
 class SSLEOFError(OSError):
@@ -168,26 +197,32 @@ class SSLCertVerificationError(ValueError):
     """Stands for ssl.SSLCertVerificationError."""
 
 
-@pytest.mark.parametrize("cause", [BrokenPipeError(), ConnectionResetError(),
-                                   ConnectionAbortedError(), SSLEOFError()])
+@pytest.mark.parametrize(
+    "cause", [BrokenPipeError(), ConnectionResetError(), ConnectionAbortedError(), SSLEOFError()]
+)
 def test_a_pooled_connection_closed_before_the_request_was_written_is_resent_free(
-        cause: BaseException) -> None:
+    cause: BaseException,
+) -> None:
     decision = failed(cause, reused=True, written=False)
     assert decision.retry and not decision.counted and decision.delay == 0.0
     assert type(cause).__name__ in decision.reason and "not a retry" in decision.reason
 
 
-@pytest.mark.parametrize("how", [
-    {"reused": True, "written": True},  # the server may have read it: a POST is not sent twice
-    {"reused": True, "written": True, "answered": True},
-    {"reused": False, "written": False},  # a new connection that fails is a real failure
-])
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"reused": True, "written": True},  # the server may have read it: a POST is not sent twice
+        {"reused": True, "written": True, "answered": True},
+        {"reused": False, "written": False},  # a new connection that fails is a real failure
+    ],
+)
 def test_otherwise_a_connection_failure_is_an_ordinary_attempt(how: Dict[str, bool]) -> None:
     decision = failed(ConnectionResetError(), **how)
     assert decision.counted
     assert not decision.retry and "no retries left (max_retries=0)" in decision.reason
-    again = decide_failure(POLICY, AttemptFailure(ConnectionResetError(), **how), attempt=1,
-                           max_retries=1, rand=lambda: 0.0)
+    again = decide_failure(
+        POLICY, AttemptFailure(ConnectionResetError(), **how), attempt=1, max_retries=1, rand=lambda: 0.0
+    )
     assert again.retry and again.counted and again.delay == 0.5
 
 
@@ -197,20 +232,28 @@ def test_a_timeout_is_never_a_stale_connection() -> None:
 
 
 def test_a_timeout_once_the_answer_had_begun_is_not_retried() -> None:
-    decision = decide_failure(POLICY, AttemptFailure(TimeoutError(), timed_out=True, written=True,
-                                                     answered=True), attempt=1, max_retries=5)
+    decision = decide_failure(
+        POLICY,
+        AttemptFailure(TimeoutError(), timed_out=True, written=True, answered=True),
+        attempt=1,
+        max_retries=5,
+    )
     assert not decision.retry and "the answer had begun" in decision.reason
 
 
 def test_a_failed_certificate_is_never_retried() -> None:
-    decision = decide_failure(POLICY, AttemptFailure(SSLCertVerificationError()), attempt=1,
-                              max_retries=5)
+    decision = decide_failure(POLICY, AttemptFailure(SSLCertVerificationError()), attempt=1, max_retries=5)
     assert not decision.retry and "certificate" in decision.reason
 
 
 def test_a_timeout_before_any_answer_is_retried() -> None:
-    decision = decide_failure(POLICY, AttemptFailure(TimeoutError(), timed_out=True, written=True),
-                              attempt=1, max_retries=1, rand=lambda: 0.0)
+    decision = decide_failure(
+        POLICY,
+        AttemptFailure(TimeoutError(), timed_out=True, written=True),
+        attempt=1,
+        max_retries=1,
+        rand=lambda: 0.0,
+    )
     assert decision.retry and decision.counted and "TimeoutError" in decision.reason
 
 
@@ -222,9 +265,12 @@ def test_parse_retry_after_reads_lower_case_keys() -> None:
 
 def test_importing_does_not_load_email() -> None:
     root = Path(__file__).resolve().parent.parent
-    code = ("import sys; import openai_params.retry, openai_params.errors, openai_params.transport; "
-            "print([m for m in ('email', 'email.utils', 'ssl', 'http.client', 'urllib.request') "
-            "if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=str(root), check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    code = (
+        "import sys; import openai_params.retry, openai_params.errors, openai_params.transport; "
+        "print([m for m in ('email', 'email.utils', 'ssl', 'http.client', 'urllib.request') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=str(root), check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     assert out.strip() == "[]"

@@ -21,20 +21,19 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Set
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-jsonschema = pytest.importorskip("jsonschema")
-
-from openai_params import _limits as limits  # noqa: E402
-from openai_params import messages as messages_module  # noqa: E402
-from openai_params.messages import MESSAGE_ROLES, validate_messages  # noqa: E402
+from openai_params import _limits as limits
+from openai_params import messages as messages_module
+from openai_params.messages import MESSAGE_ROLES, validate_messages
 from openai_params.parameters import (
     CALLBACKS,
     EXECUTION_OPTIONS,
     OpenAIChatCompletionParameters,
-)  # noqa: E402
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 SPEC = json.loads((DATA / "openapi" / "openai-chat-completions.openapi.json").read_text(encoding="utf-8"))
@@ -174,15 +173,11 @@ def _range(schema: Dict[str, Any]) -> Any:
 def test_numeric_ranges_match_the_schema() -> None:
     assert limits.TEMPERATURE_RANGE == _range(PROPS["temperature"])
     assert limits.TOP_P_RANGE == _range(PROPS["top_p"])
-    assert (
-        limits.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
-    )
+    assert limits.PENALTY_RANGE == _range(PROPS["frequency_penalty"]) == _range(PROPS["presence_penalty"])
     assert limits.N_RANGE == _range(PROPS["n"])
     assert limits.TOP_LOGPROBS_RANGE == _range(PROPS["top_logprobs"])
     low, high = _range(PROPS["seed"])  # int64 bounds, written as floats in the JSON
-    assert float(limits.SEED_RANGE[0]) == float(low) and float(limits.SEED_RANGE[1]) == float(
-        high
-    )
+    assert float(limits.SEED_RANGE[0]) == float(low) and float(limits.SEED_RANGE[1]) == float(high)
     assert "must be set to `true`" in PROPS["top_logprobs"]["description"]  # top_logprobs needs logprobs
 
 
@@ -194,8 +189,7 @@ def test_size_limits_match_the_schema() -> None:
     metadata = _words(_non_null(PROPS["metadata"])["description"])
     assert "Set of %d key-value pairs" % limits.METADATA_MAX_PAIRS in metadata
     assert (
-        "Keys are strings with a maximum length of %d characters" % limits.METADATA_KEY_MAX_LENGTH
-        in metadata
+        "Keys are strings with a maximum length of %d characters" % limits.METADATA_KEY_MAX_LENGTH in metadata
     )
     assert (
         "Values are strings with a maximum length of %d characters" % limits.METADATA_VALUE_MAX_LENGTH

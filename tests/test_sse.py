@@ -35,8 +35,7 @@ def load(name: str) -> Tuple[bytes, Outcome]:
     raw = (CORPUS / (name + ".sse")).read_bytes()
     spec = json.loads((CORPUS / (name + ".json")).read_text(encoding="utf-8"))
     events = [
-        SSEEvent(e.get("event", "message"), e["data"], e.get("id"), e.get("retry"))
-        for e in spec["events"]
+        SSEEvent(e.get("event", "message"), e["data"], e.get("id"), e.get("retry")) for e in spec["events"]
     ]
     return raw, (events, spec["comments"], spec["has_partial"], spec["last_event_id"], spec["retry"])
 
@@ -85,7 +84,7 @@ def test_corpus_trailing_junk(name: str) -> None:
 
 
 def test_utf8_split_at_every_byte_position() -> None:
-    text = "a\u00e9\u20ac\U0001F600\u65e5\u00e9\U0001F680z"
+    text = "a\u00e9\u20ac\U0001f600\u65e5\u00e9\U0001f680z"
     raw = ("data: " + text + "\n\n").encode("utf-8")
     for cut in range(len(raw) + 1):
         events = decode([raw[:cut], raw[cut:]])[0]
@@ -221,7 +220,9 @@ def test_accepts_bytearray_and_copies_what_it_keeps() -> None:
 
 
 def test_rejects_text_and_bad_limits() -> None:
-    with pytest.raises(TypeError, match=r"^data must be bytes or a bytearray \(got 'data: a\\n\\n', a str\)$"):
+    with pytest.raises(
+        TypeError, match=r"^data must be bytes or a bytearray \(got 'data: a\\n\\n', a str\)$"
+    ):
         SSEDecoder().feed("data: a\n\n")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^max_buffer must be an integer >= 1 \(got 0\)$"):
         SSEDecoder(0)
@@ -398,15 +399,39 @@ def reference_decode(stream: bytes, lenient_end: bool = False) -> Outcome:
 
 
 TOKENS = [
-    b"data", b"data:", b"data: ", b"event: ", b"event:error", b"id: ", b"id", b"retry: ", b"retry:12",
-    b":", b" ", b"\r", b"\n", b"\r\n", b"\n\n", b"x", b"7", b"\x00", b"\xef\xbb\xbf", b"\xef\xbb",
-    "\u00e9".encode(), "\U0001F600".encode(), "\u2028".encode(), b"\x0c", b"\xff", b"\xe6\x97", b"{\"a\":1}",
+    b"data",
+    b"data:",
+    b"data: ",
+    b"event: ",
+    b"event:error",
+    b"id: ",
+    b"id",
+    b"retry: ",
+    b"retry:12",
+    b":",
+    b" ",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\n\n",
+    b"x",
+    b"7",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"\xef\xbb",
+    "\u00e9".encode(),
+    "\U0001f600".encode(),
+    "\u2028".encode(),
+    b"\x0c",
+    b"\xff",
+    b"\xe6\x97",
+    b'{"a":1}',
 ]
 # Well-formed-looking lines, each with its own line end: makes CR / CRLF / LF
 # next to field text common, which is where splitting goes wrong.
 lines = st.tuples(
     st.sampled_from([b"data: ", b"data:", b"data", b"event: ", b"id: ", b"retry: ", b": ", b"", b"x: "]),
-    st.sampled_from([b"", b"a", b"12", "\u00e9\U0001F600".encode(), b"\xe6\x97", b"[DONE]"]),
+    st.sampled_from([b"", b"a", b"12", "\u00e9\U0001f600".encode(), b"\xe6\x97", b"[DONE]"]),
     st.sampled_from([b"\n", b"\r", b"\r\n"]),
 ).map(b"".join)
 streams = st.one_of(
@@ -466,14 +491,14 @@ def test_openai_stream_events_are_json() -> None:
 
 # -- pieces of whole events and the same bytes one at a time agree ------------------------------
 PLAIN_THEN_NOT = [
-    [b"data: a\n\ndata: b\n\n"],                                   # plain one-line events
-    [b"data: a\n\n", b"event: x\ndata: y\n\n", b"data: z\n\n"],    # plain, other fields, plain
-    [b"data: a\n\ndata: b\ndata: c\n\n"],                          # a two-line event inside
-    [b"id: 7\n\n", b"data: a\n\n"],                                # an id in force for later events
+    [b"data: a\n\ndata: b\n\n"],  # plain one-line events
+    [b"data: a\n\n", b"event: x\ndata: y\n\n", b"data: z\n\n"],  # plain, other fields, plain
+    [b"data: a\n\ndata: b\ndata: c\n\n"],  # a two-line event inside
+    [b"id: 7\n\n", b"data: a\n\n"],  # an id in force for later events
     [b"retry: 5\n\n", b"data: a\n\n"],
-    [b"data: a\n", b"\ndata: b\n\n"],                              # an event under way first
-    [b"data: a\n\n\ndata: b\n\n"],                                 # an extra blank line
-    [b"data:a\n\ndata: b\n\n"],                                    # no space after the colon
+    [b"data: a\n", b"\ndata: b\n\n"],  # an event under way first
+    [b"data: a\n\n\ndata: b\n\n"],  # an extra blank line
+    [b"data:a\n\ndata: b\n\n"],  # no space after the colon
     [b"data: \xc3\xa9\n\n", b"data: [DONE]\n\n"],
 ]
 
@@ -481,6 +506,6 @@ PLAIN_THEN_NOT = [
 @pytest.mark.parametrize("pieces", PLAIN_THEN_NOT)
 def test_whole_events_in_a_piece_give_what_single_bytes_give(pieces: List[bytes]) -> None:
     whole = b"".join(pieces)
-    one_byte_at_a_time = [whole[i:i + 1] for i in range(len(whole))]
+    one_byte_at_a_time = [whole[i : i + 1] for i in range(len(whole))]
     assert decode(pieces) == decode(one_byte_at_a_time)
     assert decode([whole]) == decode(one_byte_at_a_time)

@@ -41,8 +41,13 @@ def test_chunks_and_final_result(client, fake_server) -> None:
 
 def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> None:
     release = threading.Event()
-    pieces = [event(chunk("first", role="assistant")), release, event(chunk("second")),
-              event(chunk(finish="stop")), DONE]
+    pieces = [
+        event(chunk("first", role="assistant")),
+        release,
+        event(chunk("second")),
+        event(chunk(finish="stop")),
+        DONE,
+    ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
     stream = client.chat.completions.stream(MESSAGES)
     first = next(stream)
@@ -54,13 +59,13 @@ def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> N
 
 
 def test_multibyte_character_split_across_pieces(client, fake_server) -> None:
-    whole = event(chunk("caf\u00e9 \U0001F600", role="assistant"))
+    whole = event(chunk("caf\u00e9 \U0001f600", role="assistant"))
     cut = whole.index("\u00e9".encode("utf-8")) + 1
-    emoji = whole.index("\U0001F600".encode("utf-8")) + 2
+    emoji = whole.index("\U0001f600".encode("utf-8")) + 2
     pieces = [whole[:cut], whole[cut:emoji], whole[emoji:], event(chunk(finish="stop")), DONE]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
     final = client.chat.completions.stream(MESSAGES).result()
-    assert final.success and final.text == "caf\u00e9 \U0001F600"
+    assert final.success and final.text == "caf\u00e9 \U0001f600"
 
 
 def test_usage_only_chunk_has_no_choice(client, fake_server) -> None:
@@ -96,10 +101,12 @@ def test_stream_cut_at_every_stage(client, fake_server, cut) -> None:
 
 
 def test_error_event_midway(client, fake_server) -> None:
-    pieces = [event(chunk("partial", role="assistant")),
-              event({"error": {"message": "model overloaded", "type": "server_error",
-                               "code": "overloaded"}}),
-              event(chunk("never")), DONE]
+    pieces = [
+        event(chunk("partial", role="assistant")),
+        event({"error": {"message": "model overloaded", "type": "server_error", "code": "overloaded"}}),
+        event(chunk("never")),
+        DONE,
+    ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
     stream = client.chat.completions.stream(MESSAGES)
     chunks = list(stream)
@@ -135,9 +142,11 @@ def test_throw_true_raises_from_the_iterator(client, fake_server) -> None:
 
 
 def test_status_error_before_the_stream(client, fake_server) -> None:
-    fake_server.add(429, json={"error": {"message": "slow down", "type": "requests",
-                                         "code": "rate_limit_exceeded"}},
-                    headers={"x-request-id": "req_429"})
+    fake_server.add(
+        429,
+        json={"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}},
+        headers={"x-request-id": "req_429"},
+    )
     stream = client.chat.completions.stream(MESSAGES)
     chunks = list(stream)
     assert len(chunks) == 1 and not chunks[0].success
@@ -150,8 +159,12 @@ def test_status_error_before_the_stream(client, fake_server) -> None:
 
 
 def test_interleaved_choices_and_tool_calls(client, fake_server) -> None:
-    call = {"index": 0, "id": "call_1", "type": "function",
-            "function": {"name": "get_weather", "arguments": ""}}
+    call = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
     pieces = [
         event(chunk(role="assistant", index=0, content="")),
         event(chunk(role="assistant", index=1, tool_calls=[call])),
@@ -161,26 +174,34 @@ def test_interleaved_choices_and_tool_calls(client, fake_server) -> None:
         event(chunk(index=1, tool_calls=[{"index": 0, "function": {"arguments": '"Paris"}'}}])),
         event(chunk(index=0, finish="stop")),
         event(chunk(index=1, finish="tool_calls")),
-        DONE]
+        DONE,
+    ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
     final = client.chat.completions.stream(MESSAGES, n=2).result()
     assert final.success and [c.index for c in final.choices] == [0, 1]
     assert final.choices[0].message.content == "Sunny"
     second = final.choices[1]
     assert second.finish_reason == "tool_calls"
-    assert second.message.tool_calls == [{"index": 0, "id": "call_1", "type": "function",
-                                          "function": {"name": "get_weather",
-                                                       "arguments": '{"city":"Paris"}'}}] or \
-        second.message.tool_calls == [{"id": "call_1", "type": "function",
-                                       "function": {"name": "get_weather",
-                                                    "arguments": '{"city":"Paris"}'}}]
+    assert second.message.tool_calls == [
+        {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+        }
+    ] or second.message.tool_calls == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+        }
+    ]
     assert json.loads(second.message.tool_calls[0]["function"]["arguments"]) == {"city": "Paris"}
 
 
 def test_closing_the_stream_drops_the_connection(client, fake_server) -> None:
     hold = threading.Event()
-    fake_server.add(200, pieces=[event(chunk("a")), hold, event(chunk("b")), DONE],
-                    headers=SSE_HEADERS)
+    fake_server.add(200, pieces=[event(chunk("a")), hold, event(chunk("b")), DONE], headers=SSE_HEADERS)
     stream = client.chat.completions.stream(MESSAGES)
     assert next(stream).text == "a"
     stream.close()
@@ -208,8 +229,10 @@ class PingServer:
         conn, _ = self.sock.accept()
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                         b"Connection: close\r\n\r\n" + event(chunk("hello", role="assistant")))
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Connection: close\r\n\r\n" + event(chunk("hello", role="assistant"))
+            )
             deadline = time.monotonic() + 10
             while not self.stop.wait(0.05) and time.monotonic() < deadline:
                 try:
@@ -222,8 +245,9 @@ class PingServer:
 def test_keepalive_comments_do_not_keep_a_stalled_stream_alive() -> None:
     server = PingServer()
     try:
-        client = OpenAI(api_key="k", base_url="http://127.0.0.1:%d/v1" % server.port,
-                        max_retries=0, timeout=0.5)
+        client = OpenAI(
+            api_key="k", base_url="http://127.0.0.1:%d/v1" % server.port, max_retries=0, timeout=0.5
+        )
         started = time.monotonic()
         stream = client.chat.completions.stream(MESSAGES)
         chunks: List = list(stream)
@@ -263,16 +287,21 @@ def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server) -
     # for a second, so the stream times out, though bytes kept arriving.
     whole = event(chunk("x" * 60, role="assistant"))
     step = len(whole) // 30 + 1
-    slow = [whole[i:i + step] for i in range(0, len(whole), step)]
-    fake_server.add(200, pieces=[event(chunk("a", role="assistant"))] + slow + [DONE],
-                    pace=0.1, headers=SSE_HEADERS)
+    slow = [whole[i : i + step] for i in range(0, len(whole), step)]
+    fake_server.add(
+        200, pieces=[event(chunk("a", role="assistant"))] + slow + [DONE], pace=0.1, headers=SSE_HEADERS
+    )
     client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
     final = client.chat.completions.stream(MESSAGES).result()
     assert not final.success and final.errors[0].type == "timeout", final.errors
     assert final.text == "a"
     # The same event in three pieces, complete well within the timeout: progress.
-    fake_server.add(200, pieces=[whole[:10], whole[10:40], whole[40:], event(chunk(finish="stop")),
-                                 DONE], pace=0.05, headers=SSE_HEADERS)
+    fake_server.add(
+        200,
+        pieces=[whole[:10], whole[10:40], whole[40:], event(chunk(finish="stop")), DONE],
+        pace=0.05,
+        headers=SSE_HEADERS,
+    )
     final = client.chat.completions.stream(MESSAGES).result()
     assert final.success and final.text == "x" * 60
     client.close()
@@ -378,8 +407,9 @@ def _mock_client(*replies: HTTPResponse) -> Tuple[OpenAI, MockTransport]:
 
 
 def _json_reply(body: object, **headers: str) -> HTTPResponse:
-    return HTTPResponse(200, headers=dict({"content-type": "application/json"}, **headers),
-                        body=json.dumps(body).encode())
+    return HTTPResponse(
+        200, headers=dict({"content-type": "application/json"}, **headers), body=json.dumps(body).encode()
+    )
 
 
 def test_a_whole_json_completion_is_delivered_as_one_chunk() -> None:
@@ -397,16 +427,19 @@ def test_a_whole_json_completion_is_delivered_as_one_chunk() -> None:
 def test_a_whole_json_completion_reaches_on_data() -> None:
     client, _ = _mock_client(_json_reply(completion("Hi")))
     seen: List[str] = []
-    handle = client.chat.completions.create(MESSAGES, stream=True,
-                                            on_data=lambda c: seen.append(c.text))
+    handle = client.chat.completions.create(MESSAGES, stream=True, on_data=lambda c: seen.append(c.text))
     final = handle.result(timeout=10)
     assert seen == ["Hi"] and final.success and final.text == "Hi"
     client.close()
 
 
-@pytest.mark.parametrize("reply, kind", [
-    ({"status": "ok"}, "invalid_response"),
-    ({"error": {"message": "no model loaded", "type": "server_error"}}, "server_error")])
+@pytest.mark.parametrize(
+    "reply, kind",
+    [
+        ({"status": "ok"}, "invalid_response"),
+        ({"error": {"message": "no model loaded", "type": "server_error"}}, "server_error"),
+    ],
+)
 def test_a_json_answer_to_a_stream_that_is_not_a_completion(reply, kind) -> None:
     client, _ = _mock_client(_json_reply(reply), _json_reply(reply))
     stream = client.chat.completions.stream(MESSAGES)

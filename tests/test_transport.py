@@ -54,8 +54,12 @@ def transport() -> Iterator[Transport]:
         t.close()
 
 
-def post(server: FakeServer, path: str = "/v1/chat/completions", body: bytes = b'{"model":"m"}',
-         headers: Optional[Dict[str, str]] = None) -> HTTPRequest:
+def post(
+    server: FakeServer,
+    path: str = "/v1/chat/completions",
+    body: bytes = b'{"model":"m"}',
+    headers: Optional[Dict[str, str]] = None,
+) -> HTTPRequest:
     return HTTPRequest("POST", server.url + path, dict(AUTH if headers is None else headers), body)
 
 
@@ -64,13 +68,19 @@ def error_body(**fields: Any) -> Dict[str, Any]:
 
 
 # -- what is sent ------------------------------------------------------------------------------------
-def test_method_path_query_headers_and_body_arrive(fake_server: FakeServer,
-                                                   transport: Transport) -> None:
+def test_method_path_query_headers_and_body_arrive(fake_server: FakeServer, transport: Transport) -> None:
     fake_server.add(200, json={"id": "x"})
-    request = HTTPRequest("POST", fake_server.url + "/v1/chat/completions?api-version=2024&x=1",
-                          {"Authorization": "Bearer " + KEY, "OpenAI-Project": "proj_1",
-                           "User-Agent": "openai_params/test", "Content-Type": "application/json"},
-                          b'{"model":"m","messages":[]}')
+    request = HTTPRequest(
+        "POST",
+        fake_server.url + "/v1/chat/completions?api-version=2024&x=1",
+        {
+            "Authorization": "Bearer " + KEY,
+            "OpenAI-Project": "proj_1",
+            "User-Agent": "openai_params/test",
+            "Content-Type": "application/json",
+        },
+        b'{"model":"m","messages":[]}',
+    )
     response = transport.send(request, timeout=5, max_retries=0)
     assert response.status == 200 and response.read() == b'{"id": "x"}'
     assert response.headers["content-type"] == "application/json"
@@ -99,12 +109,16 @@ def test_repeated_response_headers_are_joined(fake_server: FakeServer, transport
 
 
 # -- retries -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("headers, wait", [
-    ({"retry-after-ms": "40"}, 0.04),
-    ({"Retry-After": "2"}, 2.0),
-])
-def test_rate_limit_honours_the_retry_header(fake_server: FakeServer, transport: Transport,
-                                             headers: Dict[str, str], wait: float) -> None:
+@pytest.mark.parametrize(
+    "headers, wait",
+    [
+        ({"retry-after-ms": "40"}, 0.04),
+        ({"Retry-After": "2"}, 2.0),
+    ],
+)
+def test_rate_limit_honours_the_retry_header(
+    fake_server: FakeServer, transport: Transport, headers: Dict[str, str], wait: float
+) -> None:
     fake_server.add(429, headers=headers, json=error_body(message="Rate limit", type="requests"))
     fake_server.add(200, json={"ok": True})
     cancel = RecordingEvent()
@@ -151,8 +165,7 @@ def test_5xx_then_success_with_backoff(fake_server: FakeServer, transport: Trans
     assert len(fake_server.requests) == 3
 
 
-def test_last_failure_is_returned_after_max_retries(fake_server: FakeServer,
-                                                    transport: Transport) -> None:
+def test_last_failure_is_returned_after_max_retries(fake_server: FakeServer, transport: Transport) -> None:
     for _ in range(3):
         fake_server.add(503, json=error_body(message="down"))
     response = transport.send(post(fake_server), timeout=5, max_retries=2)
@@ -161,28 +174,38 @@ def test_last_failure_is_returned_after_max_retries(fake_server: FakeServer,
     assert response.retry_decision is not None and "no retries left" in response.retry_decision.reason
 
 
-def test_400_with_an_openai_error_body_is_not_retried(fake_server: FakeServer,
-                                                      transport: Transport) -> None:
-    fake_server.add(400, headers={"x-request-id": "req_1"},
-                    json=error_body(message="Invalid 'temperature'", type="invalid_request_error",
-                                    param="temperature", code="invalid_value"))
+def test_400_with_an_openai_error_body_is_not_retried(fake_server: FakeServer, transport: Transport) -> None:
+    fake_server.add(
+        400,
+        headers={"x-request-id": "req_1"},
+        json=error_body(
+            message="Invalid 'temperature'",
+            type="invalid_request_error",
+            param="temperature",
+            code="invalid_value",
+        ),
+    )
     response = transport.send(post(fake_server), timeout=5, max_retries=3)
     assert response.status == 400 and len(fake_server.requests) == 1
     error = OpenAIError.from_response(response.status, response.headers, response.read())
-    assert (error.message, error.param, error.request_id) == ("Invalid 'temperature'",
-                                                              "temperature", "req_1")
+    assert (error.message, error.param, error.request_id) == ("Invalid 'temperature'", "temperature", "req_1")
     assert isinstance(error.exception(), BadRequestError)
 
 
 def test_insufficient_quota_is_not_retried(fake_server: FakeServer, transport: Transport) -> None:
-    fake_server.add(429, json=error_body(message="You exceeded your current quota",
-                                         type="insufficient_quota", code="insufficient_quota"))
+    fake_server.add(
+        429,
+        json=error_body(
+            message="You exceeded your current quota", type="insufficient_quota", code="insufficient_quota"
+        ),
+    )
     response = transport.send(post(fake_server), timeout=5, max_retries=3)
     assert response.status == 429 and len(fake_server.requests) == 1
 
 
-def test_a_wait_longer_than_the_cap_is_not_retried_and_reported(fake_server: FakeServer,
-                                                                transport: Transport) -> None:
+def test_a_wait_longer_than_the_cap_is_not_retried_and_reported(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(429, headers={"Retry-After": "120"}, json=error_body(message="later"))
     cancel = RecordingEvent()
     response = transport.send(post(fake_server), timeout=5, max_retries=3, cancel=cancel)
@@ -209,8 +232,7 @@ def test_invalid_json_body_is_returned_as_is(fake_server: FakeServer, transport:
 
 
 # -- timeouts ----------------------------------------------------------------------------------------
-def test_a_response_that_never_comes_times_out(fake_server: FakeServer,
-                                               transport: Transport) -> None:
+def test_a_response_that_never_comes_times_out(fake_server: FakeServer, transport: Transport) -> None:
     fake_server.add(hang=True)
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
@@ -223,8 +245,7 @@ def test_a_response_that_never_comes_times_out(fake_server: FakeServer,
     assert len(fake_server.requests) == 1
 
 
-def test_a_timeout_before_any_response_is_retried(fake_server: FakeServer,
-                                                  transport: Transport) -> None:
+def test_a_timeout_before_any_response_is_retried(fake_server: FakeServer, transport: Transport) -> None:
     fake_server.add(hang=True)
     fake_server.add(200, json={"ok": 1})
     response = transport.send(post(fake_server), timeout=0.3, max_retries=1)
@@ -233,8 +254,9 @@ def test_a_timeout_before_any_response_is_retried(fake_server: FakeServer,
     assert [r.connection for r in fake_server.requests] == [1, 2]  # the timed-out one was dropped
 
 
-def test_a_timeout_in_the_middle_of_the_body_is_not_retried(fake_server: FakeServer,
-                                                            transport: Transport) -> None:
+def test_a_timeout_in_the_middle_of_the_body_is_not_retried(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     never = threading.Event()
     fake_server.add(200, pieces=[b'{"id":', never, b'"x"}'])
     with pytest.raises(APITimeoutError) as info:
@@ -245,8 +267,9 @@ def test_a_timeout_in_the_middle_of_the_body_is_not_retried(fake_server: FakeSer
 
 # -- redirects ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_redirects_are_not_followed(fake_server: FakeServer, second_server: FakeServer,
-                                    transport: Transport, status: int) -> None:
+def test_redirects_are_not_followed(
+    fake_server: FakeServer, second_server: FakeServer, transport: Transport, status: int
+) -> None:
     location = second_server.url + "/v1/chat/completions"
     fake_server.add(Reply.redirect(location, status))
     response = transport.send(post(fake_server), timeout=5, max_retries=3)
@@ -259,8 +282,9 @@ def test_redirects_are_not_followed(fake_server: FakeServer, second_server: Fake
 
 
 # -- broken connections ------------------------------------------------------------------------------
-def test_connection_cut_mid_body_raises_when_no_retry_is_left(fake_server: FakeServer,
-                                                             transport: Transport) -> None:
+def test_connection_cut_mid_body_raises_when_no_retry_is_left(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(200, b'{"id": "chatcmpl-123", "choices": []}', cut_after=10)
     with pytest.raises(APIConnectionError) as info:
         transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -287,8 +311,7 @@ def test_streamed_body_cut_mid_way(fake_server: FakeServer, transport: Transport
     assert len(fake_server.requests) == 1  # a stream is never retried once it has begun
 
 
-def test_streamed_body_shorter_than_its_content_length(fake_server: FakeServer,
-                                                       transport: Transport) -> None:
+def test_streamed_body_shorter_than_its_content_length(fake_server: FakeServer, transport: Transport) -> None:
     fake_server.add(200, b"0123456789" * 10, cut_after=30)
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     received = b""
@@ -305,8 +328,7 @@ def test_connection_refused(transport: Transport, caplog: pytest.LogCaptureFixtu
         port = placeholder.getsockname()[1]
     caplog.set_level(logging.DEBUG, logger="openai_params")
     with pytest.raises(APIConnectionError) as info:
-        transport.send(HTTPRequest("GET", "http://127.0.0.1:%d/v1/models" % port), timeout=5,
-                       max_retries=2)
+        transport.send(HTTPRequest("GET", "http://127.0.0.1:%d/v1/models" % port), timeout=5, max_retries=2)
     assert isinstance(info.value.__cause__, ConnectionRefusedError)
     assert "connecting to http://127.0.0.1:%d" % port in info.value.error.message
     attempts = [r for r in caplog.records if "GET http://127.0.0.1" in r.getMessage()]
@@ -314,11 +336,9 @@ def test_connection_refused(transport: Transport, caplog: pytest.LogCaptureFixtu
 
 
 # -- keep-alive --------------------------------------------------------------------------------------
-def test_300_sequential_requests_use_one_connection(fake_server: FakeServer,
-                                                    transport: Transport) -> None:
+def test_300_sequential_requests_use_one_connection(fake_server: FakeServer, transport: Transport) -> None:
     for i in range(300):
-        response = transport.send(post(fake_server, body=b'{"i":%d}' % i), timeout=5,
-                                  max_retries=0)
+        response = transport.send(post(fake_server, body=b'{"i":%d}' % i), timeout=5, max_retries=0)
         assert response.status == 200
     assert fake_server.connections == 1
     assert len(fake_server.requests) == 300
@@ -326,7 +346,8 @@ def test_300_sequential_requests_use_one_connection(fake_server: FakeServer,
 
 
 def test_streamed_responses_read_to_the_end_give_their_connection_back(
-        fake_server: FakeServer, transport: Transport) -> None:
+    fake_server: FakeServer, transport: Transport
+) -> None:
     for _ in range(5):
         fake_server.add(200, pieces=[b"a", b"b"])
     for _ in range(5):
@@ -336,8 +357,9 @@ def test_streamed_responses_read_to_the_end_give_their_connection_back(
     assert fake_server.connections == 1
 
 
-def test_a_response_closed_before_its_end_drops_the_connection(fake_server: FakeServer,
-                                                               transport: Transport) -> None:
+def test_a_response_closed_before_its_end_drops_the_connection(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     release = threading.Event()
     fake_server.add(200, pieces=[b"a", release, b"b"])
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
@@ -348,8 +370,9 @@ def test_a_response_closed_before_its_end_drops_the_connection(fake_server: Fake
     assert fake_server.connections == 2
 
 
-def test_a_post_the_server_read_is_never_sent_again_for_free(fake_server: FakeServer,
-                                                              transport: Transport) -> None:
+def test_a_post_the_server_read_is_never_sent_again_for_free(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     # Issue 9.4: the server reads the POST on a reused connection, then drops the connection.
     # It may have acted on it (billed it, stored it): with max_retries=0 it gets it once.
     fake_server.add(200, json={"n": 1})
@@ -359,12 +382,15 @@ def test_a_post_the_server_read_is_never_sent_again_for_free(fake_server: FakeSe
         transport.send(post(fake_server, body=b'{"second":1}'), timeout=5, max_retries=0)
     assert isinstance(info.value.__cause__, ConnectionError)
     assert [(r.connection, r.body) for r in fake_server.requests] == [
-        (1, b'{"model":"m"}'), (1, b'{"second":1}')]
+        (1, b'{"model":"m"}'),
+        (1, b'{"second":1}'),
+    ]
     assert fake_server.connections == 1
 
 
-def test_after_the_request_was_written_a_failure_counts_as_an_attempt(fake_server: FakeServer,
-                                                                      transport: Transport) -> None:
+def test_after_the_request_was_written_a_failure_counts_as_an_attempt(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(200, json={"n": 1})
     fake_server.add(drop=True)
     fake_server.add(200, json={"n": 2})
@@ -376,8 +402,8 @@ def test_after_the_request_was_written_a_failure_counts_as_an_attempt(fake_serve
 
 @pytest.mark.parametrize("error", [BrokenPipeError, ConnectionAbortedError, ConnectionResetError])
 def test_a_pooled_connection_that_fails_while_sending_is_replaced_free(
-        fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch,
-        error: type) -> None:
+    fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch, error: type
+) -> None:
     # Issue 9.18a: the request never got out whole, so the server cannot have acted on it: it
     # goes again at once on a new connection, without using up a retry (max_retries=0).
     import http.client
@@ -396,13 +422,15 @@ def test_a_pooled_connection_that_fails_while_sending_is_replaced_free(
     response = transport.send(post(fake_server, body=b'{"again":1}'), timeout=5, max_retries=0)
     assert response.status == 200 and response.attempts == 1 and failures == [1]
     assert [(r.connection, r.body) for r in fake_server.requests] == [
-        (1, b'{"model":"m"}'), (2, b'{"again":1}')]
+        (1, b'{"model":"m"}'),
+        (2, b'{"again":1}'),
+    ]
 
 
 @pytest.mark.parametrize("error", [BrokenPipeError, ConnectionAbortedError])
 def test_a_new_connection_that_fails_while_sending_is_a_real_failure(
-        fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch,
-        error: type) -> None:
+    fake_server: FakeServer, transport: Transport, monkeypatch: pytest.MonkeyPatch, error: type
+) -> None:
     import http.client
 
     def send_fails(self: http.client.HTTPConnection, data: Any) -> None:
@@ -415,8 +443,9 @@ def test_a_new_connection_that_fails_while_sending_is_a_real_failure(
     assert fake_server.requests == []
 
 
-def test_a_reused_connection_waits_with_the_current_calls_timeout(fake_server: FakeServer,
-                                                                  transport: Transport) -> None:
+def test_a_reused_connection_waits_with_the_current_calls_timeout(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     # Issue 9.18b: the connection was made with timeout=10; the next call says 0.5.
     fake_server.add(200, json={"n": 1})
     fake_server.add(hang=True)
@@ -429,8 +458,9 @@ def test_a_reused_connection_waits_with_the_current_calls_timeout(fake_server: F
     assert [r.connection for r in fake_server.requests] == [1, 1]
 
 
-def test_a_pooled_connection_closed_while_idle_is_replaced(fake_server: FakeServer,
-                                                           transport: Transport) -> None:
+def test_a_pooled_connection_closed_while_idle_is_replaced(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(200, json={"n": 1}, close_silently=True)
     fake_server.add(200, json={"n": 2})
     transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -440,8 +470,9 @@ def test_a_pooled_connection_closed_while_idle_is_replaced(fake_server: FakeServ
     assert fake_server.connections == 2
 
 
-def test_a_fresh_connection_that_breaks_is_a_real_failure(fake_server: FakeServer,
-                                                          transport: Transport) -> None:
+def test_a_fresh_connection_that_breaks_is_a_real_failure(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(drop=True)
     with pytest.raises(APIConnectionError) as info:
         transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -471,12 +502,16 @@ def test_the_pool_is_safe_across_threads(fake_server: FakeServer, transport: Tra
 
 # -- streaming ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("chunked", [True, False])
-def test_iter_bytes_yields_a_piece_before_the_next_is_released(fake_server: FakeServer,
-                                                               transport: Transport,
-                                                               chunked: bool) -> None:
+def test_iter_bytes_yields_a_piece_before_the_next_is_released(
+    fake_server: FakeServer, transport: Transport, chunked: bool
+) -> None:
     second, third = threading.Event(), threading.Event()
-    fake_server.add(200, pieces=[b"data: first\n\n", b"data: second\n\n", b"data: third\n\n"],
-                    wait_for={1: second, 2: third}, chunked=chunked)
+    fake_server.add(
+        200,
+        pieces=[b"data: first\n\n", b"data: second\n\n", b"data: third\n\n"],
+        wait_for={1: second, 2: third},
+        chunked=chunked,
+    )
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     assert response.status == 200
     pieces = response.iter_bytes()
@@ -488,8 +523,7 @@ def test_iter_bytes_yields_a_piece_before_the_next_is_released(fake_server: Fake
     assert fake_server.problems == []
 
 
-def test_stream_with_an_error_status_has_its_body_read(fake_server: FakeServer,
-                                                       transport: Transport) -> None:
+def test_stream_with_an_error_status_has_its_body_read(fake_server: FakeServer, transport: Transport) -> None:
     fake_server.add(401, json=error_body(message="Incorrect API key"))
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     assert response.status == 401
@@ -505,8 +539,7 @@ def test_read_after_iter_bytes_is_an_error(fake_server: FakeServer, transport: T
         response.read()
 
 
-def test_abort_from_another_thread_ends_a_blocked_read(fake_server: FakeServer,
-                                                       transport: Transport) -> None:
+def test_abort_from_another_thread_ends_a_blocked_read(fake_server: FakeServer, transport: Transport) -> None:
     never = threading.Event()
     fake_server.add(200, pieces=[b"a", never, b"b"])
     response = transport.send(post(fake_server), timeout=30, max_retries=0, stream=True)
@@ -530,8 +563,13 @@ def test_abort_from_another_thread_ends_a_blocked_read(fake_server: FakeServer,
 
 
 # -- cancel ------------------------------------------------------------------------------------------
-def _cancel_once_asked(fake_server: FakeServer, transport: Transport, asked: threading.Event,
-                       cancel: threading.Event, timeout: float) -> None:
+def _cancel_once_asked(
+    fake_server: FakeServer,
+    transport: Transport,
+    asked: threading.Event,
+    cancel: threading.Event,
+    timeout: float,
+) -> None:
     """Send on a thread, set ``cancel`` once the server has the request: the call must end
     at once with APIUserAbortError, after that one request."""
     outcome: List[BaseException] = []
@@ -564,8 +602,7 @@ def test_cancel_during_the_backoff_wait(fake_server: FakeServer, transport: Tran
     _cancel_once_asked(fake_server, transport, asked, threading.Event(), timeout=5)
 
 
-def test_cancel_event_aborts_a_wait_for_the_response(fake_server: FakeServer,
-                                                     transport: Transport) -> None:
+def test_cancel_event_aborts_a_wait_for_the_response(fake_server: FakeServer, transport: Transport) -> None:
     asked = threading.Event()
 
     def hang(request: RecordedRequest) -> Reply:
@@ -586,14 +623,12 @@ def test_cancel_set_before_sending(fake_server: FakeServer, transport: Transport
 
 # -- proxies -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
-def test_http_through_a_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                   proxy_server: FakeServer,
-                                                   second_server: FakeServer,
-                                                   variable: str) -> None:
+def test_http_through_a_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, second_server: FakeServer, variable: str
+) -> None:
     monkeypatch.setenv(variable, "http://user:p%%40ss@127.0.0.1:%d" % proxy_server.port)
     with Transport(retry_policy=FAST) as transport:
-        response = transport.send(post(second_server, path="/v1/models?limit=2"), timeout=5,
-                                  max_retries=0)
+        response = transport.send(post(second_server, path="/v1/models?limit=2"), timeout=5, max_retries=0)
     assert response.status == 200
     [got] = proxy_server.requests
     assert got.target == "http://127.0.0.1:%d/v1/models?limit=2" % second_server.port
@@ -602,8 +637,9 @@ def test_http_through_a_proxy_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert second_server.requests == [] and second_server.connections == 0
 
 
-def test_no_proxy_bypasses_the_proxy(monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer,
-                                     second_server: FakeServer) -> None:
+def test_no_proxy_bypasses_the_proxy(
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, second_server: FakeServer
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % proxy_server.port)
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     with Transport(retry_policy=FAST) as transport:
@@ -614,13 +650,17 @@ def test_no_proxy_bypasses_the_proxy(monkeypatch: pytest.MonkeyPatch, proxy_serv
 
 
 def test_https_through_a_proxy_uses_connect_and_keeps_the_key_inside(
-        monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer) -> None:
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer
+) -> None:
     monkeypatch.setenv("https_proxy", "http://user:pw@127.0.0.1:%d" % proxy_server.port)
     proxy_server.add(403)  # the proxy refuses the tunnel
     with Transport(retry_policy=FAST) as transport:
         with pytest.raises(APIConnectionError) as info:
-            transport.send(HTTPRequest("POST", "https://api.example.test:8443/v1/chat/completions",
-                                       dict(AUTH), b"{}"), timeout=5, max_retries=0)
+            transport.send(
+                HTTPRequest("POST", "https://api.example.test:8443/v1/chat/completions", dict(AUTH), b"{}"),
+                timeout=5,
+                max_retries=0,
+            )
     assert "403" in info.value.error.message
     [got] = proxy_server.requests
     assert got.method == "CONNECT" and got.target == "api.example.test:8443"
@@ -629,7 +669,8 @@ def test_https_through_a_proxy_uses_connect_and_keeps_the_key_inside(
 
 
 def test_an_explicit_empty_proxies_dict_ignores_the_environment(
-        monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, fake_server: FakeServer) -> None:
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, fake_server: FakeServer
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % proxy_server.port)
     with Transport(proxies={}) as transport:
         transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -644,10 +685,29 @@ def tls_server(tmp_path: Path) -> Iterator[FakeServer]:
     if shutil.which("openssl") is None:
         pytest.fail("the openssl command is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     server = FakeServer(ssl_context=context)
@@ -692,14 +752,13 @@ def test_https_to_a_plain_http_server_is_a_connection_error(fake_server: FakeSer
 
 
 # -- logging and secrets -----------------------------------------------------------------------------
-def test_one_debug_line_per_attempt_with_the_key_redacted(fake_server: FakeServer,
-                                                          transport: Transport,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_one_debug_line_per_attempt_with_the_key_redacted(
+    fake_server: FakeServer, transport: Transport, caplog: pytest.LogCaptureFixture
+) -> None:
     fake_server.add(429, headers={"retry-after-ms": "1"})
     fake_server.add(200)
     caplog.set_level(logging.DEBUG, logger="openai_params")
-    transport.send(post(fake_server, path="/v1/chat/completions?api_key=" + KEY), timeout=5,
-                   max_retries=2)
+    transport.send(post(fake_server, path="/v1/chat/completions?api_key=" + KEY), timeout=5, max_retries=2)
     lines = [r.getMessage() for r in caplog.records if r.name == "openai_params"]
     assert len(lines) == 2
     assert lines[0].startswith("POST %s/v1/chat/completions" % fake_server.url)
@@ -712,11 +771,11 @@ def test_one_debug_line_per_attempt_with_the_key_redacted(fake_server: FakeServe
 
 
 def test_request_repr_redacts() -> None:
-    request = HTTPRequest("POST", "https://x.test/v1?key=" + KEY, {"Authorization": "Bearer " + KEY,
-                                                                   "api-key": KEY}, b"{}")
+    request = HTTPRequest(
+        "POST", "https://x.test/v1?key=" + KEY, {"Authorization": "Bearer " + KEY, "api-key": KEY}, b"{}"
+    )
     assert KEY not in repr(request) and "SECRETSECRET" not in repr(request)
-    assert request.redacted_headers() == {"Authorization": "Bearer sk-...9876",
-                                          "api-key": "sk-...9876"}
+    assert request.redacted_headers() == {"Authorization": "Bearer sk-...9876", "api-key": "sk-...9876"}
     assert request.headers["Authorization"] == "Bearer " + KEY  # the request itself is intact
 
 
@@ -728,16 +787,20 @@ def test_errors_never_carry_the_key(fake_server: FakeServer, transport: Transpor
 
 
 # -- arguments and the module itself -----------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, error", [
-    ({"timeout": 0, "max_retries": 0}, ValueError),
-    ({"timeout": float("inf"), "max_retries": 0}, ValueError),
-    ({"timeout": float("nan"), "max_retries": 0}, ValueError),
-    ({"timeout": 1e10, "max_retries": 0}, ValueError),
-    ({"timeout": sys.maxsize, "max_retries": 0}, ValueError),
-    ({"timeout": True, "max_retries": 0}, TypeError),
-    ({"timeout": "5", "max_retries": 0}, TypeError),
-    ({"timeout": 5, "max_retries": -1}, ValueError),
-    ({"timeout": 5, "max_retries": 1.5}, TypeError)])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"timeout": 0, "max_retries": 0}, ValueError),
+        ({"timeout": float("inf"), "max_retries": 0}, ValueError),
+        ({"timeout": float("nan"), "max_retries": 0}, ValueError),
+        ({"timeout": 1e10, "max_retries": 0}, ValueError),
+        ({"timeout": sys.maxsize, "max_retries": 0}, ValueError),
+        ({"timeout": True, "max_retries": 0}, TypeError),
+        ({"timeout": "5", "max_retries": 0}, TypeError),
+        ({"timeout": 5, "max_retries": -1}, ValueError),
+        ({"timeout": 5, "max_retries": 1.5}, TypeError),
+    ],
+)
 def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type) -> None:
     # Refused with the package's message (field, value, what is allowed), before any socket:
     # never an OverflowError from the socket layer (issue 9.13).
@@ -746,8 +809,9 @@ def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type
         transport.send(HTTPRequest("GET", "http://127.0.0.1:1/"), **kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [{"pool_size": -1}, {"pool_size": "3"},
-                                    {"retry_policy": {"initial_delay": 1}}])
+@pytest.mark.parametrize(
+    "kwargs", [{"pool_size": -1}, {"pool_size": "3"}, {"retry_policy": {"initial_delay": 1}}]
+)
 def test_bad_constructor_arguments(kwargs: Dict[str, Any]) -> None:
     with pytest.raises((TypeError, ValueError), match=r"must be .* \(got "):
         Transport(**kwargs)
@@ -776,11 +840,14 @@ def test_a_response_built_from_bytes() -> None:
 
 def test_importing_the_package_stays_light() -> None:
     root = Path(__file__).resolve().parent.parent
-    code = ("import sys; import openai_params; "
-            "print(sorted(m for m in ('ssl', 'http.client', 'urllib.request', 'email') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=str(root), check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    code = (
+        "import sys; import openai_params; "
+        "print(sorted(m for m in ('ssl', 'http.client', 'urllib.request', 'email') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=str(root), check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -792,8 +859,9 @@ def test_mock_transport_answers_with_the_handler_without_sockets() -> None:
 
     def handler(request: HTTPRequest) -> HTTPResponse:
         seen.append(request)
-        return HTTPResponse(200, headers={"Content-Type": "text/event-stream"},
-                            body=[b"data: 1\n\n", b"", b"data: 2\n\n"])
+        return HTTPResponse(
+            200, headers={"Content-Type": "text/event-stream"}, body=[b"data: 1\n\n", b"", b"data: 2\n\n"]
+        )
 
     mock = MockTransport(handler)
     request = HTTPRequest("POST", "http://nowhere.test/v1/chat/completions", {}, b"{}")
@@ -843,8 +911,7 @@ def test_mock_transport_handler_errors_reach_the_caller() -> None:
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer,
-                                                        client: Any) -> None:
+def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer, client: Any) -> None:
     # Issue 9.9: the stream stops at "data: [DONE]", before the terminating zero-length chunk.
     from streamdata import SSE_HEADERS, text_stream
 
@@ -858,8 +925,9 @@ def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer
     assert fake_server.connections == 1
 
 
-def test_a_stream_left_mid_way_does_not_give_its_connection_back(fake_server: FakeServer,
-                                                                 client: Any) -> None:
+def test_a_stream_left_mid_way_does_not_give_its_connection_back(
+    fake_server: FakeServer, client: Any
+) -> None:
     from streamdata import SSE_HEADERS, text_stream
 
     held = threading.Event()
@@ -872,8 +940,9 @@ def test_a_stream_left_mid_way_does_not_give_its_connection_back(fake_server: Fa
     assert [r.connection for r in fake_server.requests] == [1, 2]
 
 
-def test_leaving_a_stream_the_server_still_feeds_returns_at_once(fake_server: FakeServer,
-                                                                  client: Any) -> None:
+def test_leaving_a_stream_the_server_still_feeds_returns_at_once(
+    fake_server: FakeServer, client: Any
+) -> None:
     # A caller breaks out while tokens keep coming every few milliseconds: close() may read
     # what is already there, but only for a short while in all, never the whole rest.
     from streamdata import SSE_HEADERS, text_stream
@@ -887,11 +956,14 @@ def test_leaving_a_stream_the_server_still_feeds_returns_at_once(fake_server: Fa
     assert not stream.result().success
 
 
-def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServer,
-                                                           client: Any) -> None:
+def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServer, client: Any) -> None:
     # Issue 9.18c: the 429's body must be read before the retry decision.
-    fake_server.add(429, json=error_body(message="You exceeded your current quota",
-                                         type="insufficient_quota", code="insufficient_quota"))
+    fake_server.add(
+        429,
+        json=error_body(
+            message="You exceeded your current quota", type="insufficient_quota", code="insufficient_quota"
+        ),
+    )
     fake_server.add(200)
     stream = client.chat.completions.stream(MESSAGES, model="m", max_retries=2)
     final = stream.result()
@@ -901,19 +973,21 @@ def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServ
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
-def test_a_compressed_body_is_an_unsupported_encoding_not_bad_utf8(fake_server: FakeServer,
-                                                                  client: Any,
-                                                                  coding: str) -> None:
+def test_a_compressed_body_is_an_unsupported_encoding_not_bad_utf8(
+    fake_server: FakeServer, client: Any, coding: str
+) -> None:
     # Issue 9.11: the client asks for Accept-Encoding: identity; a server that compresses anyway.
     import gzip
 
     from streamdata import SSE_HEADERS, completion, text_stream
 
     body = gzip.compress(b'{"id": "x"}')
-    fake_server.add(200, body, headers={"Content-Type": "application/json",
-                                        "Content-Encoding": coding})
-    fake_server.add(200, pieces=[gzip.compress(b"".join(text_stream(["a"])))],
-                    headers=dict(SSE_HEADERS, **{"Content-Encoding": coding}))
+    fake_server.add(200, body, headers={"Content-Type": "application/json", "Content-Encoding": coding})
+    fake_server.add(
+        200,
+        pieces=[gzip.compress(b"".join(text_stream(["a"])))],
+        headers=dict(SSE_HEADERS, **{"Content-Encoding": coding}),
+    )
     result = client.chat.completions.create(MESSAGES, model="m")
     stream = client.chat.completions.stream(MESSAGES, model="m")
     final = stream.result()
@@ -931,16 +1005,23 @@ def test_making_a_client_loads_no_network_module(fake_server: FakeServer) -> Non
     # Issue 9.17: OpenAI() alone loads no ssl, http.client, email or urllib.request (the proxy
     # environment is read at the first request); the first request does load them.
     root = Path(__file__).resolve().parent.parent
-    code = ("import sys\n"
-            "from openai_params import OpenAI\n"
-            "names = ('ssl', 'http.client', 'email', 'urllib.request')\n"
-            "client = OpenAI(api_key='sk-x', base_url=sys.argv[1])\n"
-            "print(sorted(m for m in names if m in sys.modules))\n"
-            "client.models.list()\n"
-            "print(sorted(m for m in names if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code, fake_server.url + "/v1"], cwd=str(root),
-                         check=True, stdout=subprocess.PIPE, text=True,
-                         env={"PATH": "", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "*"}).stdout
+    code = (
+        "import sys\n"
+        "from openai_params import OpenAI\n"
+        "names = ('ssl', 'http.client', 'email', 'urllib.request')\n"
+        "client = OpenAI(api_key='sk-x', base_url=sys.argv[1])\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+        "client.models.list()\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, fake_server.url + "/v1"],
+        cwd=str(root),
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PATH": "", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "*"},
+    ).stdout
     before, after = out.split("\n")[:2]
     assert before == "[]"
     assert "http.client" in after and "urllib.request" in after
@@ -959,8 +1040,9 @@ def test_no_function_of_the_transport_is_longer_than_50_lines() -> None:
                 assert length <= 50, "%s: %s has %d lines" % (name, node.name, length)
 
 
-def test_a_stream_closed_between_two_pieces_reads_nothing_more(fake_server: FakeServer,
-                                                              transport: Transport) -> None:
+def test_a_stream_closed_between_two_pieces_reads_nothing_more(
+    fake_server: FakeServer, transport: Transport
+) -> None:
     fake_server.add(200, pieces=[b"a", b"b", b"c"])
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     pieces = response.iter_bytes()

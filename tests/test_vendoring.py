@@ -33,8 +33,7 @@ def test_every_import_inside_the_package_is_relative_or_stdlib() -> None:
 
 def test_a_vendored_copy_runs_a_call(tmp_path: Path, fake_server) -> None:
     vendor = tmp_path / "yourtool" / "_vendor"
-    shutil.copytree(str(PACKAGE), str(vendor / "openai_params"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(str(PACKAGE), str(vendor / "openai_params"), ignore=shutil.ignore_patterns("__pycache__"))
     for folder in (tmp_path / "yourtool", vendor):
         (folder / "__init__.py").write_text("")
     fake_server.add(200, json=completion("from the vendored copy"))
@@ -45,9 +44,15 @@ def test_a_vendored_copy_runs_a_call(tmp_path: Path, fake_server) -> None:
         "r = client.chat.completions.create([{'role': 'user', 'content': 'hi'}],\n"
         "                                   OpenAIChatCompletionParameters(temperature=0))\n"
         "print(json.dumps({'text': r.text, 'leaked': sorted(m for m in sys.modules\n"
-        "                  if m.split('.')[0] == 'openai_params')}))\n")
-    done = subprocess.run([sys.executable, "-c", script, fake_server.url + "/v1"],
-                          cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+        "                  if m.split('.')[0] == 'openai_params')}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, fake_server.url + "/v1"],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out == {"text": "from the vendored copy", "leaked": []}
