@@ -75,7 +75,7 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
 
     A query already on ``base_url`` (Azure's ``?api-version=...``) is kept, after the path.
     """
-    base, _, base_query = base_url.partition("?")
+    base, _, joined = base_url.partition("?")
     url = base.rstrip("/") + "/" + path.lstrip("/")
     pairs = []
     for key, value in (query or {}).items():
@@ -84,11 +84,11 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
         if isinstance(value, bool):
             value = "true" if value else "false"
         pairs.append((key, value))
-    from urllib.parse import urlencode
+    if pairs:  # (most calls have none: nothing to encode)
+        from urllib.parse import urlencode
 
-    extra = urlencode(pairs)
-    joined = "&".join(part for part in (base_query, extra) if part)
-    return url + ("?" + joined if joined else "")
+        joined = "&".join(part for part in (joined, urlencode(pairs)) if part)
+    return url + "?" + joined if joined else url
 
 
 def build_headers(
