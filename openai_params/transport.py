@@ -65,7 +65,7 @@ request, so ``import openai_params`` and ``OpenAI()`` stay light.
 
 import threading
 import time
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel, _shutdown
@@ -79,6 +79,7 @@ from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, d
 
 if TYPE_CHECKING:
     import http.client
+    import logging
     import ssl
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
@@ -298,7 +299,7 @@ class Transport:
     ) -> None:
         import logging  # loaded by the first request, not by the import
 
-        logger = logging.getLogger("openai_params")
+        logger = _logger()
         if not logger.isEnabledFor(logging.DEBUG):
             return
         if decision is None or decision.reason.endswith(": success"):
@@ -343,6 +344,14 @@ def _exchange(
             return conn.getresponse()
     finally:
         unhook()
+
+
+@lru_cache(maxsize=None)
+def _logger() -> "logging.Logger":
+    """The package's logger, looked up once (``getLogger`` takes the logging lock on each call)."""
+    import logging
+
+    return logging.getLogger("openai_params")
 
 
 def _failed(exc: APIConnectionError, *, written: bool, reused: bool, answered: bool = False) -> _Failed:
