@@ -17,7 +17,8 @@ The server is a minimal keep-alive HTTP/1.1 responder on raw sockets in a separa
 process, so that its cost is small and it does not compete for the client's GIL.
 Rounds alternate between the contenders (the order rotates each round) and the
 medians are compared, since this machine is shared and absolute times mean little.
-Targets (issue 4): project within 1.3x of raw, and no slower than openai.
+Targets (restated): project/raw <= 1.6x and project/openai <= 0.5x (wall clock, medians).
+Only the project's ratios have targets; the transport's are printed to show where time goes.
 """
 
 import argparse
@@ -228,19 +229,18 @@ def main() -> int:
     # The CPU figures are steadier than the wall clock on a busy machine; the targets
     # are on the wall clock.
     ok = True
-    for name in ("project", "transport"):
-        ratio = median[name] / median["raw"]
-        target = ratio <= 1.3
-        ok = ok and (target or name != "project")
-        print("%-9s / raw    = %.2fx  (target <= 1.3x: %s)" % (name, ratio, "met" if target else "MISSED"))
-    if "openai" in median:
+    for baseline, limit in (("raw", 1.6), ("openai", 0.5)):
+        if baseline not in median:
+            continue
         for name in ("project", "transport"):
-            ratio = median[name] / median["openai"]
-            target = ratio <= 1.0
-            ok = ok and (target or name != "project")
-            print(
-                "%-9s / openai = %.2fx  (target <= 1.0x: %s)" % (name, ratio, "met" if target else "MISSED")
-            )
+            ratio = median[name] / median[baseline]
+            if name == "project":
+                met = ratio <= limit
+                ok = ok and met
+                target = "  (target project/%s <= %.1fx: %s)" % (baseline, limit, "met" if met else "MISSED")
+            else:
+                target = ""
+            print("%-9s / %-6s = %.2fx%s" % (name, baseline, ratio, target))
     return 0 if ok else 1
 
 
