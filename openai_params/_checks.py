@@ -175,20 +175,28 @@ def check_str(
     """``value`` must be a ``str``, optionally non-empty and at most ``max_length`` characters."""
     if value is None and optional:
         return
-    if non_empty and max_length is not None:
-        text = "a non-empty string of at most %d characters" % max_length
-    elif non_empty:
-        text = "a non-empty string"
-    elif max_length is not None:
-        text = "a string of at most %d characters" % max_length
-    else:
-        text = "a string"
+    # Checked on every request (roles, contents, the model): the message is only written
+    # for a value that fails.
     if not isinstance(value, str):
-        wrong_type(field, text, value)
+        wrong_type(field, _str_allowed(non_empty, max_length), value)
     if non_empty and not value:
-        fail(field, text, value)
+        fail(field, _str_allowed(non_empty, max_length), value)
     if max_length is not None and len(value) > max_length:
-        raise ValueError("%s must be %s (got %d characters: %s)" % (field, text, len(value), show(value)))
+        raise ValueError(
+            "%s must be %s (got %d characters: %s)"
+            % (field, _str_allowed(non_empty, max_length), len(value), show(value))
+        )
+
+
+def _str_allowed(non_empty: bool, max_length: Optional[int]) -> str:
+    """What :func:`check_str` allows, in words."""
+    if non_empty and max_length is not None:
+        return "a non-empty string of at most %d characters" % max_length
+    if non_empty:
+        return "a non-empty string"
+    if max_length is not None:
+        return "a string of at most %d characters" % max_length
+    return "a string"
 
 
 # The longest wait allowed for one timeout: a day. Longer is a mistake (sys.maxsize, 1e10),
