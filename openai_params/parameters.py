@@ -119,12 +119,21 @@ def _field_rules(cls: type) -> Tuple[Tuple[str, Any, Rule], ...]:
     return tuple((f.name, f.default, _RULES.get(f.name, _no_rule)) for f in fields(cls))
 
 
+# The default of a field in ALWAYS_SENT, for body(): no value is this object.
+_NO_DEFAULT = object()
+
+
 @lru_cache(maxsize=None)
 def _sent_fields(cls: type) -> Tuple[Tuple[str, Any], ...]:
     """``(name, default)`` of the fields of ``cls`` that can be in the body, in body order:
-    the request's own fields, then those every call shares (``user``)."""
+    the request's own fields, then those every call shares (``user``). The default of a
+    field in ``ALWAYS_SENT`` is ``_NO_DEFAULT``."""
     shared = {f.name for f in fields(OpenAIParameters)}
-    sent = [(f.name, f.default) for f in fields(cls) if f.name not in NOT_SENT]
+    sent = [
+        (f.name, _NO_DEFAULT if f.name in ALWAYS_SENT else f.default)
+        for f in fields(cls)
+        if f.name not in NOT_SENT
+    ]
     return tuple(sorted(sent, key=lambda item: item[0] in shared))
 
 
@@ -225,7 +234,8 @@ class OpenAIParameters:
         values = vars(self)  # the fields, by name
         for name, default in _sent_fields(cls):
             value = values[name]
-            if (value is not None and value != default) or name in ALWAYS_SENT:
+            # Most fields hold their default object: the first test leaves them out.
+            if value is not default and (default is _NO_DEFAULT or (value is not None and value != default)):
                 body[name] = _json_form(name, value)
         if self.extra_body:
             body.update(self.extra_body)
