@@ -63,6 +63,10 @@ request, so ``import openai_params`` and ``OpenAI()`` stay light.
     print(response.status, response.read()[:100])
 """
 
+# With the transport (made with the client), not at the first log line: a call cancelled at the
+# interpreter's exit must import nothing then (on 3.11 a module that defines a named tuple,
+# imported during shutdown, turns Ctrl-C's exit status 130 into 1).
+import logging
 import threading
 import time
 from functools import lru_cache, partial
@@ -79,7 +83,6 @@ from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, d
 
 if TYPE_CHECKING:
     import http.client
-    import logging
     import ssl
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
@@ -297,8 +300,6 @@ class Transport:
         outcome: str,
         decision: Optional[RetryDecision],
     ) -> None:
-        import logging  # loaded by the first request, not by the import
-
         logger = _logger()
         if not logger.isEnabledFor(logging.DEBUG):
             return
@@ -349,8 +350,6 @@ def _exchange(
 @lru_cache(maxsize=None)
 def _logger() -> "logging.Logger":
     """The package's logger, looked up once (``getLogger`` takes the logging lock on each call)."""
-    import logging
-
     return logging.getLogger("openai_params")
 
 
