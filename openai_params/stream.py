@@ -35,6 +35,12 @@ from .sse import SSEDecoder, SSEError, SSEEvent
 
 __all__ = ["ChatCompletionStream"]
 
+# Each event's data is read as json.loads reads it, without that function's per-call
+# keyword checks and its two whitespace regex matches: strip JSON's whitespace (RFC 8259:
+# "ws = *( %x20 / %x09 / %x0A / %x0D )") and require the value to fill what is left.
+_JSON = json.JSONDecoder()
+_JSON_WS = " \t\n\r"
+
 
 class ChatCompletionStream:
     """An iterator of :class:`OpenAIChatCompletionStreamResult`, one per chunk.
@@ -216,15 +222,18 @@ class ChatCompletionStream:
         chunk = OpenAIChatCompletionStreamResult
         status, headers = self.status, self.headers
         add = self._accumulator.add
-        loads = json.loads
+        raw_decode = _JSON.raw_decode
         for event in events:
             data = event.data
             if data == "[DONE]":
                 self._stop = True
                 return
+            text = data.strip(_JSON_WS)
             try:
-                payload = loads(data)
+                payload, end = raw_decode(text)
             except ValueError:
+                end = -1
+            if end != len(text):
                 self._fail("stream_error", "a stream event is not JSON: %r" % data[:200])
                 self._stop = True
                 return

@@ -495,3 +495,38 @@ def test_a_stream_without_a_single_choice_is_invalid(pieces, count) -> None:
     assert not final.success and final.choice is None
     assert final.errors[0].type == "invalid_response"
     assert "without a choice (%d chunks received)" % count in final.errors[0].message
+
+
+# -- each event's data is read exactly as json.loads reads it -------------------------------------
+_ONE = json.dumps(chunk("one", finish="stop"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _ONE,
+        " " + _ONE,  # "data:  {...}": the field's one space is dropped, the second kept
+        "\t" + _ONE + " \t",
+        _ONE + "\n",  # a last "data:" line that is empty
+        "\n\n" + _ONE,  # empty "data:" lines first
+        _ONE + "x",
+        _ONE + " " + _ONE,
+        "\ufeff" + _ONE,  # json.loads refuses a BOM in a str
+        _ONE + "\x0c",  # form feed: whitespace to str.strip, not to JSON
+        "\xa0" + _ONE,
+        " ",
+        "",
+    ],
+)
+def test_event_data_is_read_as_json_loads_reads_it(data) -> None:
+    lines = b"".join(b"data: " + line.encode("utf-8") + b"\n" for line in data.split("\n"))
+    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=[lines + b"\n", DONE]))
+    with client.chat.completions.stream(MESSAGES) as stream:
+        bodies = [c.body for c in stream]
+    final = stream.result()
+    try:
+        expected = json.loads(data)
+    except ValueError:
+        assert final.errors[0].type == "stream_error" and "not JSON" in final.errors[0].message
+    else:
+        assert bodies == [expected] and final.success and final.text == "one"
