@@ -33,7 +33,7 @@ How values from successive chunks combine:
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
-from ._checks import is_mapping
+from ._checks import MAPPING
 
 __all__ = ["ChatCompletionAccumulator"]
 
@@ -91,7 +91,7 @@ class _ToolCall:
             elif key == "type":
                 if self.type is None and isinstance(value, str) and value:
                     self.type = value
-            elif key in ("function", "custom") and is_mapping(value):
+            elif key in ("function", "custom") and isinstance(value, MAPPING):
                 obj = self.objects.setdefault(key, {})
                 for name, piece in value.items():
                     if name in _ONCE_KEYS:
@@ -165,13 +165,13 @@ class _Choice:
         delta = choice.get("delta")
         if delta is None and "delta" not in choice:
             delta = choice.get("message")  # a server that streams whole messages
-        if delta is not None and is_mapping(delta):
+        if isinstance(delta, MAPPING):
             self._add_delta(delta)
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             self.finish_reason = finish_reason
         logprobs = choice.get("logprobs")
-        if logprobs is not None and is_mapping(logprobs):
+        if logprobs is not None and isinstance(logprobs, MAPPING):
             self._add_logprobs(logprobs)
         if not _CHOICE_KEYS.issuperset(choice):
             for key, value in choice.items():
@@ -196,15 +196,15 @@ class _Choice:
             elif key == "tool_calls":
                 if isinstance(value, list):
                     for tool_call in value:
-                        if is_mapping(tool_call):
+                        if isinstance(tool_call, MAPPING):
                             self._tool_call_for(tool_call).merge(tool_call)
             elif key == "function_call":
-                if is_mapping(value):
+                if isinstance(value, MAPPING):
                     if self.function_call is None:
                         self.function_call = _ToolCall(0, 0)
                     self.function_call.merge({"function": value})
             elif key == "audio":
-                if is_mapping(value):
+                if isinstance(value, MAPPING):
                     self._add_audio(value)
             else:
                 old = self.extra_delta.get(key)
@@ -340,7 +340,7 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
-        if not is_mapping(chunk):
+        if not isinstance(chunk, MAPPING):
             return
         self.chunks_added += 1
         top = self._top
@@ -361,7 +361,7 @@ class ChatCompletionAccumulator:
             return
         states = self._choices
         for choice in choices:
-            if not is_mapping(choice):
+            if not isinstance(choice, MAPPING):
                 continue
             index = choice.get("index")
             if isinstance(index, bool) or not isinstance(index, int):
