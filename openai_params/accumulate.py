@@ -46,6 +46,8 @@ _CHOICE_KEYS = frozenset(("index", "delta", "message", "finish_reason", "logprob
 # Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
 _ONCE_KEYS = frozenset(("name",))
 _TEXT_KEYS = frozenset(("arguments", "input"))
+# Equal to nothing but itself: a key not yet in a dict.
+_ABSENT = object()
 
 
 def _is_empty(value: Any) -> bool:
@@ -345,6 +347,10 @@ class ChatCompletionAccumulator:
         self.chunks_added += 1
         top = self._top
         for key, value in chunk.items():
+            # Most chunks repeat id, created, model and system_fingerprint: one look-up passes
+            # over them.  (The keys tested next never get into top.)
+            if top.get(key, _ABSENT) == value:
+                continue
             if key in _CHUNK_KEYS:
                 continue
             if key == "usage":
@@ -354,7 +360,7 @@ class ChatCompletionAccumulator:
                 # one is the whole.)
                 if value is not None:
                     self._usage = value
-            elif key not in top or top[key] != value:  # most chunks repeat id, model, created
+            else:
                 _set(top, key, value)
         choices = chunk.get("choices")
         if not isinstance(choices, list):
