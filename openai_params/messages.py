@@ -162,7 +162,13 @@ class OpenAIMessage:
 
     @property
     def text(self) -> str:
-        """The content as text: a string as is, the text parts of a list joined, ``""`` for ``None``."""
+        """The content as text: a string as is, the text parts of a list joined, ``""`` for ``None``.
+
+        Setting it replaces the text and keeps the other parts: a string (or no content)
+        becomes the new string; in a list, the first text part takes the new text and the
+        other text parts go (so reading it back gives what was set), or a text part is put
+        first when there was none.
+        """
         content = self.content
         if isinstance(content, str):
             return content
@@ -173,6 +179,79 @@ class OpenAIMessage:
                 if is_mapping(part) and part.get("type") == "text" and isinstance(part.get("text"), str)
             )
         return ""
+
+    @text.setter
+    def text(self, value: str) -> None:
+        check_str("text", value)
+        content = self.content
+        if not isinstance(content, (list, tuple)):
+            self.content = value
+            return
+        parts: List[Any] = []
+        placed = False
+        for part in content:
+            if is_mapping(part) and part.get("type") == "text":
+                if placed:
+                    continue
+                part = dict(part, text=value)
+                placed = True
+            parts.append(part)
+        if not placed:
+            parts.insert(0, {"type": "text", "text": value})
+        self.content = parts
+
+    # -- content parts: images and files (built by openai_params.content) ----------------------
+    def _add_part(self, part: Dict[str, Any], what: str) -> "OpenAIMessage":
+        role = self.role
+        if role is not None and role != "user":
+            # ChatCompletionRequestUserMessageContentPart is the only one with images and files.
+            raise ValueError("%s go in a 'user' message (this message's role is %r)" % (what, role))
+        from .content import as_parts
+
+        parts = as_parts(self.content)
+        parts.append(part)
+        self.content = parts
+        return self
+
+    def add_image_url(self, url: str, detail: Optional[str] = None) -> "OpenAIMessage":
+        """Add an image by URL (``https://...`` or a ``data:`` URL); returns the message.
+
+        ``detail`` is ``"auto"``, ``"low"`` or ``"high"`` (None: left out, the API's
+        ``auto``). A text content becomes a list of parts, text first::
+
+            >>> m = OpenAIMessage("user", "What is this?").add_image_url("https://x/a.png", "low")
+            >>> [part["type"] for part in m.content]
+            ['text', 'image_url']
+        """
+        from .content import image_url_part
+
+        return self._add_part(image_url_part(url, detail), "images")
+
+    def add_image(self, image: Any, detail: Optional[str] = None) -> "OpenAIMessage":
+        """Add a local image (a path or bytes) inline, as a ``data:`` URL; returns the message.
+
+        The MIME type comes from the image's first bytes (PNG, JPEG, GIF, WebP; anything
+        else is a ``ValueError``); more than 20 MB is refused before the file is read.
+        """
+        from .content import image_part
+
+        return self._add_part(image_part(image, detail), "images")
+
+    def add_file(self, file: Any, filename: Optional[str] = None) -> "OpenAIMessage":
+        """Add a local file (a PDF, say; a path or bytes) inline, base64; returns the message.
+
+        ``filename`` defaults to the path's last part. More than 512 MB is refused before
+        the file is read.
+        """
+        from .content import file_part
+
+        return self._add_part(file_part(file, filename), "files")
+
+    def add_file_id(self, file_id: str) -> "OpenAIMessage":
+        """Add a file uploaded before (``client.files``, purpose ``user_data``) by its id; returns the message."""
+        from .content import file_id_part
+
+        return self._add_part(file_id_part(file_id), "files")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OpenAIMessage):
