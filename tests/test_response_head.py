@@ -5,7 +5,9 @@ each beside a ``.json`` with what must come out: ``status``, ``reason``,
 ``headers`` (lower-case names, repeats joined with ", ", folded white space
 collapsed), ``body`` (Latin-1 text of the bytes) and ``reusable`` (whether the
 connection may carry another request). The expected files were written with
-``http.client`` as the witness.
+``http.client`` as the witness; the cases where ``http.client`` reads otherwise
+(they say so under ``http_client``) are for the asyncio transport's reader, in
+``tests/test_h1.py``.
 """
 
 import json
@@ -65,6 +67,8 @@ class OneReplyServer:
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_the_transport_reads_each_head_as_http_says(path: Path) -> None:
     expected: Dict[str, Any] = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    if "http_client" in expected:
+        pytest.skip("http.client reads this one otherwise: " + expected["http_client"])
     server = OneReplyServer(path.read_bytes(), keep=expected["reusable"])
     try:
         with Transport(proxies={}) as transport:
