@@ -5,17 +5,24 @@ Every part built here is checked against the reference schema's user message
 """
 
 import base64
+import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+import jsonschema
 import pytest
 
 from openai_params import OpenAIMessage
 from openai_params import content as content_module
 from openai_params.content import FILE_MAX_BYTES, IMAGE_MAX_BYTES, image_type
-from test_schema import _validator
 
-USER_MESSAGE = _validator("#/components/schemas/ChatCompletionRequestUserMessage")
+SPEC = Path(__file__).resolve().parent / "data" / "openapi" / "openai-chat-completions.openapi.json"
+USER_MESSAGE = jsonschema.Draft202012Validator(
+    {
+        "$ref": "#/components/schemas/ChatCompletionRequestUserMessage",
+        "components": json.loads(SPEC.read_text(encoding="utf-8"))["components"],
+    }
+)
 
 # The first bytes of each format, as the format's specification writes them.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 20
