@@ -12,7 +12,21 @@ from __future__ import annotations  # unevaluated: some names are imported for t
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from ._checks import (
     check_choice,
@@ -44,6 +58,7 @@ if TYPE_CHECKING:
     # (tests/test_import_cost.py).
     from ._http import HTTPRequest, HTTPResponse
     from .background import CallHandle
+    from .pacing import PacingPolicy
     from .stream import ChatCompletionStream
     from .transport import TransportLike
 
@@ -319,6 +334,39 @@ class ChatCompletions:
                 lambda cancel: client._call(request, OpenAIChatCompletionResult, params, cancel), params
             )
         return client._call(request, OpenAIChatCompletionResult, params)
+
+    def create_many(
+        self,
+        requests: Iterable[Any],
+        parameters: ParamsLike = None,
+        *,
+        concurrency: int = 8,
+        policy: Optional[PacingPolicy] = None,
+        **kwargs: Any,
+    ) -> List[OpenAIChatCompletionResult]:
+        """Send many requests, at most ``concurrency`` at once, paced by the server's rate-limit
+        headers and 429s; every result, in input order (failures too). ``requests``: message
+        lists, or dicts with ``messages``, per-request parameters and ``custom_id``;
+        ``parameters`` / keyword arguments apply to all. See docs/scale.md."""
+        from .fanout import create_many
+
+        params = _chat_parameters(parameters, kwargs)
+        return create_many(self, requests, params, concurrency=concurrency, policy=policy)
+
+    def iter_many(
+        self,
+        requests: Iterable[Any],
+        parameters: ParamsLike = None,
+        *,
+        concurrency: int = 8,
+        policy: Optional[PacingPolicy] = None,
+        **kwargs: Any,
+    ) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
+        """Like :meth:`create_many`, but yields ``(index, result)`` as each call finishes."""
+        from .fanout import iter_many
+
+        params = _chat_parameters(parameters, kwargs)
+        return iter_many(self, requests, params, concurrency=concurrency, policy=policy)
 
     def stream(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> ChatCompletionStream:
         """Start a streamed completion and return an iterator of chunk results.

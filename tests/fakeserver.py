@@ -35,6 +35,8 @@ What a :class:`Reply` can do (all keyword arguments of ``Reply`` and of ``add``)
 * ``hang=True``: read the request and answer nothing until ``release`` (an
   Event) is set, then answer normally; without ``release``, until the server
   closes (then the connection is closed without an answer).
+* ``delay=seconds``: wait that long before answering (a server busy with the request;
+  ``server.in_flight`` / ``server.max_in_flight`` count the requests it holds at once).
 * ``drop=True``: read the request and close the connection without a byte (as
   a server that timed out an idle keep-alive connection just as it was reused).
 * ``close=True``: send ``Connection: close`` and close after the reply;
@@ -93,8 +95,10 @@ class Reply:
         drop: bool = False,
         close: bool = False,
         close_silently: bool = False,
+        delay: float = 0.0,
     ) -> None:
         self.status = status
+        self.delay = delay
         self.headers: List[Tuple[str, str]] = list(
             headers.items() if isinstance(headers, dict) else (headers or [])
         )
@@ -173,6 +177,8 @@ class FakeServer:
         self.problems: List[str] = []
         self.connections = 0
         self.closed_connections = 0
+        self.in_flight = 0  # requests read and not yet answered
+        self.max_in_flight = 0
         self._closed_changed = threading.Condition()
         self._queue: List[ReplyLike] = []
         self._lock = threading.Lock()
@@ -268,6 +274,7 @@ class FakeServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many clients connecting at once (fan-out tests)
     owner: FakeServer
 
     def shutdown_request(self, request: Any) -> None:
@@ -311,6 +318,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         owner = self.server.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        self.held = True
+        try:
+            self._answer(owner)
+        finally:
+            self._let_go(owner)
+
+    def _let_go(self, owner: FakeServer) -> None:
+        """No longer held: called before the answer is written (the client may send its next
+        request the moment it has read this one)."""
+        if self.held:
+            self.held = False
+            with owner._lock:
+                owner.in_flight -= 1
+
+    def _answer(self, owner: FakeServer) -> None:
         body = self._read_body()
         request = RecordedRequest(
             self.command, self.path, list(self.headers.items()), body, self.connection_number
@@ -327,6 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not owner._wait(reply.release, "the release of a hung reply"):
                 self.close_connection = True
                 return
+        if reply.delay and owner._stopping.wait(reply.delay):
+            self.close_connection = True
+            return
+        self._let_go(owner)
         if self.command == "CONNECT":
             self.send_response(reply.status)
             self.end_headers()
