@@ -151,9 +151,9 @@ def test_bad_arguments_are_refused_before_anything_is_sent(
 
 
 def test_against_the_rate_limiter_few_429s_where_a_plain_pool_gets_many(fake_server: FakeServer) -> None:
-    limiter = RateLimiter(requests=20, window=0.25)
+    limiter = RateLimiter(requests=20, window=0.2)
     fake_server.default = limiter.reply
-    total, size = 160, 8
+    total, size = 200, 8
     with OpenAI(api_key="sk-test", base_url=fake_server.url + "/v1") as client:
         results = client.chat.completions.create_many(
             [user(str(n)) for n in range(total)], model="m", concurrency=size
@@ -167,6 +167,6 @@ def test_against_the_rate_limiter_few_429s_where_a_plain_pool_gets_many(fake_ser
             list(pool.map(lambda n: client.chat.completions.create(user(str(n)), model="m"), range(total)))
     print("429s: paced %d, plain pool %d" % (paced, limiter.limited))
     # The plain pool honours Retry-After too, yet each of its threads meets the limit once
-    # in every window: 8 windows, 8 threads.
+    # in nearly every window (10 windows, 8 threads: about 80 when the machine is idle).
     assert paced <= size  # at most the first round, before any header was read
-    assert limiter.limited >= 50 and limiter.limited >= 8 * max(paced, 1)
+    assert limiter.limited >= 5 * size and limiter.limited >= 5 * max(paced, 1)
