@@ -96,6 +96,12 @@ def _connection_options() -> argparse.ArgumentParser:
         "--api-key-file", metavar="PATH", help="read the API key from this file (default: $OPENAI_API_KEY)"
     )
     group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="adapt requests to this kind of server: llama.cpp, ollama, mistral, ... "
+        "(default: chosen by the host, else generic; see docs/providers.md)",
+    )
+    group.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
@@ -273,6 +279,8 @@ def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
         options["timeout"] = args.timeout
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
+    if args.profile is not None:
+        options["profile"] = args.profile
     try:
         return OpenAI(api_key=key, base_url=args.base_url, **options)
     except (TypeError, ValueError) as exc:

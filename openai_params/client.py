@@ -22,6 +22,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Set,
     Tuple,
     Type,
     TypeVar,
@@ -46,6 +47,7 @@ from .parameters import (
     OpenAIChatCompletionParameters,
     OpenAIParameters,
 )
+from .profiles import Applied, Profile, ProfileLike, adapt, copies, profile_for, read_reasoning
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
@@ -75,6 +77,10 @@ class OpenAI:
     ``timeout`` (seconds) bounds the connect and every wait for bytes, and in a
     stream the wait for the next data event; ``max_retries`` is how many times a
     failed attempt is repeated (see docs/transport.md). Both can be set per call.
+
+    ``profile`` adapts each chat request to what the server honours (a name such as
+    ``"llama.cpp"``, a dict of rules, see docs/providers.md); without it a known host in
+    ``base_url`` picks its own, and any other server gets ``"generic"`` (nothing changed).
     """
 
     def __init__(
@@ -92,6 +98,7 @@ class OpenAI:
         proxies: Optional[Dict[str, str]] = None,
         transport: Optional[TransportLike] = None,
         max_workers: int = 8,
+        profile: ProfileLike = None,
     ) -> None:
         self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
         self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))
@@ -100,7 +107,11 @@ class OpenAI:
         if url is None or url == "":
             url = DEFAULT_BASE_URL
         check_base_url(field, url)  # named after where it came from: OPENAI_BASE_URL or base_url
-        self.base_url = url
+        self._profile_given: ProfileLike = None
+        self._warned: Set[str] = set()  # the profile's left-out fields already warned about
+        self.base_url = url  # (picks the profile of a known host)
+        if profile is not None:
+            self.profile = profile
         self.timeout = check_timeout("timeout", timeout)
         check_int("max_retries", max_retries, 0)
         self.max_retries = max_retries
@@ -128,6 +139,29 @@ class OpenAI:
     def base_url(self, value: str) -> None:
         check_base_url("base_url", value)
         self._base_url = value.rstrip("/")
+        if self._profile_given is None:  # chosen by the host: follows the URL
+            self._profile = profile_for(self._base_url, None)
+
+    @property
+    def profile(self) -> Profile:
+        """The :class:`~openai_params.profiles.Profile` chat requests are adapted to; set it
+        to a name, a dict of rules or a ``Profile`` (None: chosen by the host again)."""
+        return self._profile
+
+    @profile.setter
+    def profile(self, value: ProfileLike) -> None:
+        self._profile = profile_for(self._base_url, value)
+        self._profile_given = value
+
+    def _adapt(self, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[Applied]]:
+        """``body`` adapted to the profile: one warning per left-out field, one DEBUG line."""
+        profile = self._profile
+        if profile.is_generic:  # the common case costs this one test
+            return body, []
+        body, applied = adapt(profile, body)
+        if applied:
+            _report(profile, applied, self._warned)
+        return body, applied
 
     def __repr__(self) -> str:
         key = redact(self.api_key) if self.api_key else None
@@ -234,6 +268,27 @@ class OpenAI:
         return CallHandle(call, throw=options.throw)
 
 
+def _report(profile: Profile, applied: List[Applied], warned: Set[str]) -> None:
+    from ._checks import _stacklevel
+    from .transport import _logger
+
+    for rule in applied:
+        if rule.kind == "drop" and rule.field not in warned:
+            warned.add(rule.field)
+            import warnings
+
+            warnings.warn(
+                "the %r profile leaves %s out of the request: this server rejects or ignores it "
+                '(warned once per client; profile="generic" sends every field as set)'
+                % (profile.name, rule.field),
+                UserWarning,
+                stacklevel=_stacklevel(),
+            )
+    logger = _logger()
+    if logger.isEnabledFor(10):  # logging.DEBUG
+        logger.debug("profile %s: %s", profile.name, "; ".join(rule.text for rule in applied))
+
+
 def _setting(field: str, given: Any, variable: str) -> Tuple[str, Any]:
     """The value given, else the environment variable's, with the name to report it under."""
     if given is not None:
@@ -299,9 +354,13 @@ class ChatCompletions:
     def build_request(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> HTTPRequest:
         """The exact request ``create`` would send, without sending it."""
         params = _chat_parameters(parameters, kwargs)
-        return self._request(messages, params, stream=params.stream)
+        return self._request(messages, params, stream=params.stream)[0]
 
-    def _request(self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool) -> HTTPRequest:
+    def _request(
+        self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool
+    ) -> Tuple[HTTPRequest, int]:
+        """The request, adapted to the client's profile, and how many times it is sent
+        (``n`` when the profile emulates it, else 1)."""
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
         body.update(params.body())  # validates again: fields may have been reassigned
         if stream:
@@ -309,7 +368,9 @@ class ChatCompletions:
         else:
             body.pop("stream", None)
             body.pop("stream_options", None)
-        return self._client.build_request("POST", "/chat/completions", body=body, options=params)
+        body, applied = self._client._adapt(body)
+        request = self._client.build_request("POST", "/chat/completions", body=body, options=params)
+        return request, copies(applied)
 
     def create(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> Any:
         """Create a chat completion.
@@ -325,15 +386,36 @@ class ChatCompletions:
                 "stream=True needs a callback (on_data or formula) with create(); "
                 "to iterate over chunks use client.chat.completions.stream(messages, ...)"
             )
-        request = self._request(messages, params, stream=params.stream)
+        request, count = self._request(messages, params, stream=params.stream)
         client = self._client
         if params.has_callbacks():
             if params.stream:
-                return client._background(lambda cancel: self._open_stream(request, params, cancel), params)
-            return client._background(
-                lambda cancel: client._call(request, OpenAIChatCompletionResult, params, cancel), params
-            )
-        return client._call(request, OpenAIChatCompletionResult, params)
+                return client._background(lambda cancel: self._open(request, count, params, cancel), params)
+            return client._background(lambda cancel: self._complete(request, count, params, cancel), params)
+        return self._complete(request, count, params, None)
+
+    def _complete(
+        self,
+        request: HTTPRequest,
+        count: int,
+        params: OpenAIChatCompletionParameters,
+        cancel: Optional[threading.Event],
+    ) -> OpenAIChatCompletionResult:
+        """One non-streamed call, sent ``count`` times when the profile emulates ``n``."""
+        client = self._client
+        result = client._call(request, OpenAIChatCompletionResult, params, cancel)
+        if count > 1:
+            from .emulate_n import merge_results
+
+            results = [result]
+            while result.success and len(results) < count:
+                result = client._call(request, OpenAIChatCompletionResult, params, cancel)
+                results.append(result)
+            result = merge_results(results)
+        reasoning = client.profile.reasoning_renames
+        if reasoning:
+            read_reasoning(reasoning, result.body)
+        return result
 
     def create_many(
         self,
@@ -386,8 +468,23 @@ class ChatCompletions:
                 "instead, or call create() with stream=True and the callbacks to run "
                 "them on a worker thread" % given
             )
-        request = self._request(messages, params, stream=True)
-        return self._open_stream(request, params, None)
+        request, count = self._request(messages, params, stream=True)
+        return self._open(request, count, params, None)
+
+    def _open(
+        self,
+        request: HTTPRequest,
+        count: int,
+        params: OpenAIChatCompletionParameters,
+        cancel: Optional[threading.Event],
+    ) -> ChatCompletionStream:
+        """Open a stream; ``count`` streams one after the other when the profile emulates ``n``."""
+        first = self._open_stream(request, params, cancel)
+        if count == 1:
+            return first
+        from .emulate_n import MergedStream
+
+        return MergedStream(first, lambda: self._open_stream(request, params, cancel), count)
 
     def _open_stream(
         self, request: HTTPRequest, params: OpenAIChatCompletionParameters, cancel: Optional[threading.Event]
@@ -395,6 +492,7 @@ class ChatCompletions:
         from .stream import ChatCompletionStream
 
         client = self._client
+        reasoning = client.profile.reasoning_renames
         timeout, _ = client._limits(params)
         # With callbacks the worker must see every failure as a chunk and a result;
         # throw=True then raises from handle.result(), once.
@@ -404,7 +502,9 @@ class ChatCompletions:
         except OpenAIException as exc:
             if throw:
                 raise
-            return ChatCompletionStream(None, timeout=timeout, throw=throw, error=exc.error)
+            return ChatCompletionStream(
+                None, timeout=timeout, throw=throw, error=exc.error, reasoning=reasoning
+            )
         if not 200 <= response.status < 300:
             try:
                 failed = read_result(response, OpenAIChatCompletionResult)
@@ -420,7 +520,7 @@ class ChatCompletions:
                 status=failed.status,
                 headers=failed.headers,
             )
-        return ChatCompletionStream(response, timeout=timeout, throw=throw)
+        return ChatCompletionStream(response, timeout=timeout, throw=throw, reasoning=reasoning)
 
     # -- stored completions (store=True) ----------------------------------------------------------
     def retrieve(

@@ -47,12 +47,18 @@ Clock = Callable[[], float]
 class _Job:
     """One request, built once and sent as often as the pacer says."""
 
-    __slots__ = ("request", "options", "cost", "max_retries")
+    __slots__ = ("request", "options", "cost", "max_retries", "copies")
 
     def __init__(
-        self, request: "HTTPRequest", options: "OpenAIChatCompletionParameters", cost: float, max_retries: int
+        self,
+        request: "HTTPRequest",
+        options: "OpenAIChatCompletionParameters",
+        cost: float,
+        max_retries: int,
+        copies: int = 1,
     ) -> None:
         self.request = request
+        self.copies = copies  # > 1: the client's profile emulates n by that many requests
         self.options = options
         self.cost = cost
         self.max_retries = max_retries
@@ -137,7 +143,7 @@ def _drive(
                 job = jobs[index]
                 ticket = pacer.start(clock(), index, job.cost, job.max_retries)
                 call = BackgroundCall(
-                    partial(client._call, job.request, OpenAIChatCompletionResult, job.options),
+                    partial(completions._complete, job.request, job.copies, job.options),
                     on_terminate=partial(_put, finished, ticket),
                 )
                 running[ticket] = (index, call)
@@ -187,11 +193,11 @@ def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", de
         params = _chat_parameters(parameters, {})
     if params.has_callbacks() or params.stream:
         raise ValueError("a request of create_many cannot set stream or callbacks")
-    request = completions._request(messages, params, stream=False)
-    cost = estimate_tokens(request.body or b"")
+    request, copies = completions._request(messages, params, stream=False)
+    cost = estimate_tokens(request.body or b"") * copies
     retries = params.max_retries if params.max_retries is not None else default_retries
     # One attempt per call: a retry goes back through the pacer (see the module docstring).
-    return _Job(request, params.replace(max_retries=0, throw=False), cost, retries)
+    return _Job(request, params.replace(max_retries=0, throw=False), cost, retries, copies)
 
 
 def _put(finished: "queue.Queue[Tuple[int, OpenAIChatCompletionResult]]", ticket: int, result: Any) -> None:

@@ -161,6 +161,13 @@ class OpenAIMessage:
         return self._get("annotations")  # type: ignore[no-any-return]
 
     @property
+    def reasoning_content(self) -> Optional[str]:
+        """The model's reasoning, from servers that send it (DeepSeek, vLLM, llama.cpp, ...;
+        a profile reads a server's other names for it, such as ``reasoning``, as this)."""
+        found = self._get("reasoning_content")
+        return found if isinstance(found, str) else None
+
+    @property
     def text(self) -> str:
         """The content as text: a string as is, the text parts of a list joined, ``""`` for ``None``.
 

@@ -25,11 +25,12 @@ final result.
 
 import json
 import time
-from typing import Any, Dict, Generator, Iterator, List, Optional
+from typing import Any, Dict, Generator, Iterator, List, Optional, Tuple
 
 from ._http import HTTPResponse
 from .accumulate import ChatCompletionAccumulator
 from .errors import APITimeoutError, OpenAIError, OpenAIException
+from .profiles import read_reasoning
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, read_result
 from .sse import SSEDecoder, SSEError, SSEEvent
 
@@ -64,8 +65,10 @@ class ChatCompletionStream:
         error: Optional[OpenAIError] = None,
         status: Optional[int] = None,
         headers: Optional[Dict[str, str]] = None,
+        reasoning: Tuple[str, ...] = (),
     ) -> None:
         self._response = response
+        self._reasoning = reasoning  # response keys read as reasoning_content (the profile's)
         self._timeout = timeout
         self._throw = throw
         self._accumulator = ChatCompletionAccumulator()
@@ -210,6 +213,8 @@ class ChatCompletionStream:
             self._errors.extend(whole.errors)
             return
         self._received += 1
+        if self._reasoning:
+            read_reasoning(self._reasoning, whole.body)
         self._accumulator.add(whole.body)
         self._stop = True
         yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers, body=whole.body)
@@ -223,6 +228,7 @@ class ChatCompletionStream:
         status, headers = self.status, self.headers
         add = self._accumulator.add
         raw_decode = _JSON.raw_decode
+        reasoning = self._reasoning
         for event in events:
             data = event.data
             if data == "[DONE]":
@@ -246,6 +252,8 @@ class ChatCompletionStream:
                 self._stop = True
                 return
             self._received += 1
+            if reasoning:
+                read_reasoning(reasoning, payload)
             add(payload)
             yield chunk(status=status, headers=headers, body=payload)
 

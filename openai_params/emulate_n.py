@@ -1,0 +1,129 @@
+"""``n > 1`` on a server that ignores ``n``: the same request sent ``n`` times, the answers merged.
+
+A profile whose server does not honour ``n`` (``Profile.n`` False; llama-cpp-python's
+server answers one choice whatever ``n`` says) leaves ``n`` out of the body; the
+client then sends that request ``n`` times, one after the other, and merges:
+
+* the choices, numbered 0 to n-1 in the order the requests were sent;
+* ``usage``, summed (numbers added, nested ``*_details`` objects too): each
+  request was billed its prompt and its completion;
+* the rest (``id``, ``model``, ``created``, the status and headers) from the first answer.
+
+A request that fails ends the call there: the result keeps the choices that
+came before and carries the failure's errors. In the iterator form the
+requests are streamed one after the other: every chunk of request k has its
+choice numbered k, and the next request is sent when the previous stream ends.
+"""
+
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from .errors import OpenAIError
+from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
+from .stream import ChatCompletionStream
+
+__all__ = ["merge_results", "MergedStream"]
+
+
+def merge_results(results: Sequence[OpenAIChatCompletionResult]) -> OpenAIChatCompletionResult:
+    """One result from the results of the ``n`` requests (see the module docstring)."""
+    succeeded = [result for result in results if result.success]
+    if not succeeded:
+        return results[-1]
+    first = succeeded[0]
+    choices: List[Dict[str, Any]] = []
+    usage: Optional[Dict[str, Any]] = None
+    for result in succeeded:
+        for choice in result.body.get("choices") or ():
+            if isinstance(choice, dict):
+                choices.append(dict(choice, index=len(choices)))
+        if result.usage is not None:
+            usage = _sum(usage, result.usage)
+    body = dict(first.body, choices=choices)
+    if usage is not None:
+        body["usage"] = usage
+    errors: List[OpenAIError] = [error for result in results for error in result.errors]
+    failed = [result for result in results if not result.success]
+    status = failed[0].status if failed else first.status
+    return OpenAIChatCompletionResult(status=status, headers=first.headers, body=body, errors=errors)
+
+
+def _sum(total: Optional[Dict[str, Any]], more: Dict[str, Any]) -> Dict[str, Any]:
+    """``more`` added into a copy of ``total``: numbers summed, objects merged the same way."""
+    out = dict(total or {})
+    for key, value in more.items():
+        old = out.get(key)
+        if _is_number(value) and _is_number(old):
+            out[key] = old + value
+        elif isinstance(value, dict) and isinstance(old, dict):
+            out[key] = _sum(old, value)
+        elif key not in out or old is None:
+            out[key] = _sum(None, value) if isinstance(value, dict) else value
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class MergedStream(ChatCompletionStream):
+    """The ``n`` streams of an emulated ``n``, one after the other, as one stream.
+
+    ``first`` is the stream already open; ``open_next()`` opens each next one.
+    """
+
+    def __init__(
+        self, first: ChatCompletionStream, open_next: Callable[[], ChatCompletionStream], count: int
+    ) -> None:
+        self._parts = [first]
+        self._open_next = open_next
+        self._count = count
+        super().__init__(
+            None, timeout=first._timeout, throw=first._throw, status=first.status, headers=first.headers
+        )
+
+    def _chunks(self) -> Iterator[OpenAIChatCompletionStreamResult]:  # type: ignore[override]
+        for number in range(self._count):
+            if number:
+                if self._cancelled:
+                    return
+                self._parts.append(self._open_next())
+            part = self._parts[-1]
+            for chunk in part:
+                choices = chunk.body.get("choices") if isinstance(chunk.body, dict) else None
+                for choice in choices if isinstance(choices, list) else ():
+                    if isinstance(choice, dict):
+                        choice["index"] = number
+                yield chunk
+            if part.errors:
+                return
+
+    @property
+    def errors(self) -> List[OpenAIError]:
+        return [error for part in self._parts for error in part.errors]
+
+    def abort(self) -> None:
+        self._cancelled = True
+        self._parts[-1].abort()
+
+    def close(self) -> None:
+        self._iterator.close()
+        for part in self._parts:
+            part.close()
+
+    def result(self) -> OpenAIChatCompletionResult:
+        """The merged final result (drains what is left first, as for one stream)."""
+        for _ in self._iterator:
+            pass
+        merged = merge_results([part.result() for part in self._parts])
+        if not merged.errors and len(self._parts) < self._count:
+            merged.errors.append(
+                OpenAIError(
+                    status=merged.status,
+                    message="the stream was closed before its end (%d of %d requests made)"
+                    % (len(self._parts), self._count),
+                    type="cancelled",
+                    headers=merged.headers,
+                )
+            )
+        merged.terminated = True
+        return merged
