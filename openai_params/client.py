@@ -153,12 +153,21 @@ class OpenAI:
         self._profile = profile_for(self._base_url, value)
         self._profile_given = value
 
-    def _adapt(self, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[Applied]]:
-        """``body`` adapted to the profile: one warning per left-out field, one DEBUG line."""
+    def _adapt(
+        self, body: Dict[str, Any], extra_body: Optional[Mapping[str, Any]] = None
+    ) -> Tuple[Dict[str, Any], List[Applied]]:
+        """``body`` adapted to the profile: one warning per left-out field, one DEBUG line.
+
+        The fields of ``extra_body`` are the way around a profile: sent as given, after it.
+        """
         profile = self._profile
         if profile.is_generic:  # the common case costs this one test
             return body, []
+        if extra_body:
+            body = {key: value for key, value in body.items() if key not in extra_body}
         body, applied = adapt(profile, body)
+        if extra_body:
+            body.update(extra_body)
         if applied:
             _report(profile, applied, self._warned)
         return body, applied
@@ -368,7 +377,7 @@ class ChatCompletions:
         else:
             body.pop("stream", None)
             body.pop("stream_options", None)
-        body, applied = self._client._adapt(body)
+        body, applied = self._client._adapt(body, params.extra_body)
         request = self._client.build_request("POST", "/chat/completions", body=body, options=params)
         return request, copies(applied)
 

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import warnings
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 
@@ -471,3 +471,13 @@ def test_both_names_keep_reasoning_content(fake_server: FakeServer) -> None:
     with make_client(fake_server, "vllm") as client:
         message = client.chat.completions.create([USER], model="m").choice.message
     assert message.reasoning_content == "let me think" and message.data["reasoning"] == "other"
+
+
+def test_extra_body_is_sent_as_given_after_the_profile() -> None:
+    client = OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", profile="mistral")
+    params = {"model": "m", "seed": 1, "extra_body": {"user": "u", "safe_prompt": True}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        body = json.loads(client.chat.completions.build_request([USER], params).body)
+    assert body == {"messages": [USER], "model": "m", "random_seed": 1, "user": "u", "safe_prompt": True}
+    assert caught == []  # nothing was left out
