@@ -164,3 +164,12 @@ def test_merge_results_numbers_choices_and_sums_nested_usage() -> None:
         "completion_tokens_details": {"reasoning_tokens": 2},
     }
     assert one.body["choices"][0]["index"] == 0 and two.body["choices"][0]["index"] == 0  # not changed
+
+
+def test_create_many_emulates_n_per_request(fake_server: FakeServer) -> None:
+    for text in ("a0", "a1", "b0", "b1"):
+        fake_server.add(200, json=answer(text, 1, 1))
+    with make_client(fake_server) as client:
+        results = client.chat.completions.create_many([[USER], [USER]], model="m", n=2, concurrency=1)
+    assert [texts(result) for result in results] == [[(0, "a0"), (1, "a1")], [(0, "b0"), (1, "b1")]]
+    assert len(fake_server.requests) == 4 and all("n" not in r.json for r in fake_server.requests)
