@@ -30,6 +30,7 @@ _WHERE = {
     "OpenAIChoice": "results",
     "OpenAIMessage": "messages",
     "OpenAITool": "messages",
+    "OpenAIChatHelper": "chathelper",
     "OpenAIError": "errors",
     "OpenAIException": "errors",
     "APIConnectionError": "errors",
@@ -51,6 +52,7 @@ _WHERE = {
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
     from ._mock import MockTransport
+    from .chathelper import OpenAIChatHelper
     from .client import OpenAI
     from .errors import (
         APIConnectionError,
@@ -113,6 +115,7 @@ __all__ = [
     "OpenAIChoice",
     "OpenAIMessage",
     "OpenAITool",
+    "OpenAIChatHelper",
     "OpenAIError",
     "OpenAIException",
     "APIConnectionError",

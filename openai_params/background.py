@@ -24,17 +24,34 @@ The workers (:class:`Workers`, one per client):
 import threading
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Set, Union
+from typing import Any, Callable, Deque, Iterator, List, Optional, Protocol, Set, Union
 
 from ._cancel import CancelEvent
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIResult
-from .stream import ChatCompletionStream
 
 __all__ = ["CallHandle", "BackgroundCall", "Workers"]
 
 Callback = Optional[Callable[[Any], Any]]
-Starter = Callable[[threading.Event], Union[OpenAIResult, ChatCompletionStream]]
+
+
+class Stream(Protocol):
+    """What a background call iterates: a ``ChatCompletionStream``, or a chat helper's stream
+    of several rounds."""
+
+    @property
+    def errors(self) -> List[OpenAIError]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def result(self) -> OpenAIResult: ...
+
+
+Starter = Callable[[threading.Event], Union[OpenAIResult, Stream]]
 
 #: Seconds the interpreter's exit waits for cancelled calls to run their callbacks.
 EXIT_WAIT = 1.0
@@ -60,7 +77,7 @@ class BackgroundCall:
         # Setting a CancelEvent also shuts the socket of the attempt in flight.
         self.cancel_event = CancelEvent()
         self._lock = threading.Lock()
-        self._stream: Optional[ChatCompletionStream] = None
+        self._stream: Optional[Stream] = None
         self._done = threading.Event()
         self._result: Optional[OpenAIResult] = None
         self._raised: Optional[BaseException] = None
@@ -110,7 +127,7 @@ class BackgroundCall:
             started = self._start(self.cancel_event)
         except Exception as exc:  # noqa: BLE001 - a failure must become a result, not a dead worker
             return OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
-        if not isinstance(started, ChatCompletionStream):
+        if isinstance(started, OpenAIResult):
             if self.cancel_event.is_set() and not any(e.is_cancelled for e in started.errors):
                 started.errors.append(_cancel_error())
             return started

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     # (tests/test_import_cost.py).
     from ._http import HTTPRequest, HTTPResponse
     from .background import CallHandle
+    from .chathelper import OpenAIChatHelper
     from .pacing import PacingPolicy
     from .stream import ChatCompletionStream
     from .transport import TransportLike
@@ -350,7 +351,20 @@ def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenA
 
 class Chat:
     def __init__(self, client: OpenAI) -> None:
+        self._client = client
         self.completions = ChatCompletions(client)
+
+    def create(
+        self,
+        system_prompt: Union[str, Mapping[str, Any], None] = None,
+        parameters: ParamsLike = None,
+        **kwargs: Any,
+    ) -> OpenAIChatHelper:
+        """A conversation (``OpenAIChatHelper``): the system prompt, then the parameters of
+        every request; ``kwargs`` are parameter fields or the helper's settings."""
+        from .chathelper import OpenAIChatHelper
+
+        return OpenAIChatHelper(self._client, system_prompt, parameters, **kwargs)
 
 
 class ChatCompletions:
