@@ -48,6 +48,8 @@ _WHERE = {
     "RateLimitError": "errors",
     "InternalServerError": "errors",
     "MockTransport": "_mock",
+    "json_schema": "schema",
+    "from_json": "schema",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
@@ -85,6 +87,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         OpenAIChoice,
         OpenAIResult,
     )
+    from .schema import from_json, json_schema
 
 
 def __getattr__(name: str) -> Any:
@@ -133,4 +136,6 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "MockTransport",
+    "json_schema",
+    "from_json",
 ]

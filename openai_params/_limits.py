@@ -1,7 +1,7 @@
 """Limits and enums of ``CreateChatCompletionRequest``, from the OpenAI OpenAPI schema.
 
 Plain constants, nothing else: the parameter classes check values against
-them, and ``tests/test_schema.py`` checks each one against the reference
+them, and ``tests/test_openapi_schema.py`` checks each one against the reference
 schema in ``tests/data/openapi/``, so a change in the schema shows up as a
 failing test rather than as a silently stale rule.
 """

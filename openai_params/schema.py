@@ -1,0 +1,430 @@
+"""Python types <-> JSON Schema, for structured outputs and tools. Pure, standard library only.
+
+    >>> import datetime as _dt
+import enum
+import uuid
+from dataclasses import dataclass
+    >>> @dataclass
+    ... class Person:
+    ...     name: str
+    ...     age: int
+    >>> json_schema(Person)["required"]
+    ['name', 'age']
+    >>> from_json(Person, '{"name": "Ada", "age": 36}')
+    Person(name='Ada', age=36)
+
+``json_schema(tp, strict=True)`` writes the schema OpenAI's strict mode
+accepts; ``from_json(tp, value)`` reads what a model sent back, checked all
+the way down. Types are read once into shapes (``_shapes``: the type table);
+this module renders shapes as JSON Schema under the strict or plain rules
+(``STRICT`` / ``PLAIN``) and checks OpenAI's size limits (``LIMITS``);
+``_convert`` reads JSON values along the same shapes.
+
+For the other modules of the package (not public names):
+
+- A root that is not an object (``List[Person]``, an ``Enum``, ``int``,
+  ``Optional[Person]``) is wrapped: the schema is an object with the one
+  required key ``WRAPPER_KEY`` (``"value"``). ``from_json`` unwraps it
+  itself: given a one-key object ``{"value": ...}`` for such a root it reads
+  the inside, otherwise the value as it is. ``root_key(tp)`` says whether
+  ``tp`` is wrapped (``"value"``) or not (``None``).
+- ``ObjectType(name, fields, description)`` describes an object field by
+  field (a function's parameters: ``(name, type, default, description)``,
+  ``NO_DEFAULT`` for none); ``json_schema`` and ``from_json`` take it like a
+  type, ``from_json`` returning a ``dict`` with the defaults put back.
+"""
+
+import datetime as _dt
+import enum
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from ._convert import convert, parse_json
+from ._shapes import (
+    NO_DEFAULT,
+    AnyOf,
+    Array,
+    Choice,
+    Described,
+    ObjectType,
+    OpenMap,
+    Record,
+    Scalar,
+    Shape,
+    admits_null,
+    json_kind,
+    shape_of,
+    type_name,
+)
+
+__all__ = ["NO_DEFAULT", "WRAPPER_KEY", "ObjectType", "from_json", "json_schema", "root_key"]
+
+WRAPPER_KEY = "value"
+
+
+@dataclass(frozen=True)
+class _Rules:
+    every_key_required: bool  # an optional key is still listed in "required"
+    optional_keys_nullable: bool  # ... and takes null for "absent" (from_json puts the default back)
+    write_defaults: bool  # "default": the field's default, when JSON can hold it
+    open_maps: bool  # Dict[str, T] as {"type": "object", "additionalProperties": T}
+    check_limits: bool  # LIMITS below
+
+
+# OpenAI structured outputs, strict mode: "all fields must be required", "additionalProperties:
+# false must always be set in objects", optional fields are emulated by a union with null, and
+# "default" is not a supported keyword. additionalProperties is false in both modes: from_json
+# refuses unknown keys, so the plain schema says so too.
+STRICT = _Rules(
+    every_key_required=True,
+    optional_keys_nullable=True,
+    write_defaults=False,
+    open_maps=False,
+    check_limits=True,
+)
+PLAIN = _Rules(
+    every_key_required=False,
+    optional_keys_nullable=False,
+    write_defaults=True,
+    open_maps=True,
+    check_limits=False,
+)
+
+# OpenAI structured outputs, "Objects have limitations on nesting depth and size" and the
+# limits on enums and on the total length of names: (what is counted, the most allowed).
+LIMITS = (
+    ("levels of nested objects", 10),
+    ("object properties in all", 5000),
+    ("enum values in all", 1000),
+    ("characters of property names, definition names and enum values", 120000),
+)
+# "For a single enum property with string values, the total string length of all enum
+# values cannot exceed 15,000 characters when there are more than 250 enum values."
+_BIG_ENUM = (250, 15000)
+
+
+def json_schema(tp: Any, *, strict: bool = True) -> Dict[str, Any]:
+    """The JSON Schema of the Python type ``tp``, as a new dict (yours to change).
+
+    ``strict=True`` follows OpenAI's structured-outputs rules: every key
+    required, optional ones nullable, ``additionalProperties: false``, no
+    ``default``, no open maps, the size limits checked. ``strict=False``
+    gives the plain schema (optional keys not required, defaults written).
+    ``TypeError`` names the path of a type with no JSON form
+    (``Order.items[].price``); ``ValueError`` a strict schema over a limit.
+    """
+    try:
+        hash(tp)
+    except TypeError:
+        return _render_root(tp, STRICT if strict else PLAIN)
+    schema: Dict[str, Any] = _copy(_cached(tp, bool(strict)))
+    return schema
+
+
+def from_json(tp: Any, value: Any) -> Any:
+    """``value`` (parsed JSON, or ``str`` / ``bytes`` to parse) as an instance of ``tp``, checked.
+
+    A mismatch raises ``ValueError`` naming the JSON path and what was
+    expected: ``$.items[2].price: expected a number, got "12"``. Unknown keys
+    are refused; a key that is optional in the type may be absent or ``null``
+    (its default is then used). A root that ``json_schema`` wraps is read from
+    ``{"value": ...}`` or from the bare value.
+    """
+    shape = shape_of(tp)
+    if isinstance(value, (str, bytes, bytearray)):
+        value = parse_json(value)
+    if _is_wrapped(shape) and isinstance(value, dict) and len(value) == 1 and WRAPPER_KEY in value:
+        try:
+            return convert(shape, value[WRAPPER_KEY])
+        except ValueError as exc:  # the path starts inside the wrapper
+            raise ValueError("$.%s%s" % (WRAPPER_KEY, str(exc)[1:])) from None
+    return convert(shape, value)
+
+
+def root_key(tp: Any) -> Optional[str]:
+    """``WRAPPER_KEY`` when ``json_schema(tp)`` wraps the type in an object, else ``None``."""
+    return WRAPPER_KEY if _is_wrapped(shape_of(tp)) else None
+
+
+def _is_wrapped(shape: Shape) -> bool:
+    return _root_record(shape)[0] is None
+
+
+def _root_record(shape: Shape) -> Tuple[Optional[Record], Optional[str]]:
+    """The record at the root (and the Annotated description around it), or None: then it is wrapped."""
+    if isinstance(shape, Described):
+        record, _ = _root_record(shape.shape)
+        return record, shape.text
+    return (shape, None) if isinstance(shape, Record) else (None, None)
+
+
+@lru_cache(maxsize=512)
+def _cached(tp: Any, strict: bool) -> Dict[str, Any]:
+    return _render_root(tp, STRICT if strict else PLAIN)
+
+
+def _copy(node: Any) -> Any:
+    # The cached schema is never handed out: a caller may change what it gets.
+    if type(node) is dict:
+        return {key: _copy(value) for key, value in node.items()}
+    if type(node) is list:
+        return [_copy(value) for value in node]
+    return node
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+
+
+class _Renderer:
+    def __init__(self, root: Shape, rules: _Rules) -> None:
+        self.root, self.rules = root, rules
+        self.recursive = _records_in_cycles(root)
+        self.defs: Dict[str, Dict[str, Any]] = {}
+        self.def_names: Dict[int, str] = {}
+
+    def render(self, shape: Shape, path: str) -> Dict[str, Any]:
+        if isinstance(shape, Scalar):
+            out = {"type": shape.json_type}
+            if shape.format:
+                out["format"] = shape.format
+            return out
+        if isinstance(shape, Choice):
+            return _choice(shape)
+        if isinstance(shape, Array):
+            return {"type": "array", "items": self.render(shape.item, path + "[]")}
+        if isinstance(shape, OpenMap):
+            if not self.rules.open_maps:
+                raise TypeError(
+                    "%s: Dict[str, T] has no strict JSON Schema form (strict mode has no open maps); "
+                    "use a list of key/value dataclasses (List[Entry] with Entry having key: str and "
+                    "value: T), or json_schema(..., strict=False)" % path
+                )
+            return {"type": "object", "additionalProperties": self.render(shape.value, path + "{}")}
+        if isinstance(shape, AnyOf):
+            return {"anyOf": _flat_any_of(self.render(b, path) for b in shape.branches)}
+        if isinstance(shape, Described):
+            return _describe(self.render(shape.shape, path), shape.text)
+        return self.reference(shape, path) if isinstance(shape, Record) else {}
+
+    def reference(self, record: Record, path: str) -> Dict[str, Any]:
+        """A record inline, or a $ref when it is part of a cycle (to "#" for the root itself)."""
+        if id(record) not in self.recursive:
+            return self.record(record, path)
+        if record is self.root:
+            return {"$ref": "#"}
+        return {"$ref": "#/$defs/" + self.define(record)}
+
+    def define(self, record: Record) -> str:
+        name = self.def_names.get(id(record))
+        if name is None:
+            name, number = record.name, 1
+            while name in self.defs:
+                number += 1
+                name = "%s_%d" % (record.name, number)
+            self.def_names[id(record)] = name
+            self.defs[name] = {}  # taken, before the fields refer back to it
+            self.defs[name] = self.record(record, record.name)
+        return name
+
+    def record(self, record: Record, path: str) -> Dict[str, Any]:
+        properties: Dict[str, Any] = {}
+        required: List[str] = []
+        for field in record.fields:
+            shape, text = field.shape, field.description
+            if isinstance(shape, Described):  # the field's own description wins over Annotated's
+                text = text or shape.text
+                shape = shape.shape
+            schema = self.render(shape, "%s.%s" % (path, field.name))
+            if field.optional and self.rules.optional_keys_nullable and not admits_null(shape):
+                schema = {"anyOf": _flat_any_of([schema, {"type": "null"}])}
+            if field.optional and self.rules.write_defaults and field.default is not NO_DEFAULT:
+                default = _json_default(field.default)
+                if default is not _NOT_JSON:
+                    schema["default"] = default
+            properties[field.name] = _describe(schema, text) if text else schema
+            if self.rules.every_key_required or not field.optional:
+                required.append(field.name)
+        out: Dict[str, Any] = {"type": "object"}
+        if record.description:
+            out["description"] = record.description
+        out.update(properties=properties, required=required, additionalProperties=False)
+        return out
+
+
+def _render_root(tp: Any, rules: _Rules) -> Dict[str, Any]:
+    shape = shape_of(tp)
+    name = type_name(tp)
+    record, text = _root_record(shape)
+    renderer = _Renderer(record or shape, rules)
+    if record is not None:
+        schema = renderer.record(record, name)
+        if text:
+            schema["description"] = text
+    else:
+        schema = {
+            "type": "object",
+            "properties": {WRAPPER_KEY: renderer.render(shape, name)},
+            "required": [WRAPPER_KEY],
+            "additionalProperties": False,
+        }
+    if renderer.defs:
+        schema["$defs"] = renderer.defs
+    if rules.check_limits:
+        _check_limits(schema, name)
+    return schema
+
+
+def _choice(shape: Choice) -> Dict[str, Any]:
+    """``{"type": ..., "enum": [...]}``, or an anyOf of one such per JSON type when they mix."""
+    groups: Dict[str, List[Any]] = {}
+    for value, _ in shape.values:
+        groups.setdefault(json_kind(value), []).append(value)
+    branches = [
+        {"type": "null"} if kind == "null" else {"type": kind, "enum": v} for kind, v in groups.items()
+    ]
+    out = branches[0] if len(branches) == 1 else {"anyOf": branches}
+    return _describe(out, shape.description) if shape.description else out
+
+
+def _flat_any_of(schemas: Any) -> List[Dict[str, Any]]:
+    out: List[Dict[str, Any]] = []
+    for schema in schemas:
+        out.extend(schema["anyOf"] if list(schema) == ["anyOf"] else [schema])
+    return out
+
+
+def _describe(schema: Dict[str, Any], text: str) -> Dict[str, Any]:
+    # Keywords beside "$ref" are not honoured everywhere; a one-branch anyOf carries the text instead.
+    if "$ref" in schema:
+        return {"anyOf": [schema], "description": text}
+    schema["description"] = text
+    return schema
+
+
+_NOT_JSON = object()
+
+
+def _json_default(value: Any) -> Any:
+    """A default value as JSON, or ``_NOT_JSON`` (then no "default" is written)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_json_default(v) for v in value]
+        return _NOT_JSON if any(v is _NOT_JSON for v in items) else items
+    if isinstance(value, (_dt.date, _dt.time)):  # a datetime is a date
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return _NOT_JSON
+
+
+def _records_in_cycles(root: Shape) -> Set[int]:
+    """The ids of the records that can reach themselves: they go in $defs, referenced by $ref."""
+
+    def children(shape: Shape) -> List[Shape]:
+        if isinstance(shape, (Array,)):
+            return [shape.item]
+        if isinstance(shape, OpenMap):
+            return [shape.value]
+        if isinstance(shape, AnyOf):
+            return list(shape.branches)
+        if isinstance(shape, Described):
+            return [shape.shape]
+        if isinstance(shape, Record):
+            return [f.shape for f in shape.fields]
+        return []
+
+    records: Dict[int, Record] = {}
+    stack: List[Shape] = [root]
+    while stack:  # every record reachable from the root
+        shape = stack.pop()
+        if isinstance(shape, Record):
+            if id(shape) in records:
+                continue
+            records[id(shape)] = shape
+        stack.extend(children(shape))
+
+    def reaches(start: Record) -> bool:
+        seen: Set[int] = set()
+        todo = children(start)
+        while todo:
+            shape = todo.pop()
+            if shape is start:
+                return True
+            if id(shape) not in seen:
+                seen.add(id(shape))
+                todo.extend(children(shape))
+        return False
+
+    return {key for key, record in records.items() if reaches(record)}
+
+
+# -- limits ---------------------------------------------------------------------------------------------
+
+
+def _check_limits(schema: Dict[str, Any], name: str) -> None:
+    counts = [0, 0, 0, 0]  # in the order of LIMITS; the first is filled by _depth
+    counts[0], deepest = _depth(schema, schema, name, {"#"})
+    _count(schema, counts, name)
+    for (what, most), count in zip(LIMITS, counts):
+        if count > most:
+            where = " (the deepest at %s)" % deepest if what.startswith("levels") else ""
+            raise ValueError(
+                "%s: the strict schema has %d %s%s; OpenAI's structured outputs allow %d"
+                % (name, count, what, where, most)
+            )
+
+
+def _count(node: Any, counts: List[int], path: str) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _count(item, counts, path)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            counts[1] += len(value) if key == "properties" else 0
+            counts[3] += sum(len(k) for k in value)
+            for child_name, child in value.items():
+                _count(child, counts, "%s.%s" % (path, child_name))
+        elif key == "enum":
+            counts[2] += len(value)
+            length = sum(len(v) for v in value if isinstance(v, str))
+            counts[3] += length
+            if len(value) > _BIG_ENUM[0] and length > _BIG_ENUM[1]:
+                raise ValueError(
+                    "%s: an enum of %d values has %d characters of strings; OpenAI's structured outputs "
+                    "allow %d when there are more than %d values"
+                    % (path, len(value), length, _BIG_ENUM[1], _BIG_ENUM[0])
+                )
+        elif key in ("items", "anyOf", "additionalProperties"):
+            _count(value, counts, path + "[]" if key == "items" else path)
+
+
+def _depth(node: Any, root: Dict[str, Any], path: str, refs: Set[str]) -> Tuple[int, str]:
+    """The most objects nested along one path from ``node``, and that path ($refs followed once)."""
+    if isinstance(node, list):
+        return max((_depth(item, root, path, refs) for item in node), default=(0, path), key=lambda x: x[0])
+    if not isinstance(node, dict):
+        return 0, path
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if ref in refs:
+            return 0, path
+        target = root if ref == "#" else root["$defs"][ref.rsplit("/", 1)[1]]
+        return _depth(target, root, path, refs | {ref})
+    best = (0, path)
+    for key, value in node.items():
+        if key == "properties":
+            for child_name, child in value.items():
+                best = max(best, _depth(child, root, "%s.%s" % (path, child_name), refs), key=lambda x: x[0])
+        elif key in ("items", "anyOf", "additionalProperties"):
+            step = path + "[]" if key == "items" else path
+            best = max(best, _depth(value, root, step, refs), key=lambda x: x[0])
+    own = 1 if node.get("type") == "object" else 0
+    return best[0] + own, best[1]
