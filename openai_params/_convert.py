@@ -129,7 +129,7 @@ _TIME = r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9
 _DATETIME_RE = re.compile(_DATE + "[Tt ]" + _TIME)
 _DATE_RE = re.compile(_DATE)
 _TIME_RE = re.compile(_TIME)
-_UUID_RE = re.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID_RE = re.compile("([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
 
 
 def _zone(text: Optional[str]) -> Optional[_dt.tzinfo]:

@@ -44,6 +44,7 @@ __all__ = [
     "Scalar",
     "Shape",
     "admits_null",
+    "cache_key",
     "json_kind",
     "shape_of",
     "type_name",
@@ -420,15 +421,26 @@ def _record(tp: Any, path: str, seen: Dict[Any, Record]) -> Record:
     return record
 
 
+def cache_key(tp: Any) -> Optional[Tuple[Any, str]]:
+    """What a cache of ``tp``'s shape or schema is keyed by; ``None`` for a type that cannot be a key.
+
+    The type alone is not enough: ``Union[int, str] == Union[str, int]`` (and
+    so do Literals), but the order is that of the schema's anyOf and enum, and
+    the order in which from_json tries the branches. The repr keeps it.
+    """
+    try:
+        hash(tp)
+    except TypeError:  # Annotated with a dict in its metadata, for example
+        return None
+    return tp, repr(tp)
+
+
 @lru_cache(maxsize=512)
-def _cached(tp: Any) -> Shape:
-    return _build(tp, type_name(tp), {})
+def _cached(key: Tuple[Any, str]) -> Shape:
+    return _build(key[0], type_name(key[0]), {})
 
 
 def shape_of(tp: Any) -> Shape:
     """The shape of ``tp``, built once per type; ``TypeError`` naming the path if it has none."""
-    try:
-        hash(tp)
-    except TypeError:
-        return _build(tp, type_name(tp), {})
-    return _cached(tp)
+    key = cache_key(tp)
+    return _build(tp, type_name(tp), {}) if key is None else _cached(key)

@@ -54,6 +54,7 @@ from ._shapes import (
     Scalar,
     Shape,
     admits_null,
+    cache_key,
     json_kind,
     shape_of,
     type_name,
@@ -115,11 +116,10 @@ def json_schema(tp: Any, *, strict: bool = True) -> Dict[str, Any]:
     ``TypeError`` names the path of a type with no JSON form
     (``Order.items[].price``); ``ValueError`` a strict schema over a limit.
     """
-    try:
-        hash(tp)
-    except TypeError:
+    key = cache_key(tp)
+    if key is None:
         return _render_root(tp, STRICT if strict else PLAIN)
-    schema: Dict[str, Any] = _copy(_cached(tp, bool(strict)))
+    schema: Dict[str, Any] = _copy(_cached(key, bool(strict)))
     return schema
 
 
@@ -139,7 +139,7 @@ def from_json(tp: Any, value: Any) -> Any:
         try:
             return convert(shape, value[WRAPPER_KEY])
         except ValueError as exc:  # the path starts inside the wrapper
-            raise ValueError("$.%s%s" % (WRAPPER_KEY, str(exc)[1:])) from None
+            raise ValueError("$.%s%s" % (WRAPPER_KEY, str(exc)[1:])) from exc.__cause__
     return convert(shape, value)
 
 
@@ -161,8 +161,8 @@ def _root_record(shape: Shape) -> Tuple[Optional[Record], Optional[str]]:
 
 
 @lru_cache(maxsize=512)
-def _cached(tp: Any, strict: bool) -> Dict[str, Any]:
-    return _render_root(tp, STRICT if strict else PLAIN)
+def _cached(key: Tuple[Any, str], strict: bool) -> Dict[str, Any]:
+    return _render_root(key[0], STRICT if strict else PLAIN)
 
 
 def _copy(node: Any) -> Any:

@@ -78,3 +78,11 @@ def test_all_names_exist() -> None:
     for name in openai_params.__all__:
         assert hasattr(openai_params, name), name
     assert openai_params.OpenAIChatCompletionsParameters is openai_params.OpenAIChatCompletionParameters
+
+
+def test_every_public_function_is_in_the_index() -> None:
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    functions = [name for name in openai_params.__all__ if name[:1].islower()]
+    assert functions, "json_schema and from_json at least"
+    missing = [name for name in functions if "`%s`" % name not in index]
+    assert not missing, "public functions not in docs/index.md: %s" % missing
