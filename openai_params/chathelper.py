@@ -335,10 +335,8 @@ class OpenAIChatHelper:
             elif cancel is not None and cancel.is_set():
                 step = loop.stop("the call was cancelled")
             else:
-                request = completions._request(step.messages, step.parameters, stream=False)
-                step = loop.answered(
-                    client._call(request, OpenAIChatCompletionResult, step.parameters, cancel)
-                )
+                request, count = completions._request(step.messages, step.parameters, stream=False)
+                step = loop.answered(completions._complete(request, count, step.parameters, cancel))
         self.last_errors = list(loop.errors)
         return step.result
 
@@ -457,8 +455,8 @@ class ChatHelperStream:
             if self._stopped():
                 step = loop.stop("the stream was cancelled")
                 continue
-            request = completions._request(step.messages, step.parameters, stream=True)
-            stream = completions._open_stream(request, step.parameters, self._cancel)
+            request, count = completions._request(step.messages, step.parameters, stream=True)
+            stream = completions._open(request, count, step.parameters, self._cancel)
             self._current = stream
             try:
                 yield from stream
