@@ -35,6 +35,9 @@ _DRAIN_WAIT = 0.1  # seconds for the whole drain
 #: what a response body may be given as: the whole bytes, or the pieces a stream yields
 Body = Union[bytes, Iterable[bytes], None]
 
+#: what a request body may be: the bytes, or pieces sent one by one (an upload read from disk)
+RequestBody = Union[bytes, Iterable[bytes]]
+
 #: ``release(connection, reusable)``: hands a response's connection back (to the pool, or closed)
 Release = Callable[[Any, bool], None]
 
@@ -42,7 +45,9 @@ Release = Callable[[Any, bool], None]
 # -- requests -------------------------------------------------------------------------------------
 @dataclass(repr=False)
 class HTTPRequest:
-    """One HTTP request: ``url`` is absolute, query included; ``body`` is the bytes to send.
+    """One HTTP request: ``url`` is absolute, query included; ``body`` is the bytes to send,
+    or (an upload) an iterable of byte pieces that can be iterated again for each attempt,
+    its whole length given by the ``Content-Length`` header (see :mod:`.multipart`).
 
     Its ``repr`` redacts credentials (``Authorization: Bearer sk-...wxyz``).
     """
@@ -50,14 +55,19 @@ class HTTPRequest:
     method: str
     url: str
     headers: Dict[str, str] = field(default_factory=dict)
-    body: Optional[bytes] = None
+    body: Optional[RequestBody] = None
 
     def redacted_headers(self) -> Dict[str, str]:
         """The headers with credential values hidden: ``Bearer sk-...wxyz``."""
         return redacted_headers(self.headers)
 
     def __repr__(self) -> str:
-        body = "None" if self.body is None else "<%d bytes>" % len(self.body)
+        if self.body is None:
+            body = "None"
+        elif isinstance(self.body, bytes):
+            body = "<%d bytes>" % len(self.body)
+        else:
+            body = "<%s bytes in pieces>" % self.headers.get("Content-Length", "?")
         return "HTTPRequest(method=%r, url=%r, headers=%r, body=%s)" % (
             self.method,
             redact_url(self.url),

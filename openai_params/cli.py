@@ -493,7 +493,7 @@ def describe(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
 
     lines = ["%s %s" % (request.method, redact_url(request.url))]
     lines += ["%s: %s" % item for item in redacted_headers(request.headers).items()]
-    if request.body is not None:
+    if isinstance(request.body, bytes):
         lines += [
             "",
             json.dumps(json.loads(request.body.decode("utf-8")), indent=2, ensure_ascii=ensure_ascii),
@@ -518,7 +518,7 @@ def as_curl(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
             lines.append("-H " + shlex.quote("%s: %s" % (name, redact(value))))
         else:
             lines.append("-H " + shlex.quote("%s: %s" % (name, value)))
-    if request.body is not None:
+    if isinstance(request.body, bytes):
         body = request.body.decode("utf-8")
         if ensure_ascii:
             body = json.dumps(json.loads(body), ensure_ascii=True, separators=(",", ":"))

@@ -129,6 +129,11 @@ class OpenAI:
         self._workers = Workers(max_workers, on_drained=self._transport.close)
         self.chat = Chat(self)
         self.models = Models(self)
+        from .batches import Batches
+        from .files import Files
+
+        self.files = Files(self)
+        self.batches = Batches(self)
 
     @property
     def base_url(self) -> str:

@@ -194,7 +194,7 @@ def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", de
     if params.has_callbacks() or params.stream:
         raise ValueError("a request of create_many cannot set stream or callbacks")
     request, copies = completions._request(messages, params, stream=False)
-    cost = estimate_tokens(request.body or b"") * copies
+    cost = estimate_tokens(request.body if isinstance(request.body, bytes) else b"") * copies
     retries = params.max_retries if params.max_retries is not None else default_retries
     # One attempt per call: a retry goes back through the pacer (see the module docstring).
     return _Job(request, params.replace(max_retries=0, throw=False), cost, retries, copies)

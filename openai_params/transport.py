@@ -76,7 +76,7 @@ from ._cancel import CancelEvent, _never, _on_cancel, _shutdown
 from ._checks import check_int, check_timeout, wrong_type
 from ._connections import _Connector, _Pool, _PoolKey, _Route
 from ._errormap import _ErrorMap
-from ._http import HTTPRequest, HTTPResponse, wire_response
+from ._http import HTTPRequest, HTTPResponse, RequestBody, wire_response
 from ._redact import redact_url
 from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
 from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, decide_retry
@@ -326,7 +326,7 @@ def _exchange(
     conn: "http.client.HTTPConnection",
     method: str,
     target: str,
-    body: Optional[bytes],
+    body: "Optional[RequestBody]",
     headers: Dict[str, str],
     cancel: Optional[threading.Event],
     errors: _ErrorMap,
