@@ -48,6 +48,9 @@ _RESPONSE_FORMATS = {"json": {"type": "json_object"}, "text": {"type": "text"}}
 _EPILOG = """\
 commands:
   %(prog)s models [options]      list the ids of the server's models
+  %(prog)s batch IN.jsonl -o OUT.jsonl [options]
+                                 send a JSONL file of requests, paced and resumable
+                                 (see %(prog)s batch --help)
 
 The prompt "-" reads it from standard input. To send the word "models" as a
 prompt, write: %(prog)s -- models
@@ -86,9 +89,28 @@ def _prog() -> str:
 
 
 def _connection_options() -> argparse.ArgumentParser:
-    """Options every command shares: where to connect, how long to wait, what to print."""
+    """Options the chat and models commands share: where to connect, how long to wait, what to print."""
     common = _Parser(add_help=False)
-    group = common.add_argument_group("connection")
+    _add_connection_options(common)
+    output = common.add_argument_group("output")
+    output.add_argument(
+        "--json", action="store_true", help="print the raw JSON response (streamed: one JSON chunk per line)"
+    )
+    show = output.add_mutually_exclusive_group()
+    show.add_argument(
+        "--dry-run", action="store_true", help="print the exact HTTP request (key redacted) and send nothing"
+    )
+    show.add_argument(
+        "--curl",
+        action="store_true",
+        help="print the request as a curl command (key read from $OPENAI_API_KEY) and send nothing",
+    )
+    return common
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Where to connect and how long to wait: the options of every command."""
+    group = parser.add_argument_group("connection")
     group.add_argument(
         "--base-url", metavar="URL", help="the API's base URL (default: $OPENAI_BASE_URL, else OpenAI's)"
     )
@@ -110,20 +132,6 @@ def _connection_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--max-retries", type=int, metavar="N", help="retries after a failed attempt (default: 2)"
     )
-    output = common.add_argument_group("output")
-    output.add_argument(
-        "--json", action="store_true", help="print the raw JSON response (streamed: one JSON chunk per line)"
-    )
-    show = output.add_mutually_exclusive_group()
-    show.add_argument(
-        "--dry-run", action="store_true", help="print the exact HTTP request (key redacted) and send nothing"
-    )
-    show.add_argument(
-        "--curl",
-        action="store_true",
-        help="print the request as a curl command (key read from $OPENAI_API_KEY) and send nothing",
-    )
-    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +197,16 @@ def build_models_parser() -> argparse.ArgumentParser:
     )
 
 
+def _build_batch_parser() -> argparse.ArgumentParser:
+    from .batch_cli import build_batch_parser  # its own module: docs/scale.md
+
+    return build_batch_parser()
+
+
+#: The commands named by the first argument; anything else is a prompt.
+_COMMANDS = {"models": build_models_parser, "batch": _build_batch_parser}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     out, err = _Output(sys.stdout), _Output(sys.stderr)
@@ -209,23 +227,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
-    is_models = bool(args_list) and args_list[0] == "models"
+    command = args_list[0] if args_list and args_list[0] in _COMMANDS else None
+    is_models = command == "models"
     if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
         err.write(
             "error: there is no --api-key option (it would land in shell history and process "
             "lists): set OPENAI_API_KEY or use --api-key-file PATH\n"
         )
         return EXIT_USAGE
-    parser = build_models_parser() if is_models else build_parser()
+    parser = _COMMANDS[command]() if command else build_parser()
     try:
-        args = parser.parse_args(args_list[1:] if is_models else args_list)
+        args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error (status 2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if not is_models and args.prompt == "models" and "--" not in args_list:
+    if not command and args.prompt in _COMMANDS and "--" not in args_list:
         # "--base-url URL models" would otherwise send the word to the model.
         err.write(
-            "error: put the models command first (%s models [options]); to send "
-            '"models" as a prompt write: %s -- models\n' % (_prog(), _prog())
+            "error: put the %s command first (%s %s [options]); to send "
+            '"%s" as a prompt write: %s -- %s\n'
+            % (args.prompt, _prog(), args.prompt, args.prompt, _prog(), args.prompt)
         )
         return EXIT_USAGE
     # The key is hidden in every line printed, whatever happens, even before the client has it.
@@ -237,6 +257,10 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
             key = client.api_key or key
             if is_models:
                 return _run_models(args, client, out, err)
+            if command == "batch":
+                from .batch_cli import run_batch
+
+                return run_batch(args, client, out, err)
             return _run_chat(args, client, out, err)
     except UsageError as exc:
         err.write(_scrub("error: " + _one_line(str(exc)), key) + "\n")
