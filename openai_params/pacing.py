@@ -30,10 +30,11 @@ The rules, in the order :meth:`Pacer.next_action` applies them:
    ``x-ratelimit-reset-requests`` / ``-tokens`` (``"1s"``, ``"6m0s"``,
    ``"20ms"``) of every answer give what is left until a time. Each start
    spends one request and its estimated tokens from them; when what is left
-   cannot pay for the next call, nothing starts until the reset. The count a
-   server reports does not include calls started after the one it answered,
-   so those are taken off again: the estimate errs on the side of waiting.
-   Past its reset a budget is forgotten until the next answer says.
+   cannot pay for the next call, nothing starts until the reset. Within a
+   window the answer to the call that started last is believed (the server
+   counted it after the others); the calls started after it, and those started
+   before it but still out, may not be in its count, so they are taken off
+   again: the estimate errs on the side of waiting. Past its reset a budget is forgotten until the next answer says.
 5. **Retries first.** A call to retry whose wait is over starts before a new one.
 
 What :meth:`Pacer.finish` decides for each answer (``Verdict``): a success is
@@ -114,29 +115,34 @@ class Verdict:
 
 
 class _Budget:
-    """What a server says is left of one limit (requests or tokens) until ``reset_at``."""
+    """What a server says is left of one limit (requests or tokens) until ``reset_at``, from
+    the answer to the call numbered ``seq``, less what was spent since."""
 
-    __slots__ = ("left", "reset_at")
+    __slots__ = ("left", "reset_at", "seq")
 
     def __init__(self) -> None:
         self.left: Optional[float] = None
         self.reset_at = 0.0
+        self.seq = 0
 
     def forget_if_past(self, now: float) -> None:
         if self.left is not None and now >= self.reset_at:
             self.left = None
 
-    def heard(self, left: Optional[int], reset: Optional[float], started_since: float, now: float) -> None:
-        """An answer said ``left`` remain until ``reset`` seconds from now; ``started_since``
-        were spent by calls started after the answered one (perhaps not counted in it)."""
+    def heard(
+        self, left: Optional[int], reset: Optional[float], started_since: float, now: float, seq: int
+    ) -> None:
+        """The answer to call ``seq`` said ``left`` remain until ``reset`` seconds from now;
+        ``started_since`` were spent by calls started after it (perhaps not counted in it).
+
+        Within a window, the answer to the call that started last is the one that knows
+        most: the server counted it after the others. An older one is ignored."""
         if left is None:
             return
         reset_at = now + (reset if reset is not None else _UNKNOWN_RESET)
-        estimate = left - started_since
-        if self.left is None or reset_at > self.reset_at + _SAME_WINDOW:
-            self.left, self.reset_at = estimate, reset_at  # a new window (or the first word)
-        else:
-            self.left = min(self.left, estimate)
+        new_window = self.left is None or reset_at > self.reset_at + _SAME_WINDOW
+        if new_window or seq > self.seq:
+            self.left, self.reset_at, self.seq = left - started_since, reset_at, seq
 
     def spend(self, amount: float) -> None:
         if self.left is not None:
@@ -245,10 +251,17 @@ class Pacer:
         call = self._in_flight.pop(ticket)
         limits = RateLimit(headers) if headers else None
         if limits:
-            started_since = self._seq - call.seq
-            self._requests.heard(limits.remaining_requests, limits.reset_requests_seconds, started_since, now)
+            # Not in the count this answer gives, perhaps: the calls started after this one,
+            # and those started before it that are still out (they may have reached the
+            # server after it, on another connection).
+            started_since = (
+                self._seq - call.seq + sum(1 for c in self._in_flight.values() if c.seq < call.seq)
+            )
+            self._requests.heard(
+                limits.remaining_requests, limits.reset_requests_seconds, started_since, now, call.seq
+            )
             spent = started_since * self._cost
-            self._tokens.heard(limits.remaining_tokens, limits.reset_tokens_seconds, spent, now)
+            self._tokens.heard(limits.remaining_tokens, limits.reset_tokens_seconds, spent, now, call.seq)
         if status == 429 and error_code == "insufficient_quota":
             self.rate_limited += 1
             self.stopped = "429 insufficient_quota: the account has no credit left; nothing more is sent"

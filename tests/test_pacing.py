@@ -81,6 +81,23 @@ def test_a_later_answer_from_the_same_window_never_raises_what_is_left() -> None
     assert pacer.next_action(0.12, True).kind == WAIT
 
 
+def test_the_answer_to_the_call_that_started_last_is_believed() -> None:
+    pacer = Pacer(16)
+    first, second, third, fourth = (pacer.start(0.0, n) for n in range(4))
+    reset = {"x_ratelimit_reset_requests": "1s"}
+
+    # 10 left when the third arrived; the fourth (after it) and the first two (still out,
+    # perhaps behind it on the wire) may be missing from that count.
+    ok(pacer, third, 0.1, x_ratelimit_remaining_requests="10", **reset)
+    assert pacer._requests.left == 10 - 3
+    ok(pacer, first, 0.1, x_ratelimit_remaining_requests="12", **reset)  # older news: ignored
+    assert pacer._requests.left == 7
+    ok(pacer, fourth, 0.1, x_ratelimit_remaining_requests="9", **reset)  # newer: only the second is unsure
+    assert pacer._requests.left == 9 - 1
+    assert len(start_all(pacer, 0.1)) == 8  # and that is what may start before the reset
+    ok(pacer, second, 0.1)
+
+
 def test_a_budget_is_forgotten_after_its_reset() -> None:
     pacer = Pacer(2)
     ok(pacer, pacer.start(0.0, 0), 0.0, x_ratelimit_remaining_requests="0", x_ratelimit_reset_requests="1s")
