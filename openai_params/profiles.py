@@ -388,10 +388,9 @@ def adapt(profile: Profile, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[
         _schema_in_json_object(out, applied)
     if not profile.n:
         n = out.get("n")
-        if isinstance(n, int) and n != 1:
+        if isinstance(n, int) and not isinstance(n, bool) and n > 1:
             del out["n"]
-            if n > 1:
-                applied.append(Applied("n", "n", "n=%d emulated by %d requests" % (n, n), n))
+            applied.append(Applied("n", "n", "n=%d emulated by %d requests" % (n, n), n))
     messages = out.get("messages")
     if isinstance(messages, list) and (profile.tool_call_content is not None or profile.drop_message_keys):
         out["messages"] = _messages(profile, messages, applied)

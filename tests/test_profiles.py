@@ -12,6 +12,8 @@ import warnings
 from typing import Any, Dict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fakeserver import FakeServer, Reply
 from openai_params import OpenAI, OpenAIChatCompletionParameters, cli
@@ -481,3 +483,60 @@ def test_extra_body_is_sent_as_given_after_the_profile() -> None:
         body = json.loads(client.chat.completions.build_request([USER], params).body)
     assert body == {"messages": [USER], "model": "m", "random_seed": 1, "user": "u", "safe_prompt": True}
     assert caught == []  # nothing was left out
+
+
+# -- properties of adapt, over generated bodies -------------------------------------------------------
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 5), st.sampled_from(["required", "auto", "any", ""])
+)
+_FIELDS = st.sampled_from(
+    [
+        "max_completion_tokens",
+        "max_tokens",
+        "seed",
+        "n",
+        "tool_choice",
+        "logit_bias",
+        "user",
+        "stream_options",
+        "response_format",
+        "temperature",
+        "top_k",
+        "random_seed",
+    ]
+)
+_MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "tool"])},
+    optional={
+        "content": st.one_of(st.none(), st.text(max_size=3)),
+        "name": st.just("x"),
+        "tool_calls": st.just([CALL]),
+    },
+)
+_BODIES = st.fixed_dictionaries(
+    {"messages": st.lists(_MESSAGE, min_size=1, max_size=4), "model": st.just("m")},
+    optional={
+        "stream_options": st.fixed_dictionaries(
+            {}, optional={"include_usage": st.booleans(), "x": st.just(1)}
+        ),
+        "response_format": st.sampled_from([SCHEMA_FORMAT, {"type": "json_object"}, {"type": "text"}]),
+    },
+).flatmap(lambda base: st.dictionaries(_FIELDS, _VALUES, max_size=6).map(lambda more: dict(more, **base)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=_BODIES, name=st.sampled_from(sorted(PROFILES)))
+def test_adapt_is_pure_and_idempotent_and_touches_only_its_rules(body: Dict[str, Any], name: str) -> None:
+    profile = PROFILES[name]
+    before = json.dumps(body, sort_keys=True)
+    adapted, applied = adapt(profile, body)
+    assert json.dumps(body, sort_keys=True) == before  # the input is never changed
+    again, applied_again = adapt(profile, adapted)
+    assert again == adapted and applied_again == []  # a second pass has nothing left to do
+    touched = set(profile.translate) | set(profile.rename) | set(profile.rename.values())
+    touched |= {field.partition(".")[0] for field in profile.drop} | {"messages", "response_format", "n"}
+    for key, value in body.items():
+        if key not in touched:
+            assert adapted[key] == value, key
+    assert (adapted is body) == (applied == [])
