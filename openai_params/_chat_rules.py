@@ -59,7 +59,7 @@ from ._limits import (
     TOP_P_RANGE,
     VERBOSITIES,
 )
-from .messages import OpenAITool, check_function_name
+from .messages import OpenAITool, check_function_name, is_function_tool
 
 __all__ = ["FIELD_NEEDS", "FIELD_RULES", "SENT_AS", "Rule", "check_metadata", "check_needs"]
 
@@ -162,8 +162,14 @@ def _prediction(field: str, value: Any) -> None:
 
 
 def _response_format(field: str, value: Any) -> None:
-    """A ``type`` (an unknown one warns: servers add their own) and, for ``json_schema``, the schema."""
-    check_mapping(field, value)
+    """A ``type`` (an unknown one warns: servers add their own) and, for ``json_schema``, the schema;
+    or a Python type, whose schema is sent (``outputs.response_format_json``) and whose
+    answer is read back as it."""
+    if not is_mapping(value):
+        from .outputs import response_format_json
+
+        response_format_json(value)  # TypeError naming the part of the type that has no schema
+        return
     kind = value.get("type")
     check_str(field + ".type", kind, non_empty=True)
     _open_enum(field + ".type", kind, RESPONSE_FORMAT_TYPES)
@@ -186,7 +192,8 @@ def _response_format(field: str, value: Any) -> None:
 
 
 def _tools(field: str, value: Any) -> None:
-    """A list of tools: function tools as ``OpenAITool`` accepts them, custom tools, or others (warned)."""
+    """A list of tools: function tools as ``OpenAITool`` accepts them, Python functions
+    (``OpenAITool.from_function``), custom tools, or others (warned)."""
     if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
         wrong_type(
             field, 'a list of tools like [{"name": ..., "description": ..., "parameters": {...}}]', value
@@ -196,8 +203,14 @@ def _tools(field: str, value: Any) -> None:
         if isinstance(tool, OpenAITool):
             tool.validate(path)
             continue
+        if is_function_tool(tool):
+            try:
+                OpenAITool.from_function(tool)
+            except TypeError as exc:  # it names the function and the parameter
+                raise TypeError("%s: %s" % (path, exc)) from None
+            continue
         if not is_mapping(tool):
-            wrong_type(path, "an OpenAITool or a tool dict", tool)
+            wrong_type(path, "an OpenAITool, a tool dict or a function", tool)
         kind = tool.get("type")
         if kind is None or kind == "function":
             OpenAITool.from_dict(tool, path=path)
@@ -217,6 +230,8 @@ def _tool_json(tool: Any) -> Dict[str, Any]:
     """One tool (checked already) in the API's form; function tools go through ``OpenAITool``."""
     if isinstance(tool, OpenAITool):
         return tool.to_dict()
+    if is_function_tool(tool):
+        return OpenAITool.from_function(tool).to_dict()
     if tool.get("type") in (None, "function"):
         return OpenAITool.from_dict(tool).to_dict()
     return dict(tool)
@@ -370,4 +385,11 @@ def check_needs(field: str, value: Any, needed: str, needed_value: Any) -> None:
 SENT_AS: Dict[str, Callable[[Any], Any]] = {
     "logit_bias": lambda value: {str(token): bias for token, bias in value.items()},
     "tools": lambda value: [_tool_json(tool) for tool in value],
+    "response_format": lambda value: dict(value) if is_mapping(value) else _response_format_json(value),
 }
+
+
+def _response_format_json(value: Any) -> Dict[str, Any]:
+    from .outputs import response_format_json
+
+    return response_format_json(value)

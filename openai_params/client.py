@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from ._http import HTTPRequest, HTTPResponse
     from .background import CallHandle
     from .chathelper import OpenAIChatHelper
+    from .outputs import OutputReader
     from .pacing import PacingPolicy
     from .stream import ChatCompletionStream
     from .transport import TransportLike
@@ -332,6 +333,15 @@ def _stripped(headers: Any) -> Any:
     return {name: value.strip() if isinstance(value, str) else value for name, value in headers.items()}
 
 
+def _output_reader(params: OpenAIChatCompletionParameters) -> Optional[OutputReader]:
+    """How a chat answer is read as the call's types (None: plain JSON), see outputs.py."""
+    if params.response_format is None and not params.tools:
+        return None
+    from .outputs import output_reader  # loaded by the calls that ask for typed outputs
+
+    return output_reader(params)
+
+
 def _path_id(value: str, what: str) -> str:
     check_str(what, value, non_empty=True)
     from urllib.parse import quote
@@ -368,6 +378,7 @@ class Chat:
         """A conversation (``OpenAIChatHelper``): the system prompt, then the parameters of
         every request; ``kwargs`` are parameter fields or the helper's settings."""
         from .chathelper import OpenAIChatHelper
+    from .outputs import OutputReader
 
         return OpenAIChatHelper(self._client, system_prompt, parameters, **kwargs)
 
@@ -443,6 +454,11 @@ class ChatCompletions:
         reasoning = client.profile.reasoning_renames
         if reasoning:
             read_reasoning(reasoning, result.body)
+        reader = _output_reader(params)
+        if reader is not None:  # the whole answer read as the call's types (outputs.py)
+            reader.read(result)
+            if params.throw and not params.has_callbacks():
+                result.throw()
         return result
 
     def create_many(
@@ -506,16 +522,22 @@ class ChatCompletions:
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
     ) -> ChatCompletionStream:
-        """Open a stream; ``count`` streams one after the other when the profile emulates ``n``."""
-        first = self._open_stream(request, params, cancel)
+        """Open a stream; ``count`` streams one after the other when the profile emulates ``n``
+        (then the merged answer is read as the call's types, not each part)."""
+        reader = _output_reader(params)
+        first = self._open_stream(request, params, cancel, reader if count == 1 else None)
         if count == 1:
             return first
         from .emulate_n import MergedStream
 
-        return MergedStream(first, lambda: self._open_stream(request, params, cancel), count)
+        return MergedStream(first, lambda: self._open_stream(request, params, cancel, None), count, reader)
 
     def _open_stream(
-        self, request: HTTPRequest, params: OpenAIChatCompletionParameters, cancel: Optional[threading.Event]
+        self,
+        request: HTTPRequest,
+        params: OpenAIChatCompletionParameters,
+        cancel: Optional[threading.Event],
+        reader: Optional[OutputReader] = None,
     ) -> ChatCompletionStream:
         from .stream import ChatCompletionStream
 
@@ -548,7 +570,7 @@ class ChatCompletions:
                 status=failed.status,
                 headers=failed.headers,
             )
-        return ChatCompletionStream(response, timeout=timeout, throw=throw, reasoning=reasoning)
+        return ChatCompletionStream(response, timeout=timeout, throw=throw, reasoning=reasoning, reader=reader)
 
     # -- stored completions (store=True) ----------------------------------------------------------
     def retrieve(

@@ -15,11 +15,14 @@ requests are streamed one after the other: every chunk of request k has its
 choice numbered k, and the next request is sent when the previous stream ends.
 """
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
 from .stream import ChatCompletionStream
+
+if TYPE_CHECKING:
+    from .outputs import OutputReader
 
 __all__ = ["merge_results", "MergedStream"]
 
@@ -68,17 +71,27 @@ def _is_number(value: Any) -> bool:
 class MergedStream(ChatCompletionStream):
     """The ``n`` streams of an emulated ``n``, one after the other, as one stream.
 
-    ``first`` is the stream already open; ``open_next()`` opens each next one.
+    ``first`` is the stream already open; ``open_next()`` opens each next one. ``reader``
+    reads the merged answer as the call's types (the parts have none), as for one stream.
     """
 
     def __init__(
-        self, first: ChatCompletionStream, open_next: Callable[[], ChatCompletionStream], count: int
+        self,
+        first: ChatCompletionStream,
+        open_next: Callable[[], ChatCompletionStream],
+        count: int,
+        reader: "Optional[OutputReader]" = None,
     ) -> None:
         self._parts = [first]
         self._open_next = open_next
         self._count = count
         super().__init__(
-            None, timeout=first._timeout, throw=first._throw, status=first.status, headers=first.headers
+            None,
+            timeout=first._timeout,
+            throw=first._throw,
+            status=first.status,
+            headers=first.headers,
+            reader=reader,
         )
 
     def _chunks(self) -> Iterator[OpenAIChatCompletionStreamResult]:  # type: ignore[override]
@@ -96,10 +109,14 @@ class MergedStream(ChatCompletionStream):
                 yield chunk
             if part.errors:
                 return
+        if self._reader is not None:
+            self._read_output(self._merged())
+            if self._errors:
+                yield self._failed()
 
     @property
     def errors(self) -> List[OpenAIError]:
-        return [error for part in self._parts for error in part.errors]
+        return [error for part in self._parts for error in part.errors] + self._errors
 
     def abort(self) -> None:
         self._cancelled = True
@@ -114,7 +131,9 @@ class MergedStream(ChatCompletionStream):
         """The merged final result (drains what is left first, as for one stream)."""
         for _ in self._iterator:
             pass
-        merged = merge_results([part.result() for part in self._parts])
+        if self._final is not None:  # read as the call's types already
+            return self._final
+        merged = self._merged()
         if not merged.errors and len(self._parts) < self._count:
             merged.errors.append(
                 OpenAIError(
@@ -125,5 +144,9 @@ class MergedStream(ChatCompletionStream):
                     headers=merged.headers,
                 )
             )
+        return merged
+
+    def _merged(self) -> OpenAIChatCompletionResult:
+        merged = merge_results([part.result() for part in self._parts])
         merged.terminated = True
         return merged

@@ -19,13 +19,18 @@ that fits it, which carries the record as ``.error``::
     │   └── InternalServerError        >= 500
     ├── APIResponseValidationError     a 2xx answer whose body cannot be read
     ├── APIUserAbortError              the call was cancelled
-    └── CallbackError                  a user callback raised (``__cause__`` is its exception)
+    ├── CallbackError                  a user callback raised (``__cause__`` is its exception)
+    └── InvalidOutputError             the answer does not fit ``response_format`` (also a ValueError)
+        ├── LengthFinishReasonError        cut at the token limit (``finish_reason`` ``length``)
+        └── ContentFilterFinishReasonError cut by the content filter (``content_filter``)
 
 The names are the official ``openai`` package's, so ported code reads the same.
 
 Type strings used in records: ``"connection_error"``, ``"timeout"``,
 ``"stream_error"`` (a stream cut or malformed mid-way), ``"cancelled"``,
 ``"callback_error"``, ``"invalid_response"`` (a body that cannot be read),
+``"invalid_output"`` (a typed answer that does not fit its type, or was cut: ``code``
+``"length"``, ``"content_filter"``, ``"invalid_json"`` or ``"mismatch"``),
 ``"redirect"`` (a 3xx, never followed), else whatever the server said.
 
 Secrets: a record never keeps an ``Authorization``, ``Proxy-Authorization``,
@@ -56,6 +61,9 @@ __all__ = [
     "APIResponseValidationError",
     "APIUserAbortError",
     "CallbackError",
+    "InvalidOutputError",
+    "LengthFinishReasonError",
+    "ContentFilterFinishReasonError",
 ]
 
 _SNIPPET = 200  # characters of an unreadable body quoted in the message
@@ -200,6 +208,10 @@ class OpenAIError:
     @property
     def is_stream_error(self) -> bool:
         return self.type == "stream_error"
+
+    @property
+    def is_invalid_output(self) -> bool:
+        return self.type == "invalid_output"
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
@@ -430,10 +442,11 @@ class OpenAIException(Exception):
     """
 
     default_type: Optional[str] = None
+    default_code: Optional[str] = None
 
     def __init__(self, error: Union[OpenAIError, str] = "") -> None:
         if not isinstance(error, OpenAIError):
-            error = OpenAIError(str(error), type=self.default_type)
+            error = OpenAIError(str(error), type=self.default_type, code=self.default_code)
         self.error = error
         super().__init__(str(error))
 
@@ -538,6 +551,26 @@ class CallbackError(OpenAIException):
     default_type = "callback_error"
 
 
+class InvalidOutputError(OpenAIException, ValueError):
+    """A typed answer (``response_format`` given a type) that does not fit it; ``error.body`` keeps
+    the raw content. Also a ``ValueError``, as a value that does not fit its type is."""
+
+    default_type = "invalid_output"
+    default_code = "mismatch"
+
+
+class LengthFinishReasonError(InvalidOutputError):
+    """A typed answer cut at the token limit (``finish_reason`` ``"length"``) before it was whole."""
+
+    default_code = "length"
+
+
+class ContentFilterFinishReasonError(InvalidOutputError):
+    """A typed answer cut by the content filter (``finish_reason`` ``"content_filter"``)."""
+
+    default_code = "content_filter"
+
+
 _BY_STATUS: Dict[int, Type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -555,12 +588,22 @@ _BY_TYPE: Dict[str, Type[OpenAIException]] = {
     "cancelled": APIUserAbortError,
     "callback_error": CallbackError,
     "invalid_response": APIResponseValidationError,
+    "invalid_output": InvalidOutputError,
+}
+
+# A record's (type, code) that picks a subclass of the class its type gives.
+_BY_TYPE_AND_CODE: Dict[Tuple[str, str], Type[OpenAIException]] = {
+    ("invalid_output", "length"): LengthFinishReasonError,
+    ("invalid_output", "content_filter"): ContentFilterFinishReasonError,
 }
 
 
 def _exception_class(error: OpenAIError) -> Type[OpenAIException]:
     # The type strings this package sets win: a timeout mid-stream has status 200 but is
     # an APITimeoutError; then the status decides.
+    by_code = _BY_TYPE_AND_CODE.get((error.type or "", error.code or ""))
+    if by_code is not None:
+        return by_code
     by_type = _BY_TYPE.get(error.type or "")
     if by_type is not None and not (
         by_type is APIResponseValidationError and error.status is not None and error.status >= 300

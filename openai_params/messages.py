@@ -8,13 +8,15 @@ server adds (``reasoning_content``, ``annotations``, ...) are never lost.
 ``OpenAITool`` is a function the model may call. It accepts the short form
 ``{"name", "description", "parameters"}`` as well as the API's form
 ``{"type": "function", "function": {...}}``, and always writes the API's form.
+``OpenAITool.from_function`` builds one from a Python function (see
+``function_tools``), which ``call`` then runs.
 
 ``validate_messages`` checks a conversation before it is sent and returns
 plain dicts ready for ``json.dumps``; its errors name the exact place, like
 ``messages[2].content``.
 """
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
 
 from ._checks import (
     check_bool,
@@ -28,7 +30,11 @@ from ._checks import (
     wrong_type,
 )
 
-__all__ = ["OpenAIMessage", "OpenAITool", "validate_messages", "MESSAGE_ROLES"]
+if TYPE_CHECKING:
+    from .function_tools import FunctionSignature
+    from .tool_calls import ToolCall
+
+__all__ = ["OpenAIMessage", "OpenAITool", "validate_messages", "is_function_tool", "MESSAGE_ROLES"]
 
 # ChatCompletionRequestMessage: one schema per role ("function" is deprecated
 # but still accepted by the API).
@@ -52,10 +58,14 @@ class OpenAIMessage:
 
     The attributes ``role``, ``content``, ``name``, ``tool_calls``,
     ``tool_call_id`` and ``refusal`` read and write ``data``; ``data`` is the
-    whole dict, unknown keys included.
+    whole dict, unknown keys included. ``parsed`` is not in ``data``: the
+    content read as the ``response_format`` type of the call, set on the
+    messages of a result (see docs/structured-outputs.md).
     """
 
     data: Dict[str, Any]
+    #: The content as the call's ``response_format`` type; None when not asked for, or refused.
+    parsed: Any = None
 
     def __init__(self, role: Optional[str] = None, content: Any = None, **fields: Any) -> None:
         self.data = {}
@@ -119,9 +129,19 @@ class OpenAIMessage:
         self._set("name", value)
 
     @property
-    def tool_calls(self) -> Optional[List[Dict[str, Any]]]:
-        """The tool calls of an assistant message, as the API writes them."""
-        return self._get("tool_calls")  # type: ignore[no-any-return]
+    def tool_calls(self) -> "Optional[List[ToolCall]]":
+        """The tool calls of an assistant message: the API's dicts, which also read as objects
+        (``call.function.name``, ``call.function.parsed_arguments``; see ``tool_calls``)."""
+        calls = self.data.get("tool_calls")
+        if not isinstance(calls, list):
+            return calls
+        from .tool_calls import ToolCall
+
+        if not all(isinstance(call, ToolCall) for call in calls):
+            # Wrapped once; the list is the message's own (the given one is not changed).
+            calls = [ToolCall(call) if is_mapping(call) else call for call in calls]
+            self.data["tool_calls"] = calls
+        return calls
 
     @tool_calls.setter
     def tool_calls(self, value: Optional[List[Dict[str, Any]]]) -> None:
@@ -365,6 +385,11 @@ def check_function_name(field: str, value: Any) -> None:
         fail(field, allowed, value)
 
 
+def is_function_tool(tool: Any) -> bool:
+    """A Python function given where a tool goes (any callable that is not a dict or a class)."""
+    return callable(tool) and not is_mapping(tool) and not isinstance(tool, type)
+
+
 # Keys of the short form: FunctionObject's properties.
 _SHORT_FORM_KEYS = ("name", "description", "parameters", "strict")
 
@@ -386,6 +411,10 @@ class OpenAITool:
     """
 
     type = "function"
+    #: The Python function a tool built by ``from_function`` runs (``call``); None otherwise.
+    handler: Optional[Callable[..., Any]] = None
+    #: How ``from_function`` read the function's signature (for ``parse_arguments``).
+    signature: "Optional[FunctionSignature]" = None
 
     def __init__(
         self,
@@ -454,6 +483,45 @@ class OpenAITool:
         }
         tool.validate(path)
         return tool
+
+    @classmethod
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        strict: bool = True,
+    ) -> "OpenAITool":
+        """A tool from a Python function: its name, its docstring's summary as the description,
+        and its parameters' type hints as the strict JSON Schema of the arguments (parameter
+        descriptions from the docstring). See ``function_tools`` and docs/tools.md.
+
+        >>> def get_weather(city: str, unit: str = "c") -> str:
+        ...     '''Current weather for a city.'''
+        >>> OpenAITool.from_function(get_weather).to_dict()["function"]["parameters"]["required"]
+        ['city', 'unit']
+        """
+        from .function_tools import tool_from_function
+
+        return tool_from_function(cls, function, name=name, description=description, strict=strict)
+
+    def parse_arguments(self, arguments: Any) -> Dict[str, Any]:
+        """A tool call's arguments (the JSON string, or a dict) as values: converted to the
+        function's parameter types for a tool built by ``from_function`` (a parameter's default
+        put back for ``null``), else the JSON object as a dict. ``ValueError`` when they do not fit.
+        """
+        from .function_tools import parse_arguments
+
+        return parse_arguments(self, arguments)
+
+    def call(self, tool_call: Any) -> Any:
+        """Run the function of a tool built by ``from_function`` with a call's arguments, and
+        return what it returns. ``tool_call`` is a tool call of a result (or its dict, or its
+        ``function`` part, or the arguments alone as a JSON string or a dict)."""
+        from .function_tools import call_tool
+
+        return call_tool(self, tool_call)
 
     def to_dict(self) -> Dict[str, Any]:
         """The API's form, ``{"type": "function", "function": {"name": ...}}``, with the keys that are set."""

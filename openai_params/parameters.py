@@ -311,8 +311,9 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     modalities: Optional[Sequence[str]] = None
     audio: Optional[Mapping[str, Any]] = None
     prediction: Optional[Mapping[str, Any]] = None
-    response_format: Optional[Mapping[str, Any]] = None
-    tools: Optional[Sequence[Union[OpenAITool, Mapping[str, Any]]]] = None
+    # A dict as the API takes it, or a Python type (a dataclass, List[...], ...): see outputs.py.
+    response_format: Union[Mapping[str, Any], Any, None] = None
+    tools: Optional[Sequence[Union[OpenAITool, Mapping[str, Any], Callable[..., Any]]]] = None
     tool_choice: Union[str, Mapping[str, Any], None] = None
     parallel_tool_calls: Optional[bool] = None
     reasoning_effort: Optional[str] = None

@@ -318,6 +318,15 @@ class _ChoicesMixin:
         choice = self.choice
         return choice.text if choice is not None else ""
 
+    @property
+    def parsed(self) -> Any:
+        """The first choice's answer as the call's ``response_format`` type (``message.parsed``);
+        None without one, when the model refused, or when the answer did not fit (an error then
+        says why)."""
+        choice = self.choice
+        message = choice.message if choice is not None else None
+        return message.parsed if message is not None else None
+
     def _field(self, name: str) -> Any:
         return self.body.get(name) if isinstance(self.body, dict) else None
 

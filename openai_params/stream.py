@@ -25,7 +25,7 @@ final result.
 
 import json
 import time
-from typing import Any, Dict, Generator, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, Optional, Tuple
 
 from ._http import HTTPResponse
 from .accumulate import ChatCompletionAccumulator
@@ -33,6 +33,9 @@ from .errors import APITimeoutError, OpenAIError, OpenAIException
 from .profiles import read_reasoning
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, read_result
 from .sse import SSEDecoder, SSEError, SSEEvent
+
+if TYPE_CHECKING:
+    from .outputs import OutputReader
 
 __all__ = ["ChatCompletionStream"]
 
@@ -66,9 +69,12 @@ class ChatCompletionStream:
         status: Optional[int] = None,
         headers: Optional[Dict[str, str]] = None,
         reasoning: Tuple[str, ...] = (),
+        reader: "Optional[OutputReader]" = None,
     ) -> None:
         self._response = response
         self._reasoning = reasoning  # response keys read as reasoning_content (the profile's)
+        self._reader = reader  # reads the whole answer as the call's types (outputs.py)
+        self._final: Optional[OpenAIChatCompletionResult] = None
         self._timeout = timeout
         self._throw = throw
         self._accumulator = ChatCompletionAccumulator()
@@ -127,10 +133,23 @@ class ChatCompletionStream:
             self._fail(
                 "cancelled", "the stream was closed before its end (%d chunks received)" % self._received
             )
+        if self._final is None:
+            self._final = self._final_result()
+        return self._final
+
+    def _final_result(self) -> OpenAIChatCompletionResult:
         body = self._accumulator.result() if self._received else None
         return OpenAIChatCompletionResult(
             status=self.status, headers=self.headers, body=body, errors=self._errors, terminated=True
         )
+
+    def _read_output(self, final: OpenAIChatCompletionResult) -> None:
+        """A whole answer arrived: read it as the call's types, with the reader a whole answer
+        is read with; an answer that does not fit ends the stream as a failure (its errors)."""
+        if self._reader is not None:
+            self._reader.read(final)
+            self._errors.extend(final.errors)
+        self._final = final
 
     # -- the one generator ---------------------------------------------------------------------
     def _chunks(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:
@@ -144,6 +163,8 @@ class ChatCompletionStream:
                     "the stream ended without a choice (%d chunks received)" % self._received,
                 )
             self._ended = True
+            if not self._errors and self._reader is not None:
+                self._read_output(self._final_result())
             if self._errors:
                 yield self._failed()
         finally:

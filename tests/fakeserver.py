@@ -436,3 +436,89 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
         self.close_connection = bool(reply.close or reply.close_silently or not chunked)
+
+
+# -- chat answers ------------------------------------------------------------------------------
+def chat_reply(
+    content: Optional[str] = None,
+    *,
+    finish_reason: Optional[str] = None,
+    refusal: Optional[str] = None,
+    tool_calls: Optional[Sequence[Dict[str, Any]]] = None,
+    choices: Optional[Sequence[Dict[str, Any]]] = None,
+    stream: bool = False,
+    split: int = 3,
+) -> Reply:
+    """A chat completion: one choice from the keywords, or ``choices``, a list of dicts with the
+    same keys: ``content``, ``finish_reason`` (``"stop"``, or ``"tool_calls"`` when there are
+    some), ``refusal``, ``tool_calls`` (``[{"id", "name", "arguments"}]``). ``stream=True``
+    sends it as SSE chunks, each text and each call's arguments cut in ``split`` pieces, as
+    servers stream them.
+
+        server.add(chat_reply('{"name": "Ada"}'))
+        server.add(chat_reply(refusal="I can't help with that.", stream=True))
+        server.add(chat_reply('{"na', finish_reason="length"))
+    """
+    given = choices or [
+        {"content": content, "finish_reason": finish_reason, "refusal": refusal, "tool_calls": tool_calls}
+    ]
+    made = [_choice(index, spec) for index, spec in enumerate(given)]
+    head = {"id": "chatcmpl-fake", "created": 1700000000, "model": "fake-model"}
+    if not stream:
+        body = dict(head, object="chat.completion", choices=[m for m, _ in made])
+        body["usage"] = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+        return Reply(200, json=body, headers={"x-request-id": "req_fake"})
+    events: List[Dict[str, Any]] = []
+    for index, (message, finish) in enumerate(made):
+        delta = [
+            {"role": "assistant", "content": "" if message["message"].get("content") is not None else None}
+        ]
+        for key in ("content", "refusal"):
+            delta += [{key: part} for part in _pieces(message["message"].get(key), split)]
+        for number, call in enumerate(message["message"].get("tool_calls") or ()):
+            first = {"index": number, "id": call["id"], "type": "function"}
+            first["function"] = {"name": call["function"]["name"], "arguments": ""}
+            delta.append({"tool_calls": [first]})
+            delta += [
+                {"tool_calls": [{"index": number, "function": {"arguments": part}}]}
+                for part in _pieces(call["function"]["arguments"], split)
+            ]
+        for part in delta:
+            events.append({"index": index, "delta": part, "logprobs": None, "finish_reason": None})
+        events.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": finish})
+    pieces = [
+        b"data: "
+        + _json.dumps(dict(head, object="chat.completion.chunk", choices=[event])).encode()
+        + b"\n\n"
+        for event in events
+    ]
+    return Reply(
+        200,
+        pieces=pieces + [b"data: [DONE]\n\n"],
+        headers={"Content-Type": "text/event-stream", "x-request-id": "req_fake"},
+    )
+
+
+def _choice(index: int, spec: Dict[str, Any]) -> Tuple[Dict[str, Any], str]:
+    message: Dict[str, Any] = {"role": "assistant", "content": spec.get("content")}
+    if spec.get("refusal") is not None:
+        message["refusal"] = spec["refusal"]
+    calls = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call["arguments"]},
+        }
+        for call in spec.get("tool_calls") or ()
+    ]
+    if calls:
+        message["tool_calls"] = calls
+    finish = spec.get("finish_reason") or ("tool_calls" if calls else "stop")
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": finish}, finish
+
+
+def _pieces(text: Optional[str], split: int) -> List[str]:
+    if not text:
+        return []
+    size = max(1, -(-len(text) // max(1, split)))
+    return [text[start : start + size] for start in range(0, len(text), size)]
