@@ -378,7 +378,6 @@ class Chat:
         """A conversation (``OpenAIChatHelper``): the system prompt, then the parameters of
         every request; ``kwargs`` are parameter fields or the helper's settings."""
         from .chathelper import OpenAIChatHelper
-    from .outputs import OutputReader
 
         return OpenAIChatHelper(self._client, system_prompt, parameters, **kwargs)
 
@@ -570,7 +569,9 @@ class ChatCompletions:
                 status=failed.status,
                 headers=failed.headers,
             )
-        return ChatCompletionStream(response, timeout=timeout, throw=throw, reasoning=reasoning, reader=reader)
+        return ChatCompletionStream(
+            response, timeout=timeout, throw=throw, reasoning=reasoning, reader=reader
+        )
 
     # -- stored completions (store=True) ----------------------------------------------------------
     def retrieve(
