@@ -214,7 +214,7 @@ class OpenAIChatHelper:
                     "or register_tool(function) to build the tool from a function"
                 )
             handler = tool
-            tool = _from_function(tool)
+            tool = OpenAITool.from_function(tool)
         elif not callable(handler):
             wrong_type("handler", "a callable", handler)
         made = OpenAITool.from_dict(tool, path="tool")
@@ -246,7 +246,7 @@ class OpenAIChatHelper:
                     )
                 registered.append(self.register_tool(made, handler))
             else:
-                made = _from_function(item)
+                made = OpenAITool.from_function(item)
                 made.name = name
                 made.validate("tools[%r]" % name)
                 registered.append(self.register_tool(made, item))
@@ -356,16 +356,6 @@ class OpenAIChatHelper:
             len(self._messages),
             list(self._tools),
         )
-
-
-def _from_function(function: Callable[..., Any]) -> OpenAITool:
-    build = getattr(OpenAITool, "from_function", None)
-    if build is None:
-        raise TypeError(
-            "register_tool(function) builds the tool from the function's signature, which this "
-            "version cannot do yet: use register_tool(tool, handler)"
-        )
-    return build(function)  # type: ignore[no-any-return]
 
 
 def _as_message(prompt: Any) -> OpenAIMessage:

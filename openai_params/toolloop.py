@@ -184,8 +184,14 @@ def prepare(index: int, call: Any, tools: Mapping[str, ToolEntry]) -> ToolJob:
             ", ".join(known) or "none",
         )
         return ToolJob(index, call, shown, error=_failure("unknown_tool", message, shown, call))
+    raw = function.get("arguments") if is_mapping(function) else None
     try:
-        arguments = _parse_arguments(shown, function.get("arguments") if is_mapping(function) else None)
+        if entry.tool.signature is not None and entry.handler is entry.tool.handler:
+            # A tool built from its function (OpenAITool.from_function): the arguments as its
+            # parameter types, a default put back for null (function_tools.py).
+            arguments = entry.tool.parse_arguments(raw)
+        else:
+            arguments = _parse_arguments(shown, raw)
         _check_fit(shown, entry.handler, arguments)
     except ValueError as exc:
         return ToolJob(index, call, shown, error=_failure("invalid_tool_arguments", str(exc), shown, call))

@@ -3,6 +3,7 @@ each exchange run three ways (prompt(), stream(), and prompt() with callbacks), 
 server received asserted message by message."""
 
 import dataclasses
+import enum
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -652,3 +653,35 @@ def test_the_history_is_trimmed_by_whole_tool_groups(
     ]
     # Before the request, the history older than the prompt was trimmed too.
     assert [m["role"] for m in model.messages(4)] == ["system", "assistant", "user"]
+
+
+class Unit(enum.Enum):
+    C = "celsius"
+    F = "fahrenheit"
+
+
+def forecast(city: str, unit: Unit = Unit.C, days: int = 1) -> str:
+    """Weather forecast for a city."""
+    return "%s %s %d" % (city, unit.value, days)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_function_registered_as_it_is_gets_typed_arguments(
+    client: OpenAI, fake_server: FakeServer, mode: str
+) -> None:
+    fake_server.default = model = ScriptedModel(
+        [("forecast", {"city": "Oslo", "unit": "fahrenheit", "days": None})],
+        [("forecast", {"city": "Oslo", "unit": "kelvin", "days": 2})],
+        "Done.",
+    )
+    helper = client.chat.create(None, model="m")
+    helper.register_tool(forecast)
+    result, _ = run(helper, "Weather?", mode)
+    assert result.success, result.errors
+    assert model.received[0]["tools"] == [OpenAITool.from_function(forecast).to_dict()]
+    assert model.messages(2)[-1]["content"] == "Oslo fahrenheit 1"  # an Enum member, the default for null
+    # Arguments that do not fit the types go back to the model, naming the path.
+    assert model.messages(3)[-1]["content"].startswith(
+        "Error: the arguments of the call to 'forecast' do not fit"
+    )
+    assert "$.unit" in model.messages(3)[-1]["content"]

@@ -334,3 +334,48 @@ def test_content_parts_are_read_as_their_text(client: OpenAI, fake_server: FakeS
     body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
     fake_server.add(200, json=body)
     assert client.chat.completions.create(MESSAGES, response_format=Person).parsed == ADA_VALUE
+
+
+# -- with a profile: llama-cpp-python's form of the schema, and n emulated by n requests ------------
+def profiled(server: FakeServer) -> OpenAI:
+    return OpenAI(
+        api_key="sk-x", base_url=server.url + "/v1", profile="llama-cpp-python", max_retries=0, timeout=5
+    )
+
+
+@STREAMED
+def test_the_llama_cpp_python_profile_sends_json_object_and_the_answer_is_parsed(
+    fake_server: FakeServer, stream: bool
+) -> None:
+    fake_server.add(chat_reply(ADA, stream=stream))
+    with profiled(fake_server) as client:
+        result = run(client, stream, response_format=Person)
+    assert sent_format(fake_server) == {"type": "json_object", "schema": json_schema(Person)}
+    assert result.success and result.parsed == ADA_VALUE
+
+
+@STREAMED
+def test_an_emulated_n_is_read_once_merged(fake_server: FakeServer, stream: bool) -> None:
+    bob = '{"name": "Bob", "age": 7, "color": "red"}'
+    fake_server.add(chat_reply(ADA, stream=stream))
+    fake_server.add(chat_reply(bob, stream=stream))
+    with profiled(fake_server) as client:
+        result = run(client, stream, response_format=Person, n=2)
+    assert len(fake_server.requests) == 2
+    assert result.success, result.errors
+    assert [c.message.parsed for c in result.choices] == [ADA_VALUE, Person("Bob", 7, Color.RED)]
+
+
+@STREAMED
+def test_an_emulated_n_whose_second_answer_does_not_fit(fake_server: FakeServer, stream: bool) -> None:
+    fake_server.add(chat_reply(ADA, stream=stream))
+    fake_server.add(chat_reply('{"name": "Bo', finish_reason="length", stream=stream))
+    with profiled(fake_server) as client:
+        result = run(client, stream, response_format=Person, n=2)
+        assert [e.code for e in result.errors] == ["length"]
+        assert result.errors[0].message.startswith("choices[1] ")
+        assert result.parsed == ADA_VALUE
+        fake_server.add(chat_reply(ADA, stream=stream))
+        fake_server.add(chat_reply('{"name": "Bo', finish_reason="length", stream=stream))
+        with pytest.raises(LengthFinishReasonError, match=r"^200 OK: choices\[1\] was cut"):
+            run(client, stream, response_format=Person, n=2, throw=True)
