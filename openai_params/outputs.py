@@ -168,7 +168,9 @@ class OutputReader:
 
 
 def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or repr(tp)
+    from ._shapes import type_name  # the name schema's own messages use: Person, List[Person]
+
+    return type_name(tp)
 
 
 def output_reader(params: "OpenAIChatCompletionParameters") -> Optional[OutputReader]:
