@@ -123,6 +123,96 @@ class _Failed:
         self.failure = failure
 
 
+class _Attempts:
+    """The retry loop of one call, as a state machine that both transports drive (this one
+    with ``time.sleep``, :mod:`.async_transport` with ``asyncio.sleep``): it numbers the
+    attempts, asks :mod:`.retry` what to do after each, logs it, and says how long to wait.
+
+        attempts = _Attempts(policy, request, max_retries)
+        while True:
+            attempts.begin()
+            outcome = ...                      # one attempt: an HTTPResponse or a _Failed
+            delay = attempts.after(outcome)
+            if delay is None:
+                return attempts.final(outcome)  # the response, or raises the error
+            ...                                # wait ``delay`` seconds
+    """
+
+    __slots__ = ("policy", "request", "max_retries", "number", "fresh", "started", "attempt_started")
+
+    def __init__(self, policy: RetryPolicy, request: HTTPRequest, max_retries: int) -> None:
+        self.policy = policy
+        self.request = request
+        self.max_retries = max_retries
+        self.number = 1
+        self.fresh = False  # the next attempt must use a new connection, not a pooled one
+        self.started = self.attempt_started = time.monotonic()
+
+    def begin(self) -> None:
+        self.attempt_started = time.monotonic()
+
+    def cancelled(self) -> None:
+        self._log("cancelled", None)
+
+    def after(self, outcome: Union[HTTPResponse, _Failed]) -> Optional[float]:
+        """None if ``outcome`` is final; else the seconds to wait before the next attempt
+        (a response that is retried is closed here)."""
+        if isinstance(outcome, _Failed):
+            decision = decide_failure(
+                self.policy, outcome.failure, attempt=self.number, max_retries=self.max_retries
+            )
+        else:
+            decision = decide_retry(
+                self.policy,
+                status=outcome.status,
+                headers=outcome.headers,
+                body=outcome._body or b"",
+                attempt=self.number,
+                max_retries=self.max_retries,
+            )
+        self._log(_outcome_text(outcome), decision)
+        if not decision.retry:
+            if isinstance(outcome, HTTPResponse):
+                outcome.attempts = self.number
+                outcome.elapsed = time.monotonic() - self.started
+                outcome.retry_decision = decision
+            return None
+        if isinstance(outcome, HTTPResponse):
+            outcome.close()
+        self.number += decision.counted
+        self.fresh = not decision.counted  # a pooled connection failed: the next one is new
+        return decision.delay
+
+    @staticmethod
+    def final(outcome: Union[HTTPResponse, _Failed]) -> HTTPResponse:
+        if isinstance(outcome, _Failed):
+            raise outcome.error
+        return outcome
+
+    def _log(self, outcome: str, decision: Optional[RetryDecision]) -> None:
+        logger = _logger()
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        if decision is None or decision.reason.endswith(": success"):
+            then = ""
+        elif decision.retry:
+            then = "; retrying in %.3g s (%s)" % (decision.delay, decision.reason)
+        else:
+            then = "; not retried (%s)" % decision.reason
+        request = self.request
+        logger.debug(
+            "%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
+            request.method,
+            redact_url(request.url),
+            outcome,
+            (time.monotonic() - self.attempt_started) * 1000.0,
+            self.number,
+            self.max_retries + 1,
+            then,
+            request.redacted_headers(),
+        )
+
+
 class Transport:
     """Sends :class:`HTTPRequest` objects; owns the connection pool. Safe across threads.
 
@@ -189,44 +279,19 @@ class Transport:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
         headers = _proxy_headers(route, request.headers)
-        started = time.monotonic()
-        attempt, fresh = 1, False
+        attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             _stop_if_cancelled(cancel)
-            attempt_started = time.monotonic()
+            attempts.begin()
             try:
-                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream, fresh)
+                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream, attempts.fresh)
             except APIUserAbortError:
-                self._log(request, attempt, max_retries, attempt_started, "cancelled", None)
+                attempts.cancelled()
                 raise
-            decision = self._decide(outcome, attempt, max_retries)
-            self._log(request, attempt, max_retries, attempt_started, _outcome_text(outcome), decision)
-            if not decision.retry:
-                if isinstance(outcome, _Failed):
-                    raise outcome.error
-                outcome.attempts = attempt
-                outcome.elapsed = time.monotonic() - started
-                outcome.retry_decision = decision
-                return outcome
-            if isinstance(outcome, HTTPResponse):
-                outcome.close()
-            attempt += decision.counted
-            fresh = not decision.counted  # a pooled connection failed: the next one is new
-            _wait(decision.delay, cancel)
-
-    def _decide(self, outcome: Union[HTTPResponse, _Failed], attempt: int, max_retries: int) -> RetryDecision:
-        if isinstance(outcome, _Failed):
-            return decide_failure(
-                self.retry_policy, outcome.failure, attempt=attempt, max_retries=max_retries
-            )
-        return decide_retry(
-            self.retry_policy,
-            status=outcome.status,
-            headers=outcome.headers,
-            body=outcome._body or b"",
-            attempt=attempt,
-            max_retries=max_retries,
-        )
+            delay = attempts.after(outcome)
+            if delay is None:
+                return attempts.final(outcome)
+            _wait(delay, cancel)
 
     def _attempt(
         self,
@@ -290,36 +355,6 @@ class Transport:
             self._pool.give(key, conn)
         else:
             conn.close()
-
-    def _log(
-        self,
-        request: HTTPRequest,
-        attempt: int,
-        max_retries: int,
-        started: float,
-        outcome: str,
-        decision: Optional[RetryDecision],
-    ) -> None:
-        logger = _logger()
-        if not logger.isEnabledFor(logging.DEBUG):
-            return
-        if decision is None or decision.reason.endswith(": success"):
-            then = ""
-        elif decision.retry:
-            then = "; retrying in %.3g s (%s)" % (decision.delay, decision.reason)
-        else:
-            then = "; not retried (%s)" % decision.reason
-        logger.debug(
-            "%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
-            request.method,
-            redact_url(request.url),
-            outcome,
-            (time.monotonic() - started) * 1000.0,
-            attempt,
-            max_retries + 1,
-            then,
-            request.redacted_headers(),
-        )
 
 
 def _exchange(
