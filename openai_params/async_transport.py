@@ -1,0 +1,558 @@
+"""The asyncio transport: what :class:`~openai_params.AsyncOpenAI` sends requests with.
+
+It does what :mod:`.transport` does, on the event loop instead of blocking
+sockets, and shares everything but the waiting with it: the routes, proxies and
+TLS settings (:class:`._connections._Connector`), the retry loop and its
+decisions (:class:`.transport._Attempts`, :mod:`.retry`), the error mapping
+(:class:`._errormap._ErrorMap`) and the response object
+(:class:`._http.HTTPResponse`). Responses are read by the sans-I/O reader of
+:mod:`._h1`. Its meaning, point by point:
+
+* **Connections** are ``loop.create_connection`` with this module's protocol
+  (:class:`_Connection`: bytes go straight into the response reader), TLS from
+  the standard ``ssl`` module, always verified. HTTPS through a proxy is a
+  ``CONNECT`` tunnel, then ``loop.start_tls`` on it.
+* **A keep-alive pool per event loop**: a client used from two loops never
+  shares a socket between them. A pooled connection that the server closed, or
+  that received bytes nobody asked for while idle, is not reused.
+* **Timeouts** as in the synchronous transport: ``timeout`` bounds the connect
+  (and the tunnel, and the TLS handshake) and every single wait for bytes.
+* **Retries** with ``asyncio.sleep`` between attempts and the same decisions.
+* **Redirects are never followed.**
+* **Cancellation is asyncio's**: cancelling the task closes the connection of
+  the attempt in flight at once (it never goes back to the pool) and the
+  ``CancelledError`` reaches the caller; the transport stays usable.
+
+A streamed body is read as the synchronous code above it asks for bytes: its
+:class:`HTTPResponse` yields ``b""`` when nothing has arrived yet, and whoever
+drives it (:mod:`.async_client`) then awaits :func:`fetch` and resumes.
+"""
+
+import asyncio
+import threading
+import time
+import weakref
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
+
+from ._cancel import _never
+from ._checks import check_int, wrong_type
+from ._connections import _Connector, _PoolKey, _Route
+from ._errormap import _ErrorMap
+from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader
+from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
+from .errors import APIConnectionError
+from .retry import RetryPolicy
+from .transport import (
+    _CONNECTING,
+    _SENDING,
+    _WAITING,
+    _Attempts,
+    _check_send_arguments,
+    _failed,
+    _Failed,
+    _proxy_headers,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+    from .transport import Transport
+
+__all__ = ["AsyncTransport", "fetch", "read_body", "close_body"]
+
+T = TypeVar("T")
+
+# Reading pauses when this much has arrived and not been read yet (a slow consumer of a
+# fast stream must not buffer the whole body), and resumes below it.
+_HIGH_WATER = 262144
+# http.client adds these when the caller did not (RFC 9112, 3.2: Host in every request).
+_BODY_METHODS = ("PATCH", "POST", "PUT")
+
+
+class _Connection(asyncio.Protocol):
+    """One connection: the bytes it receives go into the response reader of the request in
+    flight. Waiting for them is :meth:`next_event`, bounded by a timeout."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.transport: Optional[asyncio.Transport] = None
+        self.reader: Optional[ResponseReader] = None
+        self._waiter: "Optional[asyncio.Future[None]]" = None
+        self._error: Optional[BaseException] = None  # how the connection was lost, if not cleanly
+        self._eof = False
+        self._unasked = False  # bytes arrived while no request was in flight
+        self._reading_paused = False
+        self._writing_paused = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - asyncio's contract
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        reader = self.reader
+        if reader is None:
+            self._unasked = True
+            return
+        reader.feed(data)
+        if not self._reading_paused and reader._available() > _HIGH_WATER and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._ended(None)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self._ended(exc)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake()
+
+    def _ended(self, exc: Optional[BaseException]) -> None:
+        if self._eof:
+            return
+        self._eof = True
+        if exc is not None:
+            self._error = exc
+        elif self.reader is not None:
+            self.reader.feed(b"")
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- used by the transport ----------------------------------------------------------------
+    def usable(self) -> bool:
+        """Idle and still open: the server has not closed it nor sent anything since."""
+        transport = self.transport
+        return not (self._eof or self._unasked or transport is None or transport.is_closing())
+
+    def begin(self, reader: ResponseReader) -> None:
+        self.reader = reader
+
+    async def send(self, data: bytes, timeout: float) -> None:
+        transport = self.transport
+        if transport is None or self._eof:
+            raise ConnectionResetError("the connection was closed before the request was sent")
+        transport.write(data)
+        while self._writing_paused and not self._eof:
+            await self._wait(timeout)
+        if self._error is not None:
+            raise self._error
+
+    async def next_event(self, timeout: float) -> Event:
+        """The reader's next event, waiting at most ``timeout`` for each arrival of bytes."""
+        reader = self.reader
+        assert reader is not None  # noqa: S101 - begin() comes first
+        while True:
+            event = reader.next_event()
+            if event is not NEED_DATA:
+                return event
+            if self._error is not None:
+                raise self._error
+            if self._reading_paused and self.transport is not None:
+                self._reading_paused = False
+                self.transport.resume_reading()
+            await self._wait(timeout)
+
+    async def _wait(self, timeout: float) -> None:
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        timer = self._loop.call_later(timeout, _expire, waiter) if timeout else None
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def close(self) -> None:
+        """Close at once (``abort``: nothing more is sent, nothing waits)."""
+        self._eof = True
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
+        self._wake()
+
+
+def _expire(waiter: "asyncio.Future[None]") -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("timed out"))
+
+
+async def _within(awaitable: Awaitable[T], timeout: float) -> T:
+    """``awaitable`` bounded by ``timeout``; the builtin TimeoutError when it runs out (on
+    Python < 3.11 asyncio's is another class, which the error map would not read as one)."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout or None)
+    except asyncio.TimeoutError:
+        raise TimeoutError("timed out") from None
+
+
+# -- the pools ----------------------------------------------------------------------------------------
+class _LoopPool:
+    """Idle keep-alive connections of one event loop, per (scheme, host, port, proxy)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._idle: Dict[_PoolKey, List[_Connection]] = {}
+
+    def take(self, key: _PoolKey) -> Optional[_Connection]:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if conn.usable():
+                return conn
+            conn.close()
+        return None
+
+    def give(self, key: _PoolKey, conn: _Connection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if len(idle) < self._size:
+            idle.append(conn)
+        else:
+            conn.close()
+
+    def close(self) -> None:
+        conns = [conn for idle in self._idle.values() for conn in idle]
+        self._idle.clear()
+        for conn in conns:
+            conn.close()
+
+
+# -- the transport ------------------------------------------------------------------------------------
+class AsyncTransport:
+    """Sends :class:`HTTPRequest` objects on the running event loop; see the module docstring.
+
+    Takes the arguments of :class:`~openai_params.transport.Transport`. ``await send(...)``
+    returns an :class:`HTTPResponse`; ``close()`` (or ``await aclose()``) closes the idle
+    connections of every loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: "Optional[ssl.SSLContext]" = None,
+        ca_bundle: Optional[str] = None,
+        proxies: Optional[Dict[str, str]] = None,
+        retry_policy: Optional[RetryPolicy] = None,
+        pool_size: int = 10,
+    ) -> None:
+        check_int("pool_size", pool_size, 0)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
+        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self._connector = _Connector(ssl_context, ca_bundle, proxies)
+        self._pool_size = pool_size
+        self._pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]" = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def sharing(cls, transport: "Transport") -> "AsyncTransport":
+        """An asyncio transport with the routes, proxies, TLS settings and retry policy of a
+        synchronous one (not its connections)."""
+        made = cls(retry_policy=transport.retry_policy)
+        made._connector = transport._connector
+        made._pool_size = transport._pool._size
+        return made
+
+    def __repr__(self) -> str:
+        return "<AsyncTransport proxies=%r>" % sorted(k for k in self._connector.proxies if k != "no")
+
+    def close(self) -> None:
+        """Refuse new requests and close the idle connections (of every loop)."""
+        self._closed = True
+        with self._lock:
+            pools = list(self._pools.items())
+            self._pools.clear()
+        try:
+            running: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, pool in pools:
+            if loop is running or loop.is_closed() or not loop.is_running():
+                pool.close()
+            else:
+                loop.call_soon_threadsafe(pool.close)
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def _pool(self) -> _LoopPool:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.setdefault(loop, _LoopPool(self._pool_size))
+        return pool
+
+    # -- sending -----------------------------------------------------------------------------
+    async def send(
+        self, request: HTTPRequest, *, timeout: float, max_retries: int, stream: bool = False
+    ) -> HTTPResponse:
+        """As :meth:`Transport.send <openai_params.transport.Transport.send>`, awaited. A
+        streamed 2xx comes back as soon as its head is in; read its body with
+        :func:`fetch` (or :func:`read_body` for all of it)."""
+        timeout = _check_send_arguments(timeout, max_retries)
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        route, target = self._connector.route(request.url)
+        head = _request_head(request, route, target, _proxy_headers(route, request.headers))
+        data = head + request.body if request.body else head
+        attempts = _Attempts(self.retry_policy, request, max_retries)
+        while True:
+            attempts.begin()
+            try:
+                outcome = await self._attempt(request, route, data, timeout, stream, attempts.fresh)
+            except asyncio.CancelledError:
+                attempts.cancelled()
+                raise
+            delay = attempts.after(outcome)
+            if delay is None:
+                return attempts.final(outcome)
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, request: HTTPRequest, route: _Route, data: bytes, timeout: float, stream: bool, fresh: bool
+    ) -> Union[HTTPResponse, _Failed]:
+        pool = self._pool()
+        conn = None if fresh else pool.take(route.key)
+        reused = conn is not None
+        errors = _ErrorMap((OSError, ProtocolError), _CONNECTING, route.where, timeout, _never)
+        try:
+            with errors:
+                if conn is None:
+                    conn = await self._open(route, timeout)
+                errors.what = _SENDING
+                conn.begin(ResponseReader(request.method))
+                await conn.send(data, timeout)
+                errors.what = _WAITING
+                head = await conn.next_event(timeout)
+        except APIConnectionError as exc:  # APITimeoutError too
+            if conn is not None:
+                conn.close()
+            return _failed(exc, written=errors.what == _WAITING, reused=reused)
+        except BaseException:  # a cancel: the connection is closed at once, never pooled
+            if conn is not None:
+                conn.close()
+            raise
+        assert isinstance(head, ResponseHead)  # noqa: S101 - the reader's first event
+        response = HTTPResponse(head.status, head.reason, head.joined(), request.url)
+        response._body = None
+        body_errors = _ErrorMap(
+            (OSError, ProtocolError), "reading the response body from", route.where, timeout, _never
+        )
+        response._source = _AsyncBody(conn, body_errors, timeout)
+        response._release = partial(_release, self, pool, route.key)
+        if stream and 200 <= head.status < 300:
+            return response
+        try:
+            await read_body(response)
+            response._buffer()
+        except APIConnectionError as exc:
+            return _failed(exc, written=True, reused=reused, answered=True)
+        except BaseException:
+            conn.close()
+            raise
+        return response
+
+    async def _open(self, route: _Route, timeout: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        conn = _Connection(loop)
+        tls = self._connector._ssl() if route.scheme == "https" else None
+        proxy = route.proxy
+        try:
+            if proxy is None:
+                await _within(
+                    loop.create_connection(
+                        lambda: conn, route.host, route.port, ssl=tls, server_hostname=route.host if tls else None
+                    ),
+                    timeout,
+                )
+            elif tls is None:  # plain HTTP through a proxy: absolute-form requests to it
+                await _within(loop.create_connection(lambda: conn, proxy.host, proxy.port), timeout)
+            else:
+                await _within(loop.create_connection(lambda: conn, proxy.host, proxy.port), timeout)
+                await _tunnel(conn, route, timeout)
+                assert conn.transport is not None  # noqa: S101
+                tunnelled = await _within(
+                    loop.start_tls(conn.transport, conn, tls, server_hostname=route.host), timeout
+                )
+                if tunnelled is None:
+                    raise ConnectionResetError("the proxy closed the tunnel during the TLS handshake")
+                conn.transport = tunnelled
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def _release(transport: AsyncTransport, pool: _LoopPool, key: _PoolKey, conn: Any, reusable: bool) -> None:
+    """A response is done with ``conn``: back to its loop's pool if it can carry another request."""
+    if reusable and not transport._closed:
+        conn.reader = None
+        pool.give(key, conn)
+    else:
+        conn.close()
+
+
+async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
+    """RFC 9110, 9.3.6: ``CONNECT host:port``; a 2xx turns the connection into a tunnel."""
+    proxy = route.proxy
+    assert proxy is not None  # noqa: S101
+    authority = _authority(route.host, route.port)
+    lines = ["CONNECT %s HTTP/1.1" % authority, "Host: %s" % authority]
+    if proxy.authorization:
+        lines.append("Proxy-Authorization: %s" % proxy.authorization)
+    conn.begin(ResponseReader("CONNECT"))
+    await conn.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), timeout)
+    head = await conn.next_event(timeout)
+    assert isinstance(head, ResponseHead)  # noqa: S101
+    if head.status != 200:
+        # http.client's words, so that both transports report a refused tunnel alike.
+        raise OSError("Tunnel connection failed: %d %s" % (head.status, head.reason))
+    await conn.next_event(timeout)  # the BodyEnd: a tunnel has no body
+    reader = conn.reader
+    if reader is not None and reader.leftover:
+        raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
+    conn.reader = None
+
+
+def _authority(host: str, port: int) -> str:
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def _request_head(request: HTTPRequest, route: _Route, target: str, headers: Dict[str, str]) -> bytes:
+    """The request line and header fields, as ``http.client`` writes them: ``Host`` and
+    ``Accept-Encoding: identity`` unless given, ``Content-Length`` for a body (0 for a
+    POST, PUT or PATCH without one), then the headers given, in order."""
+    given = {name.lower() for name in headers}
+    lines = ["%s %s HTTP/1.1" % (request.method, target)]
+    if "host" not in given:
+        default = 443 if route.scheme == "https" else 80
+        host = "[%s]" % route.host if ":" in route.host else route.host
+        try:
+            host.encode("ascii")
+        except UnicodeEncodeError:
+            host = host.encode("idna").decode("ascii")
+        lines.append("Host: %s" % (host if route.port == default else "%s:%d" % (host, route.port)))
+    if "accept-encoding" not in given:
+        lines.append("Accept-Encoding: identity")
+    if "content-length" not in given and "transfer-encoding" not in given:
+        if request.body is not None:
+            lines.append("Content-Length: %d" % len(request.body))
+        elif request.method.upper() in _BODY_METHODS:
+            lines.append("Content-Length: 0")
+    lines.extend("%s: %s" % item for item in headers.items())
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+class _AsyncBody(_Source):
+    """A body still on its connection, read by awaiting :meth:`fetch`; :meth:`pieces` (the
+    synchronous side) yields what has arrived, ``b""`` when it needs the next fetch."""
+
+    def __init__(self, conn: _Connection, errors: _ErrorMap, timeout: float) -> None:
+        self._conn = conn
+        self._errors = errors
+        self._timeout = timeout
+        self._pending: Deque[bytes] = deque()
+        self._failure: Optional[APIConnectionError] = None
+        self.ended = False
+
+    def pieces(self) -> Iterator[bytes]:
+        pending = self._pending
+        while True:
+            while pending:
+                yield pending.popleft()
+            if self._failure is not None:
+                raise self._failure
+            if self.ended:
+                return
+            yield b""
+
+    async def fetch(self) -> None:
+        """Wait for the next bytes of the body (or its end); a failure is raised by
+        :meth:`pieces`, where the synchronous reader handles it."""
+        if self.ended or self._failure is not None:
+            return
+        try:
+            with self._errors:
+                event = await self._conn.next_event(self._timeout)
+        except APIConnectionError as exc:
+            self._failure = exc
+            return
+        if isinstance(event, bytes):
+            self._pending.append(event)
+        elif isinstance(event, BodyEnd):
+            self.ended = True
+
+    def drain(self) -> bool:
+        """Closing without awaiting: the connection is reusable only if the body had ended."""
+        return self.ended
+
+    async def adrain(self) -> bool:
+        """Read what is left if it is small and comes at once (as the synchronous transport's
+        drain does); True if that reached the end of the body."""
+        left = _DRAIN_LIMIT
+        deadline = time.monotonic() + _DRAIN_WAIT
+        try:
+            while not self.ended and self._failure is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or left <= 0:
+                    return False
+                event = await self._conn.next_event(remaining)
+                if isinstance(event, bytes):
+                    left -= len(event)
+                elif isinstance(event, BodyEnd):
+                    self.ended = True
+        except (OSError, ProtocolError):
+            return False
+        self._pending.clear()
+        return self.ended
+
+    def abort(self) -> None:
+        self._conn.close()
+
+    def finish(self) -> Tuple[Any, bool]:
+        reader = self._conn.reader
+        return self._conn, self.ended and reader is not None and reader.reusable
+
+
+async def fetch(response: HTTPResponse) -> None:
+    """Await the next bytes of a body from :class:`AsyncTransport` (nothing for any other)."""
+    source = response._source
+    if isinstance(source, _AsyncBody):
+        await source.fetch()
+
+
+async def read_body(response: HTTPResponse) -> None:
+    """Await the rest of a body from :class:`AsyncTransport`; then ``read()`` has it all."""
+    source = response._source
+    if isinstance(source, _AsyncBody):
+        while not source.ended and source._failure is None:
+            await source.fetch()
+
+
+async def close_body(response: HTTPResponse) -> None:
+    """Close ``response``; first read the rest of its body if that is small and comes at
+    once, so that the connection goes back to the pool (a stream stops at ``[DONE]``,
+    one read before the chunked body's end)."""
+    source = response._source
+    if isinstance(source, _AsyncBody) and not source.ended and response._state in (UNREAD, READING):
+        await source.adrain()
+    response.close()
