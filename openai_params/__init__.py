@@ -20,6 +20,7 @@ from ._version import __version__
 # modules (ssl, http.client) load only when a request is sent.
 _WHERE = {
     "OpenAI": "client",
+    "AsyncOpenAI": "async_client",
     "OpenAIParameters": "parameters",
     "OpenAIChatCompletionParameters": "parameters",
     "OpenAIChatCompletionsParameters": "parameters",
@@ -57,6 +58,7 @@ _WHERE = {
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
     from ._mock import MockTransport
+    from .async_client import AsyncOpenAI
     from .chathelper import OpenAIChatHelper
     from .client import OpenAI
     from .errors import (
@@ -114,6 +116,7 @@ def __dir__() -> List[str]:
 __all__ = [
     "__version__",
     "OpenAI",
+    "AsyncOpenAI",
     "OpenAIParameters",
     "OpenAIChatCompletionParameters",
     "OpenAIChatCompletionsParameters",

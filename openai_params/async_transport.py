@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
     from .transport import Transport
 
-__all__ = ["AsyncTransport", "fetch", "read_body", "close_body"]
+__all__ = ["AsyncTransport", "fetch", "read_body", "close_body", "settle"]
 
 T = TypeVar("T")
 
@@ -136,6 +136,10 @@ class _Connection(asyncio.Protocol):
         """Idle and still open: the server has not closed it nor sent anything since."""
         transport = self.transport
         return not (self._eof or self._unasked or transport is None or transport.is_closing())
+
+    def usable_for_body(self) -> bool:
+        transport = self.transport
+        return not (self._eof or transport is None or transport.is_closing())
 
     def begin(self, reader: ResponseReader) -> None:
         self.reader = reader
@@ -473,6 +477,8 @@ class _AsyncBody(_Source):
         self._pending: Deque[bytes] = deque()
         self._failure: Optional[APIConnectionError] = None
         self.ended = False
+        self.settled = False  # close() must not defer the connection to settle() any more
+        self._deferred = False  # close() left the connection for settle()
 
     def pieces(self) -> Iterator[bytes]:
         pending = self._pending
@@ -502,8 +508,31 @@ class _AsyncBody(_Source):
             self.ended = True
 
     def drain(self) -> bool:
-        """Closing without awaiting: the connection is reusable only if the body had ended."""
+        """Closing without awaiting (the synchronous reader closes the response the moment it
+        has read ``data: [DONE]``): take what has arrived already; if the body has not ended,
+        leave the connection to :func:`settle`, which awaits the rest a little."""
+        if not (self.ended or self._failure is not None or self.settled):
+            self._take_arrived()
+            if not self.ended and self._conn.usable_for_body():
+                self._deferred = True
+                return True
         return self.ended
+
+    def _take_arrived(self) -> None:
+        reader = self._conn.reader
+        left = _DRAIN_LIMIT
+        try:
+            while reader is not None and left > 0:
+                event = reader.next_event()
+                if isinstance(event, bytes):
+                    left -= len(event)
+                elif isinstance(event, BodyEnd):
+                    self.ended = True
+                    return
+                else:
+                    return
+        except ProtocolError:
+            return
 
     async def adrain(self) -> bool:
         """Read what is left if it is small and comes at once (as the synchronous transport's
@@ -529,8 +558,13 @@ class _AsyncBody(_Source):
         self._conn.close()
 
     def finish(self) -> Tuple[Any, bool]:
+        if self._deferred:
+            return None, False  # settle() releases it
+        return self._conn, self._reusable()
+
+    def _reusable(self) -> bool:
         reader = self._conn.reader
-        return self._conn, self.ended and reader is not None and reader.reusable
+        return self.ended and reader is not None and reader.reusable
 
 
 async def fetch(response: HTTPResponse) -> None:
@@ -550,9 +584,22 @@ async def read_body(response: HTTPResponse) -> None:
 
 async def close_body(response: HTTPResponse) -> None:
     """Close ``response``; first read the rest of its body if that is small and comes at
-    once, so that the connection goes back to the pool (a stream stops at ``[DONE]``,
-    one read before the chunked body's end)."""
+    once, so that the connection goes back to the pool (a stream the caller leaves after
+    ``[DONE]``, one read before the chunked body's end)."""
     source = response._source
-    if isinstance(source, _AsyncBody) and not source.ended and response._state in (UNREAD, READING):
-        await source.adrain()
+    if isinstance(source, _AsyncBody):
+        if not source.ended and response._state in (UNREAD, READING):
+            await source.adrain()
+        source.settled = True
     response.close()
+    await settle(response)
+
+
+async def settle(response: HTTPResponse) -> None:
+    """Release the connection that closing ``response`` left for an awaited drain."""
+    source = response._source
+    if isinstance(source, _AsyncBody) and source._deferred:
+        source._deferred = False
+        source.settled = True
+        await source.adrain()
+        response._release(source._conn, source._reusable())

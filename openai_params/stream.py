@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ChatCompletionStream"]
 
+#: What the chunk generator yields, instead of a chunk, when the body has no bytes for it yet
+#: (only a body from the asyncio transport does that; see async_client.py).
+WAITING: Any = object()
+
 # Each event's data is read as json.loads reads it, without that function's per-call
 # keyword checks and its two whitespace regex matches: strip JSON's whitespace (RFC 8259:
 # "ws = *( %x20 / %x09 / %x0A / %x0D )") and require the value to fill what is left.
@@ -189,6 +193,11 @@ class ChatCompletionStream:
         last_data = time.monotonic()
         try:
             for piece in response.iter_bytes():
+                if not piece:
+                    # A body read by the asyncio transport has nothing yet: its driver
+                    # (async_client.py) awaits the next bytes, then resumes this generator.
+                    yield WAITING
+                    continue
                 events = decoder.feed(piece)
                 # The idle timer restarts only when a data event completes: keep-alive
                 # comments (llama.cpp's ": ping"), even split across writes, and the first

@@ -1,0 +1,357 @@
+"""``AsyncOpenAI``: the same client on asyncio, driving the same description of every call.
+
+    async with AsyncOpenAI(base_url="http://127.0.0.1:8080/v1") as client:
+        r = await client.chat.completions.create([{"role": "user", "content": "Hi"}], model="m")
+        async with client.chat.completions.stream(messages, model="m") as stream:
+            async for chunk in stream:
+                print(chunk.text, end="")
+        final = await stream.result()
+
+Nothing here says what a call sends or how its answer is read: the resources of
+:mod:`.client` build the request, check the arguments and read the result, for
+both clients. :class:`AsyncOpenAI` is an :class:`~openai_params.OpenAI` whose
+driver is asynchronous: where the synchronous client sends a request and
+blocks, this one returns a coroutine that awaits the response on the event
+loop (:mod:`.async_transport`), then hands it to the same synchronous reading
+code (``OpenAI._call``, ``ChatCompletions._open_stream``), which finds it
+already there (:meth:`AsyncOpenAI._send`). A stream's reading code is one
+generator (:mod:`.stream`); when it needs bytes that have not arrived, it
+yields :data:`.stream.WAITING` and :class:`AsyncChatCompletionStream` awaits
+them, then resumes it.
+
+Callbacks (``on_data``, ``on_terminate``, ``on_response``, ``on_error``) may be
+plain functions or coroutine functions; ``create()`` with callbacks runs the call
+in the awaiting task (no thread) and returns the final result.
+"""
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Union
+
+from ._http import HTTPRequest, HTTPResponse
+from .background import _callback_error
+from .client import ChatCompletions, OpenAI
+from .errors import OpenAIError, OpenAIException
+from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
+from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, OpenAIResult
+from .stream import WAITING, ChatCompletionStream, _is_json
+
+if TYPE_CHECKING:
+    import threading
+
+__all__ = ["AsyncOpenAI", "AsyncChatCompletionStream"]
+
+Outcome = Union[HTTPResponse, OpenAIException]
+
+
+class AsyncOpenAI(OpenAI):
+    """The client on asyncio: the constructor, resources and results of :class:`OpenAI`,
+    with every call awaited. See docs/async.md.
+
+    ``transport``: an :class:`~openai_params.async_transport.AsyncTransport`, or a
+    :class:`~openai_params.MockTransport` (it does no I/O); by default an
+    ``AsyncTransport`` with ``ssl_context``, ``ca_bundle`` and ``proxies``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .async_transport import AsyncTransport
+        from .transport import Transport
+
+        given = self._transport
+        self._aio: Any = AsyncTransport.sharing(given) if isinstance(given, Transport) else given
+        # The response each request got, from its await until the reading code takes it.
+        self._fetched: Dict[int, Outcome] = {}
+        self._aclosed = False
+        self.chat.completions = AsyncChatCompletions(self)
+
+    def __repr__(self) -> str:
+        return "Async" + super().__repr__()
+
+    async def __aenter__(self) -> "AsyncOpenAI":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Refuse new calls and close the idle connections (calls in flight keep theirs
+        until they end)."""
+        self._aclosed = True
+        self._aio.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    # -- the asynchronous driver --------------------------------------------------------------
+    async def _fetch(self, request: HTTPRequest, options: Optional[OpenAIParameters], stream: bool) -> None:
+        """Send ``request`` on the event loop; keep the response (or the error) for
+        :meth:`_send`, where the synchronous reading code asks for it."""
+        if self._aclosed:
+            raise RuntimeError("the client is closed: make a new AsyncOpenAI() for new calls")
+        timeout, retries = self._limits(options)
+        send = self._aio.send
+        outcome: Outcome
+        try:
+            if asyncio.iscoroutinefunction(send):
+                outcome = await send(request, timeout=timeout, max_retries=retries, stream=stream)
+            else:  # MockTransport: no I/O to wait for
+                outcome = send(request, timeout=timeout, max_retries=retries, stream=stream)
+            if stream and _is_json(outcome.headers):
+                # A server that ignored stream=true: the reading code reads it whole.
+                from .async_transport import read_body
+
+                await read_body(outcome)
+        except OpenAIException as exc:
+            outcome = exc
+        self._fetched[id(request)] = outcome
+
+    def _send(
+        self,
+        request: HTTPRequest,
+        options: Optional[OpenAIParameters],
+        *,
+        stream: bool = False,
+        cancel: "Optional[threading.Event]" = None,
+    ) -> HTTPResponse:
+        """The response :meth:`_fetch` got for ``request`` (or its error, raised)."""
+        outcome = self._fetched.pop(id(request), None)
+        if outcome is None:
+            raise RuntimeError(
+                "AsyncOpenAI sends its requests on the event loop, and this call has no "
+                "asynchronous form: use OpenAI for it"
+            )
+        if isinstance(outcome, OpenAIException):
+            raise outcome
+        return outcome
+
+    def _call(
+        self,
+        request: HTTPRequest,
+        result_type: Type[Any],
+        options: Optional[OpenAIParameters] = None,
+        cancel: "Optional[threading.Event]" = None,
+        *more: Any,
+        **named: Any,
+    ) -> Any:
+        """A coroutine: the response awaited, then read by :meth:`OpenAI._call`."""
+        return self._call_async(request, result_type, options, more, named)
+
+    async def _call_async(
+        self,
+        request: HTTPRequest,
+        result_type: Type[Any],
+        options: Optional[OpenAIParameters],
+        more: Any,
+        named: Dict[str, Any],
+    ) -> Any:
+        await self._fetch(request, options, stream=False)
+        try:
+            return OpenAI._call(self, request, result_type, options, None, *more, **named)
+        finally:
+            self._fetched.pop(id(request), None)
+
+    def _background(self, start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
+        """With callbacks: a coroutine that runs the call and its callbacks in the awaiting
+        task, with the guarantees of :mod:`.background`, and returns the final result."""
+        return _with_callbacks(start, options)
+
+
+class AsyncChatCompletions(ChatCompletions):
+    """``client.chat.completions`` of :class:`AsyncOpenAI`: the same methods; a stream is an
+    :class:`AsyncChatCompletionStream`."""
+
+    def _open_stream(
+        self,
+        request: HTTPRequest,
+        params: OpenAIChatCompletionParameters,
+        cancel: "Optional[threading.Event]",
+    ) -> Any:
+        return AsyncChatCompletionStream(self, request, params)
+
+
+class AsyncChatCompletionStream:
+    """An asynchronous iterator of :class:`OpenAIChatCompletionStreamResult`, one per chunk.
+
+        async with client.chat.completions.stream(messages, model="m") as stream:
+            async for chunk in stream:
+                print(chunk.text, end="", flush=True)
+        final = await stream.result()
+
+    The request is sent when the ``async with`` block (or the first ``async for``) begins.
+    Cancelling the task that iterates closes the connection at once and raises
+    ``CancelledError``; the stream then ends as ``cancelled``.
+    """
+
+    def __init__(
+        self, completions: ChatCompletions, request: HTTPRequest, params: OpenAIChatCompletionParameters
+    ) -> None:
+        self._completions = completions
+        self._request = request
+        self._params = params
+        self._stream: Optional[ChatCompletionStream] = None
+        self._response: Optional[HTTPResponse] = None
+
+    async def _open(self) -> ChatCompletionStream:
+        stream = self._stream
+        if stream is None:
+            client = self._completions._client
+            assert isinstance(client, AsyncOpenAI)  # noqa: S101 - made by AsyncChatCompletions
+            await client._fetch(self._request, self._params, stream=True)
+            try:
+                stream = ChatCompletions._open_stream(self._completions, self._request, self._params, None)
+            finally:
+                client._fetched.pop(id(self._request), None)
+            self._stream = stream
+            self._response = stream._response
+        return stream
+
+    async def __aenter__(self) -> "AsyncChatCompletionStream":
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> "AsyncChatCompletionStream":
+        return self
+
+    async def __anext__(self) -> OpenAIChatCompletionStreamResult:
+        stream = self._stream or await self._open()
+        iterator = stream._iterator
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                await self._settle()
+                raise StopAsyncIteration from None
+            if item is not WAITING:
+                return item  # type: ignore[no-any-return]
+            response = stream._response
+            if response is None:
+                continue
+            try:
+                from .async_transport import fetch
+
+                await fetch(response)
+            except BaseException:  # a cancel: the connection closes now, never pooled
+                stream.abort()
+                raise
+
+    async def _settle(self) -> None:
+        if self._response is not None:
+            from .async_transport import settle
+
+            await settle(self._response)
+
+    async def aclose(self) -> None:
+        """Stop reading and close the connection. Safe to call more than once."""
+        stream = self._stream
+        if stream is None:
+            return
+        response = stream._response
+        if response is not None:
+            from .async_transport import close_body
+
+            await close_body(response)
+        stream.close()
+        await self._settle()
+
+    def abort(self) -> None:
+        """Close the connection now; the stream ends as cancelled."""
+        if self._stream is not None:
+            self._stream.abort()
+
+    async def result(self) -> OpenAIChatCompletionResult:
+        """The accumulated final result (reads what is left first), as
+        :meth:`ChatCompletionStream.result`."""
+        stream = self._stream or await self._open()
+        async for _ in self:
+            pass
+        return stream.result()
+
+    @property
+    def status(self) -> Optional[int]:
+        return self._stream.status if self._stream is not None else None
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        return self._stream.headers if self._stream is not None else {}
+
+    @property
+    def errors(self) -> List[OpenAIError]:
+        return self._stream.errors if self._stream is not None else []
+
+
+async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
+    """The guarantees of :mod:`.background` (every chunk to ``on_data`` in order; one of
+    ``on_response`` / ``on_error``, then ``on_terminate`` exactly once; a callback that
+    raises ends the call with a ``callback_error``), in the awaiting task. Callbacks may be
+    coroutine functions."""
+    callback_errors: List[OpenAIError] = []
+    try:
+        started = start(None)
+        if isinstance(started, AsyncChatCompletionStream):
+            result: OpenAIResult = await _stream_to(started, options.data_callback, callback_errors)
+        else:
+            result = await started
+    except Exception as exc:  # noqa: BLE001 - a failure must become a result
+        result = OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
+    result.errors.extend(callback_errors)
+    result.terminated = True
+    if result.success:
+        await _run_callback(options.on_response, result, "on_response")
+    else:
+        await _run_callback(options.on_error, result, "on_error")
+    await _run_callback(options.terminate_callback, result, "on_terminate")
+    if options.throw:
+        result.throw()
+    return result
+
+
+async def _stream_to(
+    stream: AsyncChatCompletionStream, on_data: Optional[Callable[[Any], Any]], callback_errors: List[OpenAIError]
+) -> OpenAIResult:
+    try:
+        async with stream:
+            async for chunk in stream:
+                if on_data is None:
+                    continue
+                try:
+                    await _maybe_await(on_data(chunk))
+                except Exception as exc:  # noqa: BLE001
+                    callback_errors.append(_callback_error("on_data", exc))
+                    stream.abort()
+                    break
+    except OpenAIException as exc:
+        if all(exc.error is not known for known in stream.errors):
+            callback_errors.append(exc.error)
+    final = await stream.result()
+    if callback_errors and any(e.is_cancelled for e in final.errors):
+        # The abort was ours, after a callback raised: the callback's error is the story.
+        final.errors = [e for e in final.errors if not e.is_cancelled]
+    return final
+
+
+async def _run_callback(callback: Optional[Callable[[Any], Any]], result: OpenAIResult, name: str) -> None:
+    if callback is None:
+        return
+    try:
+        await _maybe_await(callback(result))
+    except Exception as exc:  # noqa: BLE001
+        result.errors.append(_callback_error(name, exc))
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _same_signature() -> None:
+    """``inspect.signature(AsyncOpenAI)`` is OpenAI's: the constructor is OpenAI's."""
+    AsyncOpenAI.__init__.__signature__ = inspect.signature(OpenAI.__init__)  # type: ignore[attr-defined]
+
+
+_same_signature()
+
