@@ -94,14 +94,15 @@ class AsyncOpenAI(OpenAI):
         outcome: Outcome
         try:
             if asyncio.iscoroutinefunction(send):
-                outcome = await send(request, timeout=timeout, max_retries=retries, stream=stream)
+                response = await send(request, timeout=timeout, max_retries=retries, stream=stream)
             else:  # MockTransport: no I/O to wait for
-                outcome = send(request, timeout=timeout, max_retries=retries, stream=stream)
-            if stream and _is_json(outcome.headers):
+                response = send(request, timeout=timeout, max_retries=retries, stream=stream)
+            if stream and _is_json(response.headers):
                 # A server that ignored stream=true: the reading code reads it whole.
                 from .async_transport import read_body
 
-                await read_body(outcome)
+                await read_body(response)
+            outcome = response
         except OpenAIException as exc:
             outcome = exc
         self._fetched[id(request)] = outcome
@@ -226,7 +227,7 @@ class AsyncChatCompletionStream:
                 await self._settle()
                 raise StopAsyncIteration from None
             if item is not WAITING:
-                return item  # type: ignore[no-any-return]
+                return item
             response = stream._response
             if response is None:
                 continue
@@ -310,7 +311,9 @@ async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatComple
 
 
 async def _stream_to(
-    stream: AsyncChatCompletionStream, on_data: Optional[Callable[[Any], Any]], callback_errors: List[OpenAIError]
+    stream: AsyncChatCompletionStream,
+    on_data: Optional[Callable[[Any], Any]],
+    callback_errors: List[OpenAIError],
 ) -> OpenAIResult:
     try:
         async with stream:
@@ -354,4 +357,3 @@ def _same_signature() -> None:
 
 
 _same_signature()
-

@@ -50,8 +50,8 @@ from .transport import (
     _WAITING,
     _Attempts,
     _check_send_arguments,
-    _failed,
     _Failed,
+    _failed,
     _proxy_headers,
 )
 
@@ -79,7 +79,7 @@ class _Connection(asyncio.Protocol):
         self._loop = loop
         self.transport: Optional[asyncio.Transport] = None
         self.reader: Optional[ResponseReader] = None
-        self._waiter: "Optional[asyncio.Future[None]]" = None
+        self._waiter: Optional[asyncio.Future[None]] = None
         self._error: Optional[BaseException] = None  # how the connection was lost, if not cleanly
         self._eof = False
         self._unasked = False  # bytes arrived while no request was in flight
@@ -185,7 +185,12 @@ class _Connection(asyncio.Protocol):
         self._eof = True
         transport = self.transport
         if transport is not None:
-            transport.abort()
+            try:
+                transport.abort()
+            except RuntimeError:
+                # Its event loop is closed (a client kept across asyncio.run calls): the
+                # socket is released when the transport is collected.
+                pass
         self._wake()
 
 
@@ -258,7 +263,7 @@ class AsyncTransport:
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         self._connector = _Connector(ssl_context, ca_bundle, proxies)
         self._pool_size = pool_size
-        self._pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]" = (
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -383,7 +388,11 @@ class AsyncTransport:
             if proxy is None:
                 await _within(
                     loop.create_connection(
-                        lambda: conn, route.host, route.port, ssl=tls, server_hostname=route.host if tls else None
+                        lambda: conn,
+                        route.host,
+                        route.port,
+                        ssl=tls,
+                        server_hostname=route.host if tls else None,
                     ),
                     timeout,
                 )

@@ -284,7 +284,9 @@ class Transport:
             _stop_if_cancelled(cancel)
             attempts.begin()
             try:
-                outcome = self._attempt(request, route, target, headers, timeout, cancel, stream, attempts.fresh)
+                outcome = self._attempt(
+                    request, route, target, headers, timeout, cancel, stream, attempts.fresh
+                )
             except APIUserAbortError:
                 attempts.cancelled()
                 raise

@@ -1,0 +1,829 @@
+"""AsyncOpenAI: the same behaviour as OpenAI, on asyncio; and asyncio's cancellation.
+
+Most tests run twice, against ``OpenAI`` and ``AsyncOpenAI`` (the ``driver``
+fixture): a scenario is one ``async def``, where ``await driver.get(x)`` is a
+call's result whichever client made it. The assertions are on what the fake
+server received as much as on what came back.
+"""
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
+
+import pytest
+
+from conftest_fakeserver import proxy_server, second_server  # noqa: F401
+from fakeserver import FakeServer, RecordedRequest, Reply
+from openai_params import (
+    APITimeoutError,
+    AsyncOpenAI,
+    AuthenticationError,
+    MockTransport,
+    OpenAI,
+    OpenAIChatCompletionParameters,
+)
+from openai_params._http import HTTPResponse
+from openai_params.async_client import AsyncChatCompletionStream
+from streamdata import SSE_HEADERS, completion, event, text_stream
+from test_transport import tls_server  # noqa: F401
+
+KEY = "sk-test-async-key-0123456789"
+MESSAGES = [{"role": "user", "content": "Hi"}]
+T = TypeVar("T")
+AnyClient = Union[OpenAI, AsyncOpenAI]
+
+
+class Driver:
+    """One of the two clients, and the few lines where using them differs."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.is_async = kind == "async"
+
+    def client(self, server: FakeServer, **options: Any) -> AnyClient:
+        settings: Dict[str, Any] = dict(
+            api_key=KEY, base_url=server.url + "/v1", max_retries=0, timeout=5, proxies={}
+        )
+        settings.update(options)
+        return (AsyncOpenAI if self.is_async else OpenAI)(**settings)
+
+    async def get(self, value: Any) -> Any:
+        """A call's outcome: awaited for AsyncOpenAI, as it is for OpenAI (a CallHandle's
+        result is waited for)."""
+        if inspect.isawaitable(value):
+            return await value
+        if hasattr(value, "result") and hasattr(value, "done"):
+            return value.result(timeout=10)
+        return value
+
+    async def stream(self, client: AnyClient, *args: Any, **kwargs: Any) -> Tuple[List[str], Any]:
+        """Every chunk's text, and the final result."""
+        if self.is_async:
+            async with client.chat.completions.stream(*args, **kwargs) as s:
+                texts = [chunk.text async for chunk in s]
+            return texts, await s.result()
+        with client.chat.completions.stream(*args, **kwargs) as sync:
+            texts = [chunk.text for chunk in sync]
+        return texts, sync.result()
+
+    def run(self, scenario: Callable[[], Awaitable[T]]) -> T:
+        return asyncio.run(scenario())
+
+
+@pytest.fixture(params=["sync", "async"])
+def driver(request: pytest.FixtureRequest) -> Driver:
+    return Driver(request.param)
+
+
+def run_with(
+    driver: Driver, server: FakeServer, body: Callable[[AnyClient], Awaitable[T]], **options: Any
+) -> T:
+    async def scenario() -> T:
+        client = driver.client(server, **options)
+        try:
+            return await body(client)
+        finally:
+            client.close()
+
+    return driver.run(scenario)
+
+
+# -- the same surface ------------------------------------------------------------------------------
+def _public(obj: Any) -> Dict[str, Any]:
+    return {
+        name: inspect.signature(getattr(obj, name))
+        for name in dir(obj)
+        if not name.startswith("_") and callable(getattr(obj, name))
+    }
+
+
+def test_both_clients_have_the_same_constructor_and_resources() -> None:
+    assert inspect.signature(AsyncOpenAI) == inspect.signature(OpenAI)
+    sync, asynchronous = OpenAI(api_key=KEY), AsyncOpenAI(api_key=KEY)
+    try:
+        for path in ("chat.completions", "chat.completions.messages", "models"):
+            left: Any = sync
+            right: Any = asynchronous
+            for part in path.split("."):
+                left, right = getattr(left, part), getattr(right, part)
+            assert _public(left) == _public(right), path
+        extra = set(_public(asynchronous)) - set(_public(sync))
+        assert extra == {"aclose"}
+    finally:
+        sync.close()
+        asynchronous.close()
+
+
+def test_the_async_resources_only_change_how_a_stream_is_driven() -> None:
+    """Nothing written twice: the async chat resource overrides one private method."""
+    from openai_params.async_client import AsyncChatCompletions
+    from openai_params.client import ChatCompletions
+
+    own = {name for name in vars(AsyncChatCompletions) if not name.startswith("__")}
+    assert own == {"_open_stream"}
+    assert issubclass(AsyncChatCompletions, ChatCompletions)
+
+
+# -- results, errors, retries, timeouts: both clients ----------------------------------------------
+def test_a_call_is_sent_and_read_the_same_way(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, json=completion("Hello"))
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m", temperature=0)),
+    )
+    assert result.success and result.choice.message.content == "Hello"
+    assert result.usage == {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    [got] = fake_server.requests
+    assert (got.method, got.path) == ("POST", "/v1/chat/completions")
+    assert got.json == {"messages": MESSAGES, "model": "m", "temperature": 0}
+    assert got.headers["authorization"] == "Bearer " + KEY
+
+
+def test_both_clients_send_the_same_header_fields(fake_server: FakeServer) -> None:
+    seen = []
+    for kind in ("sync", "async"):
+        fake_server.add(200, json=completion("x"))
+        one = Driver(kind)
+        run_with(one, fake_server, lambda c, one=one: one.get(c.chat.completions.create(MESSAGES, model="m")))
+        seen.append(fake_server.requests[-1].header_list)
+    assert seen[0] == seen[1]
+    names = [name.lower() for name, _ in seen[0]]
+    assert names[:2] == ["host", "accept-encoding"] and "content-length" in names
+
+
+def test_an_error_status_is_an_error_result_or_raises(driver: Driver, fake_server: FakeServer) -> None:
+    body = {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}}
+    fake_server.add(401, json=body)
+    fake_server.add(401, json=body)
+
+    async def scenario(client: AnyClient) -> Any:
+        result = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
+        with pytest.raises(AuthenticationError) as raised:
+            await driver.get(client.chat.completions.create(MESSAGES, model="m", throw=True))
+        return result, raised.value
+
+    result, raised = run_with(driver, fake_server, scenario)
+    assert not result.success
+    assert (result.errors[0].status, result.errors[0].code) == (401, "invalid_api_key")
+    assert raised.error.message == "bad key"
+    assert len(fake_server.requests) == 2
+
+
+def test_retries_follow_the_same_decisions(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(429, headers={"retry-after-ms": "20"}, json={"error": {"message": "slow down"}})
+    fake_server.add(503, headers={"retry-after-ms": "20"})
+    fake_server.add(200, json=completion("third time"))
+    fake_server.add(500, headers={"retry-after-ms": "1"})
+    fake_server.add(500, headers={"retry-after-ms": "1"})
+
+    async def scenario(client: AnyClient) -> Any:
+        ok = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
+        failed = await driver.get(client.chat.completions.create(MESSAGES, model="m", max_retries=1))
+        return ok, failed
+
+    ok, failed = run_with(driver, fake_server, scenario, max_retries=2)
+    assert ok.success and ok.choice.message.content == "third time"
+    assert failed.errors[0].status == 500
+    assert len(fake_server.requests) == 5
+    assert fake_server.connections == 1  # each retried answer was read whole: the connection is kept
+
+
+def test_an_insufficient_quota_429_is_not_retried(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(429, json={"error": {"message": "quota", "type": "insufficient_quota"}})
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
+        max_retries=3,
+    )
+    assert result.errors[0].status == 429 and len(fake_server.requests) == 1
+
+
+def test_a_silent_server_times_out(driver: Driver, fake_server: FakeServer) -> None:
+    release = threading.Event()
+    fake_server.add(200, hang=True, release=release)
+    started = time.monotonic()
+    try:
+        result = run_with(
+            driver,
+            fake_server,
+            lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
+            timeout=0.3,
+        )
+    finally:
+        release.set()
+    assert time.monotonic() - started < 3
+    [error] = result.errors
+    assert error.type == "timeout" and "waiting for the response" in error.message
+    with pytest.raises(APITimeoutError):
+        result.throw()
+
+
+def test_a_refused_connection_is_a_connection_error(driver: Driver, fake_server: FakeServer) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(c.models.list()),
+        base_url="http://127.0.0.1:%d/v1" % port,
+        max_retries=1,
+    )
+    assert result.errors[0].type == "connection_error"
+    assert "connecting to http://127.0.0.1:%d" % port in result.errors[0].message
+
+
+def test_redirects_are_never_followed(
+    driver: Driver,
+    fake_server: FakeServer,
+    second_server: FakeServer,  # noqa: F811
+) -> None:
+    fake_server.add(Reply.redirect(second_server.url + "/v1/chat/completions"))
+    result = run_with(
+        driver, fake_server, lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m"))
+    )
+    assert result.errors[0].status == 302
+    assert second_server.requests == []
+
+
+def test_the_stored_completion_calls(driver: Driver, fake_server: FakeServer) -> None:
+    for body in (
+        completion("stored"),
+        completion("updated"),
+        {"id": "c1", "object": "chat.completion.deleted", "deleted": True},
+        {"object": "list", "data": []},
+        {"object": "list", "data": [{"id": "msg1"}]},
+        {"object": "list", "data": [{"id": "m"}]},
+        {"id": "m", "object": "model"},
+    ):
+        fake_server.add(200, json=body)
+
+    async def scenario(client: AnyClient) -> List[Any]:
+        completions = client.chat.completions
+        return [
+            await driver.get(completions.retrieve("c1")),
+            await driver.get(completions.update("c1", {"k": "v"})),
+            await driver.get(completions.delete("c1")),
+            await driver.get(completions.list(limit=2, order="asc")),
+            await driver.get(completions.messages.list("c1", limit=5)),
+            await driver.get(client.models.list()),
+            await driver.get(client.models.retrieve("m")),
+        ]
+
+    results = run_with(driver, fake_server, scenario)
+    assert all(r.success for r in results), [r.errors for r in results]
+    assert results[1].choice.message.content == "updated"
+    assert [(r.method, r.target) for r in fake_server.requests] == [
+        ("GET", "/v1/chat/completions/c1"),
+        ("POST", "/v1/chat/completions/c1"),
+        ("DELETE", "/v1/chat/completions/c1"),
+        ("GET", "/v1/chat/completions?limit=2&order=asc"),
+        ("GET", "/v1/chat/completions/c1/messages?limit=5"),
+        ("GET", "/v1/models"),
+        ("GET", "/v1/models/m"),
+    ]
+    assert fake_server.requests[1].json == {"metadata": {"k": "v"}}
+    assert fake_server.connections == 1
+
+
+def test_arguments_are_checked_before_anything_is_sent(driver: Driver, fake_server: FakeServer) -> None:
+    async def scenario(client: AnyClient) -> None:
+        with pytest.raises(ValueError, match="temperature"):
+            await driver.get(client.chat.completions.create(MESSAGES, model="m", temperature=5))
+        with pytest.raises(ValueError, match="completion_id"):
+            await driver.get(client.chat.completions.retrieve(""))
+
+    run_with(driver, fake_server, scenario)
+    assert fake_server.requests == []
+
+
+# -- streaming: both clients -----------------------------------------------------------------------
+def test_a_stream_gives_every_chunk_and_the_final_result(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["Hel", "lo", "!"]))
+    fake_server.add(200, json=completion("after"))
+
+    async def scenario(client: AnyClient) -> Any:
+        texts, final = await driver.stream(client, MESSAGES, model="m")
+        after = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
+        return texts, final, after
+
+    texts, final, after = run_with(driver, fake_server, scenario)
+    assert texts == ["", "Hel", "lo", "!", ""]
+    assert final.success and final.choice.message.content == "Hello!"
+    assert final.choice.finish_reason == "stop" and final.request_id == "req_stream"
+    assert fake_server.requests[0].json["stream"] is True
+    assert after.success and fake_server.connections == 1  # the stream's connection was reused
+
+
+def test_a_stream_that_breaks_keeps_what_arrived(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["a", "b", "c"]), cut_after=3)
+    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
+    assert texts[:3] == ["", "a", "b"]
+    assert not final.success and final.errors[0].type == "stream_error"
+    assert final.choice.message.content == "ab"
+
+
+def test_a_stalled_stream_times_out(driver: Driver, fake_server: FakeServer) -> None:
+    hold = threading.Event()
+    pieces = text_stream(["a"])
+    fake_server.add(200, headers=SSE_HEADERS, pieces=pieces[:2] + [hold] + pieces[2:])
+    try:
+        texts, final = run_with(
+            driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"), timeout=0.3
+        )
+    finally:
+        hold.set()
+    assert texts[:2] == ["", "a"]
+    assert final.errors[0].type == "timeout"
+
+
+def test_keep_alive_comments_do_not_keep_a_stream_alive(driver: Driver, fake_server: FakeServer) -> None:
+    stop = threading.Event()
+    pings = [b": ping\n\n"] * 40
+    fake_server.add(200, headers=SSE_HEADERS, pieces=[event({"choices": []})] + pings, pace=0.05)
+    try:
+        started = time.monotonic()
+        _, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"), timeout=0.4)
+    finally:
+        stop.set()
+    assert final.errors[0].type == "timeout" and "no data event" in final.errors[0].message
+    assert time.monotonic() - started < 1.9  # well before the 40 pings (2 s) were over
+
+
+def test_a_server_that_ignores_stream_true(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, json=completion("whole"))
+    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
+    assert texts == ["whole"] and final.choice.message.content == "whole"
+
+
+def test_a_stream_refused_with_a_status(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(400, json={"error": {"message": "no such model", "type": "invalid_request_error"}})
+    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
+    assert texts == [""] and final.errors[0].status == 400
+    assert final.errors[0].message == "no such model"
+
+
+def test_callbacks_get_every_chunk_then_the_end(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["x", "y"]))
+    fake_server.add(200, json=completion("plain"))
+    seen: List[Any] = []
+
+    async def scenario(client: AnyClient) -> Any:
+        streamed = await driver.get(
+            client.chat.completions.create(
+                MESSAGES,
+                model="m",
+                stream=True,
+                on_data=lambda chunk: seen.append(chunk.text),
+                on_response=lambda r: seen.append("response"),
+                on_terminate=lambda r: seen.append("terminate"),
+            )
+        )
+        plain = await driver.get(
+            client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: seen.append("second"))
+        )
+        return streamed, plain
+
+    streamed, plain = run_with(driver, fake_server, scenario)
+    assert seen == ["", "x", "y", "", "response", "terminate", "second"]
+    assert streamed.choice.message.content == "xy" and plain.choice.message.content == "plain"
+
+
+def test_a_callback_that_raises_ends_the_call_with_its_error(driver: Driver, fake_server: FakeServer) -> None:
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["x", "y", "z"]))
+    ends: List[Any] = []
+
+    def on_data(chunk: Any) -> None:
+        if chunk.text == "y":
+            raise KeyError("boom")
+
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(
+            c.chat.completions.create(
+                MESSAGES, model="m", stream=True, on_data=on_data, on_terminate=ends.append
+            )
+        ),
+    )
+    assert [e.type for e in result.errors] == ["callback_error"] and "KeyError" in result.errors[0].message
+    assert ends == [result]
+
+
+# -- proxies ---------------------------------------------------------------------------------------
+def test_plain_http_goes_through_the_proxy_of_the_environment(
+    driver: Driver,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_server: FakeServer,
+    proxy_server: FakeServer,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://user:pw@127.0.0.1:%d" % proxy_server.port)
+    proxy_server.add(200, json=completion("via proxy"))
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
+        proxies=None,
+    )
+    assert result.choice.message.content == "via proxy"
+    [got] = proxy_server.requests
+    assert got.target == fake_server.url + "/v1/chat/completions"
+    assert got.headers["proxy-authorization"] == "Basic dXNlcjpwdw=="
+    assert fake_server.requests == []
+
+
+class TunnelProxy:
+    """A CONNECT proxy that pipes bytes both ways; records each CONNECT's head."""
+
+    def __init__(self) -> None:
+        self.heads: List[bytes] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = conn.recv(4096)
+            if not data:
+                conn.close()
+                return
+            head += data
+        self.heads.append(head)
+        host, port = head.split(b" ")[1].decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=_pipe, args=(upstream, conn), daemon=True).start()
+        _pipe(conn, upstream)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def test_https_through_a_proxy_is_a_tunnel_then_tls(
+    driver: Driver,
+    monkeypatch: pytest.MonkeyPatch,
+    tls_server: FakeServer,  # noqa: F811
+) -> None:
+    proxy = TunnelProxy()
+    monkeypatch.setenv("HTTPS_PROXY", "http://u:p@127.0.0.1:%d" % proxy.port)
+    for _ in range(2):
+        tls_server.add(200, json=completion("tunnelled"))
+    try:
+
+        async def scenario(client: AnyClient) -> List[Any]:
+            return [await driver.get(client.chat.completions.create(MESSAGES, model="m")) for _ in range(2)]
+
+        results = run_with(
+            driver,
+            tls_server,
+            scenario,
+            proxies=None,
+            ca_bundle=tls_server.cert_path,  # type: ignore[attr-defined]
+        )
+    finally:
+        proxy.close()
+    assert [r.choice.message.content for r in results] == ["tunnelled", "tunnelled"]
+    assert len(proxy.heads) == 1  # one tunnel, kept for the second call
+    assert proxy.heads[0].startswith(b"CONNECT 127.0.0.1:%d HTTP/1." % tls_server.port)  # 1.0 on 3.8
+    assert b"Proxy-Authorization: Basic dTpw\r\n" in proxy.heads[0]
+    assert tls_server.requests[0].headers["authorization"] == "Bearer " + KEY
+
+
+def test_tls_is_verified(driver: Driver, tls_server: FakeServer) -> None:  # noqa: F811
+    result = run_with(driver, tls_server, lambda c: driver.get(c.models.list()), max_retries=2)
+    assert result.errors[0].type == "connection_error"
+    assert "certificate" in result.errors[0].message.lower()
+    assert tls_server.requests == []
+
+
+# -- asyncio only: loops, mock transport, coroutine callbacks ------------------------------------------
+def test_a_client_used_from_two_loops_never_shares_a_socket(fake_server: FakeServer) -> None:
+    client = AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={})
+    for _ in range(4):
+        fake_server.add(200, json=completion("x"))
+
+    async def twice() -> None:
+        for _ in range(2):
+            assert (await client.models.list()).success
+
+    def in_thread() -> None:
+        asyncio.run(twice())
+
+    try:
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        thread.join(10)
+        asyncio.run(twice())
+    finally:
+        client.close()
+    assert len(fake_server.requests) == 4
+    assert fake_server.connections == 2  # one per loop, each reused by its second call
+
+
+def test_coroutine_callbacks_are_awaited(fake_server: FakeServer) -> None:
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["p", "q"]))
+    seen: List[str] = []
+
+    async def on_data(chunk: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(chunk.text)
+
+    async def on_terminate(result: Any) -> None:
+        seen.append("end:" + result.choice.message.content)
+
+    async def scenario() -> Any:
+        async with AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={}) as client:
+            params = OpenAIChatCompletionParameters(
+                model="m", stream=True, on_data=on_data, on_terminate=on_terminate
+            )
+            return await client.chat.completions.create(MESSAGES, params)
+
+    result = asyncio.run(scenario())
+    assert result.success and seen == ["", "p", "q", "", "end:pq"]
+
+
+def test_a_mock_transport_drives_the_async_client_too() -> None:
+    def handler(request: Any) -> HTTPResponse:
+        if request.body and json.loads(request.body).get("stream"):
+            return HTTPResponse(200, headers=SSE_HEADERS, body=text_stream(["m", "ock"]))
+        return HTTPResponse(200, body=b'{"object": "list", "data": []}')
+
+    mock = MockTransport(handler)
+
+    async def scenario() -> Any:
+        async with AsyncOpenAI(api_key=KEY, transport=mock) as client:
+            listed = await client.models.list()
+            async with client.chat.completions.stream(MESSAGES, model="m") as stream:
+                texts = [chunk.text async for chunk in stream]
+            return listed, texts, await stream.result()
+
+    listed, texts, final = asyncio.run(scenario())
+    assert listed.success and texts == ["", "m", "ock", ""]
+    assert final.choice.message.content == "mock" and len(mock.requests) == 2
+
+
+def test_a_closed_client_refuses_new_calls(fake_server: FakeServer) -> None:
+    async def scenario() -> None:
+        async with AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={}) as client:
+            pass
+        with pytest.raises(RuntimeError, match="closed"):
+            await client.models.list()
+
+    asyncio.run(scenario())
+    assert fake_server.requests == []
+
+
+def test_the_sync_form_of_a_call_is_refused_with_a_reason() -> None:
+    client = AsyncOpenAI(api_key=KEY)
+    try:
+        with pytest.raises(RuntimeError, match="event loop"):
+            client._send(client.build_request("GET", "/models"), None)
+    finally:
+        client.close()
+
+
+def test_the_stream_object_is_an_async_iterator(fake_server: FakeServer) -> None:
+    client = AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={})
+    try:
+        stream = client.chat.completions.stream(MESSAGES, model="m")
+        assert isinstance(stream, AsyncChatCompletionStream)
+        assert fake_server.requests == []  # sent when the stream is entered or iterated
+    finally:
+        client.close()
+
+
+# -- cancellation ----------------------------------------------------------------------------------
+def sockets_to(port: int) -> Optional[int]:
+    """How many of this process's open descriptors are TCP sockets connected to ``port`` on
+    127.0.0.1 (the client's ends; the server's are on its own port), from ``/proc``; None
+    where there is no ``/proc`` (the tests then check the rest)."""
+    try:
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                link = os.readlink("/proc/self/fd/" + fd)
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return None
+    # Columns: sl local_address rem_address st ... inode (the 10th); addresses in hex.
+    return sum(1 for row in rows if int(row[2].split(":")[1], 16) == port and row[9] in inodes)
+
+
+async def in_thread(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+async def sockets_become(port: int, expected: int) -> Optional[int]:
+    """The count of sockets to ``port`` once it is ``expected`` (a socket closed by an abort
+    is released when the loop runs its callbacks), or after 5 s what it is then."""
+    deadline = time.monotonic() + 5
+    count = sockets_to(port)
+    while count is not None and count != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        count = sockets_to(port)
+    return count
+
+
+async def cancel_when(task: "asyncio.Task[Any]", ready: Callable[[], Awaitable[Any]]) -> float:
+    """Cancel ``task`` once ``ready`` returns; the seconds until the task ended."""
+    await ready()
+    cancelled = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return time.monotonic() - cancelled
+
+
+@pytest.fixture
+def async_client(fake_server: FakeServer) -> Iterator[AsyncOpenAI]:
+    client = AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={}, max_retries=0, timeout=10)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def arrival(event: threading.Event, reply: Reply) -> Callable[[RecordedRequest], Reply]:
+    def answer(request: RecordedRequest) -> Reply:
+        event.set()
+        return reply
+
+    return answer
+
+
+def test_cancel_while_connecting(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
+    """A TLS handshake that never gets an answer: the connection is being made."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    silent.setblocking(False)
+    port = silent.getsockname()[1]
+    fake_server.add(200, json={"object": "list", "data": []})
+
+    async def scenario() -> Tuple[float, Optional[int], Optional[int], Any]:
+        async_client.base_url = "https://127.0.0.1:%d/v1" % port
+        task = asyncio.ensure_future(async_client.models.list())
+        accepted: List[socket.socket] = []
+        counts: List[Optional[int]] = []
+
+        async def connected() -> None:
+            conn, _ = await asyncio.get_running_loop().sock_accept(silent)
+            accepted.append(conn)
+            counts.append(sockets_to(port))
+
+        took = await cancel_when(task, connected)
+        during = counts[0]
+        accepted[0].close()
+        after = await sockets_become(port, 0)
+        async_client.base_url = fake_server.url + "/v1"
+        return took, during, after, await async_client.models.list()
+
+    try:
+        took, during, after, next_call = asyncio.run(scenario())
+    finally:
+        silent.close()
+    assert took < 1.0
+    assert during in (1, None) and after in (0, None)  # the half-made connection closed with the cancel
+    assert next_call.success
+
+
+def test_cancel_while_waiting_for_the_status_line(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
+    arrived, release = threading.Event(), threading.Event()
+    fake_server.add(arrival(arrived, Reply(200, hang=True, release=release, json=completion("late"))))
+    fake_server.add(200, json=completion("next"))
+
+    async def scenario() -> Tuple[float, Optional[int], Any]:
+        task = asyncio.ensure_future(async_client.chat.completions.create(MESSAGES, model="m"))
+        took = await cancel_when(task, lambda: in_thread(arrived.wait, 10))
+        after = await sockets_become(fake_server.port, 0)
+        release.set()
+        return took, after, await async_client.chat.completions.create(MESSAGES, model="m")
+
+    took, after, next_call = asyncio.run(scenario())
+    assert took < 1.0 and after in (0, None)
+    assert next_call.choice.message.content == "next"
+    assert fake_server.connections == 2  # the cancelled call's connection was closed, not pooled
+
+
+def test_cancel_mid_stream(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
+    hold = threading.Event()
+    pieces = text_stream(["one", "two"])
+    fake_server.add(200, headers=SSE_HEADERS, pieces=pieces[:2] + [hold] + pieces[2:])
+    fake_server.add(200, json=completion("next"))
+    seen: List[str] = []
+
+    async def scenario() -> Tuple[float, Optional[int], Optional[int], Any, Any]:
+        first = asyncio.Event()
+        stream = async_client.chat.completions.stream(MESSAGES, model="m")
+
+        async def consume() -> None:
+            async with stream:
+                async for chunk in stream:
+                    seen.append(chunk.text)
+                    if chunk.text == "one":
+                        first.set()
+
+        task = asyncio.ensure_future(consume())
+        await first.wait()
+        during = sockets_to(fake_server.port)
+        took = await cancel_when(task, lambda: asyncio.sleep(0))
+        after = await sockets_become(fake_server.port, 0)
+        hold.set()
+        final = await stream.result()
+        return took, during, after, final, await async_client.chat.completions.create(MESSAGES, model="m")
+
+    took, during, after, final, next_call = asyncio.run(scenario())
+    assert took < 1.0
+    assert during in (1, None) and after in (0, None)  # the stream's socket is gone
+    assert seen == ["", "one"]
+    assert final.errors[0].type == "cancelled" and final.choice.message.content == "one"
+    assert next_call.choice.message.content == "next" and fake_server.connections == 2
+
+
+def test_cancel_during_a_retry_wait(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
+    fake_server.add(429, headers={"retry-after-ms": "30000"})
+    fake_server.add(200, json=completion("next"))
+    waiting = threading.Event()
+
+    class Waiting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "retrying in" in record.getMessage():
+                waiting.set()
+
+    handler = Waiting()
+    logger = logging.getLogger("openai_params")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+
+    async def scenario() -> Tuple[float, Optional[int], Any]:
+        task = asyncio.ensure_future(async_client.chat.completions.create(MESSAGES, model="m", max_retries=1))
+        took = await cancel_when(task, lambda: in_thread(waiting.wait, 10))
+        # The 429 was read whole: its connection waits in the pool, and carries the next call.
+        after = sockets_to(fake_server.port)
+        return took, after, await async_client.chat.completions.create(MESSAGES, model="m")
+
+    try:
+        took, after, next_call = asyncio.run(scenario())
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert took < 1.0 and after in (1, None)
+    assert next_call.choice.message.content == "next"
+    assert len(fake_server.requests) == 2  # the 429 was not retried after the cancel
+    assert fake_server.connections == 1
+
+
+def test_a_timeout_closes_its_connection(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
+    release = threading.Event()
+    fake_server.add(200, hang=True, release=release)
+
+    async def scenario() -> Tuple[Optional[int], Any]:
+        result = await async_client.chat.completions.create(MESSAGES, model="m", timeout=0.2)
+        after = await sockets_become(fake_server.port, 0)
+        release.set()
+        return after, result
+
+    after, result = asyncio.run(scenario())
+    assert result.errors[0].type == "timeout" and after in (0, None)
