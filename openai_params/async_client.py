@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Uni
 
 from ._http import HTTPRequest, HTTPResponse
 from .background import _callback_error
-from .client import ChatCompletions, OpenAI
+from .client import ChatCompletions, OpenAI, Steps
 from .errors import OpenAIError, OpenAIException
 from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, OpenAIResult
@@ -151,6 +151,19 @@ class AsyncOpenAI(OpenAI):
             return OpenAI._call(self, request, result_type, options, None, *more, **named)
         finally:
             self._fetched.pop(id(request), None)
+
+    def _drive(self, steps: Steps, options: Optional[OpenAIParameters], cancel: Any) -> Any:
+        """A coroutine: the call's steps run, each request's result awaited (as
+        :meth:`OpenAI._drive` runs them)."""
+        return self._drive_async(steps, options)
+
+    async def _drive_async(self, steps: Steps, options: Optional[OpenAIParameters]) -> Any:
+        try:
+            request = next(steps)
+            while True:
+                request = steps.send(await self._call(request, OpenAIChatCompletionResult, options))
+        except StopIteration as done:
+            return done.value
 
     def _background(self, start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
         """With callbacks: a coroutine that runs the call and its callbacks in the awaiting

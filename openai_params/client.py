@@ -17,6 +17,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -71,6 +72,8 @@ __all__ = ["OpenAI"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 R = TypeVar("R", bound=OpenAIResult)
 ParamsLike = Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]
+#: a call described as steps: yields each request to send, is given its result (ChatCompletions._completion)
+Steps = Generator["HTTPRequest", OpenAIChatCompletionResult, OpenAIChatCompletionResult]
 
 
 class OpenAI:
@@ -268,6 +271,18 @@ class OpenAI:
             result.throw()
         return result
 
+    def _drive(
+        self, steps: Steps, options: Optional[OpenAIParameters], cancel: Optional[threading.Event]
+    ) -> OpenAIChatCompletionResult:
+        """Run a call described as steps: send each request it yields, give it the result."""
+        try:
+            request = next(steps)
+            while True:
+                request = steps.send(self._call(request, OpenAIChatCompletionResult, options, cancel))
+        except StopIteration as done:
+            result: OpenAIChatCompletionResult = done.value
+            return result
+
     def _background(
         self, start: Callable[[threading.Event], Any], options: OpenAIChatCompletionParameters
     ) -> CallHandle:
@@ -440,17 +455,21 @@ class ChatCompletions:
         cancel: Optional[threading.Event],
     ) -> OpenAIChatCompletionResult:
         """One non-streamed call, sent ``count`` times when the profile emulates ``n``."""
-        client = self._client
-        result = client._call(request, OpenAIChatCompletionResult, params, cancel)
+        return self._client._drive(self._completion(request, count), params, cancel)
+
+    def _completion(self, request: HTTPRequest, count: int) -> Steps:
+        """The call as steps, which either client drives (:meth:`OpenAI._drive`): yields
+        the request each time it is to be sent, is given its result, returns the final one."""
+        result = yield request
         if count > 1:
             from .emulate_n import merge_results
 
             results = [result]
             while result.success and len(results) < count:
-                result = client._call(request, OpenAIChatCompletionResult, params, cancel)
+                result = yield request
                 results.append(result)
             result = merge_results(results)
-        reasoning = client.profile.reasoning_renames
+        reasoning = self._client.profile.reasoning_renames
         if reasoning:
             read_reasoning(reasoning, result.body)
         reader = _output_reader(params)

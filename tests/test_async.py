@@ -305,6 +305,23 @@ def test_arguments_are_checked_before_anything_is_sent(driver: Driver, fake_serv
     assert fake_server.requests == []
 
 
+def test_a_profile_that_emulates_n_and_renames_reasoning(driver: Driver, fake_server: FakeServer) -> None:
+    """The call's steps (ChatCompletions._completion) run the same under both drivers."""
+    for text in ("one", "two"):
+        body = completion(text)
+        body["choices"][0]["message"]["reasoning"] = "thought " + text
+        fake_server.add(200, json=body)
+    result = run_with(
+        driver,
+        fake_server,
+        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m", n=2, temperature=1)),
+        profile="ollama",
+    )
+    assert [choice.message.content for choice in result.choices] == ["one", "two"]
+    assert [choice.message.reasoning_content for choice in result.choices] == ["thought one", "thought two"]
+    assert len(fake_server.requests) == 2 and "n" not in fake_server.requests[0].json
+
+
 # -- streaming: both clients -----------------------------------------------------------------------
 def test_a_stream_gives_every_chunk_and_the_final_result(driver: Driver, fake_server: FakeServer) -> None:
     fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["Hel", "lo", "!"]))
