@@ -180,8 +180,9 @@ class AsyncChatCompletions(ChatCompletions):
         request: HTTPRequest,
         params: OpenAIChatCompletionParameters,
         cancel: "Optional[threading.Event]",
+        reader: Any = None,
     ) -> Any:
-        return AsyncChatCompletionStream(self, request, params)
+        return AsyncChatCompletionStream(self, request, params, reader)
 
 
 class AsyncChatCompletionStream:
@@ -198,11 +199,16 @@ class AsyncChatCompletionStream:
     """
 
     def __init__(
-        self, completions: ChatCompletions, request: HTTPRequest, params: OpenAIChatCompletionParameters
+        self,
+        completions: ChatCompletions,
+        request: HTTPRequest,
+        params: OpenAIChatCompletionParameters,
+        reader: Any = None,
     ) -> None:
         self._completions = completions
         self._request = request
         self._params = params
+        self._reader = reader  # how a typed answer is read (outputs.py), or None
         self._stream: Optional[ChatCompletionStream] = None
         self._response: Optional[HTTPResponse] = None
 
@@ -213,7 +219,9 @@ class AsyncChatCompletionStream:
             assert isinstance(client, AsyncOpenAI)  # noqa: S101 - made by AsyncChatCompletions
             await client._fetch(self._request, self._params, stream=True)
             try:
-                stream = ChatCompletions._open_stream(self._completions, self._request, self._params, None)
+                stream = ChatCompletions._open_stream(
+                    self._completions, self._request, self._params, None, self._reader
+                )
             finally:
                 client._fetched.pop(id(self._request), None)
             self._stream = stream

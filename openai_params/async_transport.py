@@ -243,7 +243,8 @@ class _LoopPool:
 class AsyncTransport:
     """Sends :class:`HTTPRequest` objects on the running event loop; see the module docstring.
 
-    Takes the arguments of :class:`~openai_params.transport.Transport`. ``await send(...)``
+    Takes the arguments of :class:`~openai_params.transport.Transport`; ``pool_size`` (idle
+    connections kept per host and event loop) is 100 by default. ``await send(...)``
     returns an :class:`HTTPResponse`; ``close()`` (or ``await aclose()``) closes the idle
     connections of every loop.
     """
@@ -255,7 +256,7 @@ class AsyncTransport:
         ca_bundle: Optional[str] = None,
         proxies: Optional[Dict[str, str]] = None,
         retry_policy: Optional[RetryPolicy] = None,
-        pool_size: int = 10,
+        pool_size: int = 100,
     ) -> None:
         check_int("pool_size", pool_size, 0)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
@@ -272,10 +273,10 @@ class AsyncTransport:
     @classmethod
     def sharing(cls, transport: "Transport") -> "AsyncTransport":
         """An asyncio transport with the routes, proxies, TLS settings and retry policy of a
-        synchronous one (not its connections)."""
+        synchronous one (not its connections, nor its pool size: a loop runs many more
+        calls at once than a few worker threads)."""
         made = cls(retry_policy=transport.retry_policy)
         made._connector = transport._connector
-        made._pool_size = transport._pool._size
         return made
 
     def __repr__(self) -> str:
@@ -320,7 +321,8 @@ class AsyncTransport:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
         head = _request_head(request, route, target, _proxy_headers(route, request.headers))
-        data = head + request.body if request.body else head
+        body = request.body
+        data = head + body if isinstance(body, bytes) else head
         attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             attempts.begin()
@@ -349,6 +351,9 @@ class AsyncTransport:
                 errors.what = _SENDING
                 conn.begin(ResponseReader(request.method))
                 await conn.send(data, timeout)
+                if request.body is not None and not isinstance(request.body, bytes):
+                    for piece in request.body:  # an upload in pieces (its Content-Length given)
+                        await conn.send(piece, timeout)
                 errors.what = _WAITING
                 head = await conn.next_event(timeout)
         except APIConnectionError as exc:  # APITimeoutError too
@@ -466,7 +471,7 @@ def _request_head(request: HTTPRequest, route: _Route, target: str, headers: Dic
     if "accept-encoding" not in given:
         lines.append("Accept-Encoding: identity")
     if "content-length" not in given and "transfer-encoding" not in given:
-        if request.body is not None:
+        if isinstance(request.body, bytes):
             lines.append("Content-Length: %d" % len(request.body))
         elif request.method.upper() in _BODY_METHODS:
             lines.append("Content-Length: 0")

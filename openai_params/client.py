@@ -455,9 +455,9 @@ class ChatCompletions:
         cancel: Optional[threading.Event],
     ) -> OpenAIChatCompletionResult:
         """One non-streamed call, sent ``count`` times when the profile emulates ``n``."""
-        return self._client._drive(self._completion(request, count), params, cancel)
+        return self._client._drive(self._completion(request, count, params), params, cancel)
 
-    def _completion(self, request: HTTPRequest, count: int) -> Steps:
+    def _completion(self, request: HTTPRequest, count: int, params: OpenAIChatCompletionParameters) -> Steps:
         """The call as steps, which either client drives (:meth:`OpenAI._drive`): yields
         the request each time it is to be sent, is given its result, returns the final one."""
         result = yield request
