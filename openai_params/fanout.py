@@ -141,7 +141,7 @@ def _drive(
                         yield index, _failed(index, exc)
                         continue
                 job = jobs[index]
-                ticket = pacer.start(clock(), index, job.cost, job.max_retries)
+                ticket = pacer.start(clock(), index, job.cost, job.max_retries, job.copies)
                 call = BackgroundCall(
                     partial(completions._complete, job.request, job.copies, job.options),
                     on_terminate=partial(_put, finished, ticket),

@@ -225,14 +225,22 @@ class Pacer:
             return Action(START)
         return Action(WAIT, delay=self._retry_heap[0][0] - now)
 
-    def start(self, now: float, index: int, cost: float = 0.0, max_retries: Optional[int] = None) -> int:
-        """A call of request ``index`` starts; ``cost`` is its estimated tokens. Returns its
+    def start(
+        self,
+        now: float,
+        index: int,
+        cost: float = 0.0,
+        max_retries: Optional[int] = None,
+        requests: int = 1,
+    ) -> int:
+        """A call of request ``index`` starts; ``cost`` is its estimated tokens, ``requests``
+        the HTTP requests it makes (more than one when a profile emulates ``n``). Returns its
         ticket, for :meth:`finish`. ``max_retries`` for this request (default: the pacer's)."""
         self._seq += 1
         ticket = self._seq
         retries = self.max_retries if max_retries is None else max_retries
         self._in_flight[ticket] = _Call(index, ticket, cost, retries)
-        self._requests.spend(1)
+        self._requests.spend(requests)
         self._tokens.spend(cost)
         self._cost += (cost - self._cost) / ticket
         return ticket

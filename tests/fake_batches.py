@@ -25,6 +25,7 @@ Output lines are written in reverse input order (the Batch API promises no order
 """
 
 import json
+import re
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -57,10 +58,15 @@ def parse_multipart(content_type: str, body: bytes) -> Dict[str, Tuple[Optional[
         disposition = [
             line for line in head.split(b"\r\n") if line.lower().startswith(b"content-disposition:")
         ]
-        params = dict(item.strip().split(b"=", 1) for item in disposition[0].split(b";")[1:] if b"=" in item)
-        name = params[b"name"].strip(b'"').decode("utf-8")
-        filename = params.get(b"filename")
-        fields[name] = (filename.strip(b'"').decode("utf-8") if filename is not None else None, content)
+        # Quoted values hold no '"' (a client percent-encodes it), so a quote ends them.
+        name = re.search(rb';\s*name="([^"]*)"', disposition[0])
+        filename = re.search(rb';\s*filename="([^"]*)"', disposition[0])
+        if name is None:
+            raise ValueError("a part without a name")
+        fields[name.group(1).decode("utf-8")] = (
+            filename.group(1).decode("utf-8") if filename is not None else None,
+            content,
+        )
     return fields
 
 

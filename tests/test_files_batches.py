@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fake_batches import FakeBatchAPI, parse_multipart
 from fakeserver import FakeServer, Reply
@@ -42,6 +44,26 @@ def test_a_multipart_body_is_what_a_parser_reads_and_its_length_is_known_up_fron
     fields = parse_multipart(body.content_type, whole)
     assert fields == {"purpose": (None, b"batch"), "file": ("data.bin", path.read_bytes())}
     assert whole.startswith(b'--b0undary\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n')
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    value=st.text(max_size=50),
+    content=st.binary(max_size=300),
+    name=st.text(
+        alphabet=st.characters(blacklist_characters='"\r\n', blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_any_fields_read_back_as_they_were_given(value: str, content: bytes, name: str) -> None:
+    body = MultipartBody([Field("purpose", value), FileField("file", content, filename=name)])
+    whole = b"".join(body)
+    assert len(whole) == body.length
+    assert parse_multipart(body.content_type, whole) == {
+        "purpose": (None, value.encode("utf-8")),
+        "file": (name, content),
+    }
 
 
 def test_names_are_quoted_as_html_forms_quote_them() -> None:

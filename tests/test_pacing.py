@@ -106,6 +106,15 @@ def test_a_budget_is_forgotten_after_its_reset() -> None:
     assert len(start_all(pacer, 1.5)) == 2  # nothing known any more: the window alone
 
 
+def test_a_call_that_makes_several_requests_spends_them_all() -> None:
+    pacer = Pacer(8)
+    ok(pacer, pacer.start(0.0, 0), 0.0, x_ratelimit_remaining_requests="5", x_ratelimit_reset_requests="1s")
+    pacer.start(0.0, 1, requests=3)  # n emulated by three requests
+    assert pacer.next_action(0.0, True).kind == START
+    pacer.start(0.0, 2, requests=2)
+    assert pacer.next_action(0.0, True).kind == WAIT
+
+
 def test_tokens_left_must_pay_for_the_next_call() -> None:
     pacer = Pacer(8)
     ticket = pacer.start(0.0, 0, cost=60)
