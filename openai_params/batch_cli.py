@@ -338,7 +338,7 @@ def _run_batch_api(
     state = _read_state(state_path)
     if state is None:
         if not todo:
-            progress.finish()
+            err.write("batch: all %d requests already have a result in %s\n" % (len(requests), args.output))
             return EXIT_OK
         input_path = args.output + ".input.jsonl"
         with open(input_path, "w", encoding="utf-8") as handle:
@@ -346,10 +346,10 @@ def _run_batch_api(
                 handle.write(line.text + "\n")
         uploaded = client.files.create(input_path, purpose="batch")
         os.remove(input_path)
-        if not uploaded.success:
+        if not uploaded.success or not isinstance(uploaded.body.get("id"), str):
             return _failed("uploading the requests", uploaded, err)
         created = client.batches.create(uploaded.body["id"], endpoint=CHAT_URL)
-        if not created.success:
+        if not created.success or not isinstance(created.body.get("id"), str):
             return _failed("creating the batch", created, err)
         state = {"batch_id": created.body["id"], "input_file_id": uploaded.body["id"]}
         with open(state_path, "w", encoding="utf-8") as handle:
@@ -369,13 +369,13 @@ def _run_batch_api(
             time.sleep(wait)
             wait = min(wait * 1.5, args.poll_max)
     except KeyboardInterrupt:
-        progress.finish()
+        progress.finish(summary=False)
         err.write(
             "interrupted: batch %s keeps running at the provider; run the same command again to "
             "collect its results into %s\n" % (batch_id, args.output)
         )
         return EXIT_INTERRUPTED
-    progress.finish()
+    progress.finish(summary=False)
     status = batch["status"]
     if status == "failed":
         os.remove(state_path)
@@ -506,11 +506,12 @@ class _Progress:
             _duration(left),
         )
 
-    def finish(self) -> None:
+    def finish(self, summary: bool = True) -> None:
+        """End the live line; then the one-line summary (unless the caller writes its own)."""
         now = time.monotonic()
         if self.live:
             self.err.write("\r\x1b[K")
-        if self.done > self.already or not self.live:
+        if summary and (self.done > self.already or not self.live):
             self.err.write(
                 "batch: %d/%d done (%d this run, %d errors), %d tokens, %s\n"
                 % (

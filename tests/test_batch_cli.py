@@ -396,6 +396,38 @@ def test_a_rerun_collects_the_batch_it_started_instead_of_paying_again(
     assert sorted(r["custom_id"] for r in records(output)) == ["r0", "r1"]
 
 
+def test_ctrl_c_while_polling_leaves_the_batch_running_and_a_rerun_collects_it(
+    tmp_path: Path, fake_server: FakeServer, batch_api: FakeBatchAPI
+) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [line(0), line(1)])
+    output = tmp_path / "out.jsonl"
+    proc: Dict[str, subprocess.Popen] = {}
+
+    def reply(request: RecordedRequest) -> Reply:
+        answer = batch_api.reply(request)
+        if request.method == "GET" and "/batches/" in request.path and "run" in proc:
+            proc.pop("run").send_signal(signal.SIGINT)  # at the first poll
+        return answer
+
+    fake_server.default = reply
+    argv = [sys.executable, "-m", "openai_params"] + batch_argv(source, output, fake_server)
+    argv[argv.index("--poll-interval") + 1] = "30"  # the signal comes during the first wait
+    argv[argv.index("--poll-max") + 1] = "30"
+    first = subprocess.Popen(argv, env=_env(), cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc["run"] = first
+    _, first_err = first.communicate(timeout=60)
+    assert first.returncode == 130, first_err
+    assert b"keeps running at the provider; run the same command again" in first_err
+    assert (tmp_path / "out.jsonl.batch").exists()
+    argv[argv.index("--poll-interval") + 1] = "0.001"
+    argv[argv.index("--poll-max") + 1] = "0.002"
+    done = subprocess.run(argv, env=_env(), cwd=str(ROOT), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r["custom_id"] for r in records(output)) == ["r0", "r1"]
+    assert len(batch_api.batches) == 1  # collected, not created again
+    assert [r.path for r in fake_server.requests if r.method == "POST"] == ["/v1/files", "/v1/batches"]
+
+
 def test_a_failed_batch_says_why(
     capsys: Any, tmp_path: Path, fake_server: FakeServer, batch_api: FakeBatchAPI
 ) -> None:
