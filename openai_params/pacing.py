@@ -7,11 +7,14 @@ and the rules are tested without waiting.
 
     pacer = Pacer(concurrency=8, max_retries=2)
     while True:
-        action = pacer.next_action(clock(), more=requests_left)
-        if action.kind == START: ticket = pacer.start(clock(), action.index or next_index, cost)
-        elif action.kind == WAIT: wait for a call to finish, at most action.delay seconds (None: no limit)
-        else: break                                   # DONE
-        ... verdict = pacer.finish(ticket, clock(), status=..., headers=..., error_code=...)
+        action = pacer.next_action(clock(), more=new_requests_left)
+        if action.kind == START:     # action.index: a request to retry; None: the next new one
+            ticket = pacer.start(clock(), index, cost)           # then send it
+        elif action.kind == WAIT:    # for a call to finish, at most action.delay s (None: no limit)
+            verdict = pacer.finish(ticket, clock(), status=..., headers=..., error_code=...)
+            # verdict.final: that result is the request's answer; else it is offered again
+        else:                        # DONE
+            break
 
 The rules, in the order :meth:`Pacer.next_action` applies them:
 
