@@ -76,6 +76,9 @@ class Profile:
     n: bool = True
     reasoning: Tuple[str, ...] = ()
 
+    def __hash__(self) -> int:  # (the rule tables are dicts: a profile is known by its name)
+        return hash(self.name)
+
     @cached_property  # (read on every request; computed once)
     def is_generic(self) -> bool:
         """True when no rule changes a request (the body is sent exactly as built)."""
@@ -384,7 +387,7 @@ def adapt(profile: Profile, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[
     for name in profile.drop:
         if _drop(out, name):
             applied.append(Applied("drop", name, "%s left out" % name))
-    if profile.response_format == "json_object+schema":
+    if profile.response_format == "json_object+schema" and "response_format" in out:
         _schema_in_json_object(out, applied)
     if not profile.n:
         n = out.get("n")
@@ -422,7 +425,7 @@ def _drop(body: Dict[str, Any], name: str) -> bool:
         del body[name]
         return True
     value: Any = body.get(outer)
-    if not is_mapping(value) or inner not in value:
+    if value is None or not is_mapping(value) or inner not in value:
         return False
     rest = {key: item for key, item in value.items() if key != inner}
     if rest:
@@ -453,7 +456,7 @@ def _messages(profile: Profile, messages: List[Any], applied: List[Applied]) -> 
     drop_keys = profile.drop_message_keys
     content = profile.tool_call_content
     for index, message in enumerate(messages):
-        if not is_mapping(message):
+        if not (isinstance(message, dict) or is_mapping(message)):  # (dicts, as the client sends, first)
             continue
         changed: Optional[Dict[str, Any]] = None
         if content is not None and message.get("role") == "assistant" and message.get("tool_calls"):

@@ -540,3 +540,9 @@ def test_adapt_is_pure_and_idempotent_and_touches_only_its_rules(body: Dict[str,
         if key not in touched:
             assert adapted[key] == value, key
     assert (adapted is body) == (applied == [])
+
+
+def test_profiles_compare_by_rules_and_hash() -> None:
+    same = Profile.from_dict({"extends": "mistral"})
+    assert same == PROFILES["mistral"] and {same: 1}[PROFILES["mistral"]] == 1
+    assert Profile.from_dict({"extends": "mistral", "drop": []}) != PROFILES["mistral"]
