@@ -20,6 +20,11 @@ The rule kinds, in the order :func:`adapt` applies them:
 =====================  ===========================================================
 ``translate``          a field's value replaced by the server's word for it
                        (Mistral: ``tool_choice`` ``"required"`` -> ``"any"``)
+``forced_tool_choice`` how the server must be told to call a tool: ``"named"``
+                       (``"required"`` with one tool is sent as that tool's name:
+                       llama-cpp-python ignores ``"required"``) or ``"required"``
+                       (a named tool is sent as ``"required"`` with only that tool:
+                       llama.cpp's server ignores the named form)
 ``rename``             a field sent under the server's name for it
                        (``max_completion_tokens`` -> ``max_tokens``); when the
                        target is set too, the target wins and the source is left out
@@ -55,6 +60,8 @@ __all__ = ["Profile", "Applied", "PROFILES", "HOSTS", "adapt", "profile_for", "r
 
 #: How a JSON Schema response format may be sent (see ``Profile.response_format``).
 RESPONSE_FORMATS = ("json_schema", "json_object+schema")
+#: How a forced tool call may be asked for (see ``Profile.forced_tool_choice``).
+FORCED_TOOL_CHOICES = ("named", "required")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class Profile:
     name: str
     description: str = ""
     translate: Mapping[str, Mapping[Any, Any]] = field(default_factory=dict)
+    forced_tool_choice: Optional[str] = None
     rename: Mapping[str, str] = field(default_factory=dict)
     drop: Tuple[str, ...] = ()
     response_format: str = "json_schema"
@@ -84,6 +92,7 @@ class Profile:
         """True when no rule changes a request (the body is sent exactly as built)."""
         return not (
             self.translate
+            or self.forced_tool_choice is not None
             or self.rename
             or self.drop
             or self.response_format != "json_schema"
@@ -197,6 +206,20 @@ def _check_content(where: str, value: Any) -> Optional[str]:
     return value
 
 
+def _check_forced(where: str, value: Any) -> Optional[str]:
+    if value is not None and value not in FORCED_TOOL_CHOICES:
+        raise ValueError(
+            "%s must be None (as given) or one of %s (got %s)%s"
+            % (
+                where,
+                ", ".join(repr(f) for f in FORCED_TOOL_CHOICES),
+                show(value),
+                did_you_mean(str(value), FORCED_TOOL_CHOICES),
+            )
+        )
+    return value  # type: ignore[no-any-return]
+
+
 def _check_bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         wrong_type(where, "True or False", value)
@@ -210,6 +233,7 @@ _CHECKS = {
     "drop": _check_names,
     "response_format": _check_response_format,
     "tool_call_content": _check_content,
+    "forced_tool_choice": _check_forced,
     "drop_message_keys": _check_names,
     "n": _check_bool,
     "reasoning": _check_names,
@@ -276,10 +300,16 @@ PROFILES: Mapping[str, Profile] = {
             "lmstudio", "LM Studio", rename=_MAX_TOKENS, n=False, reasoning=("reasoning_content", "reasoning")
         ),
         Profile("vllm", "vLLM", reasoning=("reasoning_content", "reasoning")),
-        Profile("llama.cpp", "llama.cpp's C++ llama-server", reasoning=("reasoning_content",)),
+        Profile(
+            "llama.cpp",
+            "llama.cpp's C++ llama-server",
+            forced_tool_choice="required",
+            reasoning=("reasoning_content",),
+        ),
         Profile(
             "llama-cpp-python",
             "llama-cpp-python's server (python -m llama_cpp.server)",
+            forced_tool_choice="named",
             rename=_MAX_TOKENS,
             drop=("stream_options.include_usage",),
             response_format="json_object+schema",
@@ -376,6 +406,8 @@ def adapt(profile: Profile, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[
             applied.append(
                 Applied("translate", name, "%s %s -> %s" % (name, _json(value), _json(table[value])))
             )
+    if profile.forced_tool_choice is not None and "tool_choice" in out:
+        _force_tool(profile.forced_tool_choice, out, applied)
     for name, new in profile.rename.items():
         if name in out:
             value = out.pop(name)
@@ -433,6 +465,39 @@ def _drop(body: Dict[str, Any], name: str) -> bool:
     else:
         del body[outer]
     return True
+
+
+def _tool_name(tool: Any) -> Optional[str]:
+    function: Any = tool.get("function") if is_mapping(tool) else None
+    name = function.get("name") if is_mapping(function) else None
+    return name if isinstance(name, str) else None
+
+
+def _force_tool(form: str, body: Dict[str, Any], applied: List[Applied]) -> None:
+    """A forced tool call in the form the server honours (see ``Profile.forced_tool_choice``)."""
+    choice: Any = body["tool_choice"]
+    tools: Any = body.get("tools")
+    if not isinstance(tools, list):
+        return
+    if form == "named" and choice == "required" and len(tools) == 1 and _tool_name(tools[0]):
+        name = _tool_name(tools[0])
+        body["tool_choice"] = {"type": "function", "function": {"name": name}}
+        applied.append(
+            Applied("forced_tool_choice", "tool_choice", 'tool_choice "required" -> %s named' % name)
+        )
+    elif form == "required" and is_mapping(choice) and choice.get("type") == "function":
+        name = _tool_name(choice)
+        kept = [tool for tool in tools if _tool_name(tool) == name]
+        if name and kept:
+            body["tool_choice"] = "required"
+            body["tools"] = kept
+            applied.append(
+                Applied(
+                    "forced_tool_choice",
+                    "tool_choice",
+                    'tool_choice %s named -> "required" with that tool only' % name,
+                )
+            )
 
 
 def _schema_in_json_object(body: Dict[str, Any], applied: List[Applied]) -> None:

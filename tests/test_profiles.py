@@ -22,6 +22,14 @@ from streamdata import DONE, SSE_HEADERS, chunk, completion, event
 
 USER = {"role": "user", "content": "Hi"}
 CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+WEATHER = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}},
+}
+CLOCK = {
+    "type": "function",
+    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+}
 SCHEMA_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "person", "strict": True, "schema": {"type": "object", "properties": {}}},
@@ -102,6 +110,23 @@ CASES = [
         "llama-cpp-python",
         {"response_format": {"type": "json_object"}},
         {"response_format": {"type": "json_object"}},
+    ),
+    # A forced tool call in the form each llama server honours.
+    (
+        "llama-cpp-python",
+        {"tools": [WEATHER], "tool_choice": "required"},
+        {"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}},
+    ),
+    ("llama-cpp-python", {"tools": [WEATHER, CLOCK], "tool_choice": "required"}, {"tool_choice": "required"}),
+    (
+        "llama.cpp",
+        {"tools": [WEATHER, CLOCK], "tool_choice": {"type": "function", "function": {"name": "get_time"}}},
+        {"tools": [CLOCK], "tool_choice": "required"},
+    ),
+    (
+        "llama.cpp",
+        {"tools": [WEATHER, CLOCK], "tool_choice": "auto"},
+        {"tools": [WEATHER, CLOCK], "tool_choice": "auto"},
     ),
 ]
 
@@ -333,6 +358,12 @@ def test_a_dict_without_extends_starts_from_nothing() -> None:
             "profile.response_format must be one of 'json_schema', 'json_object+schema'",
         ),
         ({"n": "no"}, TypeError, "profile.n must be True or False (got 'no'"),
+        (
+            {"forced_tool_choice": "name"},
+            ValueError,
+            "profile.forced_tool_choice must be None (as given) or one of 'named', 'required'",
+        ),
+        ({"forced_tool_choice": "name"}, ValueError, "did you mean 'named'?"),
         ({"tool_call_content": 0}, TypeError, "profile.tool_call_content must be None"),
         ({"name": ""}, TypeError, "profile.name must be a non-empty string"),
     ],
@@ -534,7 +565,9 @@ def test_adapt_is_pure_and_idempotent_and_touches_only_its_rules(body: Dict[str,
     assert json.dumps(body, sort_keys=True) == before  # the input is never changed
     again, applied_again = adapt(profile, adapted)
     assert again == adapted and applied_again == []  # a second pass has nothing left to do
-    touched = set(profile.translate) | set(profile.rename) | set(profile.rename.values())
+    touched = (
+        set(profile.translate) | set(profile.rename) | set(profile.rename.values()) | {"tool_choice", "tools"}
+    )
     touched |= {field.partition(".")[0] for field in profile.drop} | {"messages", "response_format", "n"}
     for key, value in body.items():
         if key not in touched:

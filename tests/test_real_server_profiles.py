@@ -3,8 +3,9 @@
 The same requests go out once with the ``generic`` profile (what the server does
 with the body as built: docs/compatibility.md) and once with the server's own
 profile, which must turn each of those rows into an honoured one:
-``max_completion_tokens``, ``n``, a ``json_schema`` response format, and an
-assistant tool-call message whose content is null (HTTP 500 as sent).
+``max_completion_tokens``, ``n``, a ``json_schema`` response format,
+``tool_choice: "required"`` with one tool, and an assistant tool-call message
+whose content is null (HTTP 500 as sent).
 """
 
 import json
@@ -13,6 +14,7 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from openai_params import OpenAI
+from rawhttp import WEATHER_TOOL
 
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
 SCHEMA_FORMAT = {
@@ -108,3 +110,15 @@ def test_tool_call_message_with_null_content_is_accepted(
     assert rejected.status == 500
     accepted = adapted.chat.completions.create(TOOL_TURN, **fields)
     assert accepted.success, accepted.errors
+
+
+def test_required_tool_choice_is_honoured_with_one_tool(
+    generic: OpenAI, adapted: OpenAI, real_server: Any
+) -> None:
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    fields = _fields(real_server, max_completion_tokens=40, tools=[WEATHER_TOOL], tool_choice="required")
+    ignored = generic.chat.completions.create(messages, **fields)
+    assert ignored.success and not ignored.choice.message.tool_calls
+    honoured = adapted.chat.completions.create(messages, **fields)
+    assert honoured.success, honoured.errors
+    assert honoured.choice.message.tool_calls[0]["function"]["name"] == "get_weather"
