@@ -32,7 +32,7 @@ Positional-only parameters are passed by position when the function is called.
 import inspect
 import sys
 import typing
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 from ._checks import is_mapping, show
@@ -72,6 +72,16 @@ class FunctionSignature:
 def _function_name(function: Callable[..., Any]) -> str:
     inner = getattr(function, "func", function)  # functools.partial
     return str(getattr(inner, "__name__", None) or type(function).__name__)
+
+
+def _docstring(function: Callable[..., Any]) -> Optional[str]:
+    """The docstring that describes the function: a partial's function's, a callable object's
+    ``__call__``'s (else its class's); never ``functools.partial``'s own."""
+    if isinstance(function, partial):
+        return inspect.getdoc(function.func)
+    if inspect.isroutine(function) or isinstance(function, type):
+        return inspect.getdoc(function)
+    return inspect.getdoc(type(function).__call__) or inspect.getdoc(type(function))
 
 
 def _type_hints(function: Callable[..., Any], where: str) -> Dict[str, Any]:
@@ -127,7 +137,7 @@ def _read_signature(function: Callable[..., Any]) -> Tuple[str, Optional[str], F
     except (TypeError, ValueError) as exc:  # a builtin without a signature, say
         raise TypeError("%s: cannot read its signature (%s)" % (where, exc)) from exc
     hints = _type_hints(function, where)
-    summary, described = parse_docstring(inspect.getdoc(function))
+    summary, described = parse_docstring(_docstring(function))
     fields = []
     positional = []
     for parameter in parameters:

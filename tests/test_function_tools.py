@@ -266,9 +266,11 @@ def test_partials_and_callable_objects() -> None:
             return ("Dear " if polite else "") + name
 
     greet = OpenAITool.from_function(Greeter(), name="greet")
+    assert greet.description == "Greet someone."
     assert greet.to_dict()["function"]["parameters"]["required"] == ["name", "polite"]
     assert greet.call('{"name": "Ada", "polite": false}') == "Ada"
     fixed = OpenAITool.from_function(functools.partial(get_weather, days=5))
+    assert fixed.description == "Current weather for a city."  # not functools.partial's docstring
     assert (
         fixed.name == "get_weather"
         and fixed.call('{"city": "Oslo", "unit": null, "days": null}') == "Oslo/c/5"
