@@ -379,3 +379,48 @@ def test_an_emulated_n_whose_second_answer_does_not_fit(fake_server: FakeServer,
         fake_server.add(chat_reply('{"name": "Bo', finish_reason="length", stream=stream))
         with pytest.raises(LengthFinishReasonError, match=r"^200 OK: choices\[1\] was cut"):
             run(client, stream, response_format=Person, n=2, throw=True)
+
+
+# -- AsyncOpenAI: the same reader -------------------------------------------------------------------
+@STREAMED
+def test_async_client_reads_typed_answers_the_same_way(fake_server: FakeServer, stream: bool) -> None:
+    import asyncio
+
+    from openai_params import AsyncOpenAI
+
+    fake_server.add(chat_reply(ADA, stream=stream))
+    fake_server.add(chat_reply('{"name": "Ada", "ag', finish_reason="length", stream=stream))
+
+    async def scenario() -> List[Any]:
+        client = AsyncOpenAI(api_key="sk-x", base_url=fake_server.url + "/v1", max_retries=0, timeout=5)
+        try:
+            found: List[Any] = []
+            for _ in range(2):
+                if stream:
+                    async with client.chat.completions.stream(MESSAGES, response_format=Person) as chunks:
+                        async for _chunk in chunks:
+                            pass
+                    found.append(await chunks.result())
+                else:
+                    found.append(await client.chat.completions.create(MESSAGES, response_format=Person))
+            fake_server.add(chat_reply("no", stream=stream))
+            try:
+                if stream:
+                    async with client.chat.completions.stream(
+                        MESSAGES, response_format=Person, throw=True
+                    ) as s:
+                        async for _chunk in s:
+                            pass
+                else:
+                    await client.chat.completions.create(MESSAGES, response_format=Person, throw=True)
+            except InvalidOutputError as exc:
+                found.append(exc)
+            return found
+        finally:
+            client.close()
+
+    good, cut, raised = asyncio.run(scenario())
+    assert good.success and good.parsed == ADA_VALUE
+    assert not cut.success and cut.errors[0].code == "length"
+    assert isinstance(raised, InvalidOutputError) and raised.error.code == "invalid_json"
+    assert sent_format(fake_server)["json_schema"]["name"] == "Person"
