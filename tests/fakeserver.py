@@ -55,6 +55,10 @@ The same server is a recording proxy: a request in absolute form
 ``RecordedRequest.target`` keeping the full URL; a ``CONNECT host:port`` is
 recorded too and answered with the queued reply's status (then closed).
 
+``chat_reply(...)`` builds the Reply of a chat completion, whole or streamed:
+a structured answer, a refusal, an answer cut by ``length`` / ``content_filter``,
+tool calls, several choices (see its docstring).
+
 Fixtures (``tests/conftest_fakeserver.py``): ``fake_server``, ``second_server``
 (e.g. a redirect target that must receive nothing), ``proxy_server``.
 """
