@@ -90,12 +90,12 @@ class Array(Shape):
 
 
 class OpenMap(Shape):
-    """A JSON object with any ``str`` keys and values of ``value`` (``Dict[str, T]``)."""
+    """A JSON object with any ``str`` keys and values of ``value`` (``Dict[str, T]``, named ``name``)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "name")
 
-    def __init__(self, value: Shape) -> None:
-        self.value = value
+    def __init__(self, value: Shape, name: str) -> None:
+        self.value, self.name = value, name
 
 
 class AnyOf(Shape):
@@ -329,7 +329,7 @@ def _build(tp: Any, path: str, seen: Dict[Any, Record]) -> Shape:
     if origin in _MAPS and args:
         if args[0] is not str:
             _refuse(tp, path, "JSON object keys are strings: use Dict[str, T]")
-        return OpenMap(_build(args[1], path + "{}", seen))
+        return OpenMap(_build(args[1], path + "{}", seen), type_name(tp))
     if origin is None and isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _enum(tp, path)
     if origin is None and _is_record(tp):

@@ -14,7 +14,7 @@
 accepts; ``from_json(tp, value)`` reads what a model sent back, checked all
 the way down. Types are read once into shapes (``_shapes``: the type table);
 this module renders shapes as JSON Schema under the strict or plain rules
-(``STRICT`` / ``PLAIN``) and checks OpenAI's size limits (``LIMITS``);
+(``STRICT`` / ``PLAIN``), and ``_strict_limits`` checks OpenAI's size limits;
 ``_convert`` reads JSON values along the same shapes.
 
 For the other modules of the package (not public names):
@@ -34,6 +34,7 @@ For the other modules of the package (not public names):
 import datetime as _dt
 import enum
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,7 @@ from ._shapes import (
     shape_of,
     type_name,
 )
+from ._strict_limits import check_limits
 
 __all__ = ["NO_DEFAULT", "WRAPPER_KEY", "ObjectType", "from_json", "json_schema", "root_key"]
 
@@ -65,43 +67,27 @@ WRAPPER_KEY = "value"
 
 @dataclass(frozen=True)
 class _Rules:
-    every_key_required: bool  # an optional key is still listed in "required"
-    optional_keys_nullable: bool  # ... and takes null for "absent" (from_json puts the default back)
-    write_defaults: bool  # "default": the field's default, when JSON can hold it
-    open_maps: bool  # Dict[str, T] as {"type": "object", "additionalProperties": T}
-    check_limits: bool  # LIMITS below
+    every_key_required: bool
+    optional_keys_nullable: bool
+    write_defaults: bool
+    open_maps: bool
+    check_limits: bool
 
 
 # OpenAI structured outputs, strict mode: "all fields must be required", "additionalProperties:
-# false must always be set in objects", optional fields are emulated by a union with null, and
-# "default" is not a supported keyword. additionalProperties is false in both modes: from_json
-# refuses unknown keys, so the plain schema says so too.
-STRICT = _Rules(
-    every_key_required=True,
-    optional_keys_nullable=True,
-    write_defaults=False,
-    open_maps=False,
-    check_limits=True,
-)
-PLAIN = _Rules(
-    every_key_required=False,
-    optional_keys_nullable=False,
-    write_defaults=True,
-    open_maps=True,
-    check_limits=False,
-)
-
-# OpenAI structured outputs, "Objects have limitations on nesting depth and size" and the
-# limits on enums and on the total length of names: (what is counted, the most allowed).
-LIMITS = (
-    ("levels of nested objects", 10),
-    ("object properties in all", 5000),
-    ("enum values in all", 1000),
-    ("characters of property names, definition names and enum values", 120000),
-)
-# "For a single enum property with string values, the total string length of all enum
-# values cannot exceed 15,000 characters when there are more than 250 enum values."
-_BIG_ENUM = (250, 15000)
+# false must always be set in objects", optional fields are emulated by a union with null,
+# "default" is not a supported keyword, and every object lists its properties. The plain schema
+# is ordinary JSON Schema. additionalProperties is false in both: from_json refuses unknown keys.
+#                                   strict  plain
+_RULES = {
+    "every_key_required": (True, False),  # an optional key is still listed in "required" ...
+    "optional_keys_nullable": (True, False),  # ... and takes null for "absent" (from_json: the default)
+    "write_defaults": (False, True),  # "default": the field's default, when JSON can hold it
+    "open_maps": (False, True),  # Dict[str, T] as {"type": "object", "additionalProperties": T}
+    "check_limits": (True, False),  # _strict_limits.LIMITS
+}
+STRICT = _Rules(**{rule: modes[0] for rule, modes in _RULES.items()})
+PLAIN = _Rules(**{rule: modes[1] for rule, modes in _RULES.items()})
 
 
 def json_schema(tp: Any, *, strict: bool = True) -> Dict[str, Any]:
@@ -188,9 +174,9 @@ class _Renderer:
         if isinstance(shape, OpenMap):
             if not self.rules.open_maps:
                 raise TypeError(
-                    "%s: Dict[str, T] has no strict JSON Schema form (strict mode has no open maps); "
+                    "%s: %s has no strict JSON Schema form (strict mode has no open maps); "
                     "use a list of key/value dataclasses (List[Entry] with Entry having key: str and "
-                    "value: T), or json_schema(..., strict=False)" % path
+                    "value: T), or json_schema(..., strict=False)" % (path, shape.name)
                 )
             return {"type": "object", "additionalProperties": self.render(shape.value, path + "{}")}
         if isinstance(shape, AnyOf):
@@ -263,7 +249,7 @@ def _render_root(tp: Any, rules: _Rules) -> Dict[str, Any]:
     if renderer.defs:
         schema["$defs"] = renderer.defs
     if rules.check_limits:
-        _check_limits(schema, name)
+        check_limits(schema, name)
     return schema
 
 
@@ -301,6 +287,8 @@ def _json_default(value: Any) -> Any:
     """A default value as JSON, or ``_NOT_JSON`` (then no "default" is written)."""
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NOT_JSON
     if value is None or isinstance(value, (str, int, float)):
         return value
     if isinstance(value, (list, tuple)):
@@ -352,70 +340,3 @@ def _records_in_cycles(root: Shape) -> Set[int]:
         return False
 
     return {key for key, record in records.items() if reaches(record)}
-
-
-# -- limits ---------------------------------------------------------------------------------------------
-
-
-def _check_limits(schema: Dict[str, Any], name: str) -> None:
-    counts = [0, 0, 0, 0]  # in the order of LIMITS; the first is filled by _depth
-    counts[0], deepest = _depth(schema, schema, name, {"#"})
-    _count(schema, counts, name)
-    for (what, most), count in zip(LIMITS, counts):
-        if count > most:
-            where = " (the deepest at %s)" % deepest if what.startswith("levels") else ""
-            raise ValueError(
-                "%s: the strict schema has %d %s%s; OpenAI's structured outputs allow %d"
-                % (name, count, what, where, most)
-            )
-
-
-def _count(node: Any, counts: List[int], path: str) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _count(item, counts, path)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key in ("properties", "$defs"):
-            counts[1] += len(value) if key == "properties" else 0
-            counts[3] += sum(len(k) for k in value)
-            for child_name, child in value.items():
-                _count(child, counts, "%s.%s" % (path, child_name))
-        elif key == "enum":
-            counts[2] += len(value)
-            length = sum(len(v) for v in value if isinstance(v, str))
-            counts[3] += length
-            if len(value) > _BIG_ENUM[0] and length > _BIG_ENUM[1]:
-                raise ValueError(
-                    "%s: an enum of %d values has %d characters of strings; OpenAI's structured outputs "
-                    "allow %d when there are more than %d values"
-                    % (path, len(value), length, _BIG_ENUM[1], _BIG_ENUM[0])
-                )
-        elif key in ("items", "anyOf", "additionalProperties"):
-            _count(value, counts, path + "[]" if key == "items" else path)
-
-
-def _depth(node: Any, root: Dict[str, Any], path: str, refs: Set[str]) -> Tuple[int, str]:
-    """The most objects nested along one path from ``node``, and that path ($refs followed once)."""
-    if isinstance(node, list):
-        return max((_depth(item, root, path, refs) for item in node), default=(0, path), key=lambda x: x[0])
-    if not isinstance(node, dict):
-        return 0, path
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        if ref in refs:
-            return 0, path
-        target = root if ref == "#" else root["$defs"][ref.rsplit("/", 1)[1]]
-        return _depth(target, root, path, refs | {ref})
-    best = (0, path)
-    for key, value in node.items():
-        if key == "properties":
-            for child_name, child in value.items():
-                best = max(best, _depth(child, root, "%s.%s" % (path, child_name), refs), key=lambda x: x[0])
-        elif key in ("items", "anyOf", "additionalProperties"):
-            step = path + "[]" if key == "items" else path
-            best = max(best, _depth(value, root, step, refs), key=lambda x: x[0])
-    own = 1 if node.get("type") == "object" else 0
-    return best[0] + own, best[1]

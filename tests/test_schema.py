@@ -658,7 +658,7 @@ def test_dict_is_refused_in_strict_mode_with_a_suggestion() -> None:
 
     message = _type_error(Tagged)
     assert message.startswith(
-        "Tagged.tags: Dict[str, T] has no strict JSON Schema form (strict mode has no open maps)"
+        "Tagged.tags: Dict[str, int] has no strict JSON Schema form (strict mode has no open maps)"
     )
     assert "use a list of key/value dataclasses" in message
     assert json_schema(Tagged, strict=False)["properties"]["tags"] == {
@@ -818,3 +818,130 @@ def test_generated_dataclasses_round_trip(pair: Any) -> None:
     text = json.dumps(_to_json(value))
     META(schema, format_checker=META.FORMAT_CHECKER).validate(json.loads(text))
     assert from_json(tp, text) == value
+
+
+# -- more rules ------------------------------------------------------------------------------------------
+
+
+def test_union_order_is_kept_although_typing_calls_the_unions_equal() -> None:
+    assert Union[int, str] == Union[str, int]  # so a cache keyed by the type alone would mix them up
+    assert json_schema(Union[int, str])["properties"]["value"]["anyOf"] == [
+        {"type": "integer"},
+        {"type": "string"},
+    ]
+    assert json_schema(Union[str, int])["properties"]["value"]["anyOf"] == [
+        {"type": "string"},
+        {"type": "integer"},
+    ]
+    assert type(from_json(Union[float, int], '{"value": 1}')) is float
+    assert type(from_json(Union[int, float], '{"value": 1}')) is int
+
+
+@dataclass
+class Twin:
+    """The second class named Node in one schema."""
+
+    value: str
+    next: Optional["Twin"]
+
+
+Twin.__name__ = "Node"
+
+
+@dataclass
+class Both:
+    first: List[Node]
+    second: List[Twin]
+
+
+def test_two_recursive_classes_with_one_name_get_two_definitions() -> None:
+    schema = json_schema(Both)
+    assert schema["properties"] == {
+        "first": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+        "second": {"type": "array", "items": {"$ref": "#/$defs/Node_2"}},
+    }
+    assert schema["$defs"]["Node_2"]["description"] == "The second class named Node in one schema."
+    assert schema["$defs"]["Node_2"]["properties"]["next"] == {
+        "anyOf": [{"$ref": "#/$defs/Node_2"}, {"type": "null"}]
+    }
+    check_strict(schema)
+    got = from_json(Both, {"first": [{"value": 1, "children": []}], "second": [{"value": "a", "next": None}]})
+    assert got == Both([Node(1, [])], [Twin("a", None)])
+
+
+@pytest.mark.skipif(sys.version_info < (3, 9), reason="Annotated is new in Python 3.9")
+def test_a_described_reference_is_a_one_branch_any_of() -> None:
+    @dataclass
+    class Folder:
+        name: str
+        parent: Annotated[Optional["Folder"], "The folder it is in."]
+        first: Annotated[List["Folder"], "The folders in it."]
+
+    Folder.__init__.__globals__["Folder"] = Folder  # a local class: its annotations name it
+    schema = json_schema(Folder)
+    assert schema["properties"]["parent"] == {
+        "anyOf": [{"$ref": "#"}, {"type": "null"}],
+        "description": "The folder it is in.",
+    }
+    assert schema["properties"]["first"] == {
+        "type": "array",
+        "items": {"$ref": "#"},
+        "description": "The folders in it.",
+    }
+    wrapped = json_schema(Annotated[Folder, "A folder."])
+    assert wrapped["description"] == "A folder."
+    named = json_schema(List[Annotated[Folder, "One folder."]])
+    assert named["properties"]["value"]["items"] == {
+        "anyOf": [{"$ref": "#/$defs/Folder"}],
+        "description": "One folder.",
+    }
+    check_strict(named)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 9), reason="Annotated is new in Python 3.9")
+def test_a_type_that_cannot_be_a_cache_key_still_works() -> None:
+    tp = Annotated[int, {"unhashable": []}, "a number"]
+    with pytest.raises(TypeError):
+        hash(tp)
+    assert json_schema(tp) == {
+        "type": "object",
+        "properties": {"value": {"type": "integer", "description": "a number"}},
+        "required": ["value"],
+        "additionalProperties": False,
+    }
+    assert from_json(tp, '{"value": 4}') == 4
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Required and NotRequired are new in Python 3.11")
+def test_typeddict_required_and_not_required_keys() -> None:
+    from typing import NotRequired, Required
+
+    class Query(TypedDict, total=False):
+        text: Required[str]
+        limit: int
+        after: NotRequired[Optional[str]]
+
+    strict = json_schema(Query)
+    assert strict["required"] == ["text", "limit", "after"]
+    assert strict["properties"]["after"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert json_schema(Query, strict=False)["required"] == ["text"]
+    assert from_json(Query, {"text": "a", "limit": None, "after": None}) == {"text": "a", "after": None}
+    assert from_json(Query, {"text": "a"}) == {"text": "a"}
+    assert _error(Query, {"limit": 1}) == '$: missing key "text"'
+    assert _error(Query, {"text": "a", "offset": 1}).startswith('$: unknown key "offset"')
+
+
+def test_a_default_json_cannot_hold_is_left_out_of_the_plain_schema() -> None:
+    @dataclass
+    class Odd:
+        ratio: float = float("nan")
+        point: Point = Point(0, 0)
+        when: dt.date = dt.date(2024, 1, 2)
+        pair: Tuple[int, ...] = (1, 2)
+
+    plain = json_schema(Odd, strict=False)["properties"]
+    assert plain["ratio"] == {"type": "number"}
+    assert "default" not in plain["point"]
+    assert plain["when"] == {"type": "string", "format": "date", "default": "2024-01-02"}
+    assert plain["pair"] == {"type": "array", "items": {"type": "integer"}, "default": [1, 2]}
+    assert from_json(Odd, {"ratio": 0.5, "point": None, "when": None}) == Odd(ratio=0.5)
