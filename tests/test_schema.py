@@ -17,7 +17,7 @@ import json
 import sys
 import time as _time
 import uuid
-from dataclasses import MISSING, dataclass, field, make_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import (
     Any,
@@ -754,44 +754,54 @@ def test_a_big_string_enum_is_limited_in_length() -> None:
 
 # -- generated dataclasses round-trip ----------------------------------------------------------------
 
+# (type, its values, a default for a field of that type)
 _LEAVES = [
-    (str, st.text(max_size=5)),
-    (int, st.integers(-(2**40), 2**40)),
-    (float, st.floats(allow_nan=False, allow_infinity=False)),
-    (bool, st.booleans()),
-    (dt.date, st.dates()),
-    (dt.datetime, st.datetimes(timezones=st.none() | st.just(UTC))),
-    (uuid.UUID, st.uuids()),
-    (Color, st.sampled_from(Color)),
-    (Literal["x", "y"], st.sampled_from(["x", "y"])),
+    (str, st.text(max_size=5), "d"),
+    (int, st.integers(-(2**40), 2**40), 7),
+    (float, st.floats(allow_nan=False, allow_infinity=False), 0.5),
+    (bool, st.booleans(), True),
+    (dt.date, st.dates(), dt.date(2000, 1, 1)),
+    (dt.datetime, st.datetimes(timezones=st.none() | st.just(UTC)), dt.datetime(2000, 1, 1, tzinfo=UTC)),
+    (uuid.UUID, st.uuids(), uuid.UUID(int=0)),
+    (Color, st.sampled_from(Color), Color.BLUE),
+    (Literal["x", "y"], st.sampled_from(["x", "y"]), "y"),
 ]
 _counter = iter(range(10**9))
 
 
 def _compose(children: Any) -> Any:
-    def list_of(pair: Any) -> Any:
-        tp, values = pair
-        return List[tp], st.lists(values, max_size=3)
+    def list_of(leaf: Any) -> Any:
+        tp, values, _ = leaf
+        return List[tp], st.lists(values, max_size=3), field(default_factory=list)
 
-    def optional(pair: Any) -> Any:
-        tp, values = pair
-        return Optional[tp], st.none() | values
+    def optional(leaf: Any) -> Any:
+        tp, values, _ = leaf
+        return Optional[tp], st.none() | values, None
 
-    return st.one_of(
-        children.map(list_of), children.map(optional), st.lists(children, min_size=1, max_size=4).map(_record)
-    )
+    return st.one_of(children.map(list_of), children.map(optional), _records(children))
 
 
-def _record(pairs: Any) -> Any:
-    names = ["f%d" % i for i in range(len(pairs))]
-    cls = make_dataclass("Gen%d" % next(_counter), [(n, tp) for n, (tp, _) in zip(names, pairs)])
-    values = st.fixed_dictionaries({n: v for n, (_, v) in zip(names, pairs)}).map(lambda kw: cls(**kw))
-    return cls, values
+def _records(children: Any) -> Any:
+    """Dataclasses of 1 to 4 generated fields, some with a default (those go last, as dataclasses want)."""
+
+    def record(members: Any) -> Any:
+        members = [(leaf, has_default and leaf[2] is not MISSING) for leaf, has_default in members]
+        members.sort(key=lambda m: m[1])  # without a default first (as dataclasses want); sort() is stable
+        names = ["f%d" % i for i in range(len(members))]
+        specs = []
+        for name, ((tp, _, default), has_default) in zip(names, members):
+            if not has_default:
+                specs.append((name, tp))
+            else:  # a Field for a list (a default factory), else the default value
+                specs.append((name, tp, default if isinstance(default, Field) else field(default=default)))
+        cls = make_dataclass("Gen%d" % next(_counter), specs)
+        values = st.fixed_dictionaries({n: leaf[1] for n, (leaf, _) in zip(names, members)})
+        return cls, values.map(lambda kw: cls(**kw)), MISSING
+
+    return st.lists(st.tuples(children, st.booleans()), min_size=1, max_size=4).map(record)
 
 
-TYPES = st.lists(st.recursive(st.sampled_from(_LEAVES), _compose, max_leaves=6), min_size=1, max_size=4).map(
-    _record
-)
+TYPES = _records(st.recursive(st.sampled_from(_LEAVES), _compose, max_leaves=6))
 
 
 def _to_json(value: Any) -> Any:
@@ -810,14 +820,28 @@ def _to_json(value: Any) -> Any:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(TYPES.flatmap(lambda pair: st.tuples(st.just(pair[0]), pair[1])))
-def test_generated_dataclasses_round_trip(pair: Any) -> None:
-    tp, value = pair
+@given(st.data())
+def test_generated_dataclasses_round_trip(data: Any) -> None:
+    tp, values, _ = data.draw(TYPES)
+    value = data.draw(values)
     schema = json_schema(tp)
     check_strict(schema)
-    text = json.dumps(_to_json(value))
-    META(schema, format_checker=META.FORMAT_CHECKER).validate(json.loads(text))
-    assert from_json(tp, text) == value
+    sent = _to_json(value)
+    META(schema, format_checker=META.FORMAT_CHECKER).validate(sent)
+    assert from_json(tp, json.dumps(sent)) == value
+    # A key with a default, absent: strict mode sends null, the plain schema leaves the key out.
+    expected, plain_sent = value, dict(sent)
+    for f in fields(tp):
+        if (f.default is not MISSING or f.default_factory is not MISSING) and data.draw(st.booleans()):
+            default = f.default_factory() if f.default is MISSING else f.default
+            expected = replace(expected, **{f.name: default})
+            sent[f.name] = None
+            del plain_sent[f.name]
+    plain = json_schema(tp, strict=False)
+    META(schema, format_checker=META.FORMAT_CHECKER).validate(sent)
+    META(plain, format_checker=META.FORMAT_CHECKER).validate(plain_sent)
+    assert from_json(tp, sent) == expected
+    assert from_json(tp, plain_sent) == expected
 
 
 # -- more rules ------------------------------------------------------------------------------------------
