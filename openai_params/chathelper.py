@@ -97,18 +97,7 @@ class OpenAIChatHelper:
         self.last_errors: List[OpenAIError] = []
         self._messages: List[OpenAIMessage] = []
         self._tools: Dict[str, ToolEntry] = {}
-        # Tools given in the parameters that carry their own function (OpenAITool.from_function)
-        # are registered; the others stay in the parameters and are sent as they are.
-        kept = []
-        for tool in params.tools or ():
-            handler = getattr(tool, "handler", None)
-            if isinstance(tool, OpenAITool) and callable(handler):
-                self.register_tool(tool, handler)
-            elif callable(tool) and not isinstance(tool, (OpenAITool, Mapping)):
-                self.register_tool(tool)
-            else:
-                kept.append(tool)
-        self.parameters = params.replace(tools=kept or None) if params.tools else params
+        self.parameters = params
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -139,7 +128,21 @@ class OpenAIChatHelper:
     def parameters(self, value: Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]) -> None:
         from .client import _chat_parameters
 
-        self._parameters = _chat_parameters(value, {})
+        params = _chat_parameters(value, {})
+        # Functions in the tools, and tools that carry their function (OpenAITool.from_function),
+        # are registered; the other tools stay in the parameters and are sent as they are.
+        kept = []
+        for tool in params.tools or ():
+            handler = getattr(tool, "handler", None)
+            if isinstance(tool, OpenAITool) and callable(handler):
+                self.register_tool(tool, handler)
+            elif callable(tool) and not isinstance(tool, (OpenAITool, Mapping)):
+                self.register_tool(tool)
+            else:
+                kept.append(tool)
+        self._parameters = (
+            params.replace(tools=kept or None) if len(kept) != len(params.tools or ()) else params
+        )
 
     @property
     def messages(self) -> List[OpenAIMessage]:

@@ -201,12 +201,20 @@ def prepare(index: int, call: Any, tools: Mapping[str, ToolEntry]) -> ToolJob:
 def _json_default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    raise TypeError("%s is not JSON serializable" % type(value).__name__)
+    # The other values the schema module reads from JSON: enums, dates and times, UUIDs.
+    from .schema import _NOT_JSON
+    from .schema import _json_default as schema_value
+
+    found = schema_value(value)
+    if found is _NOT_JSON:
+        raise TypeError("%s is not JSON serializable" % type(value).__name__)
+    return found
 
 
 def reply_text(value: Any) -> str:
     """What a handler's return value is sent as: a ``str`` as is, anything else as JSON
-    (dataclasses as objects). ``TypeError`` / ``ValueError`` when it cannot be JSON."""
+    (dataclasses as objects; enums, dates, times and UUIDs as ``json_schema`` writes them).
+    ``TypeError`` / ``ValueError`` when it cannot be JSON."""
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_json_default)

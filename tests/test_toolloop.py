@@ -5,7 +5,10 @@ position of a history, for every limit, checked against a declarative oracle
 (the longest suffix that fits and does not start with a tool reply).
 """
 
+import datetime
+import enum
 import json
+import uuid
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -133,6 +136,15 @@ def test_a_tool_group_at_every_position_never_loses_its_call(spec: str) -> None:
 )
 def test_which_tool_choice_forces_a_call(choice: Any, forces: bool) -> None:
     assert forces_a_call(choice) is forces
+
+
+class Unit(enum.Enum):
+    CELSIUS = "C"
+
+
+def test_reply_text_writes_what_from_json_reads() -> None:
+    value = {"unit": Unit.CELSIUS, "day": datetime.date(2026, 11, 29), "id": uuid.UUID(int=1)}
+    assert json.loads(reply_text(value)) == {"unit": "C", "day": "2026-11-29", "id": str(uuid.UUID(int=1))}
 
 
 def test_reply_text_refuses_what_json_cannot_say() -> None:
