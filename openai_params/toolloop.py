@@ -22,7 +22,9 @@ Decided here, once:
   :func:`trim_history`), and with which ``tool_choice``: one that forces a call
   (``"required"``, or naming a tool) is sent in the first round only, or every
   round would call again;
-* how a call's arguments are read (JSON object, then the handler's signature),
+* how a call's arguments are read (a JSON object, converted to the parameters'
+  types for a tool built from its function, else checked against the handler's
+  signature),
   what reply each outcome gives (a ``str`` as is, anything else as JSON,
   dataclasses included), and what goes to the model when something fails:
   every failure is the tool's reply, so the model can recover, and a record in
@@ -98,13 +100,16 @@ class ToolJob:
         handler: Optional[Callable[..., Any]] = None,
         arguments: Optional[Dict[str, Any]] = None,
         error: Optional[OpenAIError] = None,
+        *,
+        positional: Sequence[Any] = (),
     ) -> None:
         self.index = index
         self.call = call
         self.call_id = str(call.get("id") or "")
         self.name = name
         self.handler = handler
-        self.arguments = arguments if arguments is not None else {}
+        self.arguments = arguments if arguments is not None else {}  # passed by name
+        self.positional = list(positional)  # positional-only parameters, in order
         self.error = error
 
     def run(self) -> ToolOutcome:
@@ -113,7 +118,7 @@ class ToolJob:
         if self.error is not None or self.handler is None:
             return ToolOutcome(self)
         try:
-            value = self.handler(**self.arguments)
+            value = self.handler(*self.positional, **self.arguments)
         except Exception as exc:  # noqa: BLE001 - a failure goes back to the model
             return ToolOutcome(self, exception=exc)
         return ToolOutcome(self, value=value)
@@ -133,23 +138,6 @@ def _plain(call: Any) -> Any:
     return json.loads(json.dumps(call, default=str)) if is_mapping(call) else call
 
 
-def _parse_arguments(name: str, raw: Any) -> Dict[str, Any]:
-    """A call's ``arguments`` (a JSON string) as a dict; ``ValueError`` saying what is wrong."""
-    if is_mapping(raw):
-        return dict(raw)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return {}  # some servers send "" for a function without parameters
-    if not isinstance(raw, str):
-        raise ValueError("the arguments of %s must be a JSON object (got %s)" % (name, show(raw)))
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError("the arguments of %s are not valid JSON (%s): %s" % (name, exc, show(raw))) from None
-    if not isinstance(value, dict):
-        raise ValueError("the arguments of %s must be a JSON object (got %s)" % (name, show(raw)))
-    return value
-
-
 def _check_fit(name: str, handler: Callable[..., Any], arguments: Dict[str, Any]) -> None:
     """``ValueError`` when the arguments cannot be passed to the handler (a missing or unknown name)."""
     try:
@@ -159,7 +147,9 @@ def _check_fit(name: str, handler: Callable[..., Any], arguments: Dict[str, Any]
     try:
         signature.bind(**arguments)
     except TypeError as exc:
-        raise ValueError("the arguments of %s do not fit %s%s: %s" % (name, name, signature, exc)) from None
+        raise ValueError(
+            "the arguments of the call to %r do not fit %s%s: %s" % (name, name, signature, exc)
+        ) from None
 
 
 def prepare(index: int, call: Any, tools: Mapping[str, ToolEntry]) -> ToolJob:
@@ -184,18 +174,20 @@ def prepare(index: int, call: Any, tools: Mapping[str, ToolEntry]) -> ToolJob:
             ", ".join(known) or "none",
         )
         return ToolJob(index, call, shown, error=_failure("unknown_tool", message, shown, call))
-    raw = function.get("arguments") if is_mapping(function) else None
+    tool = entry.tool
     try:
-        if entry.tool.signature is not None and entry.handler is entry.tool.handler:
-            # A tool built from its function (OpenAITool.from_function): the arguments as its
-            # parameter types, a default put back for null (function_tools.py).
-            arguments = entry.tool.parse_arguments(raw)
-        else:
-            arguments = _parse_arguments(shown, raw)
-        _check_fit(shown, entry.handler, arguments)
+        # The JSON object of the arguments; for a tool built from its function
+        # (OpenAITool.from_function), converted to the parameters' types, a default put
+        # back for null, and each field named when it does not fit (function_tools.py).
+        values = tool.parse_arguments(function.get("arguments") if is_mapping(function) else None)
+        if tool.signature is not None and entry.handler is tool.handler:
+            positional, arguments = tool.signature.bind(values)
+        else:  # another handler: the names must fit its signature
+            _check_fit(shown, entry.handler, values)
+            positional, arguments = [], values
     except ValueError as exc:
         return ToolJob(index, call, shown, error=_failure("invalid_tool_arguments", str(exc), shown, call))
-    return ToolJob(index, call, shown, entry.handler, arguments)
+    return ToolJob(index, call, shown, entry.handler, arguments, positional=positional)
 
 
 def _json_default(value: Any) -> Any:

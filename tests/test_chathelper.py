@@ -201,7 +201,7 @@ def test_arguments_that_are_not_json_or_do_not_fit_are_answered_with_an_error(
     fake_server.default = model = ScriptedModel([("get_weather", arguments)], "Sorry.")
     result = helper.prompt("Weather?")
     assert result.success and ran == []
-    message = "the arguments of get_weather " + problem
+    message = "the arguments of the call to 'get_weather' " + problem
     assert sent(model.messages(2)[-1]) == reply("call_1_0", "Error: " + message)
     assert [(e.type, e.message) for e in helper.last_errors] == [("invalid_tool_arguments", message)]
 
@@ -685,3 +685,38 @@ def test_a_function_registered_as_it_is_gets_typed_arguments(
         "Error: the arguments of the call to 'forecast' do not fit"
     )
     assert "$.unit" in model.messages(3)[-1]["content"]
+
+
+def add(a: int, b: int, /) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def test_positional_only_parameters_are_passed_by_position(client: OpenAI, fake_server: FakeServer) -> None:
+    fake_server.default = model = ScriptedModel([("add", {"a": 2, "b": 40})], "42.")
+    helper = client.chat.create(None, model="m")
+    helper.register_tool(add)
+    assert helper.prompt("2 + 40?").success
+    assert model.messages(2)[-1]["content"] == "42"
+    assert helper.last_errors == []
+
+
+def test_functions_in_the_parameters_are_registered(client: OpenAI, fake_server: FakeServer) -> None:
+    fake_server.default = model = ScriptedModel(
+        [("forecast", {"city": "Oslo", "unit": None, "days": 3})], "Ok."
+    )
+    helper = client.chat.create(None, model="m", tools=[forecast, TIME])
+    assert [t.name for t in helper.tools] == ["forecast"]
+    assert helper.parameters.tools == [TIME]  # declared, no handler: sent as it is
+    assert helper.prompt("Forecast?").success
+    assert model.received[0]["tools"] == [api_form(TIME), OpenAITool.from_function(forecast).to_dict()]
+    assert model.messages(2)[-1]["content"] == "Oslo celsius 3"
+    helper.unregister_tools()
+    helper.parameters = {
+        "model": "m",
+        "tools": [OpenAITool.from_function(add)],
+    }  # a tool that carries its function
+    assert [t.name for t in helper.tools] == ["add"] and helper.parameters.tools is None
+    helper.register_tools({"weather_now": forecast})  # a function under another name
+    assert [t.name for t in helper.tools] == ["add", "weather_now"]
+    assert helper.tools[1].parameters == OpenAITool.from_function(forecast).parameters

@@ -183,22 +183,22 @@ def call(name: Any, arguments: Any, call_id: str = "call_1") -> Dict[str, Any]:
         (
             call("get_weather", "{"),
             "invalid_tool_arguments",
-            "the arguments of get_weather are not valid JSON",
+            "the arguments of the call to 'get_weather' are not valid JSON",
         ),
         (
             call("get_weather", "3"),
             "invalid_tool_arguments",
-            "the arguments of get_weather must be a JSON object (got '3')",
+            "the arguments of the call to 'get_weather' must be a JSON object (got '3')",
         ),
         (
             call("get_weather", 3),
             "invalid_tool_arguments",
-            "the arguments of get_weather must be a JSON object (got 3)",
+            "the arguments of the call to 'get_weather' must be a JSON object (got 3)",
         ),
         (
             call("get_weather", '{"town": "Oslo"}'),
             "invalid_tool_arguments",
-            "the arguments of get_weather do not fit get_weather(city: str, unit: str = 'C') -> str: "
+            "the arguments of the call to 'get_weather' do not fit get_weather(city: str, unit: str = 'C') -> str: "
             "missing a required argument: 'city'",
         ),
     ],
