@@ -59,6 +59,9 @@ recorded too and answered with the queued reply's status (then closed).
 a structured answer, a refusal, an answer cut by ``length`` / ``content_filter``,
 tool calls, several choices (see its docstring).
 
+Scripted conversations with tool calls (a model that calls tools, then answers,
+streamed or not): ``tests/conversations.py``'s ``ScriptedModel``, set as ``default``.
+
 Fixtures (``tests/conftest_fakeserver.py``): ``fake_server``, ``second_server``
 (e.g. a redirect target that must receive nothing), ``proxy_server``.
 """
