@@ -170,3 +170,15 @@ def test_against_the_rate_limiter_few_429s_where_a_plain_pool_gets_many(fake_ser
     # in nearly every window (10 windows, 8 threads: about 80 when the machine is idle).
     assert paced <= size  # at most the first round, before any header was read
     assert limiter.limited >= 5 * size and limiter.limited >= 5 * max(paced, 1)
+
+
+def test_a_tokens_per_window_limit_is_kept_too(fake_server: FakeServer) -> None:
+    limiter = RateLimiter(requests=1000, tokens=500, window=0.2)  # about 10 of these per window
+    fake_server.default = limiter.reply
+    with OpenAI(api_key="sk-test", base_url=fake_server.url + "/v1") as client:
+        results = client.chat.completions.create_many(
+            [user(str(n)) for n in range(60)], model="m", max_completion_tokens=40, concurrency=8
+        )
+    assert all(r.success for r in results) and limiter.accepted == 60
+    assert limiter.limited <= 8  # at most the first round, before the headers said anything
+    assert limiter._window_index >= 5  # the limit did bind: the answers spread over six windows
