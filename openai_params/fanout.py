@@ -25,6 +25,7 @@ goes back through the pacer, so that every 429 slows the whole run down.
 """
 
 import queue
+import sys
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -102,6 +103,12 @@ def iter_many(
             "iterate over iter_many() to handle each result as it finishes"
         )
     client = completions._client
+    if _is_async(client):
+        # Its calls are coroutines, which these worker threads cannot await.
+        raise TypeError(
+            "create_many / iter_many drive their calls on threads: use an OpenAI client for them "
+            "(AsyncOpenAI has no asynchronous form of them yet)"
+        )
     if client._workers.closed:
         raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
     pacer = Pacer(concurrency, client.max_retries, policy)
@@ -176,6 +183,12 @@ def _drive(
         for _, call in running.values():
             call.cancel()
         workers.close()
+
+
+def _is_async(client: Any) -> bool:
+    """``client`` is an AsyncOpenAI (looked up only if its module was loaded: nothing is imported)."""
+    module = sys.modules.get(__name__.rpartition(".")[0] + ".async_client")
+    return module is not None and isinstance(client, module.AsyncOpenAI)
 
 
 def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", default_retries: int) -> _Job:

@@ -19,6 +19,7 @@ and file names are written as HTML forms do (WHATWG "multipart/form-data
 encoding algorithm"): UTF-8, with ``"``, CR and LF percent-encoded.
 """
 
+import errno
 import os
 from typing import Iterator, List, Optional, Sequence, Union
 
@@ -66,7 +67,11 @@ class FileField:
         else:
             self.data = None
             self.path = os.fspath(source)
-            self.size = os.path.getsize(self.path)  # OSError for a missing file: before anything is sent
+            # OSError for a missing file, before anything is sent; a directory or a pipe has
+            # no size to announce.
+            self.size = os.path.getsize(self.path)
+            if not os.path.isfile(self.path):
+                raise OSError(errno.EINVAL, "not a regular file", self.path)
             self.filename = filename or os.path.basename(self.path)
 
     def head(self) -> bytes:

@@ -137,6 +137,16 @@ def test_leaving_the_loop_early_cancels_what_is_in_flight(fake_server: FakeServe
     assert len(fake_server.requests) <= 4  # one answered, three out: nothing else was sent
 
 
+def test_the_async_client_says_it_has_no_create_many_yet(fake_server: FakeServer) -> None:
+    from openai_params import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key="sk-test", base_url=fake_server.url + "/v1")
+    with pytest.raises(TypeError, match="use an OpenAI client"):
+        client.chat.completions.create_many([user("a")], model="m")
+    client.close()
+    assert fake_server.requests == []
+
+
 def test_bad_arguments_are_refused_before_anything_is_sent(
     echo_client: OpenAI, fake_server: FakeServer
 ) -> None:

@@ -124,6 +124,8 @@ def test_upload_from_bytes_and_what_is_refused_before_sending(
     assert client.files.create(b'{"a": 1}\n', purpose="batch").body["filename"] == "upload"
     with pytest.raises(ValueError, match="cannot be read"):
         client.files.create(tmp_path / "missing.jsonl", purpose="batch")
+    with pytest.raises(ValueError, match="not a regular file"):
+        client.files.create(tmp_path, purpose="batch")
     with pytest.raises(TypeError, match="file"):
         client.files.create(123, purpose="batch")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="purpose"):
@@ -269,3 +271,22 @@ def test_throw_raises_for_a_failed_call(client: OpenAI, api: FakeBatchAPI) -> No
 def test_reply_for_an_unknown_route(client: OpenAI, fake_server: FakeServer, api: FakeBatchAPI) -> None:
     fake_server.add(Reply(200, json={"object": "list", "data": []}))
     assert client.batches.list().items == []
+
+
+def test_the_async_client_awaits_the_same_calls(fake_server: FakeServer, api: FakeBatchAPI) -> None:
+    import asyncio
+
+    from openai_params import AsyncOpenAI
+
+    async def run() -> None:
+        async with AsyncOpenAI(api_key="sk-test", base_url=fake_server.url + "/v1") as client:
+            uploaded = await client.files.create(_jsonl("a", "b"), purpose="batch")
+            batch = await client.batches.create(uploaded.body["id"])
+            assert (await client.batches.retrieve(batch.body["id"])).body["status"] == "in_progress"
+            with pytest.raises(RuntimeError, match="use OpenAI"):
+                client.files.content(uploaded.body["id"], "never-written.jsonl")
+
+    asyncio.run(run())
+    upload = fake_server.requests[0]
+    assert parse_multipart(upload.headers["content-type"], upload.body)["file"][1] == _jsonl("a", "b")
+    assert not os.path.exists("never-written.jsonl")
