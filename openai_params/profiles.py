@@ -284,7 +284,9 @@ PROFILES: Mapping[str, Profile] = {
             "groq",
             "api.groq.com",
             drop=("logprobs", "top_logprobs", "logit_bias"),
-            drop_message_keys=("name",),
+            # reasoning_content: what the client reads Groq's reasoning as, sent back with the
+            # history, is refused ("property 'reasoning_content' is unsupported", 400).
+            drop_message_keys=("name", "reasoning_content"),
             n=False,
             reasoning=("reasoning",),
         ),

@@ -173,14 +173,16 @@ def test_llama_cpp_python_sends_empty_content_for_a_tool_call_message(
     assert "content" not in assistant or assistant["content"] is None  # the caller's dict untouched
 
 
-def test_groq_leaves_message_names_out(fake_server: FakeServer) -> None:
+def test_groq_leaves_message_names_and_reasoning_out(fake_server: FakeServer) -> None:
     fake_server.add(200, json=completion("ok"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with make_client(fake_server, "groq") as client:
-            client.chat.completions.create([dict(USER, name="ann")], model="m")
-    assert received(fake_server)["messages"] == [USER]
+            answered = {"role": "assistant", "content": "4", "reasoning_content": "2 and 2"}
+            client.chat.completions.create([dict(USER, name="ann"), answered, USER], model="m")
+    assert received(fake_server)["messages"] == [USER, {"role": "assistant", "content": "4"}, USER]
     assert any("messages[].name" in str(w.message) and "'groq'" in str(w.message) for w in caught)
+    assert any("messages[].reasoning_content" in str(w.message) for w in caught)
 
 
 def test_a_profile_that_leaves_include_usage_out(fake_server: FakeServer) -> None:
