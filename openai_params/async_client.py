@@ -181,8 +181,9 @@ class AsyncChatCompletions(ChatCompletions):
         params: OpenAIChatCompletionParameters,
         cancel: "Optional[threading.Event]",
         reader: Any = None,
+        profile: Any = None,
     ) -> Any:
-        return AsyncChatCompletionStream(self, request, params, reader)
+        return AsyncChatCompletionStream(self, request, params, reader, profile)
 
 
 class AsyncChatCompletionStream:
@@ -204,11 +205,13 @@ class AsyncChatCompletionStream:
         request: HTTPRequest,
         params: OpenAIChatCompletionParameters,
         reader: Any = None,
+        profile: Any = None,
     ) -> None:
         self._completions = completions
         self._request = request
         self._params = params
         self._reader = reader  # how a typed answer is read (outputs.py), or None
+        self._profile = profile  # the profile of the provider the model named, or None: the client's
         self._stream: Optional[ChatCompletionStream] = None
         self._response: Optional[HTTPResponse] = None
 
@@ -220,7 +223,7 @@ class AsyncChatCompletionStream:
             await client._fetch(self._request, self._params, stream=True)
             try:
                 stream = ChatCompletions._open_stream(
-                    self._completions, self._request, self._params, None, self._reader
+                    self._completions, self._request, self._params, None, self._reader, self._profile
                 )
             finally:
                 client._fetched.pop(id(self._request), None)

@@ -4,6 +4,7 @@
     echo "Summarise this" | python -m openai_params --system "Be brief" -
     python -m openai_params --dry-run --param top_p=0.5 "Hi"     # the request, nothing sent
     python -m openai_params models
+    python -m openai_params providers                            # keys redacted
 
 Exit status: 0 success, 1 the server or the network failed, 2 a usage error
 (a bad option or parameter value, or a setting the client refuses), 130
@@ -27,7 +28,7 @@ import json
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 if TYPE_CHECKING:
     from .client import OpenAI
@@ -51,6 +52,7 @@ commands:
   %(prog)s batch IN.jsonl -o OUT.jsonl [options]
                                  send a JSONL file of requests, paced and resumable
                                  (see %(prog)s batch --help)
+  %(prog)s providers [options]   list the providers and model aliases (keys redacted)
 
 The prompt "-" reads it from standard input. To send the word "models" as a
 prompt, write: %(prog)s -- models
@@ -59,6 +61,7 @@ environment:
   OPENAI_API_KEY    the API key (or --api-key-file; never given as an argument)
   OPENAI_BASE_URL   the server, default https://api.openai.com/v1
   OPENAI_MODEL      the model when --model is not given
+  OPENAI_PARAMS_PROVIDERS  the providers file (default $XDG_CONFIG_HOME/openai_params/providers.json)
 
 exit status: 0 success, 1 server or network failure, 2 usage error, 130 interrupted
 """
@@ -122,6 +125,14 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="adapt requests to this kind of server: llama.cpp, ollama, mistral, ... "
         "(default: chosen by the host, else generic; see docs/providers.md)",
+    )
+    group.add_argument(
+        "--provider",
+        metavar="NAME",
+        help="a provider (built in or from the providers file): its base URL, key variable and profile",
+    )
+    group.add_argument(
+        "--providers", metavar="PATH", help="the providers file (default: see docs/providers.md)"
     )
     group.add_argument(
         "--timeout",
@@ -207,6 +218,19 @@ def _build_batch_parser() -> argparse.ArgumentParser:
 _COMMANDS = {"models": build_models_parser, "batch": _build_batch_parser}
 
 
+def build_providers_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=_prog() + " providers",
+        description="List the providers (built in and from the providers file) and the model aliases; "
+        "keys are never shown, only where they come from.",
+    )
+    parser.add_argument(
+        "--providers", metavar="PATH", help="the providers file (default: see docs/providers.md)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    return parser
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     out, err = _Output(sys.stdout), _Output(sys.stderr)
@@ -229,6 +253,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     command = args_list[0] if args_list and args_list[0] in _COMMANDS else None
     is_models = command == "models"
+    if command is None and args_list and args_list[0] == "providers":
+        return _run_providers(args_list[1:], out, err)
     if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
         err.write(
             "error: there is no --api-key option (it would land in shell history and process "
@@ -240,7 +266,7 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
         args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error (status 2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if not command and args.prompt in _COMMANDS and "--" not in args_list:
+    if not command and (args.prompt in _COMMANDS or args.prompt == "providers") and "--" not in args_list:
         # "--base-url URL models" would otherwise send the word to the model.
         err.write(
             "error: put the %s command first (%s %s [options]); to send "
@@ -306,7 +332,9 @@ def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
     if args.profile is not None:
         options["profile"] = args.profile
     try:
-        return OpenAI(api_key=key, base_url=args.base_url, **options)
+        return OpenAI(
+            api_key=key, base_url=args.base_url, provider=args.provider, providers=args.providers, **options
+        )
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -395,7 +423,7 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
     for text in dict.fromkeys(str(warning.message) for warning in caught):
         err.write(_scrub("warning: " + _one_line(text), client.api_key) + "\n")
     if args.dry_run or args.curl:
-        return _show_request(request, args.curl, client.api_key, out)
+        return _show_request(request, args.curl, client.api_key, out, _key_source(client, params.model))
     # The command reports every failed call itself, one line and exit status 1; with
     # throw=True the failure would come as an exception instead.
     params.throw = False
@@ -484,7 +512,8 @@ def _choice_text(choice: "OpenAIChoice") -> str:
 
 def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     if args.dry_run or args.curl:
-        return _show_request(client.build_request("GET", "/models"), args.curl, client.api_key, out)
+        request = client.build_request("GET", "/models")
+        return _show_request(request, args.curl, client.api_key, out, _key_source(client, None))
     result = client.models.list()
     if not result.success:
         return _fail(result.errors, client.api_key, err)
@@ -498,11 +527,71 @@ def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err:
     return EXIT_OK
 
 
+# -- the providers command ----------------------------------------------------------------------
+
+
+def _run_providers(args_list: List[str], out: "_Output", err: "_Output") -> int:
+    try:
+        args = build_providers_parser().parse_args(args_list)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from .providers import BUILT_IN, ProviderTable, open_providers
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = open_providers(args.providers, None, os.environ) or ProviderTable(BUILT_IN, {})
+    except (TypeError, ValueError) as exc:
+        err.write("error: " + _one_line(str(exc)) + "\n")
+        return EXIT_USAGE
+    for warning in caught:  # a file holding a key that others can read
+        err.write("warning: " + _one_line(str(warning.message)) + "\n")
+    rows = table.listing(os.environ)
+    if args.json:
+        listing = {"file": table.source, "providers": rows, "models": table.models}
+        out.write(out.json(listing, indent=2) + "\n")
+    else:
+        lines = [("NAME", "BASE URL", "KEY", "PROFILE", "FROM")]
+        lines += [(r["name"], r["baseURL"], r["key"], r["profile"], r["from"]) for r in rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(4)]
+        for line in lines:
+            out.write(
+                "  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[4] + "\n"
+            )
+        if table.models:
+            out.write("\nmodel aliases:\n")
+            for alias, (provider, model) in sorted(table.models.items()):
+                out.write("%s -> %s:%s\n" % (alias, provider, model))
+    out.flush()
+    return EXIT_OK
+
+
 # -- output helpers -----------------------------------------------------------------------------
 
 
-def _show_request(request: "HTTPRequest", curl: bool, key: Optional[str], out: "_Output") -> int:
-    text = as_curl(request, out.ensure_ascii) if curl else describe(request, out.ensure_ascii)
+def _key_source(client: "OpenAI", model: Optional[str]) -> Tuple[Optional[str], str]:
+    """The variable ``--curl`` writes for the key (None: shown redacted), and its header."""
+    table = client._providers
+    name = client.provider
+    if table is not None and model is not None:
+        name = table.resolve(model)[0] or name
+    if table is None or name is None:
+        return "OPENAI_API_KEY", "Authorization"
+    provider = table.get(name)
+    return (None if provider.api_key else provider.key_variable), provider.key_header
+
+
+def _show_request(
+    request: "HTTPRequest",
+    curl: bool,
+    key: Optional[str],
+    out: "_Output",
+    key_source: Tuple[Optional[str], str] = ("OPENAI_API_KEY", "Authorization"),
+) -> int:
+    if curl:
+        text = as_curl(request, out.ensure_ascii, key_variable=key_source[0], key_header=key_source[1])
+    else:
+        text = describe(request, out.ensure_ascii)
     out.write(_scrub(text, key) + "\n")  # the key cannot hide in a body either
     out.flush()
     return EXIT_OK
@@ -525,9 +614,15 @@ def describe(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
     return "\n".join(lines)
 
 
-def as_curl(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
+def as_curl(
+    request: "HTTPRequest",
+    ensure_ascii: bool = False,
+    key_variable: Optional[str] = "OPENAI_API_KEY",
+    key_header: str = "Authorization",
+) -> str:
     """An equivalent ``curl`` command, what ``--curl`` prints. The key is read from
-    ``$OPENAI_API_KEY`` when it runs; other credentials (a secret header, a ``?key=`` in the
+    ``$OPENAI_API_KEY`` (``key_variable``: a provider's own, such as ``$MISTRAL_API_KEY``,
+    in ``key_header``) when it runs; other credentials (a secret header, a ``?key=`` in the
     URL, a password before the host) are shown hidden, as everywhere: put them back to run it.
     """
     import shlex
@@ -536,8 +631,14 @@ def as_curl(request: "HTTPRequest", ensure_ascii: bool = False) -> str:
 
     lines = ["curl -sS -X %s %s" % (request.method, shlex.quote(redact_url(request.url)))]
     for name, value in request.headers.items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            lines.append('-H "Authorization: Bearer $OPENAI_API_KEY"')
+        if (
+            key_variable
+            and name.lower() == key_header.lower() == "authorization"
+            and value.startswith("Bearer ")
+        ):
+            lines.append('-H "Authorization: Bearer $%s"' % key_variable)
+        elif key_variable and name.lower() == key_header.lower():
+            lines.append('-H "%s: $%s"' % (name, key_variable))
         elif is_secret_header(name):
             lines.append("-H " + shlex.quote("%s: %s" % (name, redact(value))))
         else:

@@ -49,6 +49,7 @@ from .parameters import (
     OpenAIParameters,
 )
 from .profiles import Applied, Profile, ProfileLike, adapt, copies, profile_for, read_reasoning
+from .providers import Endpoint, open_providers
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
@@ -104,17 +105,40 @@ class OpenAI:
         transport: Optional[TransportLike] = None,
         max_workers: int = 8,
         profile: ProfileLike = None,
+        provider: Optional[str] = None,
+        providers: Union[str, os.PathLike[str], Mapping[str, Any], None] = None,
     ) -> None:
-        self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
-        self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))
-        self.project = _header_value(*_setting("project", project, "OPENAI_PROJECT_ID"))
-        field, url = _setting("base_url", base_url, "OPENAI_BASE_URL")
-        if url is None or url == "":
-            url = DEFAULT_BASE_URL
-        check_base_url(field, url)  # named after where it came from: OPENAI_BASE_URL or base_url
+        # Read once, here: None when there is no provider configuration at all, and then
+        # model names are sent as they are (docs/providers.md).
+        self._providers = open_providers(providers, provider, os.environ)
+        self.provider = provider
+        self._key_header = "Authorization"
         self._profile_given: ProfileLike = None
         self._warned: Set[str] = set()  # the profile's left-out fields already warned about
-        self.base_url = url  # (picks the profile of a known host)
+        if provider is not None and self._providers is not None:
+            # The provider's own variables only: OPENAI_API_KEY must never reach another host.
+            own = self._providers.endpoint(
+                provider,
+                os.environ,
+                api_key=api_key,
+                base_url=base_url,
+                organization=organization,
+                project=project,
+            )
+            self.api_key, self.organization, self.project = own.api_key, own.organization, own.project
+            self._key_header = own.key_header
+            self.base_url = own.base_url  # (picks the profile of a known host)
+            if profile is None:
+                profile = own.profile
+        else:
+            self.api_key = _header_value(*_setting("api_key", api_key, "OPENAI_API_KEY"), secret=True)
+            self.organization = _header_value(*_setting("organization", organization, "OPENAI_ORG_ID"))
+            self.project = _header_value(*_setting("project", project, "OPENAI_PROJECT_ID"))
+            field, url = _setting("base_url", base_url, "OPENAI_BASE_URL")
+            if url is None or url == "":
+                url = DEFAULT_BASE_URL
+            check_base_url(field, url)  # named after where it came from: OPENAI_BASE_URL or base_url
+            self.base_url = url  # (picks the profile of a known host)
         if profile is not None:
             self.profile = profile
         self.timeout = check_timeout("timeout", timeout)
@@ -164,13 +188,18 @@ class OpenAI:
         self._profile_given = value
 
     def _adapt(
-        self, body: Dict[str, Any], extra_body: Optional[Mapping[str, Any]] = None
+        self,
+        body: Dict[str, Any],
+        extra_body: Optional[Mapping[str, Any]] = None,
+        profile: Optional[Profile] = None,
     ) -> Tuple[Dict[str, Any], List[Applied]]:
-        """``body`` adapted to the profile: one warning per left-out field, one DEBUG line.
+        """``body`` adapted to the profile (the client's, or ``profile``: that of the provider a
+        model string named): one warning per left-out field, one DEBUG line.
 
         The fields of ``extra_body`` are the way around a profile: sent as given, after it.
         """
-        profile = self._profile
+        if profile is None:
+            profile = self._profile
         if profile.is_generic:  # the common case costs this one test
             return body, []
         if extra_body:
@@ -206,22 +235,52 @@ class OpenAI:
         body: Any = None,
         query: Optional[Mapping[str, Any]] = None,
         options: Optional[OpenAIParameters] = None,
+        endpoint: Optional[Endpoint] = None,
     ) -> HTTPRequest:
-        """The exact HTTP request a call would send (pure; nothing is sent)."""
+        """The exact HTTP request a call would send (pure; nothing is sent).
+
+        ``endpoint``: another provider's settings, for a model string that named it
+        (:meth:`_route`); the client's ``default_headers`` stay with its own server, since
+        they may hold its credentials.
+        """
         extra_query: Dict[str, Any] = dict(query or {})
         extra_headers = None
         if options is not None:
             extra_query.update(options.extra_query or {})
             extra_headers = options.extra_headers
+        if endpoint is None:
+            endpoint = Endpoint(
+                self.provider or "",
+                self.base_url,
+                self.api_key,
+                self._key_header,
+                self.organization,
+                self.project,
+                "",
+            )
+            default_headers: Optional[Mapping[str, Optional[str]]] = self.default_headers
+        else:
+            default_headers = None
         headers = build_headers(
-            api_key=self.api_key,
-            organization=self.organization,
-            project=self.project,
-            default_headers=self.default_headers,
+            api_key=endpoint.api_key,
+            organization=endpoint.organization,
+            project=endpoint.project,
+            default_headers=default_headers,
             extra_headers=extra_headers,
             has_body=body is not None,
+            key_header=endpoint.key_header,
         )
-        return build_request(method, build_url(self.base_url, path, extra_query), headers, body)
+        return build_request(method, build_url(endpoint.base_url, path, extra_query), headers, body)
+
+    def _route(self, model: Any) -> Tuple[Optional[Endpoint], Any]:
+        """Where a model string goes: ``(None, model)`` for this client's own server, else the
+        endpoint of the provider it names (``provider:model`` or an alias) and the model id."""
+        if self._providers is None or not isinstance(model, str):
+            return None, model
+        name, model_id = self._providers.resolve(model)
+        if name is None or name == self.provider:
+            return None, model_id
+        return self._providers.route(name, os.environ, model, self.provider), model_id
 
     def _limits(self, options: Optional[OpenAIParameters]) -> Tuple[float, int]:
         timeout = self.timeout
@@ -411,9 +470,10 @@ class ChatCompletions:
 
     def _request(
         self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool
-    ) -> Tuple[HTTPRequest, int]:
-        """The request, adapted to the client's profile, and how many times it is sent
-        (``n`` when the profile emulates it, else 1)."""
+    ) -> Tuple[HTTPRequest, int, Profile]:
+        """The request, adapted to its profile, how many times it is sent (``n`` when the
+        profile emulates it, else 1), and the profile (the client's, or that of the provider
+        a ``provider:model`` string or an alias named), which also reads the answer."""
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
         body.update(params.body())  # validates again: fields may have been reassigned
         if stream:
@@ -421,9 +481,17 @@ class ChatCompletions:
         else:
             body.pop("stream", None)
             body.pop("stream_options", None)
-        body, applied = self._client._adapt(body, params.extra_body)
-        request = self._client.build_request("POST", "/chat/completions", body=body, options=params)
-        return request, copies(applied)
+        endpoint = None
+        profile = self._client.profile
+        if self._client._providers is not None:  # provider:model, an alias (docs/providers.md)
+            endpoint, body["model"] = self._client._route(body["model"])
+            if endpoint is not None:
+                profile = profile_for(endpoint.base_url, endpoint.profile)
+        body, applied = self._client._adapt(body, params.extra_body, profile)
+        request = self._client.build_request(
+            "POST", "/chat/completions", body=body, options=params, endpoint=endpoint
+        )
+        return request, copies(applied), profile
 
     def create(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> Any:
         """Create a chat completion.
@@ -439,13 +507,17 @@ class ChatCompletions:
                 "stream=True needs a callback (on_data or formula) with create(); "
                 "to iterate over chunks use client.chat.completions.stream(messages, ...)"
             )
-        request, count = self._request(messages, params, stream=params.stream)
+        request, count, profile = self._request(messages, params, stream=params.stream)
         client = self._client
         if params.has_callbacks():
             if params.stream:
-                return client._background(lambda cancel: self._open(request, count, params, cancel), params)
-            return client._background(lambda cancel: self._complete(request, count, params, cancel), params)
-        return self._complete(request, count, params, None)
+                return client._background(
+                    lambda cancel: self._open(request, count, params, cancel, profile), params
+                )
+            return client._background(
+                lambda cancel: self._complete(request, count, params, cancel, profile), params
+            )
+        return self._complete(request, count, params, None, profile)
 
     def _complete(
         self,
@@ -453,13 +525,21 @@ class ChatCompletions:
         count: int,
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
+        profile: Optional[Profile] = None,
     ) -> OpenAIChatCompletionResult:
         """One non-streamed call, sent ``count`` times when the profile emulates ``n``."""
-        return self._client._drive(self._completion(request, count, params), params, cancel)
+        return self._client._drive(self._completion(request, count, params, profile), params, cancel)
 
-    def _completion(self, request: HTTPRequest, count: int, params: OpenAIChatCompletionParameters) -> Steps:
+    def _completion(
+        self,
+        request: HTTPRequest,
+        count: int,
+        params: OpenAIChatCompletionParameters,
+        profile: Optional[Profile] = None,
+    ) -> Steps:
         """The call as steps, which either client drives (:meth:`OpenAI._drive`): yields
-        the request each time it is to be sent, is given its result, returns the final one."""
+        the request each time it is to be sent, is given its result, returns the final one.
+        ``profile`` (default: the client's) says how the answer is read."""
         result = yield request
         if count > 1:
             from .emulate_n import merge_results
@@ -469,7 +549,7 @@ class ChatCompletions:
                 result = yield request
                 results.append(result)
             result = merge_results(results)
-        reasoning = self._client.profile.reasoning_renames
+        reasoning = (profile or self._client.profile).reasoning_renames
         if reasoning:
             read_reasoning(reasoning, result.body)
         reader = _output_reader(params)
@@ -530,8 +610,8 @@ class ChatCompletions:
                 "instead, or call create() with stream=True and the callbacks to run "
                 "them on a worker thread" % given
             )
-        request, count = self._request(messages, params, stream=True)
-        return self._open(request, count, params, None)
+        request, count, profile = self._request(messages, params, stream=True)
+        return self._open(request, count, params, None, profile)
 
     def _open(
         self,
@@ -539,16 +619,19 @@ class ChatCompletions:
         count: int,
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
+        profile: Optional[Profile] = None,
     ) -> ChatCompletionStream:
         """Open a stream; ``count`` streams one after the other when the profile emulates ``n``
         (then the merged answer is read as the call's types, not each part)."""
         reader = _output_reader(params)
-        first = self._open_stream(request, params, cancel, reader if count == 1 else None)
+        first = self._open_stream(request, params, cancel, reader if count == 1 else None, profile)
         if count == 1:
             return first
         from .emulate_n import MergedStream
 
-        return MergedStream(first, lambda: self._open_stream(request, params, cancel, None), count, reader)
+        return MergedStream(
+            first, lambda: self._open_stream(request, params, cancel, None, profile), count, reader
+        )
 
     def _open_stream(
         self,
@@ -556,11 +639,12 @@ class ChatCompletions:
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
         reader: Optional[OutputReader] = None,
+        profile: Optional[Profile] = None,
     ) -> ChatCompletionStream:
         from .stream import ChatCompletionStream
 
         client = self._client
-        reasoning = client.profile.reasoning_renames
+        reasoning = (profile or client.profile).reasoning_renames
         timeout, _ = client._limits(params)
         # With callbacks the worker must see every failure as a chunk and a result;
         # throw=True then raises from handle.result(), once.

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._http import HTTPRequest
     from .client import ChatCompletions, ParamsLike
     from .parameters import OpenAIChatCompletionParameters
+    from .profiles import Profile
 
 __all__ = ["create_many", "iter_many"]
 
@@ -48,7 +49,7 @@ Clock = Callable[[], float]
 class _Job:
     """One request, built once and sent as often as the pacer says."""
 
-    __slots__ = ("request", "options", "cost", "max_retries", "copies")
+    __slots__ = ("request", "options", "cost", "max_retries", "copies", "profile")
 
     def __init__(
         self,
@@ -57,8 +58,10 @@ class _Job:
         cost: float,
         max_retries: int,
         copies: int = 1,
+        profile: "Optional[Profile]" = None,
     ) -> None:
         self.request = request
+        self.profile = profile  # how the answer is read: the profile of the request's provider
         self.copies = copies  # > 1: the client's profile emulates n by that many requests
         self.options = options
         self.cost = cost
@@ -150,7 +153,7 @@ def _drive(
                 job = jobs[index]
                 ticket = pacer.start(clock(), index, job.cost, job.max_retries, job.copies)
                 call = BackgroundCall(
-                    partial(completions._complete, job.request, job.copies, job.options),
+                    partial(completions._complete, job.request, job.copies, job.options, profile=job.profile),
                     on_terminate=partial(_put, finished, ticket),
                 )
                 running[ticket] = (index, call)
@@ -206,11 +209,11 @@ def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", de
         params = _chat_parameters(parameters, {})
     if params.has_callbacks() or params.stream:
         raise ValueError("a request of create_many cannot set stream or callbacks")
-    request, copies = completions._request(messages, params, stream=False)
+    request, copies, profile = completions._request(messages, params, stream=False)
     cost = estimate_tokens(request.body if isinstance(request.body, bytes) else b"") * copies
     retries = params.max_retries if params.max_retries is not None else default_retries
     # One attempt per call: a retry goes back through the pacer (see the module docstring).
-    return _Job(request, params.replace(max_retries=0, throw=False), cost, retries, copies)
+    return _Job(request, params.replace(max_retries=0, throw=False), cost, retries, copies, profile)
 
 
 def _put(finished: "queue.Queue[Tuple[int, OpenAIChatCompletionResult]]", ticket: int, result: Any) -> None:

@@ -99,11 +99,13 @@ def build_headers(
     default_headers: Optional[Mapping[str, Optional[str]]] = None,
     extra_headers: Optional[Mapping[str, Optional[str]]] = None,
     has_body: bool = True,
+    key_header: str = "Authorization",
 ) -> Dict[str, str]:
     """The headers of one request; each name and value checked before it can reach the wire.
 
     A value of ``None`` in ``default_headers`` or ``extra_headers`` removes the
-    header set before it (``{"User-Agent": None}``).
+    header set before it (``{"User-Agent": None}``). The key goes as ``Authorization:
+    Bearer KEY``, or alone in ``key_header`` (Azure's ``api-key``).
     """
     # As few as the API needs: no Accept, no vendor headers (a CORS preflight in front of a
     # local server may refuse any header it does not know).
@@ -111,7 +113,10 @@ def build_headers(
     if has_body:
         headers["Content-Type"] = "application/json"
     if api_key:
-        headers["Authorization"] = "Bearer " + api_key
+        if key_header == "Authorization":
+            headers["Authorization"] = "Bearer " + api_key
+        else:
+            headers[key_header] = api_key
     if organization:
         headers["OpenAI-Organization"] = organization
     if project:

@@ -37,9 +37,15 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(scope="session")
+def _empty_config_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("xdg-config-home"))
+
+
 @pytest.fixture(autouse=True)
-def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may pick up a developer's real key, base URL or proxy by accident."""
+def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch, _empty_config_home: str) -> None:
+    """No test may pick up a developer's real key, base URL, proxy or providers file by accident."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", _empty_config_home)  # ~/.config/openai_params is never read
     for name in list(os.environ):
         if name.startswith("OPENAI_") or name.lower() in (
             "http_proxy",
