@@ -338,8 +338,8 @@ class OpenAIChatHelper:
             elif cancel is not None and cancel.is_set():
                 step = loop.stop("the call was cancelled")
             else:
-                request, count = completions._request(step.messages, step.parameters, stream=False)
-                step = loop.answered(completions._complete(request, count, step.parameters, cancel))
+                request, count, profile = completions._request(step.messages, step.parameters, stream=False)
+                step = loop.answered(completions._complete(request, count, step.parameters, cancel, profile))
         self.last_errors = list(loop.errors)
         return step.result
 
@@ -448,8 +448,8 @@ class ChatHelperStream:
             if self._stopped():
                 step = loop.stop("the stream was cancelled")
                 continue
-            request, count = completions._request(step.messages, step.parameters, stream=True)
-            stream = completions._open(request, count, step.parameters, self._cancel)
+            request, count, profile = completions._request(step.messages, step.parameters, stream=True)
+            stream = completions._open(request, count, step.parameters, self._cancel, profile)
             self._current = stream
             try:
                 yield from stream
