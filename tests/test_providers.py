@@ -4,6 +4,7 @@ Every file lives in ``tmp_path`` and every variable is set with ``monkeypatch``:
 and the real environment are never read (tests/conftest.py also points XDG_CONFIG_HOME away).
 """
 
+import asyncio
 import json
 import os
 import warnings
@@ -15,7 +16,7 @@ import pytest
 from fakeserver import FakeServer
 from openai_params import OpenAI, cli
 from openai_params.providers import BUILT_IN, FILE_VARIABLE, find_file, open_providers, parse
-from streamdata import SSE_HEADERS, completion, text_stream
+from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 KEY_A = "sk-provider-a-key-0123456789"
@@ -468,7 +469,7 @@ def test_azure_url_query_and_api_key_header(fake_server: FakeServer, monkeypatch
         assert azure_key not in repr(client)
         assert client.chat.completions.create(MESSAGES, model="my-deployment").success
         with client.chat.completions.stream(MESSAGES, model="my-deployment") as stream:
-            assert "".join(chunk.text for chunk in stream) == "Hi"
+            assert "".join(piece.text for piece in stream) == "Hi"
     for received in fake_server.requests:
         assert (received.path, received.query) == (
             "/openai/v1/chat/completions",
@@ -511,7 +512,7 @@ def test_one_client_calls_two_servers_each_with_its_url_key_and_pool(
         handle = client.chat.completions.create(MESSAGES, model="b:bg", on_terminate=lambda r: None)
         assert handle.result(timeout=10).text == "from b"
         with client.chat.completions.stream(MESSAGES, model="b:streamed") as stream:
-            assert "".join(chunk.text for chunk in stream) == "streamed"
+            assert "".join(piece.text for piece in stream) == "streamed"
     a_got, b_got = fake_server.requests, second_server.requests
     assert [(r.path, r.json["model"]) for r in a_got] == [
         ("/v1/chat/completions", "plain"),
@@ -687,13 +688,27 @@ def test_each_provider_gets_its_own_profile(
     reasoned = completion("42")
     reasoned["choices"][0]["message"]["reasoning"] = "6 times 7"
     second_server.add(200, json=reasoned)
+    second_server.add(
+        200,
+        pieces=[
+            event(chunk(reasoning="6 ")),
+            event(chunk(reasoning="x 7")),
+            event(chunk("42", finish="stop")),
+            DONE,
+        ],
+        headers=SSE_HEADERS,
+    )
     fake_server.add(200, json=completion("own"))
     with OpenAI(base_url=fake_server.url + "/v1", providers=providers, max_retries=0) as client:
         assert client.profile.name == "generic"  # the client's own server: no provider, no host known
         first = client.chat.completions.create(MESSAGES, model="py:m", max_completion_tokens=7)
         second = client.chat.completions.create(MESSAGES, model="v:m", max_completion_tokens=7)
+        with client.chat.completions.stream(MESSAGES, model="v:m") as stream:
+            deltas = [piece.choice.delta.reasoning_content for piece in stream if piece.choice]
+        streamed = stream.result()
         own = client.chat.completions.create(MESSAGES, model="m", max_completion_tokens=7)
     assert first.success and own.success
+    assert deltas[:2] == ["6 ", "x 7"] and streamed.choice.message.reasoning_content == "6 x 7"
     assert second.choice.message.reasoning_content == "6 times 7"  # read by vllm's profile
     sent_py, sent_own = (r.json for r in fake_server.requests)
     assert sent_py["max_tokens"] == 7 and "max_completion_tokens" not in sent_py  # llama-cpp-python's rename
@@ -719,3 +734,40 @@ def test_an_unknown_profile_in_the_file_names_the_file_and_key(tmp_path: Path) -
         OpenAI(providers=str(path))
     assert str(caught.value).startswith("providers.a.profile in %s" % path)
     assert "did you mean 'llama.cpp'?" in str(caught.value)
+
+
+def test_the_async_client_routes_the_same_way(
+    fake_server: FakeServer, second_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openai_params import AsyncOpenAI
+
+    providers = {
+        "providers": {
+            "own": {"baseURL": fake_server.url + "/v1"},
+            "v": {"baseURL": second_server.url + "/v1", "apiKeyEnv": "V_KEY", "profile": "vllm"},
+        },
+        "models": {"fast": {"provider": "v", "model": "small"}},
+    }
+    monkeypatch.setenv("V_KEY", KEY_B)
+    fake_server.add(200, json=completion("own"))
+    reasoned = completion("42")
+    reasoned["choices"][0]["message"]["reasoning"] = "6 times 7"
+    second_server.add(200, json=reasoned)
+    second_server.add(200, pieces=text_stream(["str", "eamed"]), headers=SSE_HEADERS)
+
+    async def scenario() -> Tuple[Any, Any, str]:
+        async with AsyncOpenAI(provider="own", providers=providers, max_retries=0, proxies={}) as client:
+            own = await client.chat.completions.create(MESSAGES, model="m")
+            routed = await client.chat.completions.create(MESSAGES, model="fast")
+            async with client.chat.completions.stream(MESSAGES, model="v:big") as stream:
+                text = "".join([piece.text async for piece in stream])
+            return own, routed, text
+
+    own, routed, text = asyncio.run(scenario())
+    assert own.text == "own" and routed.choice.message.reasoning_content == "6 times 7" and text == "streamed"
+    assert [(r.path, r.json["model"]) for r in fake_server.requests] == [("/v1/chat/completions", "m")]
+    assert [(r.path, r.json["model"], r.headers["authorization"]) for r in second_server.requests] == [
+        ("/v1/chat/completions", "small", "Bearer " + KEY_B),
+        ("/v1/chat/completions", "big", "Bearer " + KEY_B),
+    ]
+    assert "authorization" not in fake_server.requests[0].headers
