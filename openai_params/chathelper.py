@@ -37,7 +37,7 @@ from .toolloop import Ask, Done, RunTools, ToolEntry, ToolJob, ToolLoop, ToolOut
 if TYPE_CHECKING:
     import threading
 
-    from .client import OpenAI
+    from .client import OpenAI, Steps
     from .stream import ChatCompletionStream
 
 __all__ = ["OpenAIChatHelper", "ChatHelperStream"]
@@ -288,11 +288,12 @@ class OpenAIChatHelper:
         if params.has_callbacks():
             if params.stream:
                 return client._background(lambda cancel: ChatHelperStream(self, loop, cancel), params)
-            return client._background(lambda cancel: self._run(loop, cancel), params)
-        result = self._run(loop, None)
-        if params.throw:
-            result.throw()
-        return result
+            return client._background(
+                lambda cancel: client._drive(self._exchange(loop, cancel), loop.parameters, cancel), params
+            )
+        # The client drives the steps: OpenAI runs them here and returns the result;
+        # AsyncOpenAI returns a coroutine (await helper.prompt(...)).
+        return client._drive(self._exchange(loop, None, throw=params.throw), loop.parameters, None)
 
     def stream(self, prompt: PromptLike) -> ChatHelperStream:
         """Like :meth:`prompt`, streamed: an iterator over the chunks of every round.
@@ -327,10 +328,10 @@ class OpenAIChatHelper:
             auto_handle=self._auto_handle_tool_calls,
         )
 
-    def _run(self, loop: ToolLoop, cancel: Optional[threading.Event]) -> OpenAIChatCompletionResult:
-        """The whole exchange, not streamed."""
-        client = self.client
-        completions = client.chat.completions
+    def _exchange(self, loop: ToolLoop, cancel: Optional[threading.Event], *, throw: bool = False) -> Steps:
+        """The whole exchange, not streamed, as steps that either client drives
+        (``OpenAI._drive``): yields each request to send, is given its result."""
+        completions = self.client.chat.completions
         step: Union[Ask, RunTools, Done] = loop.start()
         while not isinstance(step, Done):
             if isinstance(step, RunTools):
@@ -339,8 +340,11 @@ class OpenAIChatHelper:
                 step = loop.stop("the call was cancelled")
             else:
                 request, count, profile = completions._request(step.messages, step.parameters, stream=False)
-                step = loop.answered(completions._complete(request, count, step.parameters, cancel, profile))
+                answer = yield from completions._completion(request, count, step.parameters, profile)
+                step = loop.answered(answer)
         self.last_errors = list(loop.errors)
+        if throw:
+            step.result.throw()  # after the history and last_errors are up to date
         return step.result
 
     def _run_jobs(self, jobs: List[ToolJob]) -> List[ToolOutcome]:

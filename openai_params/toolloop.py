@@ -335,6 +335,7 @@ class ToolLoop:
         self.auto_handle = auto_handle
         self.errors: List[OpenAIError] = []
         self.rounds = 0  # rounds of tool calls run so far
+        self.parameters = parameters  # the first round's; the execution options of every round
         self._first = parameters
         # A forcing tool_choice in every round would make the model call again and again.
         self._follow_up = (

@@ -720,3 +720,47 @@ def test_functions_in_the_parameters_are_registered(client: OpenAI, fake_server:
     helper.register_tools({"weather_now": forecast})  # a function under another name
     assert [t.name for t in helper.tools] == ["add", "weather_now"]
     assert helper.tools[1].parameters == OpenAITool.from_function(forecast).parameters
+
+
+# --- the same exchange on asyncio: AsyncOpenAI drives the same steps ---------------------------------
+
+
+@pytest.mark.parametrize("callbacks", [False, True])
+def test_the_same_exchange_on_asyncio(fake_server: FakeServer, callbacks: bool) -> None:
+    import asyncio
+
+    from openai_params import AsyncOpenAI
+
+    model = ScriptedModel(
+        [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})],
+        [("get_weather", {"city": "London"})],
+        "Paris: 18 C at noon. London: 18 C.",
+    )
+    fake_server.default = model
+    ended: List[Any] = []
+
+    async def scenario() -> Tuple[OpenAIChatCompletionResult, OpenAIChatHelper]:
+        async with AsyncOpenAI(api_key="sk-test", base_url=fake_server.url + "/v1", max_retries=0) as client:
+            helper = client.chat.create("You are terse.", model="m")
+            helper.register_tool(WEATHER, weather)
+            helper.register_tool(TIME, local_time)
+            if callbacks:
+                helper.parameters = helper.parameters.replace(on_terminate=ended.append)
+            result = await helper.prompt("Weather and time in Paris, then London?")
+            return result, helper
+
+    result, helper = asyncio.run(scenario())
+    assert result.success and result.text == "Paris: 18 C at noon. London: 18 C."
+    assert ended == ([result] if callbacks else [])
+    assert len(model.received) == 3
+    assert [m["role"] for m in model.messages(3)] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "assistant",
+        "tool",
+    ]
+    assert model.messages(3)[4] == reply("call_1_1", '{"city": "Paris", "time": "12:00"}')
+    assert [m.role for m in helper.messages][-1] == "assistant" and helper.last_errors == []
