@@ -316,7 +316,7 @@ async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatComple
     callback_errors: List[OpenAIError] = []
     try:
         started = start(None)
-        if isinstance(started, AsyncChatCompletionStream):
+        if hasattr(started, "__aiter__"):  # a stream: AsyncChatCompletionStream, or a chat helper's
             result: OpenAIResult = await _stream_to(started, options.data_callback, callback_errors)
         else:
             result = await started

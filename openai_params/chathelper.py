@@ -16,6 +16,8 @@ from __future__ import annotations  # unevaluated: some names are imported for t
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncGenerator,
+    AsyncIterator,
     Callable,
     Dict,
     Generator,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from .client import OpenAI, Steps
     from .stream import ChatCompletionStream
 
-__all__ = ["OpenAIChatHelper", "ChatHelperStream"]
+__all__ = ["OpenAIChatHelper", "ChatHelperStream", "AsyncChatHelperStream"]
 
 PromptLike = Union[str, OpenAIMessage, Mapping[str, Any]]
 
@@ -287,7 +289,7 @@ class OpenAIChatHelper:
         client = self.client
         if params.has_callbacks():
             if params.stream:
-                return client._background(lambda cancel: ChatHelperStream(self, loop, cancel), params)
+                return client._background(lambda cancel: self._streamed(loop, cancel), params)
             return client._background(
                 lambda cancel: client._drive(self._exchange(loop, cancel), loop.parameters, cancel), params
             )
@@ -295,7 +297,7 @@ class OpenAIChatHelper:
         # AsyncOpenAI returns a coroutine (await helper.prompt(...)).
         return client._drive(self._exchange(loop, None, throw=params.throw), loop.parameters, None)
 
-    def stream(self, prompt: PromptLike) -> ChatHelperStream:
+    def stream(self, prompt: PromptLike) -> Union[ChatHelperStream, AsyncChatHelperStream]:
         """Like :meth:`prompt`, streamed: an iterator over the chunks of every round.
 
         with helper.stream("Weather in Paris?") as stream:
@@ -309,7 +311,14 @@ class OpenAIChatHelper:
                 "stream() does not take callbacks (got %s): iterate over the stream instead, or "
                 "call prompt() with stream=True and the callbacks" % given
             )
-        return ChatHelperStream(self, self._loop(prompt, stream=True), None, throw=self._parameters.throw)
+        return self._streamed(self._loop(prompt, stream=True), None, throw=self._parameters.throw)
+
+    def _streamed(
+        self, loop: ToolLoop, cancel: Optional[threading.Event], *, throw: bool = False
+    ) -> Union[ChatHelperStream, AsyncChatHelperStream]:
+        if hasattr(type(self.client), "__aenter__"):  # AsyncOpenAI: the same rounds, awaited
+            return AsyncChatHelperStream(self, loop, cancel, throw=throw)
+        return ChatHelperStream(self, loop, cancel, throw=throw)
 
     def _loop(self, prompt: PromptLike, *, stream: bool) -> ToolLoop:
         message = _as_message(prompt)
@@ -379,9 +388,9 @@ def _as_message(prompt: Any) -> OpenAIMessage:
     return message
 
 
-class ChatHelperStream:
-    """The chunks of every round of one exchange, as one iterator; :meth:`result` is the final
-    result (the same object ``prompt()`` would return). Also a context manager."""
+class _Rounds:
+    """What the two stream forms share: the steps between two requests, the end, the result.
+    The drivers below only open each round's stream and hand its chunks on."""
 
     def __init__(
         self,
@@ -396,8 +405,75 @@ class ChatHelperStream:
         self._cancel = cancel
         self._throw = throw
         self._aborted = False
-        self._current: Optional[ChatCompletionStream] = None
+        self._current: Any = None  # the stream of the round in flight
         self._final: Optional[OpenAIChatCompletionResult] = None
+
+    def abort(self) -> None:
+        """From another thread: the round in flight ends at once, and no other starts."""
+        self._aborted = True
+        current = self._current
+        if current is not None:
+            current.abort()
+
+    @property
+    def errors(self) -> List[OpenAIError]:
+        """What went wrong so far in this exchange (``last_errors`` once it ends)."""
+        return list(self._loop.errors)
+
+    def _next(self, step: Union[Ask, RunTools, Done]) -> Optional[Ask]:
+        """Run the tools (or stop) until the next request; None once the exchange has ended."""
+        while (
+            not isinstance(step, Ask) or self._aborted or (self._cancel is not None and self._cancel.is_set())
+        ):
+            if isinstance(step, Done):
+                self._end(step.result)
+                return None
+            if isinstance(step, RunTools):
+                step = self._loop.ran(self._helper._run_jobs(step.jobs))
+            else:
+                step = self._loop.stop("the stream was cancelled")
+        return step
+
+    def _open(self, ask: Ask) -> Any:
+        completions = self._helper.client.chat.completions
+        request, count, profile = completions._request(ask.messages, ask.parameters, stream=True)
+        self._current = completions._open(request, count, ask.parameters, self._cancel, profile)
+        return self._current
+
+    def _closed(self, result: OpenAIChatCompletionResult) -> None:
+        """Closed by the caller mid-round: what arrived is kept, no tool runs."""
+        ended = self._loop.answered(result)
+        if not isinstance(ended, Done):
+            ended = self._loop.stop("the stream was closed before the exchange ended")
+        self._end(ended.result)
+
+    def _end(self, result: OpenAIChatCompletionResult) -> None:
+        self._final = result
+        self._helper.last_errors = list(self._loop.errors)
+
+    def _finished(self) -> OpenAIChatCompletionResult:
+        if self._final is None:  # closed before the first round started
+            self._final = OpenAIChatCompletionResult(
+                errors=[OpenAIError("the stream was closed before it started", type="cancelled")]
+            )
+        elif self._throw and not self._final.success:
+            self._final.throw()
+        return self._final
+
+
+class ChatHelperStream(_Rounds):
+    """The chunks of every round of one exchange, as one iterator; :meth:`result` is the final
+    result (the same object ``prompt()`` would return). Also a context manager."""
+
+    def __init__(
+        self,
+        helper: OpenAIChatHelper,
+        loop: ToolLoop,
+        cancel: Optional[threading.Event],
+        *,
+        throw: bool = False,
+    ) -> None:
+        super().__init__(helper, loop, cancel, throw=throw)
         self._iterator = self._rounds()
 
     def __iter__(self) -> Iterator[OpenAIChatCompletionStreamResult]:
@@ -416,63 +492,81 @@ class ChatHelperStream:
         """Stop: the round in flight is closed, no tool runs, the result is ``cancelled``."""
         self._iterator.close()
 
-    def abort(self) -> None:
-        """From another thread: the round in flight ends at once, and no other starts."""
-        self._aborted = True
-        current = self._current
-        if current is not None:
-            current.abort()
-
-    @property
-    def errors(self) -> List[OpenAIError]:
-        """What went wrong so far in this exchange (``last_errors`` once it ends)."""
-        return list(self._loop.errors)
-
     def result(self) -> OpenAIChatCompletionResult:
         """The final result: reads what is left first (running the tools and the next rounds)."""
         for _ in self._iterator:
             pass
-        if self._final is None:  # closed before the first round started
-            self._final = OpenAIChatCompletionResult(
-                errors=[OpenAIError("the stream was closed before it started", type="cancelled")]
-            )
-        return self._final
-
-    def _stopped(self) -> bool:
-        return self._aborted or (self._cancel is not None and self._cancel.is_set())
+        final = self._final
+        return final if final is not None else self._finished()
 
     def _rounds(self) -> Generator[OpenAIChatCompletionStreamResult, None, None]:
-        helper, loop = self._helper, self._loop
-        completions = helper.client.chat.completions
-        step: Union[Ask, RunTools, Done] = loop.start()
-        while not isinstance(step, Done):
-            if isinstance(step, RunTools):
-                step = loop.ran(helper._run_jobs(step.jobs))
-                continue
-            if self._stopped():
-                step = loop.stop("the stream was cancelled")
-                continue
-            request, count, profile = completions._request(step.messages, step.parameters, stream=True)
-            stream = completions._open(request, count, step.parameters, self._cancel, profile)
-            self._current = stream
+        ask = self._next(self._loop.start())
+        while ask is not None:
+            stream: ChatCompletionStream = self._open(ask)
             try:
                 yield from stream
             except GeneratorExit:
-                # Closed by the caller mid-round: what arrived is kept, no tool runs.
                 stream.close()
-                ended = loop.answered(stream.result())
-                if not isinstance(ended, Done):
-                    ended = loop.stop("the stream was closed before the exchange ended")
-                self._end(ended.result)
+                self._closed(stream.result())
                 raise
             finally:
                 stream.close()
                 self._current = None
-            step = loop.answered(stream.result())
-        self._end(step.result)
-        if self._throw and not step.result.success:
-            step.result.throw()
+            ask = self._next(self._loop.answered(stream.result()))
+        self._finished()  # with throw=True, a failure raises here, from the iterator
 
-    def _end(self, result: OpenAIChatCompletionResult) -> None:
-        self._final = result
-        self._helper.last_errors = list(self._loop.errors)
+
+class AsyncChatHelperStream(_Rounds):
+    """:class:`ChatHelperStream` for ``AsyncOpenAI``: ``async for chunk in stream``,
+    ``await stream.result()``, ``async with``."""
+
+    def __init__(
+        self,
+        helper: OpenAIChatHelper,
+        loop: ToolLoop,
+        cancel: Optional[threading.Event],
+        *,
+        throw: bool = False,
+    ) -> None:
+        super().__init__(helper, loop, cancel, throw=throw)
+        self._iterator = self._rounds()
+
+    def __aiter__(self) -> AsyncIterator[OpenAIChatCompletionStreamResult]:
+        return self._iterator
+
+    async def __anext__(self) -> OpenAIChatCompletionStreamResult:
+        chunk: OpenAIChatCompletionStreamResult = await self._iterator.__anext__()
+        return chunk
+
+    async def __aenter__(self) -> AsyncChatHelperStream:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: the round in flight is closed, no tool runs, the result is ``cancelled``."""
+        await self._iterator.aclose()
+
+    async def result(self) -> OpenAIChatCompletionResult:
+        """The final result: reads what is left first (running the tools and the next rounds)."""
+        async for _ in self._iterator:
+            pass
+        final = self._final
+        return final if final is not None else self._finished()
+
+    async def _rounds(self) -> AsyncGenerator[OpenAIChatCompletionStreamResult, None]:
+        ask = self._next(self._loop.start())
+        while ask is not None:
+            stream = self._open(ask)
+            try:
+                async with stream:
+                    async for chunk in stream:
+                        yield chunk
+            except GeneratorExit:
+                self._closed(await stream.result())
+                raise
+            finally:
+                self._current = None
+            ask = self._next(self._loop.answered(await stream.result()))
+        self._finished()

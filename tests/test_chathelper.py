@@ -725,8 +725,8 @@ def test_functions_in_the_parameters_are_registered(client: OpenAI, fake_server:
 # --- the same exchange on asyncio: AsyncOpenAI drives the same steps ---------------------------------
 
 
-@pytest.mark.parametrize("callbacks", [False, True])
-def test_the_same_exchange_on_asyncio(fake_server: FakeServer, callbacks: bool) -> None:
+@pytest.mark.parametrize("form", ["prompt", "callbacks", "stream", "stream-callbacks"])
+def test_the_same_exchange_on_asyncio(fake_server: FakeServer, form: str) -> None:
     import asyncio
 
     from openai_params import AsyncOpenAI
@@ -744,14 +744,26 @@ def test_the_same_exchange_on_asyncio(fake_server: FakeServer, callbacks: bool) 
             helper = client.chat.create("You are terse.", model="m")
             helper.register_tool(WEATHER, weather)
             helper.register_tool(TIME, local_time)
-            if callbacks:
-                helper.parameters = helper.parameters.replace(on_terminate=ended.append)
-            result = await helper.prompt("Weather and time in Paris, then London?")
+            question = "Weather and time in Paris, then London?"
+            if form == "stream":
+                async with helper.stream(question) as stream:
+                    chunks.extend([chunk async for chunk in stream])
+                return await stream.result(), helper
+            if form != "prompt":
+                helper.parameters = helper.parameters.replace(
+                    on_terminate=ended.append, on_data=chunks.append, stream=form == "stream-callbacks"
+                )
+            result = await helper.prompt(question)
             return result, helper
 
+    chunks: List[Any] = []
     result, helper = asyncio.run(scenario())
     assert result.success and result.text == "Paris: 18 C at noon. London: 18 C."
-    assert ended == ([result] if callbacks else [])
+    assert ended == ([result] if "callbacks" in form else [])
+    if form.startswith("stream"):  # every round's chunks
+        finishes = [c.choice.finish_reason for c in chunks if c.choice is not None and c.choice.finish_reason]
+        assert finishes == ["tool_calls", "tool_calls", "stop"]
+        assert all(body["stream"] is True for body in model.received)
     assert len(model.received) == 3
     assert [m["role"] for m in model.messages(3)] == [
         "system",
