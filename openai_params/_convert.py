@@ -105,7 +105,10 @@ def _read_int(value: Any) -> int:
 
 def _read_float(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)  # an int beyond the float range raises OverflowError, a ValueError
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range: 1 followed by 400 zeros
+            raise ValueError from None
         if math.isfinite(number):
             return number
     raise ValueError

@@ -504,6 +504,7 @@ def _error(tp: Any, value: Any) -> str:
         (List[int], "[1, 2", "$: not valid JSON (Expecting ',' delimiter: line 1 column 6 (char 5))"),
         (float, "NaN", "$: not valid JSON (NaN is not a JSON value)"),
         (List[float], "[1e400]", "$[0]: expected a number, got inf"),
+        (List[float], "[1%s]" % ("0" * 400), "$[0]: expected a number, got 1000000"),
         (str, b"\xff", "$: not valid JSON"),
         (Color, {"value": "purple"}, '$.value: expected one of "red", "green", "blue", got "purple"'),
         (Priority, {"value": True}, "$.value: expected one of 1, 2, got true"),
@@ -969,3 +970,48 @@ def test_a_default_json_cannot_hold_is_left_out_of_the_plain_schema() -> None:
     assert plain["when"] == {"type": "string", "format": "date", "default": "2024-01-02"}
     assert plain["pair"] == {"type": "array", "items": {"type": "integer"}, "default": [1, 2]}
     assert from_json(Odd, {"ratio": 0.5, "point": None, "when": None}) == Odd(ratio=0.5)
+
+
+@pytest.mark.parametrize(
+    "tp, value, message",
+    [
+        (Dict[str, int], {"value": [1]}, "$.value: expected an object, got [1]"),
+        (Dict[str, int], {"value": {1: 2}}, "$.value: expected string keys, got 1"),
+        (Union[Literal["a"], int], {"value": 1.5}, '$.value: expected one of "a" or an integer, got 1.5'),
+        (
+            Union[List[int], str],
+            {"value": ["x"]},
+            '$.value[0]: expected an integer, got "x"',
+        ),  # the array branch
+        (Union[int, str], {"value": b"x"}, "$.value: expected an integer or a string, got b'x'"),
+        (Optional[Person], {"value": [1]}, "$.value: expected an object or null, got [1]"),
+    ],
+)
+def test_more_mismatches(tp: Any, value: Any, message: str) -> None:
+    assert _error(tp, value) == message
+
+
+def test_set_items_may_be_optional_frozen_dataclasses() -> None:
+    assert from_json(Set[Optional[Point]], {"value": [None, {"x": 1, "y": 1}]}) == {None, Point(1, 1)}
+    assert "set items must be hashable" in _type_error(Set[Union[Point, List[int]]])
+
+
+@pytest.mark.skipif(sys.version_info < (3, 9), reason="Annotated is new in Python 3.9")
+def test_annotated_inside_other_types() -> None:
+    @dataclass
+    class Note:
+        text: Annotated[Optional[str], "The note."] = "none yet"
+
+    assert json_schema(Note)["properties"]["text"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": "The note.",
+    }
+    assert from_json(Note, {"text": None}) == Note(None)  # null is a value of the type: it stays
+    assert from_json(Note, {}) == Note()
+    assert from_json(FrozenSet[Annotated[Point, "a point"]], {"value": [{"x": 1, "y": 2}]}) == {Point(1, 2)}
+    assert (
+        _error(Optional[Annotated[int, "n"]], {"value": "s"})
+        == '$.value: expected an integer or null, got "s"'
+    )
+    unhashable = List[Annotated[int, {"a": []}]]  # the List itself cannot be hashed
+    assert json_schema(unhashable)["properties"]["value"] == {"type": "array", "items": {"type": "integer"}}
