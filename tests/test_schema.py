@@ -14,6 +14,7 @@ schema (jsonschema, formats checked) and reads back as the expected value.
 import datetime as dt
 import enum
 import json
+import re
 import sys
 import uuid
 from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass, replace
@@ -384,6 +385,43 @@ def check_strict(schema: Dict[str, Any]) -> None:
         walk(definition, "$defs." + name)
     assert depth(schema, ("#",)) <= 10, "more than 10 levels of nested objects"
     assert counts["properties"] <= 5000 and counts["enum"] <= 1000 and counts["chars"] <= 120000, counts
+
+
+def _object(**properties: Any) -> Dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _deep(levels: int) -> Dict[str, Any]:
+    schema = _object()
+    for _ in range(levels - 1):
+        schema = _object(inner=schema)
+    return schema
+
+
+@pytest.mark.parametrize(
+    "schema, complaint",
+    [
+        ({"anyOf": [_object(), {"type": "null"}]}, "the root must be an object"),
+        ({**_object(a={"type": "string"}), "required": []}, "every property must be required"),
+        ({**_object(), "additionalProperties": True}, "additionalProperties must be false"),
+        (_object(a={"type": "object", "additionalProperties": {"type": "string"}}), "open map"),
+        (_object(a={"type": "string", "default": "x"}), "keywords strict mode does not support"),
+        (_object(a={"type": "array", "prefixItems": []}), "keywords strict mode does not support"),
+        (_object(a={"type": "string", "format": "uri"}), "$.a"),
+        (_object(a={"$ref": "#/$defs/Missing"}), "dangling"),
+        (_object(a={"$ref": "#", "description": "x"}), "$ref beside other keywords"),
+        (_deep(11), "more than 10 levels"),
+    ],
+)  # fmt: skip
+def test_the_strict_checker_finds_what_it_checks(schema: Dict[str, Any], complaint: str) -> None:
+    with pytest.raises(AssertionError, match=re.escape(complaint)):
+        check_strict(schema)
+    check_strict(_deep(10))
 
 
 def _response_format_validator() -> Any:
