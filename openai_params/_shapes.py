@@ -24,6 +24,7 @@ import dataclasses
 import datetime as _dt
 import enum
 import sys
+import types
 import typing
 import uuid
 from collections import abc
@@ -227,7 +228,7 @@ _ARRAYS: Dict[Any, Callable[[List[Any]], Any]] = {
 }
 _MAPS = (dict, abc.Mapping, abc.MutableMapping)
 
-_UNIONS = tuple(u for u in (typing.Union, getattr(sys.modules["types"], "UnionType", None)) if u is not None)
+_UNIONS = tuple(u for u in (typing.Union, getattr(types, "UnionType", None)) if u is not None)  # 3.10: A | B
 _ANNOTATED = getattr(typing, "Annotated", None)  # 3.9+
 # TypedDict key qualifiers: they say whether a key may be absent, not what it holds.
 _KEY_QUALIFIERS = tuple(
@@ -239,7 +240,7 @@ _SUPPORTED = (
     "Dict[str, T], a dataclass, a TypedDict, datetime, date, time, UUID"
 )
 _NO_ANY = "name a concrete type (a schema that allows anything has no strict form)"
-# Type (qualified name) -> what to use instead.
+# Type (qualified name; a class's bases are looked up too) -> what to use instead.
 _HINTS = {
     "decimal.Decimal": "use float or str",
     "fractions.Fraction": "use float or str",
@@ -247,7 +248,8 @@ _HINTS = {
     "builtins.bytes": "use str (base64 text, for example)",
     "builtins.bytearray": "use str (base64 text, for example)",
     "datetime.timedelta": "use a float number of seconds or an ISO 8601 duration str",
-    "pathlib.Path": "use str",
+    "pathlib.PurePath": "use str",
+    "pathlib._local.PurePath": "use str",  # 3.13
     "typing.Any": _NO_ANY,
     "builtins.object": _NO_ANY,
     "collections.abc.Callable": "a function is not a JSON value (tools are built by OpenAITool.from_function)",
@@ -275,7 +277,10 @@ def _qualified(tp: Any) -> str:
 
 def _refuse(tp: Any, path: str, hint: Optional[str] = None) -> typing.NoReturn:
     origin = typing.get_origin(tp)
-    hint = hint or _HINTS.get(_qualified(origin if origin is not None else tp))
+    found = origin if origin is not None else tp
+    bases = [cls for cls in getattr(found, "__mro__", ()) if cls is not object] or [found]
+    for cls in bases:  # a subclass of Decimal or PurePath is found by its base
+        hint = hint or _HINTS.get(_qualified(cls))
     raise TypeError("%s: %r has no JSON Schema form; %s" % (path, tp, hint or "supported are " + _SUPPORTED))
 
 

@@ -692,6 +692,12 @@ def test_refused_types(tp: Any, message: str) -> None:
     assert _type_error(tp).startswith(message)
 
 
+def test_a_hint_is_found_by_a_base_class() -> None:
+    path_class = type(Path())  # PosixPath or WindowsPath, under pathlib.PurePath
+    assert _type_error(path_class).endswith("has no JSON Schema form; use str")
+    assert _type_error(type("MyBytes", (bytes,), {})).endswith("use str (base64 text, for example)")
+
+
 def test_set_items_must_be_hashable() -> None:
     assert "set items must be hashable" in _type_error(Set[Person])
     assert "set items must be hashable" in _type_error(FrozenSet[List[int]])
