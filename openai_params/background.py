@@ -224,13 +224,19 @@ class Workers:
     """Runs a client's background calls: at most ``size`` at once, on daemon threads.
 
     ``close()`` refuses new calls and calls ``on_drained`` (which closes the
-    client's connections) once the last accepted call has finished.
+    client's connections) once the last accepted call has finished. ``linger``:
+    seconds a worker with nothing to do waits for a new call before it ends (a
+    fan-out submits its calls one by one, and starting a thread costs more than
+    a small call).
     """
 
-    def __init__(self, size: int, on_drained: Callable[[], None]) -> None:
+    def __init__(self, size: int, on_drained: Callable[[], None], linger: float = 0.0) -> None:
         self._size = size
         self._on_drained = on_drained
+        self._linger = linger
         self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._busy = 0  # threads running a call (the others are starting or lingering)
         self._waiting: Deque[BackgroundCall] = deque()
         self._calls: Set[BackgroundCall] = set()  # accepted, not finished: waiting or running
         self._all_done = threading.Event()
@@ -249,6 +255,9 @@ class Workers:
             self._waiting.append(call)
             self._calls.add(call)
             self._all_done.clear()
+            if self._threads - self._busy >= len(self._waiting):
+                self._wakeup.notify()  # an idle worker takes it
+                return
             if self._threads >= self._size:
                 return  # a busy worker takes it when it is free
             thread = threading.Thread(target=self._work, name="openai_params-worker", daemon=True)
@@ -267,18 +276,23 @@ class Workers:
                 return
             self.closed = True
             drained = not self._calls
+            self._wakeup.notify_all()  # lingering workers end now
         if drained:
             self._drained()
 
     def _work(self) -> None:
         while True:
             with self._lock:
+                if not self._waiting and self._linger and not self.closed:
+                    self._wakeup.wait(self._linger)
                 if not self._waiting:
                     self._threads -= 1
                     return
                 call = self._waiting.popleft()
+                self._busy += 1
             call.run()
             with self._lock:
+                self._busy -= 1
                 drained = self._finished(call)
             if drained:
                 self._drained()

@@ -45,6 +45,10 @@ __all__ = ["create_many", "iter_many"]
 
 Clock = Callable[[], float]
 
+#: Seconds a worker thread waits for the next call before it ends (one thread per call would
+#: cost more than the call itself at hundreds of calls a second).
+_LINGER = 2.0
+
 
 class _Job:
     """One request, built once and sent as often as the pacer says."""
@@ -115,20 +119,21 @@ def iter_many(
     if client._workers.closed:
         raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
     pacer = Pacer(concurrency, client.max_retries, policy)
-    return _drive(completions, iter(requests), parameters, pacer, clock)
+    return _drive(completions, iter(requests), shared, pacer, clock)
 
 
 def _drive(
     completions: "ChatCompletions",
     requests: Iterator[Any],
-    parameters: "ParamsLike",
+    shared: "OpenAIChatCompletionParameters",
     pacer: Pacer,
     clock: Clock,
 ) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
     from .background import BackgroundCall, Workers
 
     client = completions._client
-    workers = Workers(pacer.concurrency, on_drained=_nothing)
+    shared_options = shared.replace(max_retries=0, throw=False)
+    workers = Workers(pacer.concurrency, on_drained=_nothing, linger=_LINGER)
     finished: queue.Queue[Tuple[int, OpenAIChatCompletionResult]] = queue.Queue()
     jobs: Dict[int, _Job] = {}
     running: Dict[int, Tuple[int, BackgroundCall]] = {}  # ticket -> (index, call)
@@ -146,7 +151,7 @@ def _drive(
                         more = False
                         continue
                     try:
-                        jobs[index] = _job(completions, item, parameters, client.max_retries)
+                        jobs[index] = _job(completions, item, shared, shared_options, client.max_retries)
                     except (TypeError, ValueError) as exc:
                         yield index, _failed(index, exc)
                         continue
@@ -194,7 +199,13 @@ def _is_async(client: Any) -> bool:
     return module is not None and isinstance(client, module.AsyncOpenAI)
 
 
-def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", default_retries: int) -> _Job:
+def _job(
+    completions: "ChatCompletions",
+    item: Any,
+    shared: "OpenAIChatCompletionParameters",
+    shared_options: "OpenAIChatCompletionParameters",
+    default_retries: int,
+) -> _Job:
     from .client import _chat_parameters
 
     if is_mapping(item):
@@ -203,17 +214,18 @@ def _job(completions: "ChatCompletions", item: Any, parameters: "ParamsLike", de
         if "messages" not in values:
             raise ValueError("a request given as a dict needs its messages under 'messages'")
         messages = values.pop("messages")
-        params = _chat_parameters(parameters, values)
+        params = _chat_parameters(shared, values) if values else shared
     else:
         messages = item
-        params = _chat_parameters(parameters, {})
+        params = shared
     if params.has_callbacks() or params.stream:
         raise ValueError("a request of create_many cannot set stream or callbacks")
     request, copies, profile = completions._request(messages, params, stream=False)
     cost = estimate_tokens(request.body if isinstance(request.body, bytes) else b"") * copies
     retries = params.max_retries if params.max_retries is not None else default_retries
     # One attempt per call: a retry goes back through the pacer (see the module docstring).
-    return _Job(request, params.replace(max_retries=0, throw=False), cost, retries, copies, profile)
+    options = shared_options if params is shared else params.replace(max_retries=0, throw=False)
+    return _Job(request, options, cost, retries, copies, profile)
 
 
 def _put(finished: "queue.Queue[Tuple[int, OpenAIChatCompletionResult]]", ticket: int, result: Any) -> None:

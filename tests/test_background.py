@@ -384,3 +384,26 @@ def test_ctrl_c_while_waiting_exits_as_interrupted(fake_server) -> None:
     assert "KeyboardInterrupt" in err
     assert "_shutdown" not in err, err
     assert "terminated: ['cancelled']" in out, (out, err)
+
+
+def test_a_lingering_worker_takes_the_next_call_and_ends_at_close() -> None:
+    from openai_params.background import BackgroundCall, Workers
+    from openai_params.results import OpenAIResult
+
+    workers = Workers(1, on_drained=lambda: None, linger=30.0)
+    threads: List[threading.Thread] = []
+
+    def start(cancel: Any) -> OpenAIResult:
+        threads.append(threading.current_thread())
+        return OpenAIResult(status=200, body={})
+
+    first = BackgroundCall(start)
+    workers.submit(first)
+    assert first.wait(5)
+    second = BackgroundCall(start)
+    workers.submit(second)  # the worker is still there, waiting: no new thread
+    assert second.wait(5)
+    assert threads[0] is threads[1]
+    workers.close()
+    threads[0].join(5)  # close wakes it: it does not wait out its 30 s
+    assert not threads[0].is_alive()
