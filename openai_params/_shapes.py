@@ -409,6 +409,12 @@ def _record(tp: Any, path: str, seen: Dict[Any, Record]) -> Record:
     else:
         record = seen[tp] = Record(tp.__name__, _docstring(tp), tp)
         hints = _hints(tp, path)
+        for name, hint in hints.items():  # InitVars are constructor arguments that fields() leaves out
+            if isinstance(hint, dataclasses.InitVar) and getattr(tp, name, NO_DEFAULT) is NO_DEFAULT:
+                raise TypeError(
+                    "%s.%s: an InitVar without a default cannot be read from JSON (it is not a field); "
+                    "give it a default" % (path, name)
+                )
         specs = []
         for f in dataclasses.fields(tp):
             if not f.init:  # not a constructor argument: nothing to read from JSON

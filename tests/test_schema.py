@@ -208,6 +208,12 @@ if sys.version_info >= (3, 9):
         text: Annotated[str, "The review", 42]  # metadata that is not a str is not a description
         tags: List[Annotated[str, "a tag"]]
 
+    @dataclass
+    class Folder:
+        name: str
+        parent: Annotated[Optional["Folder"], "The folder it is in."]
+        first: Annotated[List["Folder"], "The folders in it."]
+
 
 if sys.version_info >= (3, 10):
 
@@ -728,6 +734,33 @@ def test_an_unresolvable_forward_reference_is_named() -> None:
     assert message.startswith("Local: cannot read the type hints of Local (NameError:")
 
 
+def test_an_init_var_needs_a_default() -> None:
+    from dataclasses import InitVar
+
+    @dataclass
+    class Scaled:
+        value: float
+        scale: InitVar[float]
+
+        def __post_init__(self, scale: float) -> None:
+            self.value *= scale
+
+    assert _type_error(Scaled) == (
+        "Scaled.scale: an InitVar without a default cannot be read from JSON (it is not a field); give it a default"
+    )
+
+    @dataclass
+    class Defaulted:
+        value: float
+        scale: InitVar[float] = 2.0
+
+        def __post_init__(self, scale: float) -> None:
+            self.value *= scale
+
+    assert json_schema(Defaulted)["required"] == ["value"]
+    assert from_json(Defaulted, {"value": 1.5}) == Defaulted(1.5)  # 3.0 both
+
+
 def test_a_description_in_metadata_must_be_text() -> None:
     @dataclass
     class Bad:
@@ -947,13 +980,6 @@ def test_two_recursive_classes_with_one_name_get_two_definitions() -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 9), reason="Annotated is new in Python 3.9")
 def test_a_described_reference_is_a_one_branch_any_of() -> None:
-    @dataclass
-    class Folder:
-        name: str
-        parent: Annotated[Optional["Folder"], "The folder it is in."]
-        first: Annotated[List["Folder"], "The folders in it."]
-
-    Folder.__init__.__globals__["Folder"] = Folder  # a local class: its annotations name it
     schema = json_schema(Folder)
     assert schema["properties"]["parent"] == {
         "anyOf": [{"$ref": "#"}, {"type": "null"}],
