@@ -173,7 +173,7 @@ async def project_streams(url: str, streams: int, chunks: int) -> None:
 async def openai_calls(url: str, calls: int, in_flight: int) -> None:
     import openai
 
-    async with openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0) as client:
+    async with openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0, timeout=600) as client:
         gate = asyncio.Semaphore(in_flight)
 
         async def one() -> None:
@@ -188,7 +188,7 @@ async def openai_streams(url: str, streams: int, chunks: int) -> None:
     import openai
 
     want = expected_text(chunks)
-    async with openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0) as client:
+    async with openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0, timeout=600) as client:
 
         async def one() -> None:
             parts = []
@@ -372,30 +372,32 @@ def main() -> int:
                 for name in order:
                     seen[name].append(measure(name, workload, url, size, width))
             time_of = {name: statistics.median(r["seconds"] for r in runs) for name, runs in seen.items()}
-            peak_of = {
-                name: measure(name, workload, url, size, width, memory=True)["peak_bytes"]
-                for name in contenders
-            }
             print("%s (median of %d rounds):" % (label, args.rounds))
             for name in contenders:
                 print(
-                    "  %-8s %7.3f s  (runs: %s)  tracemalloc peak %6.1f MiB"
-                    % (
-                        name,
-                        time_of[name],
-                        ", ".join("%.3f" % r["seconds"] for r in seen[name]),
-                        peak_of[name] / 1048576.0,
-                    )
+                    "  %-8s %7.3f s  (runs: %s)"
+                    % (name, time_of[name], ", ".join("%.3f" % r["seconds"] for r in seen[name]))
                 )
             print("  project/raw    time %.2fx (target <= 1.5x)" % (time_of["project"] / time_of["raw"]))
             if "openai" in time_of:
                 print(
                     "  project/openai time %.2fx (target <= 0.5x)" % (time_of["project"] / time_of["openai"])
                 )
+            sys.stdout.flush()
+            peak_of = {
+                name: measure(name, workload, url, size, width, memory=True)["peak_bytes"]
+                for name in contenders
+            }
+            print(
+                "  tracemalloc peak: %s"
+                % ", ".join("%s %.1f MiB" % (name, peak_of[name] / 1048576.0) for name in contenders)
+            )
+            if "openai" in peak_of:
                 print(
                     "  project/openai memory %.2fx (target <= 0.33x)"
                     % (peak_of["project"] / peak_of["openai"])
                 )
+            sys.stdout.flush()
     finally:
         server.terminate()
     return 0

@@ -46,13 +46,14 @@ MAX_HEAD = 65536
 # The SP before an empty reason is optional here: many servers leave it out.
 _STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: ([^\r\n]*))?")
 # RFC 9110, 5.6.2:  token = 1*tchar
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_TCHARS = b"-!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # RFC 9112, 7.1:  chunk-size = 1*HEXDIG, then chunk-ext = *( BWS ";" BWS chunk-ext-name ... )
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 # RFC 9112, 2.2: "a recipient MAY recognize a single LF as a line terminator and ignore
 # any preceding CR": a head ends at the first empty line, CRLF or LF.
 _HEAD_END = re.compile(rb"\n\r?\n")
 _OWS = b" \t"
+_HEXDIGITS = b"0123456789ABCDEFabcdef"
 
 
 class ProtocolError(Exception):
@@ -68,28 +69,34 @@ class ResponseHead:
     """The status line and header fields: ``headers`` is a list of (lower-case name, value)
     pairs in the order received; :meth:`joined` folds repeats into one ``", "`` value."""
 
-    __slots__ = ("version", "status", "reason", "headers")
+    __slots__ = ("version", "status", "reason", "headers", "_joined")
 
     def __init__(self, version: int, status: int, reason: str, headers: List[Tuple[str, str]]) -> None:
         self.version = version  # the minor version: 1 for HTTP/1.1, 0 for HTTP/1.0
         self.status = status
         self.reason = reason
         self.headers = headers
+        self._joined: Optional[Dict[str, str]] = None
 
     def joined(self) -> Dict[str, str]:
-        """RFC 9110, 5.3: repeated fields combine, in order, into one list joined by commas."""
-        joined: Dict[str, str] = {}
-        for name, value in self.headers:
-            joined[name] = joined[name] + ", " + value if name in joined else value
-        return joined
+        """RFC 9110, 5.3: repeated fields combine, in order, into one list joined by commas.
+        (Made once; a copy for the caller to keep.)"""
+        joined = self._joined
+        if joined is None:
+            joined = self._joined = {}
+            for name, value in self.headers:
+                joined[name] = joined[name] + ", " + value if name in joined else value
+        return dict(joined)
 
     def values(self, name: str) -> List[str]:
         """The comma-separated elements of every ``name`` field, stripped, lower-case."""
-        found: List[str] = []
-        for field, value in self.headers:
-            if field == name:
-                found.extend(part.strip().lower() for part in value.split(","))
-        return [part for part in found if part]
+        if self._joined is None:
+            self.joined()
+        assert self._joined is not None  # noqa: S101 - made just above
+        value = self._joined.get(name)
+        if value is None:
+            return []
+        return [part for part in (part.strip().lower() for part in value.split(",")) if part]
 
     def __repr__(self) -> str:
         return "<ResponseHead HTTP/1.%d %d %s>" % (self.version, self.status, self.reason)
@@ -299,15 +306,18 @@ class ResponseReader:
         RFC 9112, 7.1:  chunked-body = *chunk last-chunk trailer-section CRLF
                         chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
         """
-        pieces = []
+        spans: List[Tuple[int, int]] = []  # where the data of each chunk is in the buffer
+        buffer = self._buffer
         while True:
             state = self._state
             if state == _CHUNK_DATA:
-                if not self._available():
+                start = self._start
+                end = min(start + self._left, len(buffer))
+                if end == start:
                     break
-                piece = self._take(self._left)
-                pieces.append(piece)
-                self._left -= len(piece)
+                spans.append((start, end))
+                self._start = end
+                self._left -= end - start
                 if not self._left:
                     self._state = _CHUNK_END
             elif state == _CHUNK_END:
@@ -321,15 +331,20 @@ class ResponseReader:
                 line = self._line()
                 if line is None:
                     break
-                match = _CHUNK_SIZE.fullmatch(line)
-                if match is None:
-                    raise ProtocolError("invalid chunk size line: %r" % line[:40])
-                self._left = int(match.group(1), 16)
+                if line and len(line) <= 16 and not line.translate(None, _HEXDIGITS):
+                    self._left = int(line, 16)  # the usual line: the size alone
+                else:
+                    match = _CHUNK_SIZE.fullmatch(line)
+                    if match is None:
+                        raise ProtocolError("invalid chunk size line: %r" % line[:40])
+                    self._left = int(match.group(1), 16)
                 self._state = _CHUNK_DATA if self._left else _TRAILERS
             else:
                 break
-        if pieces:
-            piece = b"".join(pieces)
+        if spans:
+            # One copy of the chunks' data, out of the buffer, into the piece.
+            with memoryview(buffer) as view:
+                piece = b"".join([view[start:end] for start, end in spans])
             self._received += len(piece)
             return piece
         if self._state == _TRAILERS:
@@ -422,7 +437,7 @@ def _parse_fields(lines: List[bytes]) -> List[Tuple[str, str]]:
             continue
         raw_name, colon, value = line.partition(b":")
         # RFC 9112, 5.1: "No whitespace is allowed between the field name and colon."
-        if not colon or _TOKEN.fullmatch(raw_name) is None:
+        if not colon or not raw_name or raw_name.translate(None, _TCHARS):  # all tchar: nothing left
             raise ProtocolError("invalid header line: %r" % line[:80])
         fields.append((raw_name.decode("ascii").lower(), value.strip(_OWS)))
     # RFC 9110, 5.5: "a recipient of CR, LF, or NUL within a field value MUST either

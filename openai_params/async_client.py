@@ -60,6 +60,7 @@ class AsyncOpenAI(OpenAI):
 
         given = self._transport
         self._aio: Any = AsyncTransport.sharing(given) if isinstance(given, Transport) else given
+        self._aio_awaits = asyncio.iscoroutinefunction(self._aio.send)  # False: a MockTransport
         # The response each request got, from its await until the reading code takes it.
         self._fetched: Dict[int, Outcome] = {}
         self._aclosed = False
@@ -93,7 +94,7 @@ class AsyncOpenAI(OpenAI):
         send = self._aio.send
         outcome: Outcome
         try:
-            if asyncio.iscoroutinefunction(send):
+            if self._aio_awaits:
                 response = await send(request, timeout=timeout, max_retries=retries, stream=stream)
             else:  # MockTransport: no I/O to wait for
                 response = send(request, timeout=timeout, max_retries=retries, stream=stream)
