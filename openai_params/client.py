@@ -248,29 +248,24 @@ class OpenAI:
         if options is not None:
             extra_query.update(options.extra_query or {})
             extra_headers = options.extra_headers
-        if endpoint is None:
-            endpoint = Endpoint(
-                self.provider or "",
-                self.base_url,
-                self.api_key,
-                self._key_header,
-                self.organization,
-                self.project,
-                "",
-            )
+        if endpoint is None:  # this client's own server, with its settings as they are now
+            base_url, api_key, key_header = self.base_url, self.api_key, self._key_header
+            organization, project = self.organization, self.project
             default_headers: Optional[Mapping[str, Optional[str]]] = self.default_headers
         else:
+            base_url, api_key, key_header = endpoint.base_url, endpoint.api_key, endpoint.key_header
+            organization, project = endpoint.organization, endpoint.project
             default_headers = None
         headers = build_headers(
-            api_key=endpoint.api_key,
-            organization=endpoint.organization,
-            project=endpoint.project,
+            api_key=api_key,
+            organization=organization,
+            project=project,
             default_headers=default_headers,
             extra_headers=extra_headers,
             has_body=body is not None,
-            key_header=endpoint.key_header,
+            key_header=key_header,
         )
-        return build_request(method, build_url(endpoint.base_url, path, extra_query), headers, body)
+        return build_request(method, build_url(base_url, path, extra_query), headers, body)
 
     def _route(self, model: Any) -> Tuple[Optional[Endpoint], Any]:
         """Where a model string goes: ``(None, model)`` for this client's own server, else the
