@@ -303,7 +303,9 @@ class ProviderTable:
                 key = "$%s (%s%s)" % (p.key_variable, state, "" if p.key_required else ", optional")
             else:
                 key = "none"
-            profile = p.profile or profile_for(p.base_url, None).name + " (by host)"
+            profile = p.profile or profile_for(p.base_url, None).name
+            if not p.profile and profile != "generic":
+                profile += " (by host)"
             rows.append(
                 {
                     "name": name,

@@ -548,7 +548,9 @@ def test_a_routed_provider_without_its_key_fails_before_sending(
             client.chat.completions.stream(MESSAGES, model="groq:x")
         fake_server.add(200, json=completion("ok"))
         assert client.chat.completions.create(MESSAGES, model="ollama:mistral:7b").success
-    assert [r.json["model"] for r in fake_server.requests] == ["mistral:7b"]
+        fake_server.add(200, json=completion("ok"))
+        assert client.chat.completions.create(MESSAGES, model="llama3:8b").success  # no provider "llama3"
+    assert [r.json["model"] for r in fake_server.requests] == ["mistral:7b", "llama3:8b"]
 
 
 def test_a_key_variable_named_in_the_file_must_be_set(
@@ -597,7 +599,11 @@ def test_cli_lists_providers_with_keys_redacted(
     path = write(
         tmp_path / "p.json",
         {
-            "providers": {"b": {"baseURL": "http://127.0.0.1:9/v2", "apiKey": KEY_B, "profile": "vllm"}},
+            "providers": {
+                "b": {"baseURL": "http://127.0.0.1:9/v2", "apiKey": KEY_B, "profile": "vllm"},
+                "eu": {"baseURL": "https://api.mistral.ai/v1", "apiKeyEnv": "EU_KEY"},
+                "plain": {"baseURL": "http://127.0.0.1:9/v3"},
+            },
             "models": {"fast": {"provider": "groq", "model": "llama-3.1-8b-instant"}},
         },
     )
@@ -618,6 +624,8 @@ def test_cli_lists_providers_with_keys_redacted(
     assert lines["groq"][2:4] == ["$GROQ_API_KEY", "(set)"]
     assert lines["mistral"][2:5] == ["$MISTRAL_API_KEY", "(not", "set)"]
     assert lines["ollama"][2] == "none"
+    assert lines["eu"][2:8] == ["$EU_KEY", "(not", "set)", "mistral", "(by", "host)"]
+    assert lines["plain"][2:4] == ["none", "generic"]
     assert out.endswith("\nmodel aliases:\nfast -> groq:llama-3.1-8b-instant\n")
     code, out, _ = run(capsys, "providers", "--json", "--providers", str(path))
     listing = json.loads(out)
@@ -771,3 +779,26 @@ def test_the_async_client_routes_the_same_way(
         ("/v1/chat/completions", "big", "Bearer " + KEY_B),
     ]
     assert "authorization" not in fake_server.requests[0].headers
+
+
+# -- on the real server (run by ./scripts/test: integration) ---------------------------------------
+def test_a_file_provider_on_the_real_server_next_to_the_clients_own(
+    real_server: Any, fake_server: FakeServer
+) -> None:
+    # The real server (llama-cpp-python) ignores max_completion_tokens: only its profile's rename to
+    # max_tokens bounds the answer, so a bounded answer shows the routed request took that profile.
+    providers = {
+        "providers": {"local": {"baseURL": real_server.base_url, "profile": "llama-cpp-python"}},
+        "models": {"small": {"provider": "local", "model": real_server.model}},
+    }
+    fake_server.add(200, json=completion("own"))
+    prompt = [{"role": "user", "content": "Tell me a long story about Paris."}]
+    with OpenAI(base_url=fake_server.url + "/v1", providers=providers, max_retries=0, timeout=120) as client:
+        routed = client.chat.completions.create(prompt, model="small", max_completion_tokens=5, temperature=0)
+        named = client.chat.completions.create(
+            prompt, model="local:" + real_server.model, max_completion_tokens=5, temperature=0
+        )
+        own = client.chat.completions.create(prompt, model="m")
+    assert routed.success and named.success, (routed.errors, named.errors)
+    assert routed.usage["completion_tokens"] <= 5 and named.usage["completion_tokens"] <= 5
+    assert own.text == "own" and [r.json["model"] for r in fake_server.requests] == ["m"]
