@@ -49,9 +49,14 @@ def main() -> int:
         max_tokens=60,
     )
     helper.register_tools([get_weather, get_time])
-    for question, tool in (("What is the weather in Paris?", "get_weather"), ("And what time is it there?", "get_time")):
+    for question, tool in (
+        ("What is the weather in Paris?", "get_weather"),
+        ("And what time is it there?", "get_time"),
+    ):
         # A tool_choice naming a function applies to the first round of the prompt only.
-        helper.parameters = helper.parameters.replace(tool_choice={"type": "function", "function": {"name": tool}})
+        helper.parameters = helper.parameters.replace(
+            tool_choice={"type": "function", "function": {"name": tool}}
+        )
         result = helper.prompt(question)
         print("user:", question)
         for message in helper.messages[-3:-1]:  # the call and its reply
