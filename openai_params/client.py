@@ -48,8 +48,6 @@ from .parameters import (
     OpenAIChatCompletionParameters,
     OpenAIParameters,
 )
-from .profiles import Applied, Profile, ProfileLike, adapt, copies, profile_for, read_reasoning
-from .providers import Endpoint, open_providers
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
@@ -65,6 +63,8 @@ if TYPE_CHECKING:
     from .chathelper import OpenAIChatHelper
     from .outputs import OutputReader
     from .pacing import PacingPolicy
+    from .profiles import Applied, Profile, ProfileLike
+    from .providers import Endpoint
     from .stream import ChatCompletionStream
     from .transport import TransportLike
 
@@ -108,6 +108,8 @@ class OpenAI:
         provider: Optional[str] = None,
         providers: Union[str, os.PathLike[str], Mapping[str, Any], None] = None,
     ) -> None:
+        from .providers import open_providers  # with the first client, not with the import
+
         # Read once, here: None when there is no provider configuration at all, and then
         # model names are sent as they are (docs/providers.md).
         self._providers = open_providers(providers, provider, os.environ)
@@ -171,6 +173,8 @@ class OpenAI:
 
     @base_url.setter
     def base_url(self, value: str) -> None:
+        from .profiles import profile_for  # with the first client, not with the import
+
         check_base_url("base_url", value)
         self._base_url = value.rstrip("/")
         if self._profile_given is None:  # chosen by the host: follows the URL
@@ -184,6 +188,8 @@ class OpenAI:
 
     @profile.setter
     def profile(self, value: ProfileLike) -> None:
+        from .profiles import profile_for
+
         self._profile = profile_for(self._base_url, value)
         self._profile_given = value
 
@@ -202,6 +208,8 @@ class OpenAI:
             profile = self._profile
         if profile.is_generic:  # the common case costs this one test
             return body, []
+        from .profiles import adapt
+
         if extra_body:
             body = {key: value for key, value in body.items() if key not in extra_body}
         body, applied = adapt(profile, body)
@@ -481,12 +489,19 @@ class ChatCompletions:
         if self._client._providers is not None:  # provider:model, an alias (docs/providers.md)
             endpoint, body["model"] = self._client._route(body["model"])
             if endpoint is not None:
+                from .profiles import profile_for
+
                 profile = profile_for(endpoint.base_url, endpoint.profile)
         body, applied = self._client._adapt(body, params.extra_body, profile)
         request = self._client.build_request(
             "POST", "/chat/completions", body=body, options=params, endpoint=endpoint
         )
-        return request, copies(applied), profile
+        count = 1
+        if applied:
+            from .profiles import copies
+
+            count = copies(applied)
+        return request, count, profile
 
     def create(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> Any:
         """Create a chat completion.
@@ -546,6 +561,8 @@ class ChatCompletions:
             result = merge_results(results)
         reasoning = (profile or self._client.profile).reasoning_renames
         if reasoning:
+            from .profiles import read_reasoning
+
             read_reasoning(reasoning, result.body)
         reader = _output_reader(params)
         if reader is not None:  # the whole answer read as the call's types (outputs.py)

@@ -35,6 +35,8 @@ DEFERRED = [
     "openai_params.sse",
     "openai_params.accumulate",
     "openai_params.background",
+    "openai_params.profiles",
+    "openai_params.providers",
 ]
 
 
