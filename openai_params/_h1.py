@@ -54,6 +54,7 @@ _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _OWS = b" \t"
 _HEXDIGITS = b"0123456789ABCDEFabcdef"
+_COMPACT_AFTER = 16384  # bytes read from the front of the buffer before they are dropped
 
 
 class ProtocolError(Exception):
@@ -164,9 +165,13 @@ class ResponseReader:
         elif self._closed:
             raise ProtocolError("bytes fed after the connection closed")
         else:
-            if self._start and self._start == len(self._buffer):
-                self._buffer.clear()  # everything read: start over rather than grow
-                self._start = self._searched = 0
+            start = self._start
+            if start and (start == len(self._buffer) or start >= _COMPACT_AFTER):
+                # What was read is dropped before more is added: a stream whose every read
+                # ends inside a chunk would otherwise keep its whole body here.
+                del self._buffer[:start]
+                self._start = 0
+                self._searched = max(self._searched - start, 0)
             self._buffer += data
 
     @property

@@ -66,17 +66,23 @@ T = TypeVar("T")
 
 # Reading pauses when this much has arrived and not been read yet (a slow consumer of a
 # fast stream must not buffer the whole body), and resumes below it.
-_HIGH_WATER = 262144
+_HIGH_WATER = 16384
+_READ_SIZE = 16384
 # http.client adds these when the caller did not (RFC 9112, 3.2: Host in every request).
 _BODY_METHODS = ("PATCH", "POST", "PUT")
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
     """One connection: the bytes it receives go into the response reader of the request in
-    flight. Waiting for them is :meth:`next_event`, bounded by a timeout."""
+    flight. Waiting for them is :meth:`next_event`, bounded by a timeout.
+
+    A buffered protocol, so that each read is at most ``_READ_SIZE`` (asyncio's own reads
+    go up to 256 KiB): with reading paused above ``_HIGH_WATER``, what a connection holds
+    unread stays small however many streams are open at once."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._read_buffer = memoryview(bytearray(_READ_SIZE))
         self.transport: Optional[asyncio.Transport] = None
         self.reader: Optional[ResponseReader] = None
         self._waiter: Optional[asyncio.Future[None]] = None
@@ -90,6 +96,12 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - asyncio's contract
         self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._read_buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
