@@ -1,14 +1,20 @@
-"""Shared fixtures: the real llama.cpp server, a client on the fake server, a clean environment.
+"""Shared fixtures: the real servers, a client on the fake server, a clean environment.
 
 A plain ``pytest`` runs the offline suite only (``addopts = -m "not integration"`` in
-pyproject.toml); ``./scripts/test`` builds and starts the real server and runs everything.
+pyproject.toml); ``./scripts/test`` builds the real servers and runs everything.
+
+``real_server`` is parametrised over the two real servers (llama-cpp-python's Python
+server and llama.cpp's C++ ``llama-server``), so a test that uses it runs on both. A test
+that is about one server only says so by narrowing it::
+
+    @pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
 """
 
 import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
@@ -65,18 +71,36 @@ def client(fake_server: FakeServer) -> Iterator[OpenAI]:  # noqa: F811 (the fixt
         yield made
 
 
+REAL_SERVERS = ("llama-cpp-python", "llama.cpp")  # the names scripts/local_server.py knows
+
+
 class RealServer:
-    def __init__(self, base_url: str, model: str) -> None:
+    def __init__(self, name: str, base_url: str, model: str) -> None:
+        self.name = name
         self.base_url = base_url
         self.model = model
 
 
 @pytest.fixture(scope="session")
-def real_server() -> Iterator[RealServer]:
-    """The real llama.cpp server with SmolLM2-135M-Instruct. Fails (never skips) when it cannot start."""
-    module = _load_local_server()
-    server = module.LocalServer.start(quiet=True)
+def _start_real_server() -> Iterator[Callable[[str], RealServer]]:
+    """Start a real server by name: each one once per session, on first use; all stop at the end."""
+    running: Dict[str, Any] = {}
+
+    def start(name: str) -> RealServer:
+        if name not in running:
+            running[name] = _load_local_server().LocalServer.start(name, quiet=True)
+        return RealServer(name, running[name].base_url, running[name].model)
+
     try:
-        yield RealServer(server.base_url, server.model)
+        yield start
     finally:
-        server.stop()
+        for server in running.values():
+            server.stop()
+
+
+@pytest.fixture(scope="session", params=REAL_SERVERS)
+def real_server(
+    request: pytest.FixtureRequest, _start_real_server: Callable[[str], RealServer]
+) -> RealServer:
+    """A real server with SmolLM2-135M-Instruct, once per server. Fails (never skips) when it cannot start."""
+    return _start_real_server(request.param)
