@@ -121,6 +121,13 @@ def setup(quiet: bool = False, servers: Sequence[str] = SERVERS) -> Path:
     for name in servers:
         _check_server_name(name)
     venv = env_dir()
+    # Markers are written last, so a finished build is seen without waiting for the lock
+    # (which another run may hold for minutes while it builds the other server).
+    found = model_path(venv)
+    if found is not None and (CPP_SERVER not in servers or cpp_binary(venv) is not None):
+        if not quiet:
+            _log("reusing the server environment " + str(venv))
+        return found
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(str(venv.parent / (venv.name + ".lock")), "a") as lock:
         if os.name != "nt":

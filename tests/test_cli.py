@@ -950,6 +950,7 @@ def test_stream_is_the_default_on_a_terminal(real_server: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.skipif(os.name == "nt", reason="the demo is a bash script")
+@pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)  # the demo's server
 def test_demo_script(real_server: Any) -> None:
     # The demo starts its own server from the environment the fixture built (and cached).
     done = subprocess.run(

@@ -1,7 +1,9 @@
-"""Measure what the real llama.cpp server does with each chat parameter the package sends,
+"""Measure what the two real servers do with each chat parameter the package sends,
 and check that ``docs/compatibility.md`` says exactly that.
 
-For every request field of ``CreateChatCompletionRequest`` that
+The servers are llama-cpp-python's Python server and llama.cpp's C++
+``llama-server`` (see ``scripts/local_server.py``); each is one column of the
+tables. For every request field of ``CreateChatCompletionRequest`` that
 ``OpenAIChatCompletionParameters`` can put in a body, a probe sends a body built
 by ``body()`` (plus messages) with plain urllib and classifies the answer:
 
@@ -11,10 +13,14 @@ by ``body()`` (plus messages) with plain urllib and classifies the answer:
   can be seen with this server and model);
 - rejected: an error status; the observation carries the server's message.
 
-The measured table must equal the one under the heading ``SECTION`` in
-``docs/compatibility.md``; when the server changes, this test fails with a
-diff and the new table to paste. Run ``python3 tests/test_compatibility.py``
-to print the measured table (it starts the server itself).
+A second table records behaviour that is not a parameter (error shapes, extra
+response keys, headers, how a tool call streams).
+
+Each column of the tables under the headings ``SECTION`` and
+``BEHAVIOUR_SECTION`` in ``docs/compatibility.md`` must equal what its server
+does now; when a server changes, this test fails with a diff and the new table
+to paste. Run ``python3 tests/test_compatibility.py`` to print the measured
+tables (it starts the servers itself).
 
 Effects are measured with greedy decoding (temperature 0) or fixed seeds, so
 every observation is deterministic for a given server and model.
@@ -35,13 +41,36 @@ if str(ROOT) not in sys.path:  # when run as a script
     sys.path.insert(0, str(ROOT))
 
 from openai_params.parameters import OpenAIChatCompletionParameters  # noqa: E402
-from rawhttp import FORCE_WEATHER, WEATHER_TOOL, Answer, check_completion, check_stream, post_chat, request  # noqa: E402
+from rawhttp import (  # noqa: E402
+    FORCE_WEATHER,
+    WEATHER_TOOL,
+    Answer,
+    check_completion,
+    check_stream,
+    post_chat,
+    request,
+)
 
 DOC = ROOT / "docs" / "compatibility.md"
-SECTION = "llama.cpp server (llama-cpp-python 0.3.36, measured)"
+SECTION = "Two local servers (measured)"
+BEHAVIOUR_SECTION = "Other behaviour of the two servers (measured)"
 SCHEMA = ROOT / "tests" / "data" / "openapi" / "openai-chat-completions.openapi.json"
 RESULTS = ("honoured", "accepted", "ignored", "rejected")
-HEADER = ("parameter", "value sent", "result", "observation")
+
+
+class Column(NamedTuple):
+    """One measured column: a server (as scripts/local_server.py names it)."""
+
+    label: str
+    server: str
+
+
+COLUMNS = (
+    Column("llama-cpp-python", "llama-cpp-python"),
+    Column("llama.cpp", "llama.cpp"),
+)
+HEADER = ("parameter", "value sent") + tuple(column.label for column in COLUMNS)
+BEHAVIOUR_HEADER = ("behaviour", "request") + tuple(column.label for column in COLUMNS)
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 CATS = [{"role": "user", "content": "Write the word cat ten times."}]
@@ -54,10 +83,11 @@ ACCEPTED = "200 and a well-formed completion; no effect checked"
 
 
 class Row(NamedTuple):
+    """One measurement on one server: what was sent (two cells) and what was seen (one cell)."""
+
     parameter: str
     value: str
-    result: str
-    observation: str
+    cell: str
 
 
 class Rejected(Exception):
@@ -75,6 +105,11 @@ class Server:
         self.base_url = base_url
         self.model = model
         self._cache = {}  # type: Dict[str, Dict[str, Any]]
+
+    @property
+    def root(self) -> str:
+        """The server's own endpoints live outside ``/v1``."""
+        return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
 
     def body(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         fields = dict(fields)
@@ -106,6 +141,8 @@ class Server:
 Outcome = Tuple[str, str]  # (result, observation)
 Probe = Callable[[Server], Outcome]
 PROBES = []  # type: List[Tuple[str, str, Probe]]
+Behaviour = Callable[[Server], str]
+BEHAVIOURS = []  # type: List[Tuple[str, str, Behaviour]]
 
 
 def probe(parameter: str, value: str) -> Callable[[Probe], Probe]:
@@ -113,6 +150,16 @@ def probe(parameter: str, value: str) -> Callable[[Probe], Probe]:
 
     def register(func: Probe) -> Probe:
         PROBES.append((parameter, value, func))
+        return func
+
+    return register
+
+
+def behaviour(what: str, sent: str) -> Callable[[Behaviour], Behaviour]:
+    """Register an observation of ``what`` the server does when sent ``sent``."""
+
+    def register(func: Behaviour) -> Behaviour:
+        BEHAVIOURS.append((what, sent, func))
         return func
 
     return register
@@ -162,12 +209,18 @@ def _max_completion_tokens(server: Server) -> Outcome:
     return "ignored", "the greedy answer runs past 3 tokens; use `max_tokens` with this server"
 
 
-@probe("n", code(2))
-def _n(server: Server) -> Outcome:
-    choices = server.chat({"n": 2, "max_tokens": 4})["choices"]
-    if len(choices) == 2:
-        return "honoured", "2 choices"
-    return "ignored", "%d choice%s came back" % (len(choices), "" if len(choices) == 1 else "s")
+def n_probe(n: int, label: str) -> None:
+    @probe("n", label)
+    def _measure(server: Server) -> Outcome:
+        choices = server.chat({"n": n, "max_tokens": 4})["choices"]
+        if len(choices) == n:
+            return "honoured", "%d choices" % n
+        return "ignored", "%d choice%s came back" % (len(choices), "" if len(choices) == 1 else "s")
+
+
+n_probe(2, code(2))
+# scripts/local_server.py starts llama.cpp's server with 4 slots (--parallel 4).
+n_probe(5, "`5` (more than the C++ server's 4 slots)")
 
 
 @probe("temperature", "`0`, `1.5`")
@@ -257,15 +310,23 @@ penalty_probe("presence_penalty")
 @probe("logit_bias", '`{"<id of Yes>": 100}`')
 def _logit_bias(server: Server) -> Outcome:
     # Token ids belong to the model's tokenizer: ask this server for the id of "Yes".
-    # /extras/tokenize is llama-cpp-python's own endpoint, outside /v1.
-    root = server.base_url[: -len("/v1")] if server.base_url.endswith("/v1") else server.base_url
-    tokens = request("POST", root + "/extras/tokenize", {"input": "Yes"}).json()["tokens"]
+    tokens = _tokenize(server, "Yes")
     assert len(tokens) == 1, "'Yes' is not one token for this model: %s" % tokens
     completion = server.chat({"temperature": 0, "max_tokens": 4, "logit_bias": {str(tokens[0]): 100}})
     text = completion["choices"][0]["message"]["content"] or ""
     if text and text == "Yes" * completion["usage"]["completion_tokens"]:
         return "honoured", "every generated token is `Yes`"
     return "ignored", "the greedy answer is not made of the favoured token"
+
+
+def _tokenize(server: Server, text: str) -> List[int]:
+    """Token ids from whichever endpoint the server has (both outside ``/v1``):
+    llama-cpp-python's ``/extras/tokenize`` or llama.cpp's ``/tokenize``."""
+    for path, body in (("/extras/tokenize", {"input": text}), ("/tokenize", {"content": text})):
+        answer = request("POST", server.root + path, body)
+        if answer.status == 200:
+            return [int(token) for token in answer.json()["tokens"]]
+    raise AssertionError("%s has no tokenize endpoint" % server.root)
 
 
 # --- output shape ----------------------------------------------------------------------------
@@ -424,10 +485,105 @@ accepted_probe("prompt_cache_options", {"ttl": "30m"})
 accepted_probe("moderation", {"model": "omni-moderation-latest"})
 
 
+# --- behaviour that is not a parameter ------------------------------------------------------------
+
+
+@behaviour("error answer", '`"messages": "not a list"`')
+def _error_answer(server: Server) -> str:
+    answer = post_chat(server.base_url, {"model": server.model, "messages": "not a list", "max_tokens": 4})
+    try:
+        error = answer.json().get("error")
+    except ValueError:
+        return "HTTP %d, not JSON" % answer.status
+    if not isinstance(error, dict):
+        return "HTTP %d, no `error` object: %s" % (answer.status, _keys(answer.json()))
+    return "HTTP %d; `error` has %s" % (answer.status, _keys(error))
+
+
+def _keys(value: Any) -> str:
+    return ", ".join("`%s`" % key for key in sorted(value)) if isinstance(value, dict) else "(not an object)"
+
+
+def _schema_properties(name: str) -> List[str]:
+    return list(json.loads(SCHEMA.read_text(encoding="utf-8"))["components"]["schemas"][name]["properties"])
+
+
+def _extra_keys(found: Dict[str, Any], schema: str) -> List[str]:
+    return sorted(key for key in found if key not in _schema_properties(schema))
+
+
+@behaviour("keys OpenAI's schema does not have", "a completion")
+def _extra_completion_keys(server: Server) -> str:
+    completion = server.chat({"temperature": 0, "max_tokens": 4})
+    parts = [
+        ("", _extra_keys(completion, "CreateChatCompletionResponse")),
+        ("message: ", _extra_keys(completion["choices"][0]["message"], "ChatCompletionResponseMessage")),
+        ("usage: ", _extra_keys(completion["usage"], "CompletionUsage")),
+    ]
+    said = ["%s%s" % (where, ", ".join("`%s`" % key for key in keys)) for where, keys in parts if keys]
+    return "; ".join(said) if said else "none"
+
+
+@behaviour("keys OpenAI's schema does not have", "a stream chunk")
+def _extra_chunk_keys(server: Server) -> str:
+    chunks, _ = check_stream(server.send({"stream": True, "temperature": 0, "max_tokens": 4}))
+    keys = sorted(
+        {key for chunk in chunks for key in _extra_keys(chunk, "CreateChatCompletionStreamResponse")}
+    )
+    return ", ".join("`%s`" % key for key in keys) if keys else "none"
+
+
+@behaviour("`x-request-id` header", "a completion, and an error")
+def _request_id(server: Server) -> str:
+    good = server.send({"max_tokens": 4})
+    bad = post_chat(server.base_url, {"model": server.model, "messages": "not a list"})
+    seen = ["x-request-id" in good.headers, "x-request-id" in bad.headers]
+    return {(True, True): "on both", (False, False): "on neither"}.get(
+        tuple(seen), "on the completion only" if seen[0] else "on the error only"
+    )
+
+
+@behaviour("comment lines (`:`)", "a stream of 4 tokens")
+def _comments(server: Server) -> str:
+    answer = server.send({"stream": True, "max_tokens": 4})
+    lines = answer.body.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    count = sum(1 for line in lines if line.startswith(":"))
+    return "none" if count == 0 else "%d" % count
+
+
+@behaviour("a streamed tool call", "`tool_choice` naming the function")
+def _streamed_tool_call(server: Server) -> str:
+    answer = server.send(
+        {
+            "stream": True,
+            "temperature": 0,
+            "max_tokens": 24,
+            "tools": [WEATHER_TOOL],
+            "tool_choice": FORCE_WEATHER,
+        },
+        WEATHER,
+    )
+    chunks, _ = check_stream(answer)
+    deltas = [
+        call
+        for chunk in chunks
+        for choice in chunk["choices"]
+        for call in choice["delta"].get("tool_calls") or []
+    ]
+    if not deltas:
+        return "no tool call came back"
+    named = sum(1 for delta in deltas if (delta.get("function") or {}).get("name"))
+    with_id = sum(1 for delta in deltas if delta.get("id"))
+    if named == with_id == 1:
+        return "the id and the name once, in the first delta; then only `arguments`"
+    return "the id in %d and the name in %d of %d deltas" % (with_id, named, len(deltas))
+
+
 # --- measuring and comparing ---------------------------------------------------------------------
 
 
 def measure(server: Server) -> List[Row]:
+    """One row per parameter probe; the cell is ``result: observation``."""
     rows = []
     for parameter, value, func in PROBES:
         try:
@@ -435,8 +591,12 @@ def measure(server: Server) -> List[Row]:
         except Rejected as exc:
             result, observation = "rejected", "HTTP %d: %s" % (exc.answer.status, _short_error(exc.answer))
         assert result in RESULTS, (parameter, result)
-        rows.append(Row("`%s`" % parameter, value, result, observation))
+        rows.append(Row("`%s`" % parameter, value, "%s: %s" % (result, observation)))
     return rows
+
+
+def measure_behaviour(server: Server) -> List[Row]:
+    return [Row(what, sent, func(server)) for what, sent, func in BEHAVIOURS]
 
 
 def _short_error(answer: Answer) -> str:
@@ -450,33 +610,49 @@ def _short_error(answer: Answer) -> str:
     return message.splitlines()[0][:120] if message else "(no message)"
 
 
-def render(rows: Sequence[Row]) -> List[str]:
-    lines = ["| %s |" % " | ".join(HEADER), "| %s |" % " | ".join("---" for _ in HEADER)]
-    lines += ["| %s |" % " | ".join(row) for row in rows]
+Table = List[Tuple[str, ...]]  # rows of cells, without the header
+
+
+def render(header: Sequence[str], table: Table) -> List[str]:
+    lines = ["| %s |" % " | ".join(header), "| %s |" % " | ".join("---" for _ in header)]
+    lines += ["| %s |" % " | ".join(row) for row in table]
     return lines
 
 
-def doc_rows(text: str, section: str) -> List[Row]:
+def doc_table(text: str, section: str, header: Sequence[str]) -> Table:
     """The rows of the first Markdown table under the heading that contains ``section``."""
     lines = text.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("#") and section in line]
     assert starts, "no heading containing %r in %s" % (section, DOC)
-    table = []  # type: List[str]
+    found = []  # type: List[str]
     for line in lines[starts[0] + 1 :]:
         if line.startswith("#"):
             break
         if line.startswith("|"):
-            table.append(line)
-        elif table:
+            found.append(line)
+        elif found:
             break
-    assert len(table) >= 2, "no table under %r in %s" % (section, DOC)
-    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table]
-    assert tuple(cells[0]) == HEADER, "table header is %s, expected %s" % (cells[0], HEADER)
-    rows = []
-    for cell in cells[2:]:
-        assert len(cell) == len(HEADER), "row with %d cells: %s" % (len(cell), cell)
-        rows.append(Row(*cell))
-    return rows
+    assert len(found) >= 2, "no table under %r in %s" % (section, DOC)
+    cells = [tuple(cell.strip() for cell in line.strip().strip("|").split("|")) for line in found]
+    assert cells[0] == tuple(header), "table header is %s, expected %s" % (cells[0], tuple(header))
+    for row in cells[2:]:
+        assert len(row) == len(header), "row with %d cells: %s" % (len(row), row)
+    return cells[2:]
+
+
+def with_column(table: Table, column: int, rows: Sequence[Row], width: int) -> Table:
+    """``table`` with its cells in ``column`` replaced by the measured ``rows``.
+
+    The rows come in the measured order; another column's cell is kept where the
+    row (its first two cells) is in ``table``, else it reads "not measured yet".
+    """
+    kept = {row[:2]: row for row in table}
+    out = []
+    for parameter, value, cell in rows:
+        cells = list(kept.get((parameter, value), (parameter, value) + ("not measured yet",) * (width - 2)))
+        cells[column] = cell
+        out.append(tuple(cells))
+    return out
 
 
 def request_fields_in_schema() -> List[str]:
@@ -500,42 +676,90 @@ def sent_by_package() -> List[str]:
     return [name for name in request_fields_in_schema() if name in names]
 
 
-@pytest.fixture(scope="module")
-def measured(real_server: Any) -> List[Row]:
-    return measure(Server(real_server.base_url, real_server.model))
+class Measured(NamedTuple):
+    column: int  # the index of this server's column in HEADER and BEHAVIOUR_HEADER
+    parameters: List[Row]
+    behaviour: List[Row]
+
+
+@pytest.fixture(scope="module", params=range(len(COLUMNS)), ids=[column.label for column in COLUMNS])
+def measured(request: pytest.FixtureRequest, _start_real_server: Callable[[str], Any]) -> Measured:
+    column = COLUMNS[request.param]
+    started = _start_real_server(column.server)
+    server = Server(started.base_url, started.model)
+    return Measured(2 + request.param, measure(server), measure_behaviour(server))
 
 
 @pytest.mark.integration
-def test_every_parameter_the_package_sends_is_measured(measured: List[Row]) -> None:
-    seen = {row.parameter.strip("`") for row in measured}
+def test_every_parameter_the_package_sends_is_measured(measured: Measured) -> None:
+    seen = {row.parameter.strip("`") for row in measured.parameters}
     missing = [name for name in sent_by_package() if name not in seen]
     assert not missing, "no probe for: %s (add one to tests/test_compatibility.py)" % missing
     assert "messages" not in seen and len(sent_by_package()) >= 30
 
 
-@pytest.mark.integration
-def test_doc_table_matches_what_the_server_does(measured: List[Row]) -> None:
-    documented = doc_rows(DOC.read_text(encoding="utf-8"), SECTION)
-    if documented != measured:
+def _check_doc_column(section: str, header: Sequence[str], column: int, rows: Sequence[Row]) -> None:
+    documented = doc_table(DOC.read_text(encoding="utf-8"), section, header)
+    now = with_column(documented, column, rows, len(header))
+    if documented != now:
         diff = "\n".join(
             difflib.unified_diff(
-                render(documented), render(measured), "docs/compatibility.md", "measured now", lineterm=""
+                render(header, documented),
+                render(header, now),
+                "docs/compatibility.md",
+                "measured now",
+                lineterm="",
             )
         )
         pytest.fail(
-            "docs/compatibility.md is stale: the table under %r differs from what the server "
-            "does now.\n%s\n\nThe measured table, to paste into the doc:\n%s"
-            % (SECTION, diff, "\n".join(render(measured)))
+            "docs/compatibility.md is stale: the %r column of the table under %r differs from what "
+            "the server does now.\n%s\n\nThe table with that column measured now, to paste into the doc:\n%s"
+            % (header[column], section, diff, "\n".join(render(header, now)))
         )
 
 
+@pytest.mark.integration
+def test_doc_table_matches_what_the_server_does(measured: Measured) -> None:
+    _check_doc_column(SECTION, HEADER, measured.column, measured.parameters)
+
+
+@pytest.mark.integration
+def test_doc_behaviour_table_matches_what_the_server_does(measured: Measured) -> None:
+    _check_doc_column(BEHAVIOUR_SECTION, BEHAVIOUR_HEADER, measured.column, measured.behaviour)
+
+
+def test_doc_tables_say_a_result_in_every_parameter_cell() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for row in doc_table(text, SECTION, HEADER):
+        for cell in row[2:]:
+            assert cell.split(":", 1)[0] in RESULTS, "%s: a cell must start with one of %s: %r" % (
+                row[0],
+                RESULTS,
+                cell,
+            )
+    assert len(doc_table(text, BEHAVIOUR_SECTION, BEHAVIOUR_HEADER)) == len(BEHAVIOURS)
+
+
 def test_doc_table_parser_reads_rendered_rows() -> None:
-    rows = [
-        Row("`n`", "`2`", "ignored", "1 choice came back"),
-        Row("`stop`", "a word", "honoured", "ends before it, finish_reason `stop`"),
+    header = ("parameter", "value sent", "a", "b")
+    table = [
+        ("`n`", "`2`", "ignored: 1 choice came back", "honoured: 2 choices"),
+        ("`stop`", "a word", "honoured: ends before it, finish_reason `stop`", "honoured: the same"),
     ]
-    text = "# t\n\n## %s\n\nintro\n\n%s\n\nafter\n\n## next\n| x |\n" % (SECTION, "\n".join(render(rows)))
-    assert doc_rows(text, SECTION) == rows
+    text = "# t\n\n## %s\n\nintro\n\n%s\n\nafter\n\n## next\n| x |\n" % (
+        SECTION,
+        "\n".join(render(header, table)),
+    )
+    assert doc_table(text, SECTION, header) == table
+
+
+def test_one_column_is_replaced_and_new_rows_are_marked() -> None:
+    table = [("`n`", "`2`", "ignored: 1 choice", "honoured: 2 choices")]
+    rows = [Row("`n`", "`2`", "honoured: 2 choices"), Row("`seed`", "`42`", "honoured: one text")]
+    assert with_column(table, 2, rows, 4) == [
+        ("`n`", "`2`", "honoured: 2 choices", "honoured: 2 choices"),
+        ("`seed`", "`42`", "honoured: one text", "not measured yet"),
+    ]
 
 
 def test_short_error_keeps_the_pydantic_message_and_drops_the_traceback() -> None:
@@ -562,7 +786,7 @@ def test_doc_has_every_provider_marked_documented_not_measured() -> None:
 
 
 def main() -> int:
-    """Start the server, measure, print the table (for writing docs/compatibility.md)."""
+    """Start both servers, measure, print the two tables (for writing docs/compatibility.md)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
@@ -570,11 +794,23 @@ def main() -> int:
         raise SystemExit("scripts/local_server.py not found")
     local_server = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(local_server)
-    running = local_server.LocalServer.start(quiet=True)
+    text = DOC.read_text(encoding="utf-8")
     try:
-        print("\n".join(render(measure(Server(running.base_url, running.model)))))
-    finally:
-        running.stop()
+        parameters = doc_table(text, SECTION, HEADER)
+        behaviours = doc_table(text, BEHAVIOUR_SECTION, BEHAVIOUR_HEADER)
+    except AssertionError:  # a new table, or a new column: start from nothing
+        parameters, behaviours = [], []
+    for index, column in enumerate(COLUMNS):
+        running = local_server.LocalServer.start(column.server, quiet=True)
+        try:
+            server = Server(running.base_url, running.model)
+            parameters = with_column(parameters, 2 + index, measure(server), len(HEADER))
+            behaviours = with_column(behaviours, 2 + index, measure_behaviour(server), len(BEHAVIOUR_HEADER))
+        finally:
+            running.stop()
+    print("\n".join(render(HEADER, parameters)))
+    print()
+    print("\n".join(render(BEHAVIOUR_HEADER, behaviours)))
     return 0
 
 

@@ -168,3 +168,32 @@ def test_build_tools_come_from_path_when_new_enough(
     assert tools == (str(venv / "bin" / "cmake"), str(venv / "bin" / "ninja"))
     assert len(installed) == 1 and installed[0][-2:] == ["cmake", "ninja"]
     assert installed[0][:3] == [str(venv / "bin" / "python"), "-m", "pip"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX flock")
+def test_a_finished_build_is_used_while_another_run_holds_the_lock(local_server: Any, tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    venv = local_server.env_dir()
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    (venv / "openai_params-ready.json").write_text(json.dumps({"model": str(model)}))
+    _write_marker(local_server, venv, local_server._cpp_build_key())
+    found: List[Path] = []
+    with open(str(venv.parent / (venv.name + ".lock")), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # another run, building
+        try:
+            for servers in (["llama-cpp-python"], ["llama.cpp"], local_server.SERVERS):
+                worker = threading.Thread(
+                    target=lambda names: found.append(local_server.setup(True, names)), args=(servers,)
+                )
+                worker.start()
+                worker.join(timeout=30)
+                assert not worker.is_alive(), "setup waited for the lock with %s built" % (servers,)
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    assert found == [model, model, model]

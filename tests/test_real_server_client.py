@@ -1,38 +1,34 @@
-"""The package's own client against the real llama.cpp server.
+"""The package's own client against the two real servers.
 
 ``test_real_server_raw.py`` checks that the bodies the parameters build are
 accepted; this file drives the whole client (transport, SSE decoder, stream
-reader, accumulator, background calls) against the real server
-(llama-cpp-python 0.3.36 serving SmolLM2-135M-Instruct, see
-docs/compatibility.md) and asserts on what comes back. What the server
-*received* cannot be observed here: those assertions live in the fake-server
-tests.
+reader, accumulator, background calls) against each real server
+(llama-cpp-python 0.3.36's Python server and llama.cpp's C++ ``llama-server``,
+both serving SmolLM2-135M-Instruct, see docs/compatibility.md) and asserts on
+what comes back. What the server *received* cannot be observed here: those
+assertions live in the fake-server tests.
 
-Facts about this server that the tests rely on (measured, see
-docs/compatibility.md):
+Every test runs on both servers. Where they differ, the test reads the
+server's row of ``FACTS`` (each fact measured, see docs/compatibility.md)
+instead of branching on its name. Facts both servers share:
 
-* with ``seed`` and ``temperature=0`` it answers the same text to the same
-  request, streamed or not, so a streamed result can be compared with a
-  non-streamed one field by field;
-* it sends ``x-request-id`` on every answer (errors too), and no
-  ``x-ratelimit-*`` headers;
-* request validation errors (``response_format`` ``json_schema``, a malformed
-  body) come back as **500** ``internal_server_error``;
-* streams carry no usage;
-* a streamed tool call repeats its id and function name in every delta.
+* with ``seed`` and ``temperature=0`` the same request gets the same text,
+  streamed or not, so a streamed result can be compared with a non-streamed
+  one field by field.
 
-Answers are capped with ``max_tokens`` (this server ignores
+Answers are capped with ``max_tokens`` (llama-cpp-python ignores
 ``max_completion_tokens``) so that the file runs in a few seconds.
 """
 
 import json
 import re
 import threading
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, NamedTuple, Type
 
 import pytest
 
 from openai_params import (
+    BadRequestError,
     InternalServerError,
     NotFoundError,
     OpenAI,
@@ -54,8 +50,64 @@ WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}
 
 # Rejected by llama-cpp-python's request validation, with status 500.
 JSON_SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+# A body both servers reject: messages must be a list.
+MALFORMED = {"extra_body": {"messages": "not a list"}}
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+class Facts(NamedTuple):
+    """Where the two servers differ, as measured (docs/compatibility.md)."""
+
+    request_id: bool  # an x-request-id header on every answer, errors too
+    not_found: str  # the message of the 404 for an unknown model
+    rejected_status: int  # the status of a request it refuses to read (messages not a list)
+    rejected_error: Type[OpenAIException]
+    rejected_type: str  # error.type of that answer
+    rejected_says: str  # a part of its message
+    stream_usage: bool  # streams end with usage (without stream_options)
+    force_tool: Any  # a tool_choice that makes it call get_weather
+    tool_call_repeats: bool  # a streamed call repeats its id and name in every delta
+    function_call: bool  # answers with a tool call carry the deprecated function_call too
+
+
+FACTS = {
+    "llama-cpp-python": Facts(
+        request_id=True,
+        not_found="Not Found",  # {"detail": "Not Found"}
+        rejected_status=500,
+        rejected_error=InternalServerError,
+        rejected_type="internal_server_error",
+        rejected_says="valid list",
+        stream_usage=False,
+        force_tool=FORCE_WEATHER,
+        tool_call_repeats=True,
+        function_call=True,
+    ),
+    "llama.cpp": Facts(
+        request_id=False,
+        not_found="File Not Found",
+        rejected_status=400,
+        rejected_error=BadRequestError,
+        rejected_type="invalid_request_error",
+        rejected_says="",
+        stream_usage=False,
+        force_tool="required",  # a tool_choice object is read as "auto"
+        tool_call_repeats=False,
+        function_call=False,
+    ),
+}
+
+
+@pytest.fixture()
+def facts(real_server: Any) -> Facts:
+    return FACTS[real_server.name]
+
+
+def _counts(usage: Any) -> Dict[str, int]:
+    """The token counts of a usage object (llama.cpp adds cached-token details that vary)."""
+    return {key: usage[key] for key in COUNTS}
 
 
 @pytest.fixture()
@@ -81,7 +133,7 @@ def _stream_all(client: OpenAI, messages: Any, **fields: Any) -> Any:
 # -- non-streamed calls -----------------------------------------------------------------------
 
 
-def test_create_returns_a_complete_result(client: OpenAI, real_server: Any) -> None:
+def test_create_returns_a_complete_result(client: OpenAI, real_server: Any, facts: Facts) -> None:
     r = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
     assert isinstance(r, OpenAIChatCompletionResult)
     assert r.success, r.errors
@@ -89,10 +141,12 @@ def test_create_returns_a_complete_result(client: OpenAI, real_server: Any) -> N
     assert r.status == 200
     assert r.terminated
     assert r.headers["content-type"].startswith("application/json")
-    # This server sends a request id; the result exposes it.
-    assert REQUEST_ID.match(r.headers["x-request-id"]), r.headers
-    assert r.request_id == r.headers["x-request-id"]
-    assert not r.rate_limit  # no x-ratelimit-* headers from this server
+    if facts.request_id:  # the result exposes the server's request id
+        assert REQUEST_ID.match(r.headers["x-request-id"]), r.headers
+        assert r.request_id == r.headers["x-request-id"]
+    else:
+        assert "x-request-id" not in r.headers and r.request_id is None
+    assert not r.rate_limit  # no x-ratelimit-* headers from these servers
     assert r.id is not None and r.id.startswith("chatcmpl-")
     assert r.model == real_server.model
     assert isinstance(r.created, int)
@@ -127,27 +181,29 @@ def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenA
     for r in (by_kwargs, by_object, by_dict):
         assert r.success, r.errors
     assert by_object.text == by_kwargs.text == by_dict.text
-    assert by_object.usage == by_kwargs.usage == by_dict.usage
+    assert _counts(by_object.usage) == _counts(by_kwargs.usage) == _counts(by_dict.usage)
 
 
-def test_models_list_names_the_served_model(client: OpenAI, real_server: Any) -> None:
+def test_models_list_names_the_served_model(client: OpenAI, real_server: Any, facts: Facts) -> None:
     r = client.models.list()
     assert r.success, r.errors
     assert r.status == 200
     assert r.body["object"] == "list"
     assert real_server.model in [m["id"] for m in r.items], r.body
-    assert r.request_id == r.headers["x-request-id"]
+    assert r.request_id == r.headers.get("x-request-id")
+    assert (r.request_id is not None) == facts.request_id
 
 
-def test_models_retrieve_unknown_model_is_not_found(client: OpenAI) -> None:
+def test_models_retrieve_unknown_model_is_not_found(client: OpenAI, facts: Facts) -> None:
     r = client.models.retrieve("no-such-model")
     assert not r.success
     assert r.status == 404
     assert len(r.errors) == 1
     error = r.errors[0]
     assert error.status == 404 and error.is_not_found_error and not error.is_server_error
-    assert error.message == "Not Found"  # the server's {"detail": "Not Found"}
-    assert REQUEST_ID.match(error.request_id or ""), error
+    assert error.message == facts.not_found
+    if facts.request_id:
+        assert REQUEST_ID.match(error.request_id or ""), error
     assert r.request_id == error.request_id
     with pytest.raises(NotFoundError) as raised:
         r.throw()
@@ -156,53 +212,58 @@ def test_models_retrieve_unknown_model_is_not_found(client: OpenAI) -> None:
     with pytest.raises(NotFoundError) as raised:
         client.models.retrieve("no-such-model", OpenAIParameters(throw=True))
     assert raised.value.status_code == 404
-    assert raised.value.message == "Not Found"
+    assert raised.value.message == facts.not_found
 
 
-@pytest.mark.parametrize(
-    "fields, says",
-    [
-        ({"response_format": JSON_SCHEMA_FORMAT}, "json_object"),
-        ({"extra_body": {"messages": "not a list"}}, "valid list"),
-    ],
-    ids=["json_schema", "malformed_messages"],
-)
-def test_rejected_request_is_a_500_error_result(
-    client: OpenAI, real_server: Any, fields: Dict[str, Any], says: str
-) -> None:
+def test_rejected_request_is_an_error_result(client: OpenAI, real_server: Any, facts: Facts) -> None:
     # max_retries=0: a 500 is retried by default, and this one cannot get better.
-    params = dict(fields, model=real_server.model, max_tokens=4, max_retries=0)
+    params = dict(MALFORMED, model=real_server.model, max_tokens=4, max_retries=0)
     r = client.chat.completions.create(MESSAGES, **params)
     assert not r.success
-    assert r.status == 500
+    assert r.status == facts.rejected_status
     assert r.choice is None and r.text == ""
     error = r.errors[0]
-    assert error.status == 500 and error.is_server_error
-    assert error.type == "internal_server_error"
-    assert says in error.message, error.message
-    assert REQUEST_ID.match(error.request_id or ""), error
+    assert error.status == facts.rejected_status
+    assert error.is_server_error == (facts.rejected_status >= 500)
+    assert error.type == facts.rejected_type
+    assert facts.rejected_says in error.message, error.message
+    if facts.request_id:
+        assert REQUEST_ID.match(error.request_id or ""), error
     assert isinstance(error.body, dict) and "error" in error.body
-    with pytest.raises(InternalServerError) as raised:
+    with pytest.raises(facts.rejected_error) as raised:
         r.throw()
-    assert raised.value.status_code == 500
-    with pytest.raises(InternalServerError) as raised:
+    assert raised.value.status_code == facts.rejected_status
+    with pytest.raises(facts.rejected_error) as raised:
         client.chat.completions.create(MESSAGES, throw=True, **params)
-    assert raised.value.status_code == 500
-    assert says in raised.value.message
+    assert raised.value.status_code == facts.rejected_status
+    assert facts.rejected_says in raised.value.message
     assert isinstance(raised.value, OpenAIException)
+
+
+@pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
+def test_json_schema_is_a_500_on_llama_cpp_python(client: OpenAI, real_server: Any) -> None:
+    # llama-cpp-python's request validation refuses json_schema, and says so with a 500.
+    params = dict(model=real_server.model, max_tokens=4, max_retries=0, response_format=JSON_SCHEMA_FORMAT)
+    r = client.chat.completions.create(MESSAGES, **params)
+    assert not r.success and r.status == 500
+    error = r.errors[0]
+    assert error.is_server_error and error.type == "internal_server_error"
+    assert "json_object" in error.message, error.message
+    with pytest.raises(InternalServerError):
+        client.chat.completions.create(MESSAGES, throw=True, **params)
 
 
 # -- iterator streaming -----------------------------------------------------------------------
 
 
-def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: Any) -> None:
+def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: Any, facts: Facts) -> None:
     chunks, final, stream = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
     assert len(chunks) >= 2
     for chunk in chunks:
         assert isinstance(chunk, OpenAIChatCompletionStreamResult)
         assert chunk.success and chunk.status == 200 and not chunk.terminated
         assert chunk.id == final.id
-        assert chunk.choice is not None  # no usage-only chunks from this server
+        assert chunk.choice is not None  # no usage-only chunks without stream_options
     assert chunks[0].choice.delta.role == "assistant"
     finishing = [c.choice.finish_reason for c in chunks if c.choice.finish_reason]
     assert len(finishing) == 1 and chunks[-1].choice.finish_reason == finishing[0]
@@ -210,8 +271,9 @@ def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: An
     assert final.success, final.errors
     assert final.terminated and final.status == 200
     assert final.headers["content-type"].startswith("text/event-stream")
-    assert REQUEST_ID.match(final.request_id or ""), final.headers
-    assert final.request_id == stream.headers["x-request-id"]
+    if facts.request_id:
+        assert REQUEST_ID.match(final.request_id or ""), final.headers
+    assert final.request_id == stream.headers.get("x-request-id")
     content = final.choice.message.content
     assert content and "".join(c.text for c in chunks) == content
     assert final.choice.finish_reason == finishing[0]
@@ -219,8 +281,8 @@ def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: An
     assert final.model == real_server.model
 
 
-def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server: Any) -> None:
-    # Checked on this server: with a seed and temperature 0, streamed and
+def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server: Any, facts: Facts) -> None:
+    # Checked on both servers: with a seed and temperature 0, streamed and
     # non-streamed answers are identical, token for token.
     plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
     _chunks, streamed, _ = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
@@ -233,13 +295,15 @@ def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server:
     assert len(streamed.choices) == len(plain.choices) == 1
     assert streamed.body["object"] == plain.body["object"] == "chat.completion"
     assert streamed.model == plain.model
-    # The server sends no usage in streams (stream_options is ignored too).
-    assert streamed.usage is None and plain.usage is not None
+    # Usage in a stream only when the server sends it unasked (stream_options is not sent here).
+    assert (streamed.usage is not None) == facts.stream_usage and plain.usage is not None
 
 
-def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_server: Any) -> None:
+def test_streamed_tool_call_merges_to_the_non_streamed_one(
+    client: OpenAI, real_server: Any, facts: Facts
+) -> None:
     fields = dict(
-        GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=FORCE_WEATHER, max_tokens=24
+        GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=facts.force_tool, max_tokens=24
     )
     plain = client.chat.completions.create(WEATHER_MESSAGES, **fields)
     chunks, streamed, _ = _stream_all(client, WEATHER_MESSAGES, **fields)
@@ -249,8 +313,8 @@ def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_
     streamed_calls = streamed.choice.message.tool_calls
     assert len(plain_calls) == len(streamed_calls) == 1
 
-    # Each call id is made from its own completion's id ("call__0_get_weather_cmpl-..."),
-    # so the ids differ between the two calls; everything else is the same.
+    # Each call id is made fresh for each completion, so the ids differ between
+    # the two calls; everything else is the same.
     def without_id(call: Dict[str, Any]) -> Dict[str, Any]:
         return {k: v for k, v in call.items() if k != "id"}
 
@@ -260,18 +324,26 @@ def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_
     assert arguments == json.loads(plain_calls[0]["function"]["arguments"])
     assert isinstance(arguments["city"], str)
 
-    # This server repeats the id and the name in every delta: merged, they appear once.
-    deltas = [call for chunk in chunks for call in chunk.choice.tool_calls]
+    deltas = [call for chunk in chunks if chunk.choice is not None for call in chunk.choice.tool_calls]
     assert len(deltas) > 1
-    assert {d["id"] for d in deltas} == {streamed_calls[0]["id"]}
-    assert plain_calls[0]["id"].startswith("call_") and streamed_calls[0]["id"].startswith("call_")
-    assert "".join(d["function"]["arguments"] for d in deltas) == streamed_calls[0]["function"]["arguments"]
-    # Both carry the deprecated function_call alongside tool_calls.
+    with_id = [d for d in deltas if d.get("id")]
+    if facts.tool_call_repeats:  # the id and the name in every delta: merged, they appear once
+        assert len(with_id) == len(deltas)
+    else:  # OpenAI's way: the id and the name once, in the first delta
+        assert with_id == [deltas[0]]
+    assert {d["id"] for d in with_id} == {streamed_calls[0]["id"]}
+    assert isinstance(plain_calls[0]["id"], str) and plain_calls[0]["id"]
     assert (
-        _without_nulls(streamed.body["choices"][0]["message"])["function_call"]
-        == plain.body["choices"][0]["message"]["function_call"]
+        "".join(d["function"].get("arguments") or "" for d in deltas)
+        == streamed_calls[0]["function"]["arguments"]
     )
-    assert streamed.choice.message.content is None and plain.choice.message.content is None
+    streamed_message = _without_nulls(streamed.body["choices"][0]["message"])
+    if facts.function_call:  # the deprecated function_call alongside tool_calls, in both
+        assert streamed_message["function_call"] == plain.body["choices"][0]["message"]["function_call"]
+    else:
+        assert "function_call" not in streamed_message
+        assert "function_call" not in plain.body["choices"][0]["message"]
+    assert not streamed.choice.message.content and not plain.choice.message.content
 
 
 def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
@@ -296,20 +368,21 @@ def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
     assert content == plain.choice.message.content
 
 
-def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any) -> None:
-    params = dict(model=real_server.model, max_tokens=4, max_retries=0, response_format=JSON_SCHEMA_FORMAT)
+def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any, facts: Facts) -> None:
+    params = dict(MALFORMED, model=real_server.model, max_tokens=4, max_retries=0)
     with client.chat.completions.stream(MESSAGES, **params) as stream:
         chunks = list(stream)
         final = stream.result()
     # throw=False: one last chunk that says what went wrong, and the same in result().
+    status = facts.rejected_status
     assert len(chunks) == 1
     assert not chunks[0].success and chunks[0].terminated and chunks[0].choice is None
-    assert chunks[0].status == 500 and chunks[0].errors[0].status == 500
-    assert not final.success and final.status == 500
-    assert [e.status for e in final.errors] == [500]
-    assert final.errors[0].type == "internal_server_error"
+    assert chunks[0].status == status and chunks[0].errors[0].status == status
+    assert not final.success and final.status == status
+    assert [e.status for e in final.errors] == [status]
+    assert final.errors[0].type == facts.rejected_type
     assert final.choice is None
-    with pytest.raises(InternalServerError):
+    with pytest.raises(facts.rejected_error):
         client.chat.completions.stream(MESSAGES, throw=True, **params)
 
 
@@ -370,10 +443,10 @@ def test_callbacks_on_a_non_streamed_call(client: OpenAI, real_server: Any) -> N
     assert final.success and final.status == 200, final.errors
     assert terminated == [final] and responded == [final]
     plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
-    assert final.text == plain.text and final.usage == plain.usage
+    assert final.text == plain.text and _counts(final.usage) == _counts(plain.usage)
 
 
-def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any) -> None:
+def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any, facts: Facts) -> None:
     seen: List[OpenAIChatCompletionStreamResult] = []
     terminated: List[Any] = []
     responded: List[Any] = []
@@ -383,22 +456,22 @@ def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any) -> Non
         model=real_server.model,
         max_tokens=4,
         max_retries=0,
-        response_format=JSON_SCHEMA_FORMAT,
         stream=True,
         on_data=seen.append,
         on_terminate=terminated.append,
         on_response=responded.append,
         on_error=failed.append,
+        **MALFORMED,
     )
     final = handle.result(timeout=30)
-    assert not final.success and final.status == 500
-    assert [e.status for e in final.errors] == [500]
+    assert not final.success and final.status == facts.rejected_status
+    assert [e.status for e in final.errors] == [facts.rejected_status]
     assert terminated == [final] and failed == [final] and responded == []
     # on_data gets the stream's last chunk, which says it failed.
     assert len(seen) == 1 and not seen[0].success
 
 
-def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: Any) -> None:
+def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: Any, facts: Facts) -> None:
     terminated: List[Any] = []
     failed: List[Any] = []
     handle = client.chat.completions.create(
@@ -406,20 +479,20 @@ def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: 
         model=real_server.model,
         max_tokens=4,
         max_retries=0,
-        response_format=JSON_SCHEMA_FORMAT,
         stream=True,
         throw=True,
         on_data=lambda c: None,
         on_terminate=terminated.append,
         on_error=failed.append,
+        **MALFORMED,
     )
-    with pytest.raises(InternalServerError):
+    with pytest.raises(facts.rejected_error):
         handle.result(timeout=30)
     assert len(terminated) == 1 and failed == terminated
     final = terminated[0]
-    assert not final.success and final.status == 500
+    assert not final.success and final.status == facts.rejected_status
     # One failure, reported once (not once by the stream and again by the worker).
-    assert [e.status for e in final.errors] == [500], final.errors
+    assert [e.status for e in final.errors] == [facts.rejected_status], final.errors
 
 
 def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any) -> None:
