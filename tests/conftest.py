@@ -77,6 +77,7 @@ REAL_SERVERS = ("llama-cpp-python", "llama.cpp")  # the names scripts/local_serv
 class RealServer:
     def __init__(self, name: str, base_url: str, model: str) -> None:
         self.name = name
+        self.profile = name  # each server's own profile has the server's name
         self.base_url = base_url
         self.model = model
 

@@ -76,6 +76,8 @@ def test_chat_with_tools_offline(fake_server: FakeServer) -> None:
 
 
 @pytest.mark.integration
+# The example forces each first round with a tool_choice object, which llama.cpp's server reads as "auto".
+@pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
 def test_chat_with_tools_on_the_real_server(real_server: Any) -> None:
     done = _run(CHAT_WITH_TOOLS, {"OPENAI_BASE_URL": real_server.base_url, "OPENAI_MODEL": real_server.model})
     assert done.returncode == 0, done.stdout + done.stderr

@@ -17,7 +17,12 @@ import pytest
 from openai_params import OpenAI
 from openai_params.transport import Transport
 
-pytestmark = pytest.mark.integration
+# About llama-cpp-python's server: the forced first round names the tool (llama.cpp's server reads a
+# tool_choice object as "auto"), and the content "" is that server's profile.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True),
+]
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 QUESTION = {"role": "user", "content": "What is the weather in Paris?"}

@@ -16,6 +16,9 @@ import pytest
 from openai_params import OpenAI
 from rawhttp import WEATHER_TOOL
 
+# llama-cpp-python's own profile, against that server only (llama.cpp's: test_compatibility.py).
+pytestmark = pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
+
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
 SCHEMA_FORMAT = {
     "type": "json_schema",

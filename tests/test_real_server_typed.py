@@ -102,6 +102,8 @@ def test_the_same_answer_streamed_or_not(client: OpenAI, real_server: Any) -> No
     assert streamed.parsed == plain.parsed
 
 
+# llama.cpp's server reads a tool_choice object as "auto" (docs/compatibility.md).
+@pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
 def test_a_function_tool_call_with_typed_arguments(client: OpenAI, real_server: Any) -> None:
     tool = OpenAITool.from_function(get_weather)
     result = client.chat.completions.create(
