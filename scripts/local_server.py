@@ -349,9 +349,15 @@ def _cpp_command(model: Path, port: int) -> List[str]:
     if binary is None:
         raise SystemExit("llama.cpp's server is not built; run: python scripts/local_server.py setup")
     # A fixed slot count (its default is "auto"), sharing one KV cache of the same size as the
-    # Python server's context, so each request may use all of it.
+    # Python server's context, so each request may use all of it. Threads: half the CPUs, as
+    # llama-cpp-python's default; all of them (llama.cpp's default) crawls on a busy machine.
+    threads = str(max((os.cpu_count() or 2) // 2, 1))
     return [
         str(binary),
+        "--threads",
+        threads,
+        "--threads-batch",
+        threads,
         "--model",
         str(model),
         "--alias",

@@ -178,7 +178,8 @@ def check_stream(answer: Answer) -> Tuple[List[Dict[str, Any]], Dict[int, str]]:
                 assert index not in finished, "two finish_reasons for choice %d" % index
                 finished.add(index)
     assert len(ids) == 1, "chunks of one stream carry one id: %s" % ids
-    assert roles == {"assistant"}, roles
+    # llama.cpp's server sometimes starts a stream without any delta.role (seen, not predictable).
+    assert roles <= {"assistant"}, roles
     assert finished, "no chunk carried a finish_reason"
     return chunks, texts
 

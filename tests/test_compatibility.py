@@ -40,7 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # when run as a script
     sys.path.insert(0, str(ROOT))
 
+from openai_params import OpenAI  # noqa: E402
 from openai_params.parameters import OpenAIChatCompletionParameters  # noqa: E402
+from openai_params.profiles import PROFILES, adapt  # noqa: E402
 from rawhttp import (  # noqa: E402
     FORCE_WEATHER,
     WEATHER_TOOL,
@@ -59,18 +61,25 @@ RESULTS = ("honoured", "accepted", "ignored", "rejected")
 
 
 class Column(NamedTuple):
-    """One measured column: a server (as scripts/local_server.py names it)."""
+    """One measured column: a server (as scripts/local_server.py names it) and the profile
+    the requests are adapted to (``generic``: sent as built, with plain urllib)."""
 
     label: str
     server: str
+    profile: str
 
 
 COLUMNS = (
-    Column("llama-cpp-python", "llama-cpp-python"),
-    Column("llama.cpp", "llama.cpp"),
+    Column("llama-cpp-python", "llama-cpp-python", "generic"),
+    Column("llama-cpp-python, its profile", "llama-cpp-python", "llama-cpp-python"),
+    Column("llama.cpp", "llama.cpp", "generic"),
+    Column("llama.cpp, its profile", "llama.cpp", "llama.cpp"),
 )
+GENERIC = [column for column in COLUMNS if column.profile == "generic"]
 HEADER = ("parameter", "value sent") + tuple(column.label for column in COLUMNS)
-BEHAVIOUR_HEADER = ("behaviour", "request") + tuple(column.label for column in COLUMNS)
+# Behaviour is the servers' own: measured with requests as built.
+BEHAVIOUR_HEADER = ("behaviour", "request") + tuple(column.label for column in GENERIC)
+UNCHANGED = "as sent: the profile changes nothing"
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 CATS = [{"role": "user", "content": "Write the word cat ten times."}]
@@ -136,6 +145,49 @@ class Server:
 
     def texts_for_seeds(self, fields: Dict[str, Any]) -> List[str]:
         return [self.text(dict(fields, seed=seed)) for seed in SEEDS]
+
+
+class ProfiledServer(Server):
+    """The same probes through the package's client with a profile: what the profile makes
+    of each row. Requests the profile leaves as they are go to ``plain`` (the same server,
+    as built) so they are not sent twice; ``applied`` collects the rules that changed one."""
+
+    def __init__(self, plain: Server, profile: str) -> None:
+        super().__init__(plain.base_url, plain.model)
+        self.plain = plain
+        self.profile = PROFILES[profile]
+        self.client = OpenAI(api_key="sk-dummy", base_url=plain.base_url, profile=profile, max_retries=0)
+        self.applied = []  # type: List[str]
+
+    def _adapted(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]]) -> bool:
+        rules = [str(rule) for rule in adapt(self.profile, self.body(fields, messages))[1]]
+        self.applied += [rule for rule in rules if rule not in self.applied]
+        return bool(rules)
+
+    def chat(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]] = HELLO) -> Dict[str, Any]:
+        if not self._adapted(fields, messages):
+            return self.plain.chat(fields, messages)
+        return super().chat(fields, messages)
+
+    def send(self, fields: Dict[str, Any], messages: Sequence[Dict[str, Any]] = HELLO) -> Answer:
+        if not self._adapted(fields, messages):
+            return self.plain.send(fields, messages)
+        fields = dict(fields, model=fields.get("model", self.model))
+        if fields.pop("stream", False):
+            # The chunks as the client read them, written back as the event stream they came in.
+            with self.client.chat.completions.stream(list(messages), **fields) as stream:
+                chunks = [chunk.body for chunk in stream if chunk.success]
+                result = stream.result()
+            raw = b"".join(b"data: %s\n\n" % json.dumps(chunk).encode("utf-8") for chunk in chunks)
+            raw += b"data: [DONE]\n\n"
+        else:
+            result = self.client.chat.completions.create(list(messages), **fields)
+            raw = json.dumps(result.body).encode("utf-8")
+        answer = Answer(result.status, {k.lower(): v for k, v in result.headers.items()}, raw)
+        if not result.success:
+            answer.body = json.dumps(result.errors[0].body).encode("utf-8")
+            raise Rejected(answer)
+        return answer
 
 
 Outcome = Tuple[str, str]  # (result, observation)
@@ -583,15 +635,21 @@ def _streamed_tool_call(server: Server) -> str:
 
 
 def measure(server: Server) -> List[Row]:
-    """One row per parameter probe; the cell is ``result: observation``."""
+    """One row per parameter probe; the cell is ``result: observation``, and through a
+    profile, the rules that changed the request (or that none did)."""
     rows = []
     for parameter, value, func in PROBES:
+        if isinstance(server, ProfiledServer):
+            server.applied = []
         try:
             result, observation = func(server)
         except Rejected as exc:
             result, observation = "rejected", "HTTP %d: %s" % (exc.answer.status, _short_error(exc.answer))
         assert result in RESULTS, (parameter, result)
-        rows.append(Row("`%s`" % parameter, value, "%s: %s" % (result, observation)))
+        cell = "%s: %s" % (result, observation)
+        if isinstance(server, ProfiledServer):
+            cell = "%s (the profile: %s)" % (cell, "; ".join(server.applied)) if server.applied else UNCHANGED
+        rows.append(Row("`%s`" % parameter, value, cell))
     return rows
 
 
@@ -677,17 +735,34 @@ def sent_by_package() -> List[str]:
 
 
 class Measured(NamedTuple):
-    column: int  # the index of this server's column in HEADER and BEHAVIOUR_HEADER
+    column: Column
     parameters: List[Row]
-    behaviour: List[Row]
+    behaviour: List[Row]  # measured on the generic columns only
 
 
-@pytest.fixture(scope="module", params=range(len(COLUMNS)), ids=[column.label for column in COLUMNS])
-def measured(request: pytest.FixtureRequest, _start_real_server: Callable[[str], Any]) -> Measured:
-    column = COLUMNS[request.param]
-    started = _start_real_server(column.server)
-    server = Server(started.base_url, started.model)
-    return Measured(2 + request.param, measure(server), measure_behaviour(server))
+def plain_server(started: Any, servers: Dict[str, Server]) -> Server:
+    """One Server per real server, shared by its columns (its cache saves requests)."""
+    if started.base_url not in servers:
+        servers[started.base_url] = Server(started.base_url, started.model)
+    return servers[started.base_url]
+
+
+@pytest.fixture(scope="module")
+def _plain_servers() -> Dict[str, Server]:
+    return {}
+
+
+@pytest.fixture(scope="module", params=COLUMNS, ids=[column.label for column in COLUMNS])
+def measured(
+    request: pytest.FixtureRequest,
+    _start_real_server: Callable[[str], Any],
+    _plain_servers: Dict[str, Server],
+) -> Measured:
+    column = request.param
+    plain = plain_server(_start_real_server(column.server), _plain_servers)
+    if column.profile == "generic":
+        return Measured(column, measure(plain), measure_behaviour(plain))
+    return Measured(column, measure(ProfiledServer(plain, column.profile)), [])
 
 
 @pytest.mark.integration
@@ -720,22 +795,23 @@ def _check_doc_column(section: str, header: Sequence[str], column: int, rows: Se
 
 @pytest.mark.integration
 def test_doc_table_matches_what_the_server_does(measured: Measured) -> None:
-    _check_doc_column(SECTION, HEADER, measured.column, measured.parameters)
+    _check_doc_column(SECTION, HEADER, HEADER.index(measured.column.label), measured.parameters)
 
 
 @pytest.mark.integration
 def test_doc_behaviour_table_matches_what_the_server_does(measured: Measured) -> None:
-    _check_doc_column(BEHAVIOUR_SECTION, BEHAVIOUR_HEADER, measured.column, measured.behaviour)
+    if measured.column.profile != "generic":
+        return  # behaviour belongs to the server, measured with requests as built
+    column = BEHAVIOUR_HEADER.index(measured.column.label)
+    _check_doc_column(BEHAVIOUR_SECTION, BEHAVIOUR_HEADER, column, measured.behaviour)
 
 
 def test_doc_tables_say_a_result_in_every_parameter_cell() -> None:
     text = DOC.read_text(encoding="utf-8")
     for row in doc_table(text, SECTION, HEADER):
         for cell in row[2:]:
-            assert cell.split(":", 1)[0] in RESULTS, "%s: a cell must start with one of %s: %r" % (
-                row[0],
-                RESULTS,
-                cell,
+            assert cell == UNCHANGED or cell.split(":", 1)[0] in RESULTS, (
+                "%s: a cell must start with one of %s: %r" % (row[0], RESULTS, cell)
             )
     assert len(doc_table(text, BEHAVIOUR_SECTION, BEHAVIOUR_HEADER)) == len(BEHAVIOURS)
 
@@ -786,7 +862,7 @@ def test_doc_has_every_provider_marked_documented_not_measured() -> None:
 
 
 def main() -> int:
-    """Start both servers, measure, print the two tables (for writing docs/compatibility.md)."""
+    """Start both servers, measure every column, print the two tables (for docs/compatibility.md)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("local_server", str(ROOT / "scripts" / "local_server.py"))
@@ -797,15 +873,28 @@ def main() -> int:
     text = DOC.read_text(encoding="utf-8")
     try:
         parameters = doc_table(text, SECTION, HEADER)
-        behaviours = doc_table(text, BEHAVIOUR_SECTION, BEHAVIOUR_HEADER)
     except AssertionError:  # a new table, or a new column: start from nothing
-        parameters, behaviours = [], []
-    for index, column in enumerate(COLUMNS):
-        running = local_server.LocalServer.start(column.server, quiet=True)
+        parameters = []
+    try:
+        behaviours = doc_table(text, BEHAVIOUR_SECTION, BEHAVIOUR_HEADER)
+    except AssertionError:
+        behaviours = []
+    for name in dict.fromkeys(column.server for column in COLUMNS):
+        running = local_server.LocalServer.start(name, quiet=True)
         try:
-            server = Server(running.base_url, running.model)
-            parameters = with_column(parameters, 2 + index, measure(server), len(HEADER))
-            behaviours = with_column(behaviours, 2 + index, measure_behaviour(server), len(BEHAVIOUR_HEADER))
+            plain = Server(running.base_url, running.model)
+            for column in COLUMNS:
+                if column.server != name:
+                    continue
+                if column.profile == "generic":
+                    rows = measure(plain)
+                    index = BEHAVIOUR_HEADER.index(column.label)
+                    behaviours = with_column(
+                        behaviours, index, measure_behaviour(plain), len(BEHAVIOUR_HEADER)
+                    )
+                else:
+                    rows = measure(ProfiledServer(plain, column.profile))
+                parameters = with_column(parameters, HEADER.index(column.label), rows, len(HEADER))
         finally:
             running.stop()
     print("\n".join(render(HEADER, parameters)))

@@ -26,6 +26,10 @@ MESSAGES = [
     {"role": "user", "content": "Say hello, then tell me the weather in Paris."},
 ]
 
+# Whether a forced tool call comes back: llama.cpp's server leaves tools out of the prompt
+# of a model whose chat template has none, as SmolLM2's (docs/compatibility.md).
+CALLS_TOOLS = {"llama-cpp-python": True, "llama.cpp": False}
+
 # Every row is capped by max_tokens so the file stays fast on a 2-core machine.
 # The cap is also sent with max_completion_tokens because this server ignores
 # that field (see docs/compatibility.md) and would otherwise run to the end.
@@ -87,9 +91,10 @@ def _body(model: str, fields: Dict[str, Any]) -> Dict[str, Any]:
 def test_server_accepts_body(real_server: Any, fields: Dict[str, Any]) -> None:
     body = _body(real_server.model, fields)
     answer = post_chat(real_server.base_url, body)
+    forced = fields.get("tool_choice") == FORCE_WEATHER and CALLS_TOOLS[real_server.name]
     if body.get("stream"):
         chunks, _texts = check_stream(answer)
-        if fields.get("tool_choice") == FORCE_WEATHER:
+        if forced:
             calls = [
                 call
                 for chunk in chunks
@@ -106,7 +111,7 @@ def test_server_accepts_body(real_server: Any, fields: Dict[str, Any]) -> None:
     else:
         completion = check_completion(answer)
         assert completion["model"] == real_server.model
-        if fields.get("tool_choice") == FORCE_WEATHER:
+        if forced:
             calls = completion["choices"][0]["message"]["tool_calls"]
             assert [c["function"]["name"] for c in calls] == ["get_weather"], calls
             assert isinstance(json.loads(calls[0]["function"]["arguments"]).get("city"), str), calls
