@@ -15,7 +15,12 @@ import pytest
 
 from openai_params import AsyncOpenAI, OpenAI, OpenAIChatCompletionParameters
 
-pytestmark = pytest.mark.integration
+# The facts above are llama-cpp-python's (llama.cpp's server sends no x-request-id and
+# honours json_schema): this file runs on that server only.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True),
+]
 
 MESSAGES = [{"role": "user", "content": "Say hello and tell me about Paris."}]
 GREEDY = {"seed": 7, "temperature": 0, "max_tokens": 12}
