@@ -7,6 +7,7 @@ import pytest
 
 from fakeserver import Reply
 from openai_params import OpenAI, OpenAIChatCompletionParameters
+from sigint import popen_interruptible
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -333,7 +334,7 @@ def _run_until_in_flight(fake_server, how: str) -> Any:
 
     fake_server.add(hold)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    proc = subprocess.Popen(
+    proc = popen_interruptible(
         [sys.executable, "-c", EXIT_SCRIPT, fake_server.url + "/v1", how],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -379,7 +380,7 @@ def test_ctrl_c_while_waiting_exits_as_interrupted(fake_server) -> None:
     proc = _run_until_in_flight(fake_server, "wait")
     assert proc.stdout.readline() == "waiting\n"
     proc.send_signal(signal.SIGINT)
-    out, err = _finish(proc, 5)
+    out, err = _finish(proc, 30)  # the held call ends only when the server closes, after this
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
     assert "KeyboardInterrupt" in err
     assert "_shutdown" not in err, err

@@ -21,6 +21,7 @@ from fake_ratelimit import RateLimiter
 from fakeserver import FakeServer, RecordedRequest, Reply
 from openai_params import cli
 from openai_params.batch_cli import read_done, read_requests
+from sigint import popen_interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -270,14 +271,17 @@ def test_a_run_stopped_part_way_and_started_again_sends_nothing_twice(
     output = tmp_path / "out.jsonl"
     proc: Dict[str, subprocess.Popen] = {}
     stopped = threading.Event()
+    released = threading.Event()  # the request out at the signal is held until the process has ended
+    started = threading.Event()  # proc["run"] is set
     answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
 
     def reply(request: RecordedRequest) -> Reply:
         # Once the output holds stop_at lines, the process is stopped while this request is out.
         if not stopped.is_set() and output.exists() and output.read_bytes().count(b"\n") >= stop_at:
             stopped.set()
+            assert started.wait(60)
             proc["run"].send_signal(how)
-            return Reply(200, json=answer, delay=5.0)
+            return Reply(200, json=answer, hang=True, release=released)
         return Reply(200, json=answer, delay=0.01)
 
     fake_server.default = reply
@@ -293,10 +297,14 @@ def test_a_run_stopped_part_way_and_started_again_sends_nothing_twice(
         "4",
     ]
     env = _env(OPENAI_BASE_URL=fake_server.url + "/v1")
-    proc["run"] = subprocess.Popen(
+    proc["run"] = popen_interruptible(
         argv, env=env, cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    _, first_err = proc["run"].communicate(timeout=60)
+    started.set()
+    try:
+        _, first_err = proc["run"].communicate(timeout=60)
+    finally:
+        released.set()
     assert stopped.is_set()
     if how == signal.SIGINT:
         assert proc["run"].returncode == 130
@@ -403,19 +411,32 @@ def test_ctrl_c_while_polling_leaves_the_batch_running_and_a_rerun_collects_it(
     output = tmp_path / "out.jsonl"
     proc: Dict[str, subprocess.Popen] = {}
 
+    released, started, polled = threading.Event(), threading.Event(), threading.Event()
+
     def reply(request: RecordedRequest) -> Reply:
         answer = batch_api.reply(request)
-        if request.method == "GET" and "/batches/" in request.path and "run" in proc:
-            proc.pop("run").send_signal(signal.SIGINT)  # at the first poll
+        if request.method == "GET" and "/batches/" in request.path and not polled.is_set():
+            polled.set()
+            assert started.wait(60)
+            # At the first poll, which is held until the process has ended: it is interrupted
+            # while polling, and cannot have seen the batch finish.
+            proc.pop("run").send_signal(signal.SIGINT)
+            answer.hang, answer.release = True, released
         return answer
 
     fake_server.default = reply
     argv = [sys.executable, "-m", "openai_params"] + batch_argv(source, output, fake_server)
-    argv[argv.index("--poll-interval") + 1] = "30"  # the signal comes during the first wait
+    argv[argv.index("--poll-interval") + 1] = "30"  # a run the signal missed would wait here
     argv[argv.index("--poll-max") + 1] = "30"
-    first = subprocess.Popen(argv, env=_env(), cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    first = popen_interruptible(
+        argv, env=_env(), cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     proc["run"] = first
-    _, first_err = first.communicate(timeout=60)
+    started.set()
+    try:
+        _, first_err = first.communicate(timeout=60)
+    finally:
+        released.set()
     assert first.returncode == 130, first_err
     assert b"keeps running at the provider; run the same command again" in first_err
     assert (tmp_path / "out.jsonl.batch").exists()

@@ -27,6 +27,7 @@ from fakeserver import FakeServer, Reply
 from openai_params import cli
 from openai_params.errors import OpenAIError
 from openai_params.request import build_request
+from sigint import popen_interruptible
 from streamdata import DONE, SSE_HEADERS, chunk, completion, event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -592,7 +593,7 @@ def test_ctrl_c_stops_quietly_with_status_130(
 
     fake_server.add(answer)
     command = argv[:1] + ["--base-url", api(fake_server)] + argv[1:]
-    proc = subprocess.Popen(
+    proc = popen_interruptible(
         [sys.executable, "-m", "openai_params"] + command,
         cwd=str(ROOT),
         env=_env(OPENAI_API_KEY=KEY),
