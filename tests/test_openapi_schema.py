@@ -421,7 +421,7 @@ def test_generated_combinations_cover_every_body_field() -> None:
     assert set(FIELDS) == body_fields - {"extra_body"}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=st.fixed_dictionaries({}, optional=FIELDS))
 def test_generated_combinations_validate(values: Dict[str, Any]) -> None:
     if "top_logprobs" in values:

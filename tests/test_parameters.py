@@ -759,7 +759,7 @@ def _outside(low: float, high: float, integer: bool) -> Any:
 
 
 @pytest.mark.parametrize("name, low, high, integer, extra", RANGES, ids=[r[0] for r in RANGES])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(data=st.data())
 def test_in_range_is_accepted_and_sent(
     name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any
@@ -773,7 +773,7 @@ def test_in_range_is_accepted_and_sent(
 
 
 @pytest.mark.parametrize("name, low, high, integer, extra", RANGES, ids=[r[0] for r in RANGES])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(data=st.data())
 def test_out_of_range_is_rejected(
     name: str, low: float, high: float, integer: bool, extra: Dict[str, Any], data: Any

@@ -442,7 +442,7 @@ streams = st.one_of(
 
 
 @given(stream=streams, data=st.data())
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=250, deadline=None)
 def test_any_split_gives_the_same_result_as_whole(stream: bytes, data: st.DataObject) -> None:
     cuts = data.draw(st.lists(st.integers(min_value=0, max_value=len(stream)), max_size=8))
     points = sorted(set(cuts))
@@ -451,7 +451,7 @@ def test_any_split_gives_the_same_result_as_whole(stream: bytes, data: st.DataOb
 
 
 @given(stream=streams)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_every_split_in_two_gives_the_same_result(stream: bytes) -> None:
     expected = reference_decode(stream)
     for cut in range(len(stream) + 1):
@@ -459,14 +459,14 @@ def test_every_split_in_two_gives_the_same_result(stream: bytes) -> None:
 
 
 @given(stream=streams)
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_decoder_agrees_with_reference(stream: bytes) -> None:
     assert decode([stream]) == reference_decode(stream)
     assert decode([stream[i : i + 1] for i in range(len(stream))]) == reference_decode(stream)
 
 
 @given(stream=streams)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_lenient_flush_agrees_with_reference(stream: bytes) -> None:
     decoder = SSEDecoder()
     events = [event for i in range(len(stream)) for event in decoder.feed(stream[i : i + 1])]
