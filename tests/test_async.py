@@ -31,7 +31,7 @@ from openai_params import (
 from openai_params._http import HTTPResponse
 from openai_params.async_client import AsyncChatCompletionStream
 from streamdata import SSE_HEADERS, completion, event, text_stream
-from test_transport import tls_server  # noqa: F401
+from test_transport import tls_certificate, tls_server  # noqa: F401
 
 KEY = "sk-test-async-key-0123456789"
 MESSAGES = [{"role": "user", "content": "Hi"}]

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -678,13 +678,13 @@ def test_an_explicit_empty_proxies_dict_ignores_the_environment(
 
 
 # -- TLS ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[FakeServer]:
-    import ssl
-
+@pytest.fixture(scope="session")
+def tls_certificate(tmp_path_factory: pytest.TempPathFactory) -> Tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key (made once: RSA key generation is slow)."""
     if shutil.which("openssl") is None:
         pytest.fail("the openssl command is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
             "openssl",
@@ -708,10 +708,18 @@ def tls_server(tmp_path: Path) -> Iterator[FakeServer]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_server(tls_certificate: Tuple[str, str]) -> Iterator[FakeServer]:
+    import ssl
+
+    cert, key = tls_certificate
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert), str(key))
+    context.load_cert_chain(cert, key)
     server = FakeServer(ssl_context=context)
-    server.cert_path = str(cert)  # type: ignore[attr-defined]
+    server.cert_path = cert  # type: ignore[attr-defined]
     try:
         yield server
     finally:
