@@ -37,8 +37,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never
-from ._checks import check_int, wrong_type
-from ._connections import _Connector, _PoolKey, _Route
+from ._connections import _PoolKey, _Route
 from ._errormap import _ErrorMap
 from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
@@ -53,6 +52,7 @@ from .transport import (
     _Failed,
     _failed,
     _proxy_headers,
+    _settings,
 )
 
 if TYPE_CHECKING:
@@ -270,11 +270,9 @@ class AsyncTransport:
         retry_policy: Optional[RetryPolicy] = None,
         pool_size: int = 100,
     ) -> None:
-        check_int("pool_size", pool_size, 0)
-        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-            wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
-        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
-        self._connector = _Connector(ssl_context, ca_bundle, proxies)
+        self.retry_policy, self._connector = _settings(
+            ssl_context, ca_bundle, proxies, retry_policy, pool_size
+        )
         self._pool_size = pool_size
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()

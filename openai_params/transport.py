@@ -231,11 +231,9 @@ class Transport:
         retry_policy: Optional[RetryPolicy] = None,
         pool_size: int = 10,
     ) -> None:
-        check_int("pool_size", pool_size, 0)
-        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-            wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
-        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
-        self._connector = _Connector(ssl_context, ca_bundle, proxies)
+        self.retry_policy, self._connector = _settings(
+            ssl_context, ca_bundle, proxies, retry_policy, pool_size
+        )
         self._pool = _Pool(pool_size)
         self._closed = False
 
@@ -410,6 +408,23 @@ def _outcome_text(outcome: Union[HTTPResponse, _Failed]) -> str:
     if isinstance(outcome, _Failed):
         return outcome.error.error.message
     return str(outcome.status)
+
+
+def _settings(
+    ssl_context: "Optional[ssl.SSLContext]",
+    ca_bundle: Optional[str],
+    proxies: Optional[Dict[str, str]],
+    retry_policy: Optional[RetryPolicy],
+    pool_size: int,
+) -> Tuple[RetryPolicy, _Connector]:
+    """The checks and settings every transport's constructor shares: its retry policy and
+    how it connects (TLS, proxies)."""
+    check_int("pool_size", pool_size, 0)
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
+    return retry_policy if retry_policy is not None else RetryPolicy(), _Connector(
+        ssl_context, ca_bundle, proxies
+    )
 
 
 def _check_send_arguments(timeout: Any, max_retries: Any) -> float:
