@@ -6,6 +6,7 @@ server does with it.
 """
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
@@ -62,6 +63,26 @@ def request(method: str, url: str, body: Optional[Dict[str, Any]] = None) -> Ans
 
 def post_chat(base_url: str, body: Dict[str, Any]) -> Answer:
     return request("POST", base_url + "/chat/completions", body)
+
+
+def wait_until_idle(base_url: str, limit: float = 120.0) -> None:
+    """Wait until no slot of the server is busy, for servers that say so (llama.cpp's
+    ``GET /slots``; a server without it answers 404 or 501 and is not waited for).
+
+    A request an earlier test left behind (a client closed with work in flight) keeps its slot
+    generating, and llama.cpp batches the slots together: a greedy answer computed beside it
+    can come out different from the same answer computed alone.
+    """
+    root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    give_up = time.monotonic() + limit
+    while True:
+        answer = request("GET", root + "/slots")
+        if answer.status != 200:
+            return
+        if not any(slot.get("is_processing") for slot in answer.json()):
+            return
+        assert time.monotonic() < give_up, "the server at %s stayed busy for %.0f s" % (root, limit)
+        time.sleep(0.05)  # polling an observable condition, not waiting for one to happen
 
 
 def _lower(items: Any) -> Dict[str, str]:

@@ -51,6 +51,7 @@ from rawhttp import (  # noqa: E402
     check_stream,
     post_chat,
     request,
+    wait_until_idle,
 )
 
 DOC = ROOT / "docs" / "compatibility.md"
@@ -405,7 +406,7 @@ def _top_logprobs(server: Server) -> Outcome:
 
 @probe("response_format", code({"type": "json_object"}))
 def _json_object(server: Server) -> Outcome:
-    greedy = {"temperature": 0, "max_tokens": 60}
+    greedy = {"temperature": 0, "max_tokens": 100}  # room to close the object: it takes about 50
     plain = server.text(greedy, CAPITAL)
     shaped = server.text(dict(greedy, response_format={"type": "json_object"}), CAPITAL)
     if not _is_json_object(shaped):
@@ -637,6 +638,7 @@ def _streamed_tool_call(server: Server) -> str:
 def measure(server: Server) -> List[Row]:
     """One row per parameter probe; the cell is ``result: observation``, and through a
     profile, the rules that changed the request (or that none did)."""
+    wait_until_idle(server.base_url)
     rows = []
     for parameter, value, func in PROBES:
         if isinstance(server, ProfiledServer):
