@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
+from both_clients import run  # noqa: F401
 from conftest_fakeserver import fake_server, proxy_server, second_server  # noqa: F401
 from fakeserver import FakeServer
 
@@ -63,11 +64,16 @@ def _clean_openai_environment(monkeypatch: pytest.MonkeyPatch, _empty_config_hom
 
 
 @pytest.fixture
-def client(fake_server: FakeServer) -> Iterator[OpenAI]:  # noqa: F811 (the fixture imported above)
-    """A client on the fake server: no retries, a 5 s timeout; its key is ``client.api_key``."""
-    with OpenAI(
+def client(fake_server: FakeServer, request: pytest.FixtureRequest) -> Iterator[OpenAI]:  # noqa: F811
+    """A client on the fake server: no retries, a 5 s timeout; its key is ``client.api_key``.
+    An ``OpenAI``; in a test that also asks for ``run`` (both_clients.py), of that run's kind."""
+    settings: Dict[str, Any] = dict(
         api_key="sk-test-client-key-0123456789", base_url=fake_server.url + "/v1", max_retries=0, timeout=5
-    ) as made:
+    )
+    if "run" in request.fixturenames:
+        yield request.getfixturevalue("run").OpenAI(**settings)
+        return
+    with OpenAI(**settings) as made:
         yield made
 
 

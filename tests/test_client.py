@@ -2,11 +2,12 @@
 
 import json
 import logging
-from typing import Any, Iterator, List, Tuple
+from typing import Any, List, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from both_clients import Runner
 from openai_params import (
     BadRequestError,
     MockTransport,
@@ -54,25 +55,25 @@ class Answers:
 
 
 @pytest.fixture
-def mocked() -> Iterator[Tuple[OpenAI, Answers]]:
+def mocked(run: Runner) -> Tuple[OpenAI, Answers]:
     """A client over a MockTransport: for tests where no socket behaviour is under test."""
     answers = Answers()
-    with OpenAI(
+    made = run.OpenAI(
         api_key=KEY,
         base_url="https://api.example.test/v1",
         transport=answers.transport,
         max_retries=0,
         timeout=5,
-    ) as made:
-        yield made, answers
+    )
+    return made, answers
 
 
-def test_create_sends_body_and_headers(client, fake_server) -> None:
+def test_create_sends_body_and_headers(client, fake_server, run) -> None:
     fake_server.add(200, json=completion("Hi there"), headers={"x-request-id": "req_1"})
     params = OpenAIChatCompletionParameters(
         model="gpt-4o-mini", temperature=0.5, max_completion_tokens=20, store=True
     )
-    result = client.chat.completions.create(MESSAGES, params)
+    result = run(client.chat.completions.create(MESSAGES, params))
     assert isinstance(result, OpenAIChatCompletionResult)
     assert result.success and result.choice.message.content == "Hi there"
     assert result.request_id == "req_1" and result.usage["total_tokens"] == 7
@@ -91,24 +92,26 @@ def test_create_sends_body_and_headers(client, fake_server) -> None:
     assert "openai-organization" not in sent.headers and "openai-project" not in sent.headers
 
 
-def test_parameters_as_kwargs_dict_and_object_plus_kwargs(mocked) -> None:
+def test_parameters_as_kwargs_dict_and_object_plus_kwargs(mocked, run) -> None:
     client, answers = mocked
-    client.chat.completions.create(MESSAGES, model="a", n=2)
-    client.chat.completions.create(MESSAGES, {"model": "b", "maxCompletionTokens": 5, "maxRetries": 1})
-    client.chat.completions.create(MESSAGES, OpenAIChatCompletionParameters(model="c"), seed=7)
+    run(client.chat.completions.create(MESSAGES, model="a", n=2))
+    run(client.chat.completions.create(MESSAGES, {"model": "b", "maxCompletionTokens": 5, "maxRetries": 1}))
+    run(client.chat.completions.create(MESSAGES, OpenAIChatCompletionParameters(model="c"), seed=7))
     bodies = [answers.sent(i)[0] for i in range(3)]
     assert bodies[0] == {"messages": MESSAGES, "model": "a", "n": 2}
     assert bodies[1] == {"messages": MESSAGES, "model": "b", "max_completion_tokens": 5}
     assert bodies[2] == {"messages": MESSAGES, "model": "c", "seed": 7}
 
 
-def test_extra_headers_query_body(mocked) -> None:
+def test_extra_headers_query_body(mocked, run) -> None:
     client, answers = mocked
-    client.chat.completions.create(
-        MESSAGES,
-        extra_headers={"X-Trace": "t1"},
-        extra_query={"api-version": "2024"},
-        extra_body={"keep_alive": "5m"},
+    run(
+        client.chat.completions.create(
+            MESSAGES,
+            extra_headers={"X-Trace": "t1"},
+            extra_query={"api-version": "2024"},
+            extra_body={"keep_alive": "5m"},
+        )
     )
     body, query = answers.sent()
     assert answers.requests[0].headers["X-Trace"] == "t1"
@@ -116,52 +119,52 @@ def test_extra_headers_query_body(mocked) -> None:
     assert body["keep_alive"] == "5m"
 
 
-def test_bad_messages_fail_before_anything_is_sent(mocked) -> None:
+def test_bad_messages_fail_before_anything_is_sent(mocked, run) -> None:
     client, answers = mocked
     with pytest.raises(ValueError, match="messages"):
-        client.chat.completions.create([])
+        run(client.chat.completions.create([]))
     with pytest.raises((TypeError, ValueError), match=r"messages\[0\]"):
-        client.chat.completions.create([{"content": "no role"}])
+        run(client.chat.completions.create([{"content": "no role"}]))
     with pytest.raises(ValueError, match="temperature"):
-        client.chat.completions.create(MESSAGES, temperature=3)
+        run(client.chat.completions.create(MESSAGES, temperature=3))
     assert answers.requests == []
 
 
-def test_stream_without_callback_points_to_stream(mocked) -> None:
+def test_stream_without_callback_points_to_stream(mocked, run) -> None:
     client, answers = mocked
     with pytest.raises(ValueError, match=r"stream\(\)|\.stream\("):
-        client.chat.completions.create(MESSAGES, stream=True)
+        run(client.chat.completions.create(MESSAGES, stream=True))
     assert answers.requests == []
 
 
-def test_environment_fallbacks(monkeypatch, fake_server) -> None:
+def test_environment_fallbacks(monkeypatch, fake_server, run) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.url + "/v1")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-9")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-9")
     fake_server.add(200, json={"object": "list", "data": [{"id": "m1"}]})
-    with OpenAI() as client:
-        assert client.models.list().items == [{"id": "m1"}]
+    client = run.OpenAI()
+    assert run(client.models.list()).items == [{"id": "m1"}]
     sent = fake_server.requests[0]
     assert sent.headers["authorization"] == "Bearer " + KEY
     assert sent.headers["openai-organization"] == "org-9"
     assert sent.headers["openai-project"] == "proj-9"
 
 
-def test_default_base_url_and_no_key() -> None:
-    client = OpenAI()
+def test_default_base_url_and_no_key(run) -> None:
+    client = run.OpenAI()
     assert client.base_url == "https://api.openai.com/v1"
     request = client.chat.completions.build_request(MESSAGES)
     assert "Authorization" not in request.headers
     with pytest.raises(ValueError, match="base_url"):
-        OpenAI(base_url="ftp://x")
+        run.OpenAI(base_url="ftp://x")
     with pytest.raises(ValueError, match="timeout"):
-        OpenAI(timeout=0)
+        run.OpenAI(timeout=0)
     with pytest.raises(TypeError, match="max_retries"):
-        OpenAI(max_retries=True)
+        run.OpenAI(max_retries=True)
 
 
-def test_error_result_and_throw(client, fake_server) -> None:
+def test_error_result_and_throw(client, fake_server, run) -> None:
     error_body = {
         "error": {
             "message": "Invalid value for 'model'",
@@ -171,7 +174,7 @@ def test_error_result_and_throw(client, fake_server) -> None:
         }
     }
     fake_server.add(400, json=error_body, headers={"x-request-id": "req_bad"})
-    result = client.chat.completions.create(MESSAGES)
+    result = run(client.chat.completions.create(MESSAGES))
     assert not result.success and result.status == 400
     error = result.errors[0]
     assert (error.status, error.type, error.param, error.code, error.request_id) == (
@@ -184,63 +187,63 @@ def test_error_result_and_throw(client, fake_server) -> None:
     assert error.is_bad_request_error and not error.is_rate_limit_error
     fake_server.add(400, json=error_body)
     with pytest.raises(BadRequestError) as info:
-        client.chat.completions.create(MESSAGES, throw=True)
+        run(client.chat.completions.create(MESSAGES, throw=True))
     assert info.value.error.param == "model"
     assert len(fake_server.requests) == 2  # a 400 is never retried
 
 
-def test_retries_use_call_override(client, fake_server) -> None:
+def test_retries_use_call_override(client, fake_server, run) -> None:
     fake_server.add(
         500, json={"error": {"message": "oops", "type": "server_error"}}, headers={"retry-after-ms": "1"}
     )
     fake_server.add(200, json=completion("second time"))
-    assert not client.chat.completions.create(MESSAGES).success  # client: max_retries=0
+    assert not run(client.chat.completions.create(MESSAGES)).success  # client: max_retries=0
     fake_server.add(
         500, json={"error": {"message": "oops", "type": "server_error"}}, headers={"retry-after-ms": "1"}
     )
     fake_server.add(200, json=completion("second time"))
-    result = client.chat.completions.create(MESSAGES, max_retries=1)
+    result = run(client.chat.completions.create(MESSAGES, max_retries=1))
     assert result.success and result.text == "second time"
 
 
-def test_non_json_200_is_an_error(mocked) -> None:
+def test_non_json_200_is_an_error(mocked, run) -> None:
     client, answers = mocked
     answers.add(200, b"<html>proxy login</html>", **{"Content-Type": "text/html"})
-    result = client.chat.completions.create(MESSAGES)
+    result = run(client.chat.completions.create(MESSAGES))
     assert not result.success
     assert "text/html" in result.errors[0].message and "proxy login" in result.errors[0].message
 
 
-def test_error_object_with_200_is_an_error(mocked) -> None:
+def test_error_object_with_200_is_an_error(mocked, run) -> None:
     client, answers = mocked
     answers.add(200, {"error": {"message": "model not loaded", "type": "server_error"}})
-    result = client.chat.completions.create(MESSAGES)
+    result = run(client.chat.completions.create(MESSAGES))
     assert not result.success and result.errors[0].message == "model not loaded"
 
 
-def test_redirect_is_not_followed_and_key_stays_home(client, fake_server, second_server) -> None:
+def test_redirect_is_not_followed_and_key_stays_home(client, fake_server, second_server, run) -> None:
     fake_server.add(307, headers={"Location": second_server.url + "/v1/chat/completions"})
-    result = client.chat.completions.create(MESSAGES)
+    result = run(client.chat.completions.create(MESSAGES))
     assert not result.success and result.status == 307
     assert second_server.url in result.errors[0].message
     assert second_server.requests == [] and second_server.connections == 0
 
 
-def test_stored_completion_calls(client, fake_server) -> None:
+def test_stored_completion_calls(client, fake_server, run) -> None:
     fake_server.add(200, json=completion("stored"))
     fake_server.add(200, json=completion("stored", metadata={"k": "v"}))
     fake_server.add(200, json={"id": "c/1", "deleted": True})
     fake_server.add(200, json={"object": "list", "data": [{"id": "chatcmpl-1"}]})
     fake_server.add(200, json={"object": "list", "data": [{"role": "user", "content": "Hello"}]})
     completions = client.chat.completions
-    assert completions.retrieve("c/1").text == "stored"
-    assert completions.update("c/1", {"k": "v"}).success
-    assert completions.delete("c/1").body["deleted"] is True
-    listed = completions.list(
-        OpenAIChatCompletionListParameters(limit=5, order="desc", metadata={"app": "x"})
+    assert run(completions.retrieve("c/1")).text == "stored"
+    assert run(completions.update("c/1", {"k": "v"})).success
+    assert run(completions.delete("c/1")).body["deleted"] is True
+    listed = run(
+        completions.list(OpenAIChatCompletionListParameters(limit=5, order="desc", metadata={"app": "x"}))
     )
     assert listed.items == [{"id": "chatcmpl-1"}]
-    assert completions.messages.list("c/1", limit=2).items[0]["role"] == "user"
+    assert run(completions.messages.list("c/1", limit=2)).items[0]["role"] == "user"
     seen = [(r.method, r.path, r.query, r.json) for r in fake_server.requests]
     assert seen[0] == ("GET", "/v1/chat/completions/c%2F1", {}, None)
     assert seen[1] == ("POST", "/v1/chat/completions/c%2F1", {}, {"metadata": {"k": "v"}})
@@ -252,28 +255,28 @@ def test_stored_completion_calls(client, fake_server) -> None:
     )
     assert seen[4][:3] == ("GET", "/v1/chat/completions/c%2F1/messages", {"limit": ["2"]})
     with pytest.raises(ValueError):
-        completions.retrieve("")
+        run(completions.retrieve(""))
     with pytest.raises(ValueError):
-        completions.update("c1", {"k" * 65: "v"})
+        run(completions.update("c1", {"k" * 65: "v"}))
 
 
-def test_models(client, fake_server) -> None:
+def test_models(client, fake_server, run) -> None:
     fake_server.add(200, json={"object": "list", "data": [{"id": "a"}, {"id": "b"}]})
     fake_server.add(200, json={"id": "a", "object": "model"})
-    assert [m["id"] for m in client.models.list().items] == ["a", "b"]
-    assert client.models.retrieve("a").body["id"] == "a"
+    assert [m["id"] for m in run(client.models.list()).items] == ["a", "b"]
+    assert run(client.models.retrieve("a")).body["id"] == "a"
     assert [r.path for r in fake_server.requests] == ["/v1/models", "/v1/models/a"]
     assert "content-type" not in fake_server.requests[0].headers
 
 
-def test_per_call_options_on_plain_calls(client, fake_server) -> None:
+def test_per_call_options_on_plain_calls(client, fake_server, run) -> None:
     fake_server.add(200, json={"object": "list", "data": []})
-    client.models.list(OpenAIParameters(extra_headers={"X-A": "1"}, extra_query={"q": "2"}))
+    run(client.models.list(OpenAIParameters(extra_headers={"X-A": "1"}, extra_query={"q": "2"})))
     sent = fake_server.requests[0]
     assert sent.headers["x-a"] == "1" and sent.query == {"q": ["2"]}
 
 
-def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
+def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog, run) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
     fake_server.add(
         401,
@@ -284,7 +287,7 @@ def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
             }
         },
     )
-    result = client.chat.completions.create(MESSAGES)
+    result = run(client.chat.completions.create(MESSAGES))
     assert not result.success and result.errors[0].is_authentication_error
     texts = [repr(client), repr(result), str(result.errors[0]), repr(result.errors[0]), caplog.text]
     try:
@@ -297,10 +300,10 @@ def test_key_never_in_repr_logs_or_errors(client, fake_server, caplog) -> None:
     assert caplog.records, "the transport logs one line per attempt"
 
 
-def test_a_reassigned_field_is_checked_again_before_sending(mocked) -> None:
+def test_a_reassigned_field_is_checked_again_before_sending(mocked, run) -> None:
     client, answers = mocked
     params = OpenAIChatCompletionParameters(temperature=1)
     params.temperature = 7  # the seed lets fields change after construction
     with pytest.raises(ValueError, match="temperature"):
-        client.chat.completions.create(MESSAGES, params)
+        run(client.chat.completions.create(MESSAGES, params))
     assert answers.requests == []

@@ -199,20 +199,17 @@ def test_a_2xx_with_an_error_object_is_the_servers_error() -> None:
     assert (result.errors[0].message, result.errors[0].type) == ("model not loaded", "server_error")
 
 
-def test_a_2xx_that_is_not_a_completion_fails_create_and_throw(fake_server) -> None:
-    from openai_params import OpenAI
-
-    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0)
+def test_a_2xx_that_is_not_a_completion_fails_create_and_throw(fake_server, run) -> None:
+    client = run.OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0)
     fake_server.add(200, json={"status": "ok"})
-    result = client.chat.completions.create([{"role": "user", "content": "hi"}], model="m")
+    result = run(client.chat.completions.create([{"role": "user", "content": "hi"}], model="m"))
     assert not result.success and result.errors[0].type == "invalid_response"
     assert "status" in result.errors[0].message
     fake_server.add(200, body=b"null", headers={"Content-Type": "application/json"})
     with pytest.raises(APIResponseValidationError):
-        client.chat.completions.create([{"role": "user", "content": "hi"}], model="m", throw=True)
+        run(client.chat.completions.create([{"role": "user", "content": "hi"}], model="m", throw=True))
     fake_server.add(200, json=[])
-    assert not client.models.list().success
-    client.close()
+    assert not run(client.models.list()).success
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import List, Tuple
 
 import pytest
 
+from both_clients import Runner
 from openai_params import (
     APIConnectionError,
     APIUserAbortError,
@@ -22,9 +23,9 @@ from streamdata import DONE, SSE_HEADERS, chunk, completion, event, text_stream
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-def test_chunks_and_final_result(client, fake_server) -> None:
+def test_chunks_and_final_result(client, fake_server, run) -> None:
     fake_server.add(200, pieces=text_stream(["Hel", "lo", " wörld"]), headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES, model="m", temperature=0) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES, model="m", temperature=0)) as stream:
         texts = [c.text for c in stream]
     final = stream.result()
     assert texts == ["", "Hel", "lo", " wörld", ""]
@@ -39,7 +40,7 @@ def test_chunks_and_final_result(client, fake_server) -> None:
     assert sent.headers["authorization"] == "Bearer " + client.api_key
 
 
-def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> None:
+def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server, run) -> None:
     release = threading.Event()
     pieces = [
         event(chunk("first", role="assistant")),
@@ -49,7 +50,7 @@ def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> N
         DONE,
     ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     first = next(stream)
     # The server is still holding the rest: the chunk came through without waiting.
     assert first.text == "first" and not release.is_set()
@@ -58,21 +59,21 @@ def test_first_chunk_arrives_before_the_server_goes_on(client, fake_server) -> N
     assert stream.result().text == "firstsecond"
 
 
-def test_multibyte_character_split_across_pieces(client, fake_server) -> None:
+def test_multibyte_character_split_across_pieces(client, fake_server, run) -> None:
     whole = event(chunk("caf\u00e9 \U0001f600", role="assistant"))
     cut = whole.index("\u00e9".encode("utf-8")) + 1
     emoji = whole.index("\U0001f600".encode("utf-8")) + 2
     pieces = [whole[:cut], whole[cut:emoji], whole[emoji:], event(chunk(finish="stop")), DONE]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    final = client.chat.completions.stream(MESSAGES).result()
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert final.success and final.text == "caf\u00e9 \U0001f600"
 
 
-def test_usage_only_chunk_has_no_choice(client, fake_server) -> None:
+def test_usage_only_chunk_has_no_choice(client, fake_server, run) -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
     pieces = text_stream(["a"])[:-1] + [event(dict(chunk(), choices=[], usage=usage)), DONE]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES, stream_options={"include_usage": True})
+    stream = run.stream(client.chat.completions.stream(MESSAGES, stream_options={"include_usage": True}))
     chunks = list(stream)
     assert chunks[-1].choice is None and chunks[-1].text == "" and chunks[-1].usage == usage
     assert stream.result().usage == usage
@@ -83,9 +84,9 @@ FULL = text_stream(["one", " two"])  # role, one, two, finish, DONE
 
 
 @pytest.mark.parametrize("cut", range(len(FULL)))
-def test_stream_cut_at_every_stage(client, fake_server, cut) -> None:
+def test_stream_cut_at_every_stage(client, fake_server, cut, run) -> None:
     fake_server.add(200, pieces=FULL, cut_after=cut, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     chunks = list(stream)
     final = stream.result()
     if cut >= 4:  # the finish chunk arrived: only [DONE] is missing, which is fine
@@ -100,7 +101,7 @@ def test_stream_cut_at_every_stage(client, fake_server, cut) -> None:
         assert final.text == "".join(c.text for c in chunks[:-1]) if cut > 1 else True
 
 
-def test_error_event_midway(client, fake_server) -> None:
+def test_error_event_midway(client, fake_server, run) -> None:
     pieces = [
         event(chunk("partial", role="assistant")),
         event({"error": {"message": "model overloaded", "type": "server_error", "code": "overloaded"}}),
@@ -108,7 +109,7 @@ def test_error_event_midway(client, fake_server) -> None:
         DONE,
     ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     chunks = list(stream)
     assert [c.success for c in chunks] == [True, False]
     final = stream.result()
@@ -118,36 +119,36 @@ def test_error_event_midway(client, fake_server) -> None:
     assert error.request_id == "req_stream"
 
 
-def test_event_error_field(client, fake_server) -> None:
+def test_event_error_field(client, fake_server, run) -> None:
     pieces = [b'event: error\ndata: {"message": "quota gone"}\n\n']
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    final = client.chat.completions.stream(MESSAGES).result()
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert not final.success and final.errors[0].message == "quota gone"
 
 
-def test_malformed_event_is_a_stream_error(client, fake_server) -> None:
+def test_malformed_event_is_a_stream_error(client, fake_server, run) -> None:
     fake_server.add(200, pieces=[event(chunk("a")), b"data: {not json\n\n"], headers=SSE_HEADERS)
-    final = client.chat.completions.stream(MESSAGES).result()
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert final.errors[0].type == "stream_error" and "not JSON" in final.errors[0].message
     assert final.text == "a"
 
 
-def test_throw_true_raises_from_the_iterator(client, fake_server) -> None:
+def test_throw_true_raises_from_the_iterator(client, fake_server, run) -> None:
     fake_server.add(200, pieces=FULL, cut_after=2, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES, throw=True)
+    stream = run.stream(client.chat.completions.stream(MESSAGES, throw=True))
     with pytest.raises(APIConnectionError) as info:
         for _ in stream:
             pass
     assert info.value.error.type == "stream_error"
 
 
-def test_status_error_before_the_stream(client, fake_server) -> None:
+def test_status_error_before_the_stream(client, fake_server, run) -> None:
     fake_server.add(
         429,
         json={"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}},
         headers={"x-request-id": "req_429"},
     )
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     chunks = list(stream)
     assert len(chunks) == 1 and not chunks[0].success
     final = stream.result()
@@ -155,10 +156,10 @@ def test_status_error_before_the_stream(client, fake_server) -> None:
     assert final.request_id == "req_429"
     fake_server.add(401, json={"error": {"message": "bad key", "type": "invalid_request_error"}})
     with pytest.raises(OpenAIException):
-        client.chat.completions.stream(MESSAGES, throw=True)
+        run.stream(client.chat.completions.stream(MESSAGES, throw=True))
 
 
-def test_interleaved_choices_and_tool_calls(client, fake_server) -> None:
+def test_interleaved_choices_and_tool_calls(client, fake_server, run) -> None:
     call = {
         "index": 0,
         "id": "call_1",
@@ -177,7 +178,7 @@ def test_interleaved_choices_and_tool_calls(client, fake_server) -> None:
         DONE,
     ]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    final = client.chat.completions.stream(MESSAGES, n=2).result()
+    final = run.stream(client.chat.completions.stream(MESSAGES, n=2)).result()
     assert final.success and [c.index for c in final.choices] == [0, 1]
     assert final.choices[0].message.content == "Sunny"
     second = final.choices[1]
@@ -199,14 +200,14 @@ def test_interleaved_choices_and_tool_calls(client, fake_server) -> None:
     assert json.loads(second.message.tool_calls[0]["function"]["arguments"]) == {"city": "Paris"}
 
 
-def test_closing_the_stream_drops_the_connection(client, fake_server) -> None:
+def test_closing_the_stream_drops_the_connection(client, fake_server, run) -> None:
     hold = threading.Event()
     fake_server.add(200, pieces=[event(chunk("a")), hold, event(chunk("b")), DONE], headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     assert next(stream).text == "a"
     stream.close()
     fake_server.add(200, json=completion("ok"))
-    assert client.chat.completions.create(MESSAGES).success
+    assert run(client.chat.completions.create(MESSAGES)).success
     # The half-read stream's connection was not put back into the pool.
     assert fake_server.connections == 2
     hold.set()
@@ -242,14 +243,14 @@ class PingServer:
                 self.pings += 1
 
 
-def test_keepalive_comments_do_not_keep_a_stalled_stream_alive() -> None:
+def test_keepalive_comments_do_not_keep_a_stalled_stream_alive(run) -> None:
     server = PingServer()
     try:
-        client = OpenAI(
+        client = run.OpenAI(
             api_key="k", base_url="http://127.0.0.1:%d/v1" % server.port, max_retries=0, timeout=0.5
         )
         started = time.monotonic()
-        stream = client.chat.completions.stream(MESSAGES)
+        stream = run.stream(client.chat.completions.stream(MESSAGES))
         chunks: List = list(stream)
         elapsed = time.monotonic() - started
         final = stream.result()
@@ -263,14 +264,14 @@ def test_keepalive_comments_do_not_keep_a_stalled_stream_alive() -> None:
 
 
 # -- the idle timer: only complete data events count (issue: split keep-alives) -----------------
-def test_keepalive_comments_split_across_writes_do_not_keep_a_stream_alive(fake_server) -> None:
+def test_keepalive_comments_split_across_writes_do_not_keep_a_stream_alive(fake_server, run) -> None:
     # One data event, then ": keep" and "-alive\n\n" in separate writes, 0.1 s apart, for
     # 8 s: a half-received comment is not progress, so timeout=1 ends the stream in ~1 s.
     pieces = [event(chunk("hello", role="assistant"))] + [b": keep", b"-alive\n\n"] * 40
     fake_server.add(200, pieces=pieces, pace=0.1, headers=SSE_HEADERS)
-    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
+    client = run.OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
     started = time.monotonic()
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     chunks = list(stream)
     elapsed = time.monotonic() - started
     final = stream.result()
@@ -282,7 +283,7 @@ def test_keepalive_comments_split_across_writes_do_not_keep_a_stream_alive(fake_
     client.close()
 
 
-def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server) -> None:
+def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server, run) -> None:
     # A data event trickled out over ~3 s in 30 pieces: with timeout=1 nothing completed
     # for a second, so the stream times out, though bytes kept arriving.
     whole = event(chunk("x" * 60, role="assistant"))
@@ -291,8 +292,8 @@ def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server) -
     fake_server.add(
         200, pieces=[event(chunk("a", role="assistant"))] + slow + [DONE], pace=0.1, headers=SSE_HEADERS
     )
-    client = OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
-    final = client.chat.completions.stream(MESSAGES).result()
+    client = run.OpenAI(api_key="k", base_url=fake_server.url + "/v1", max_retries=0, timeout=1)
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert not final.success and final.errors[0].type == "timeout", final.errors
     assert final.text == "a"
     # The same event in three pieces, complete well within the timeout: progress.
@@ -302,7 +303,7 @@ def test_a_data_event_counts_as_progress_only_once_it_is_complete(fake_server) -
         pace=0.05,
         headers=SSE_HEADERS,
     )
-    final = client.chat.completions.stream(MESSAGES).result()
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert final.success and final.text == "x" * 60
     client.close()
 
@@ -319,10 +320,10 @@ def _assert_closed_early(final, text: str) -> None:
     assert final.text == text  # what arrived is kept
 
 
-def test_result_after_break_inside_with_is_not_a_success(client, fake_server) -> None:
+def test_result_after_break_inside_with_is_not_a_success(client, fake_server, run) -> None:
     hold = threading.Event()
     fake_server.add(200, pieces=LONG[:4] + [hold] + LONG[4:], headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         for count, _ in enumerate(stream, 1):
             if count == 3:
                 break
@@ -334,11 +335,11 @@ def test_result_after_break_inside_with_is_not_a_success(client, fake_server) ->
     hold.set()
 
 
-def test_result_after_an_exception_inside_with_is_not_a_success(client, fake_server) -> None:
+def test_result_after_an_exception_inside_with_is_not_a_success(client, fake_server, run) -> None:
     hold = threading.Event()
     fake_server.add(200, pieces=LONG[:2] + [hold] + LONG[2:], headers=SSE_HEADERS)
     with pytest.raises(KeyError):
-        with client.chat.completions.stream(MESSAGES) as stream:
+        with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
             for chunk_ in stream:
                 if chunk_.text:
                     raise KeyError("the caller's own error")
@@ -346,9 +347,9 @@ def test_result_after_an_exception_inside_with_is_not_a_success(client, fake_ser
     hold.set()
 
 
-def test_a_with_block_that_never_iterates_is_not_a_success(client, fake_server) -> None:
+def test_a_with_block_that_never_iterates_is_not_a_success(client, fake_server, run) -> None:
     fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         pass
     final = stream.result()
     _assert_closed_early(final, "")
@@ -358,19 +359,19 @@ def test_a_with_block_that_never_iterates_is_not_a_success(client, fake_server) 
     assert (final.choice.finish_reason if final.success else final.error.type) == "cancelled"
 
 
-def test_close_before_the_end_then_result(client, fake_server) -> None:
+def test_close_before_the_end_then_result(client, fake_server, run) -> None:
     hold = threading.Event()
     fake_server.add(200, pieces=LONG[:3] + [hold] + LONG[3:], headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     next(stream)
     stream.close()
     _assert_closed_early(stream.result(), "")
     hold.set()
 
 
-def test_result_on_an_open_stream_reads_the_rest(client, fake_server) -> None:
+def test_result_on_an_open_stream_reads_the_rest(client, fake_server, run) -> None:
     fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
-    stream = client.chat.completions.stream(MESSAGES)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     for _ in stream:
         break  # the stream is still open: result() reads what is left
     final = stream.result()
@@ -380,19 +381,19 @@ def test_result_on_an_open_stream_reads_the_rest(client, fake_server) -> None:
     assert stream.result().success  # closing a stream that ended changes nothing
 
 
-def test_a_stream_read_to_its_end_inside_with_succeeds(client, fake_server) -> None:
+def test_a_stream_read_to_its_end_inside_with_succeeds(client, fake_server, run) -> None:
     fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         count = sum(1 for _ in stream)
     final = stream.result()
     assert count == 12 and final.success and final.choice.finish_reason == "stop"
 
 
-def test_throw_true_result_reports_a_stream_closed_early_without_raising(client, fake_server) -> None:
+def test_throw_true_result_reports_a_stream_closed_early_without_raising(client, fake_server, run) -> None:
     # The caller closed it: result() says so; throw=True raises only for failures met
     # while reading (the iterator's), not again for what the caller already knows.
     fake_server.add(200, pieces=LONG, headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES, throw=True) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES, throw=True)) as stream:
         next(stream)
     _assert_closed_early(stream.result(), "")
     with pytest.raises(APIUserAbortError):
@@ -400,10 +401,10 @@ def test_throw_true_result_reports_a_stream_closed_early_without_raising(client,
 
 
 # -- a server that ignores stream=true (reading logic only: MockTransport, no socket) ----------
-def _mock_client(*replies: HTTPResponse) -> Tuple[OpenAI, MockTransport]:
+def _mock_client(run: Runner, *replies: HTTPResponse) -> Tuple[OpenAI, MockTransport]:
     queue = list(replies)
     transport = MockTransport(lambda request: queue.pop(0))
-    return OpenAI(api_key="k", base_url="http://mock.invalid/v1", transport=transport), transport
+    return run.OpenAI(api_key="k", base_url="http://mock.invalid/v1", transport=transport), transport
 
 
 def _json_reply(body: object, **headers: str) -> HTTPResponse:
@@ -412,9 +413,11 @@ def _json_reply(body: object, **headers: str) -> HTTPResponse:
     )
 
 
-def test_a_whole_json_completion_is_delivered_as_one_chunk() -> None:
-    client, transport = _mock_client(_json_reply(completion("Hello there"), **{"x-request-id": "req_json"}))
-    with client.chat.completions.stream(MESSAGES) as stream:
+def test_a_whole_json_completion_is_delivered_as_one_chunk(run) -> None:
+    client, transport = _mock_client(
+        run, _json_reply(completion("Hello there"), **{"x-request-id": "req_json"})
+    )
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         chunks = list(stream)
     assert len(chunks) == 1 and chunks[0].success and chunks[0].text == "Hello there"
     final = stream.result()
@@ -424,13 +427,11 @@ def test_a_whole_json_completion_is_delivered_as_one_chunk() -> None:
     assert json.loads(transport.requests[0].body)["stream"] is True
 
 
-def test_a_whole_json_completion_reaches_on_data() -> None:
-    client, _ = _mock_client(_json_reply(completion("Hi")))
+def test_a_whole_json_completion_reaches_on_data(run) -> None:
+    client, _ = _mock_client(run, _json_reply(completion("Hi")))
     seen: List[str] = []
-    handle = client.chat.completions.create(MESSAGES, stream=True, on_data=lambda c: seen.append(c.text))
-    final = handle.result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, stream=True, on_data=lambda c: seen.append(c.text)))
     assert seen == ["Hi"] and final.success and final.text == "Hi"
-    client.close()
 
 
 @pytest.mark.parametrize(
@@ -440,31 +441,31 @@ def test_a_whole_json_completion_reaches_on_data() -> None:
         ({"error": {"message": "no model loaded", "type": "server_error"}}, "server_error"),
     ],
 )
-def test_a_json_answer_to_a_stream_that_is_not_a_completion(reply, kind) -> None:
-    client, _ = _mock_client(_json_reply(reply), _json_reply(reply))
-    stream = client.chat.completions.stream(MESSAGES)
+def test_a_json_answer_to_a_stream_that_is_not_a_completion(reply, kind, run) -> None:
+    client, _ = _mock_client(run, _json_reply(reply), _json_reply(reply))
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
     chunks = list(stream)
     final = stream.result()
     assert len(chunks) == 1 and not chunks[0].success
     assert not final.success and final.errors[0].type == kind
     with pytest.raises(OpenAIException):
-        list(client.chat.completions.stream(MESSAGES, throw=True))
+        list(run.stream(client.chat.completions.stream(MESSAGES, throw=True)))
 
 
 # -- callbacks in the iterator form, and throw=True ---------------------------------------------
 @pytest.mark.parametrize("callback", ["on_data", "on_terminate", "on_response", "on_error", "formula"])
-def test_stream_refuses_callbacks(client, fake_server, callback) -> None:
+def test_stream_refuses_callbacks(client, fake_server, callback, run) -> None:
     with pytest.raises(ValueError, match=r"%s.*create\(\)" % callback):
-        client.chat.completions.stream(MESSAGES, throw=True, **{callback: print})
+        run.stream(client.chat.completions.stream(MESSAGES, throw=True, **{callback: print}))
     params = OpenAIChatCompletionParameters(**{callback: print})
     with pytest.raises(ValueError, match="create"):
-        client.chat.completions.stream(MESSAGES, params)
+        run.stream(client.chat.completions.stream(MESSAGES, params))
     assert fake_server.requests == []  # refused before anything was sent
 
 
-def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_server) -> None:
+def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_server, run) -> None:
     fake_server.add(200, pieces=FULL[:2], headers=SSE_HEADERS)  # no finish, no [DONE]
-    stream = client.chat.completions.stream(MESSAGES, throw=True)
+    stream = run.stream(client.chat.completions.stream(MESSAGES, throw=True))
     seen: List[str] = []
     with pytest.raises(APIConnectionError, match="broke"):
         for chunk_ in stream:
@@ -476,12 +477,12 @@ def test_throw_true_raises_on_iteration_of_a_truncated_stream(client, fake_serve
 
 # -- [DONE] ends the stream, whatever follows -----------------------------------------------------
 @pytest.mark.parametrize("together", [True, False])
-def test_data_after_done_is_ignored(together) -> None:
+def test_data_after_done_is_ignored(together, run) -> None:
     after = event(chunk(" late")) + event(chunk(finish="length"))
     head = text_stream(["one"])
     pieces = head[:-1] + [head[-1] + after] if together else head + [after]
-    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
-    with client.chat.completions.stream(MESSAGES) as stream:
+    client, _ = _mock_client(run, HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         texts = [c.text for c in stream]
     final = stream.result()
     assert texts == ["", "one", ""]
@@ -489,9 +490,9 @@ def test_data_after_done_is_ignored(together) -> None:
 
 
 @pytest.mark.parametrize("pieces, count", [([DONE], 0), ([event(dict(chunk(), choices=[])), DONE], 1)])
-def test_a_stream_without_a_single_choice_is_invalid(pieces, count) -> None:
-    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
-    final = client.chat.completions.stream(MESSAGES).result()
+def test_a_stream_without_a_single_choice_is_invalid(pieces, count, run) -> None:
+    client, _ = _mock_client(run, HTTPResponse(200, headers=SSE_HEADERS, body=pieces))
+    final = run.stream(client.chat.completions.stream(MESSAGES)).result()
     assert not final.success and final.choice is None
     assert final.errors[0].type == "invalid_response"
     assert "without a choice (%d chunks received)" % count in final.errors[0].message
@@ -518,10 +519,10 @@ _ONE = json.dumps(chunk("one", finish="stop"))
         "",
     ],
 )
-def test_event_data_is_read_as_json_loads_reads_it(data) -> None:
+def test_event_data_is_read_as_json_loads_reads_it(data, run) -> None:
     lines = b"".join(b"data: " + line.encode("utf-8") + b"\n" for line in data.split("\n"))
-    client, _ = _mock_client(HTTPResponse(200, headers=SSE_HEADERS, body=[lines + b"\n", DONE]))
-    with client.chat.completions.stream(MESSAGES) as stream:
+    client, _ = _mock_client(run, HTTPResponse(200, headers=SSE_HEADERS, body=[lines + b"\n", DONE]))
+    with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         bodies = [c.body for c in stream]
     final = stream.result()
     try:

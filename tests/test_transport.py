@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from both_clients import Runner
 from fakeserver import FakeServer, RecordedRequest, Reply
 from openai_params.errors import (
     APIConnectionError,
@@ -919,14 +920,16 @@ def test_mock_transport_handler_errors_reach_the_caller() -> None:
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer, client: Any) -> None:
+def test_streams_read_to_done_give_their_connection_back(
+    fake_server: FakeServer, client: Any, run: Runner
+) -> None:
     # Issue 9.9: the stream stops at "data: [DONE]", before the terminating zero-length chunk.
     from streamdata import SSE_HEADERS, text_stream
 
     for _ in range(8):
         fake_server.add(200, pieces=text_stream(["a", "b"]), headers=SSE_HEADERS)
     for _ in range(8):
-        with client.chat.completions.stream(MESSAGES, model="m") as stream:
+        with run.stream(client.chat.completions.stream(MESSAGES, model="m")) as stream:
             assert [c.text for c in stream] == ["", "a", "b", ""]
         assert stream.result().success
     assert len(fake_server.requests) == 8
@@ -934,29 +937,29 @@ def test_streams_read_to_done_give_their_connection_back(fake_server: FakeServer
 
 
 def test_a_stream_left_mid_way_does_not_give_its_connection_back(
-    fake_server: FakeServer, client: Any
+    fake_server: FakeServer, client: Any, run: Runner
 ) -> None:
     from streamdata import SSE_HEADERS, text_stream
 
     held = threading.Event()
     pieces = text_stream(["a", "b", "c"])
     fake_server.add(200, pieces=pieces[:2] + [held] + pieces[2:], headers=SSE_HEADERS)
-    with client.chat.completions.stream(MESSAGES, model="m") as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES, model="m")) as stream:
         assert [next(stream).text, next(stream).text] == ["", "a"]
     held.set()  # the rest comes only after the stream was closed
-    assert client.models.list().status == 200
+    assert run(client.models.list()).status == 200
     assert [r.connection for r in fake_server.requests] == [1, 2]
 
 
 def test_leaving_a_stream_the_server_still_feeds_returns_at_once(
-    fake_server: FakeServer, client: Any
+    fake_server: FakeServer, client: Any, run: Runner
 ) -> None:
     # A caller breaks out while tokens keep coming every few milliseconds: close() may read
     # what is already there, but only for a short while in all, never the whole rest.
     from streamdata import SSE_HEADERS, text_stream
 
     fake_server.add(200, pieces=text_stream(["token"] * 5000), headers=SSE_HEADERS, pace=0.005)
-    stream = client.chat.completions.stream(MESSAGES, model="m")
+    stream = run.stream(client.chat.completions.stream(MESSAGES, model="m"))
     assert [next(stream).text, next(stream).text] == ["", "token"]
     started = time.monotonic()
     stream.close()
@@ -964,7 +967,9 @@ def test_leaving_a_stream_the_server_still_feeds_returns_at_once(
     assert not stream.result().success
 
 
-def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServer, client: Any) -> None:
+def test_a_stream_answered_insufficient_quota_is_sent_once(
+    fake_server: FakeServer, client: Any, run: Runner
+) -> None:
     # Issue 9.18c: the 429's body must be read before the retry decision.
     fake_server.add(
         429,
@@ -973,7 +978,7 @@ def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServ
         ),
     )
     fake_server.add(200)
-    stream = client.chat.completions.stream(MESSAGES, model="m", max_retries=2)
+    stream = run.stream(client.chat.completions.stream(MESSAGES, model="m", max_retries=2))
     final = stream.result()
     assert not final.success and final.status == 429
     assert final.errors[0].code == "insufficient_quota"
@@ -982,7 +987,7 @@ def test_a_stream_answered_insufficient_quota_is_sent_once(fake_server: FakeServ
 
 @pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
 def test_a_compressed_body_is_an_unsupported_encoding_not_bad_utf8(
-    fake_server: FakeServer, client: Any, coding: str
+    fake_server: FakeServer, client: Any, coding: str, run: Runner
 ) -> None:
     # Issue 9.11: the client asks for Accept-Encoding: identity; a server that compresses anyway.
     import gzip
@@ -996,8 +1001,8 @@ def test_a_compressed_body_is_an_unsupported_encoding_not_bad_utf8(
         pieces=[gzip.compress(b"".join(text_stream(["a"])))],
         headers=dict(SSE_HEADERS, **{"Content-Encoding": coding}),
     )
-    result = client.chat.completions.create(MESSAGES, model="m")
-    stream = client.chat.completions.stream(MESSAGES, model="m")
+    result = run(client.chat.completions.create(MESSAGES, model="m"))
+    stream = run.stream(client.chat.completions.stream(MESSAGES, model="m"))
     final = stream.result()
     for failed in (result, final):
         assert not failed.success and failed.status == 200

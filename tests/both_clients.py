@@ -1,0 +1,167 @@
+"""One test body, both clients: the ``run`` fixture runs a test once with ``OpenAI`` and once
+with ``AsyncOpenAI``.
+
+A converted test reads as a test of the synchronous client, with each call wrapped::
+
+    def test_a_call(client, run, fake_server):
+        result = run(client.chat.completions.create(MESSAGES, model="m"))
+        stream = run.stream(client.chat.completions.stream(MESSAGES, model="m"))
+        texts = [chunk.text for chunk in stream]
+
+With ``OpenAI`` (``run.kind == "sync"``) ``run(x)`` is ``x`` (a call with callbacks gives a
+handle: its result is waited for) and ``run.stream(s)`` is ``s``. With ``AsyncOpenAI``,
+``run(x)`` awaits ``x`` on the test's own event loop (one per test, closed after it, so a
+client keeps its pooled connections from one call to the next) and ``run.stream(s)`` opens
+the asynchronous stream and gives a blocking view of it: ``with``, ``for``, ``next()``,
+``close()`` and ``result()`` each await the matching asynchronous method. The awaiting is the only
+difference; everything a test asserts is the same for both.
+
+``run`` is a fixture of conftest.py. A test that asks for ``run`` and ``client`` gets a
+``client`` of its kind (conftest.py's fake-server client); ``run.OpenAI(...)`` makes another
+client of that kind, closed after the test. A test whose
+behaviour differs on purpose is narrowed with ``@sync_only("why")``.
+"""
+
+import asyncio
+import inspect
+import os
+from typing import Any, Callable, Iterator, List, Optional, TypeVar
+
+import pytest
+
+from openai_params import AsyncOpenAI, OpenAI
+from openai_params.background import CallHandle
+
+T = TypeVar("T")
+KINDS = ("sync", "async")
+
+
+class Runner:
+    """The few lines where using the two clients differs; see the module docstring."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError("kind must be one of %s (got %r)" % (", ".join(KINDS), kind))
+        self.kind = kind
+        self.is_async = kind == "async"
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._made: List[OpenAI] = []
+
+    def __repr__(self) -> str:
+        return "<Runner %s>" % self.kind
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The test's event loop (made on first use)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def __call__(self, value: Any) -> Any:
+        """A call's outcome: ``value`` awaited if it is awaitable, a handle's result waited for."""
+        if inspect.isawaitable(value):
+            return self.loop.run_until_complete(_awaited(value))
+        if isinstance(value, CallHandle):  # create() with callbacks, on OpenAI
+            return value.result(timeout=10)
+        return value
+
+    def stream(self, stream: Any) -> Any:
+        """``stream`` as a synchronous stream (see the module docstring). An asynchronous one
+        is opened here, as ``OpenAI``'s stream() sends its request at once (``AsyncOpenAI``'s
+        sends it when the stream is entered or first iterated)."""
+        if not self.is_async:
+            return stream
+        blocking = _Blocking(self, stream)
+        self(stream.__aenter__())
+        return blocking
+
+    def OpenAI(self, **settings: Any) -> OpenAI:  # noqa: N802 - it stands for the class
+        """A client of this runner's kind, closed after the test."""
+        made = (AsyncOpenAI if self.is_async else OpenAI)(**settings)
+        self._made.append(made)
+        return made
+
+    def close(self) -> None:
+        for made in self._made:
+            made.close()
+        loop = self._loop
+        if loop is not None:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+
+async def _awaited(value: Any) -> Any:
+    return await value
+
+
+class _Blocking:
+    """An :class:`AsyncChatCompletionStream` (or a chat helper's asynchronous stream) used
+    the way a synchronous stream is: each step awaited on the runner's loop."""
+
+    def __init__(self, run: Runner, stream: Any) -> None:
+        self._run = run
+        self._stream = stream
+
+    def __enter__(self) -> "_Blocking":
+        self._run(self._stream.__aenter__())
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._run(self._stream.__aexit__(*exc_info))
+
+    def __iter__(self) -> "_Blocking":
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._run(self._stream.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._run(self._stream.aclose())
+
+    def result(self) -> Any:
+        return self._run(self._stream.result())
+
+    def __getattr__(self, name: str) -> Any:  # status, headers, errors, abort, ...
+        return getattr(self._stream, name)
+
+
+@pytest.fixture(params=KINDS)
+def run(request: pytest.FixtureRequest) -> Iterator[Runner]:
+    """The test runs once per client: ``OpenAI`` ("sync") and ``AsyncOpenAI`` ("async")."""
+    made = Runner(request.param)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def sync_only(reason: str) -> Callable[[T], T]:
+    """Run a test with ``OpenAI`` only; ``reason`` says why the asynchronous client differs."""
+    if not reason:
+        raise ValueError("sync_only needs a reason")
+    mark: Callable[[T], T] = pytest.mark.parametrize("run", ["sync"], indirect=True)
+    return mark
+
+
+def sockets_to(port: int) -> Optional[int]:
+    """How many of this process's open descriptors are TCP sockets connected to ``port`` on
+    127.0.0.1 (the client's ends; the server's are on its own port), from ``/proc``; None
+    where there is no ``/proc`` (the tests then check the rest)."""
+    try:
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                link = os.readlink("/proc/self/fd/" + fd)
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return None
+    # Columns: sl local_address rem_address st ... inode (the 10th); addresses in hex.
+    return sum(1 for row in rows if int(row[2].split(":")[1], 16) == port and row[9] in inodes)
