@@ -147,12 +147,15 @@ def test_http_client_reads_each_response_the_same_way(path: Path) -> None:
         assert theirs == ours
 
 
-@pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])
+# Responses whose end is known before the connection closes (a body that ends at the close would
+# take any bytes after it as body).
+DELIMITED = [p for p in GOOD if expected_for(p)["reusable"]]
+
+
+@pytest.mark.parametrize("path", DELIMITED, ids=[p.stem for p in DELIMITED])
 def test_bytes_after_a_complete_response_are_not_part_of_it(path: Path) -> None:
     raw = path.read_bytes()
     expected = expected_for(path)
-    if not expected["reusable"]:
-        pytest.skip("the body ends at the close: junk would be body")
     for how, pieces in [("whole", [raw + b"junk"]), ("apart", [raw, b"junk"])]:
         head, body, _, reader = read(pieces)
         assert body.decode("latin-1") == expected["body"], how
