@@ -39,6 +39,8 @@ from .stream import WAITING, ChatCompletionStream, _is_json
 if TYPE_CHECKING:
     import threading
 
+    from .fanout import FanOut
+
 __all__ = ["AsyncOpenAI", "AsyncChatCompletionStream"]
 
 Outcome = Union[HTTPResponse, OpenAIException]
@@ -165,6 +167,16 @@ class AsyncOpenAI(OpenAI):
                 request = steps.send(await self._call(request, OpenAIChatCompletionResult, options))
         except StopIteration as done:
             return done.value
+
+    def _fan_out(self, fan: "FanOut", *, ordered: bool) -> Any:
+        """A fan-out on asyncio tasks (:mod:`.async_fanout`): a coroutine of the results in
+        input order, or an asynchronous iterator of ``(index, result)``."""
+        from .async_fanout import in_order, run_on_tasks
+
+        if self._aclosed:
+            raise RuntimeError("the client is closed: make a new AsyncOpenAI() for new calls")
+        pairs = run_on_tasks(fan)
+        return in_order(pairs) if ordered else pairs
 
     def _background(self, start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
         """With callbacks: a coroutine that runs the call and its callbacks in the awaiting

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from ._http import HTTPRequest, HTTPResponse
     from .background import CallHandle
     from .chathelper import OpenAIChatHelper
+    from .fanout import FanOut
     from .outputs import OutputReader
     from .pacing import PacingPolicy
     from .profiles import Applied, Profile, ProfileLike
@@ -344,6 +345,16 @@ class OpenAI:
         except StopIteration as done:
             result: OpenAIChatCompletionResult = done.value
             return result
+
+    def _fan_out(self, fan: FanOut, *, ordered: bool) -> Any:
+        """Run a fan-out (``create_many`` / ``iter_many``) on threads: its results in input
+        order, or an iterator of ``(index, result)`` as they finish."""
+        from .fanout import in_order, run_on_threads
+
+        if self._workers.closed:
+            raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
+        pairs = run_on_threads(fan)
+        return in_order(pairs) if ordered else pairs
 
     def _background(
         self, start: Callable[[threading.Event], Any], options: OpenAIChatCompletionParameters

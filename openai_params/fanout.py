@@ -17,37 +17,58 @@ parameter) is a failed result with type ``invalid_request``, and after an
 ``insufficient_quota`` 429 every request not yet sent is a failed result with
 type ``not_sent``.
 
-This module is the synchronous driver only: every decision (how many in
-flight, when to wait, what to retry, when to stop) is the :class:`.pacing.Pacer`'s.
-The calls run on threads of a :class:`.background.Workers` made for the run
-(``concurrency`` of them at most), each sent with no transport retries: a retry
-goes back through the pacer, so that every 429 slows the whole run down.
+Every decision (how many in flight, when to wait, what to retry, when to stop,
+what the caller gets) is made by :class:`FanOut`, with the :class:`.pacing.Pacer`'s
+rules; it does no I/O and starts no thread. Two drivers run it and only move the
+calls: :func:`run_on_threads` here (``OpenAI``: each call on a thread of a
+:class:`.background.Workers` made for the run, ``concurrency`` of them at most)
+and :func:`.async_fanout.run_on_tasks` (``AsyncOpenAI``: each call an asyncio
+task). Each call is sent with no transport retries: a retry goes back through the
+pacer, so that every 429 slows the whole run down.
 """
 
 import queue
-import sys
 import time
+from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+)
 
 from ._checks import check_int, is_mapping
 from .errors import OpenAIError
-from .pacing import DONE, START, Pacer, PacingPolicy, estimate_tokens
+from .pacing import DONE, START, WAIT, Pacer, PacingPolicy, estimate_tokens
 from .results import OpenAIChatCompletionResult
 
 if TYPE_CHECKING:
+    import threading
+
     from ._http import HTTPRequest
     from .client import ChatCompletions, ParamsLike
     from .parameters import OpenAIChatCompletionParameters
     from .profiles import Profile
 
-__all__ = ["create_many", "iter_many"]
+__all__ = ["create_many", "iter_many", "FanOut", "Step", "run_on_threads", "in_order"]
 
 Clock = Callable[[], float]
+Pairs = Iterator[Tuple[int, OpenAIChatCompletionResult]]
 
 #: Seconds a worker thread waits for the next call before it ends (one thread per call would
 #: cost more than the call itself at hundreds of calls a second).
 _LINGER = 2.0
+
+#: The kind of :class:`Step` that hands a result to the caller (``START``, ``WAIT`` and
+#: ``DONE`` are the pacer's).
+OUTPUT = "output"
 
 
 class _Job:
@@ -80,11 +101,10 @@ def create_many(
     concurrency: int = 8,
     policy: Optional[PacingPolicy] = None,
 ) -> List[OpenAIChatCompletionResult]:
-    """Every request's result, in input order (see the module docstring)."""
-    found: Dict[int, OpenAIChatCompletionResult] = {}
-    for index, result in iter_many(completions, requests, parameters, concurrency=concurrency, policy=policy):
-        found[index] = result
-    return [found[index] for index in range(len(found))]
+    """Every request's result, in input order (see the module docstring). Under
+    ``AsyncOpenAI``: a coroutine of that list."""
+    fan = plan(completions, requests, parameters, concurrency=concurrency, policy=policy)
+    return completions._client._fan_out(fan, ordered=True)  # type: ignore[no-any-return]
 
 
 def iter_many(
@@ -95,9 +115,25 @@ def iter_many(
     concurrency: int = 8,
     policy: Optional[PacingPolicy] = None,
     clock: Clock = time.monotonic,
-) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
+) -> Pairs:
     """``(index, result)`` for every request, as each one finishes. ``requests`` is read
-    lazily, as calls start. Leaving the loop early cancels the calls still in flight."""
+    lazily, as calls start. Leaving the loop early cancels the calls still in flight.
+    Under ``AsyncOpenAI``: an asynchronous iterator of the same pairs."""
+    fan = plan(completions, requests, parameters, concurrency=concurrency, policy=policy, clock=clock)
+    return completions._client._fan_out(fan, ordered=False)  # type: ignore[no-any-return]
+
+
+def plan(
+    completions: "ChatCompletions",
+    requests: Iterable[Any],
+    parameters: "ParamsLike" = None,
+    *,
+    concurrency: int = 8,
+    policy: Optional[PacingPolicy] = None,
+    clock: Clock = time.monotonic,
+) -> "FanOut":
+    """The arguments checked (before anything is sent: a bad one raises here), and the
+    run's :class:`FanOut`."""
     from .client import _chat_parameters
 
     check_int("concurrency", concurrency, 1)
@@ -109,94 +145,187 @@ def iter_many(
             "create_many / iter_many send non-streamed calls and take no callbacks: "
             "iterate over iter_many() to handle each result as it finishes"
         )
-    client = completions._client
-    if _is_async(client):
-        # Its calls are coroutines, which these worker threads cannot await.
-        raise TypeError(
-            "create_many / iter_many drive their calls on threads: use an OpenAI client for them "
-            "(AsyncOpenAI has no asynchronous form of them yet)"
+    pacer = Pacer(concurrency, completions._client.max_retries, policy)
+    return FanOut(completions, iter(requests), shared, pacer, clock)
+
+
+class Step:
+    """What a driver does next (:meth:`FanOut.next_step`): ``START`` the call of ``job``
+    (then tell :meth:`FanOut.finished` its result, under ``ticket``); ``WAIT`` for a call
+    to finish, at most ``delay`` seconds (None: no limit); hand ``(index, result)`` to
+    the caller (``OUTPUT``); or stop (``DONE``)."""
+
+    __slots__ = ("kind", "ticket", "job", "delay", "index", "result")
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        ticket: int = 0,
+        job: Any = None,
+        delay: Optional[float] = None,
+        index: int = 0,
+        result: Any = None,
+    ) -> None:
+        self.kind = kind
+        self.ticket = ticket
+        self.job: _Job = job
+        self.delay = delay
+        self.index = index
+        self.result: OpenAIChatCompletionResult = result
+
+    def __repr__(self) -> str:
+        return "<Step %s>" % self.kind
+
+
+class FanOut:
+    """One run's decisions, without threads or I/O: which request starts next, how long to
+    wait, what a finished call's result means (the :class:`.pacing.Pacer`'s rules), what
+    the caller gets. A driver does what it says and nothing else:
+
+        while True:
+            step = fan.next_step()
+            if step.kind == START:       # run fan.call(step.job), then
+                ...                      #   fan.finished(step.ticket, its result)
+            elif step.kind == OUTPUT:    # (step.index, step.result) to the caller
+                ...
+            elif step.kind == WAIT:      # for a call to finish, at most step.delay s
+                ...
+            else:                        # DONE
+                break
+    """
+
+    def __init__(
+        self,
+        completions: "ChatCompletions",
+        requests: Iterator[Any],
+        shared: "OpenAIChatCompletionParameters",
+        pacer: Pacer,
+        clock: Clock,
+    ) -> None:
+        self.completions = completions
+        self.pacer = pacer
+        self._clock = clock
+        self._shared = shared
+        # One attempt per call: a retry goes back through the pacer (see the module docstring).
+        self._shared_options = shared.replace(max_retries=0, throw=False)
+        self._default_retries = completions._client.max_retries
+        self._fresh = enumerate(requests)
+        self._more = True
+        self._jobs: Dict[int, _Job] = {}
+        self._tickets: Dict[int, int] = {}  # ticket -> index, for the calls in flight
+        self._out: Deque[Tuple[int, OpenAIChatCompletionResult]] = deque()
+        self._ended = False
+
+    @property
+    def concurrency(self) -> int:
+        """The most calls ever in flight at once."""
+        return self.pacer.concurrency
+
+    def next_step(self) -> Step:
+        """What to do now (see the class docstring)."""
+        while True:
+            if self._out:
+                done, result = self._out.popleft()
+                return Step(OUTPUT, index=done, result=result)
+            if self._ended:
+                return Step(DONE)
+            action = self.pacer.next_action(self._clock(), self._more)
+            if action.kind == WAIT:
+                return Step(WAIT, delay=action.delay)
+            if action.kind == DONE:
+                self._end()
+                continue
+            index = action.index  # a request to send again, or None: the next new one
+            if index is None:
+                try:
+                    fresh, item = next(self._fresh)
+                except StopIteration:
+                    self._more = False
+                    continue
+                try:
+                    self._jobs[fresh] = _job(
+                        self.completions, item, self._shared, self._shared_options, self._default_retries
+                    )
+                except (TypeError, ValueError) as exc:
+                    self._out.append((fresh, _failed(fresh, exc)))
+                    continue
+                index = fresh
+            job = self._jobs[index]
+            ticket = self.pacer.start(self._clock(), index, job.cost, job.max_retries, job.copies)
+            self._tickets[ticket] = index
+            return Step(START, ticket=ticket, job=job)
+
+    def call(self, job: "_Job", cancel: "Optional[threading.Event]" = None) -> Any:
+        """The call of ``job``, as the client runs it (under ``AsyncOpenAI``, a coroutine)."""
+        return self.completions._complete(job.request, job.copies, job.options, cancel, profile=job.profile)
+
+    def finished(self, ticket: int, result: OpenAIChatCompletionResult) -> None:
+        """The call started under ``ticket`` ended with ``result``: the pacer says whether it
+        is the request's answer (it goes out) or is to be sent again (it starts later)."""
+        index = self._tickets.pop(ticket)
+        error = result.errors[0] if result.errors else None
+        verdict = self.pacer.finish(
+            ticket,
+            self._clock(),
+            status=result.status,
+            headers=result.headers,
+            error_code=(error.code or error.type) if error is not None else None,
         )
-    if client._workers.closed:
-        raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
-    pacer = Pacer(concurrency, client.max_retries, policy)
-    return _drive(completions, iter(requests), shared, pacer, clock)
+        if verdict.final:
+            del self._jobs[index]
+            self._out.append((index, result))
+
+    def _end(self) -> None:
+        """Nothing is in flight and nothing more starts: after a stop, what was never sent."""
+        self._ended = True
+        stopped = self.pacer.stopped
+        if stopped is not None:
+            for index in self.pacer.pending_retries():
+                self._out.append((index, _not_sent(stopped)))
+            for index, _ in self._fresh:
+                self._out.append((index, _not_sent(stopped)))
 
 
-def _drive(
-    completions: "ChatCompletions",
-    requests: Iterator[Any],
-    shared: "OpenAIChatCompletionParameters",
-    pacer: Pacer,
-    clock: Clock,
-) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
+def in_order(pairs: Iterable[Tuple[int, OpenAIChatCompletionResult]]) -> List[OpenAIChatCompletionResult]:
+    """The results of a run, in input order (each index comes once, from 0 to n-1)."""
+    found = dict(pairs)
+    return [found[index] for index in range(len(found))]
+
+
+def run_on_threads(fan: FanOut) -> Pairs:
+    """The synchronous driver: each call on a thread of a :class:`.background.Workers` made
+    for the run; finished calls come back through a queue. Closing the iterator (leaving
+    the loop) cancels the calls in flight."""
     from .background import BackgroundCall, Workers
 
-    client = completions._client
-    shared_options = shared.replace(max_retries=0, throw=False)
-    workers = Workers(pacer.concurrency, on_drained=_nothing, linger=_LINGER)
+    workers = Workers(fan.concurrency, on_drained=_nothing, linger=_LINGER)
     finished: queue.Queue[Tuple[int, OpenAIChatCompletionResult]] = queue.Queue()
-    jobs: Dict[int, _Job] = {}
-    running: Dict[int, Tuple[int, BackgroundCall]] = {}  # ticket -> (index, call)
-    fresh = enumerate(requests)
-    more = True
+    running: Dict[int, BackgroundCall] = {}
     try:
         while True:
-            action = pacer.next_action(clock(), more)
-            if action.kind == START:
-                index = action.index
-                if index is None:
-                    try:
-                        index, item = next(fresh)
-                    except StopIteration:
-                        more = False
-                        continue
-                    try:
-                        jobs[index] = _job(completions, item, shared, shared_options, client.max_retries)
-                    except (TypeError, ValueError) as exc:
-                        yield index, _failed(index, exc)
-                        continue
-                job = jobs[index]
-                ticket = pacer.start(clock(), index, job.cost, job.max_retries, job.copies)
+            step = fan.next_step()
+            if step.kind == START:
                 call = BackgroundCall(
-                    partial(completions._complete, job.request, job.copies, job.options, profile=job.profile),
-                    on_terminate=partial(_put, finished, ticket),
+                    partial(fan.call, step.job), on_terminate=partial(_put, finished, step.ticket)
                 )
-                running[ticket] = (index, call)
+                running[step.ticket] = call
                 workers.submit(call)
-            elif action.kind == DONE:
-                break
-            else:
+            elif step.kind == OUTPUT:
+                yield step.index, step.result
+            elif step.kind == WAIT:
                 try:
-                    ticket, result = finished.get(timeout=action.delay)
+                    ticket, result = finished.get(timeout=step.delay)
                 except queue.Empty:
                     continue
-                index, _ = running.pop(ticket)
-                error = result.errors[0] if result.errors else None
-                verdict = pacer.finish(
-                    ticket,
-                    clock(),
-                    status=result.status,
-                    headers=result.headers,
-                    error_code=(error.code or error.type) if error is not None else None,
-                )
-                if verdict.final:
-                    del jobs[index]
-                    yield index, result
-        if pacer.stopped is not None:
-            for index in pacer.pending_retries():
-                yield index, _not_sent(pacer.stopped)
-            for index, _ in fresh:
-                yield index, _not_sent(pacer.stopped)
+                del running[ticket]
+                fan.finished(ticket, result)
+            else:
+                return
     finally:
-        for _, call in running.values():
+        for call in running.values():
             call.cancel()
         workers.close()
-
-
-def _is_async(client: Any) -> bool:
-    """``client`` is an AsyncOpenAI (looked up only if its module was loaded: nothing is imported)."""
-    module = sys.modules.get(__name__.rpartition(".")[0] + ".async_client")
-    return module is not None and isinstance(client, module.AsyncOpenAI)
 
 
 def _job(

@@ -69,6 +69,7 @@ Fixtures (``tests/conftest_fakeserver.py``): ``fake_server``, ``second_server``
 import json as _json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
@@ -140,7 +141,8 @@ class RecordedRequest:
     """What the server received: ``method``, ``target`` (as sent: origin or absolute form),
     ``path``, ``query`` (name -> list of values), ``headers`` (lower-case keys, repeats joined
     with ", "), ``header_list`` (as sent), ``body`` bytes, ``json`` (None if not JSON), and
-    ``connection``: the number (1, 2, ...) of the TCP connection it came on."""
+    ``connection``: the number (1, 2, ...) of the TCP connection it came on; ``received_at``:
+    ``time.monotonic()`` when it was read."""
 
     def __init__(
         self, method: str, target: str, header_list: List[Tuple[str, str]], body: bytes, connection: int
@@ -157,6 +159,7 @@ class RecordedRequest:
             self.headers[key] = self.headers[key] + ", " + value if key in self.headers else value
         self.body = body
         self.connection = connection
+        self.received_at = time.monotonic()
         try:
             self.json: Any = _json.loads(body.decode("utf-8")) if body else None
         except ValueError:
