@@ -38,6 +38,7 @@ from ._checks import (
     check_str,
     check_timeout,
     is_mapping,
+    wrong_type,
 )
 from ._redact import redact, redact_url
 from .errors import OpenAIException
@@ -154,6 +155,14 @@ class OpenAI:
         from .background import Workers
         from .transport import Transport
 
+        if transport is not None and not all(
+            callable(getattr(transport, method, None)) for method in ("send", "close")
+        ):
+            wrong_type(
+                "transport",
+                "an object with send() and close(), like a Transport or a MockTransport",
+                transport,
+            )
         self._transport = transport or Transport(
             ssl_context=ssl_context, ca_bundle=ca_bundle, proxies=proxies
         )

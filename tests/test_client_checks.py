@@ -351,3 +351,14 @@ def test_messages_list_suggests_the_closest_order(client, fake_server) -> None:
     with pytest.raises(TypeError, match=r"^completion_id must be a non-empty string"):
         client.chat.completions.messages.list(7)
     assert fake_server.requests == []
+
+
+class _SendsOnly:
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("never called")
+
+
+@pytest.mark.parametrize("transport", [object(), "http://127.0.0.1:1", _SendsOnly()])
+def test_a_transport_without_send_and_close_is_refused_by_the_constructor(no_env, transport: Any) -> None:
+    with pytest.raises(TypeError, match=r"^transport must be an object with send\(\) and close\(\)"):
+        OpenAI(api_key=KEY, transport=transport)
