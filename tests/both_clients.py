@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, List, Optional, TypeVar
 import pytest
 
 from openai_params import AsyncOpenAI, OpenAI
+from openai_params.async_client import AsyncChatCompletionStream
 from openai_params.background import CallHandle
 
 T = TypeVar("T")
@@ -62,18 +63,19 @@ class Runner:
         if inspect.isawaitable(value):
             return self.loop.run_until_complete(_awaited(value))
         if isinstance(value, CallHandle):  # create() with callbacks, on OpenAI
-            return value.result(timeout=10)
+            return value.result(timeout=30)
         return value
 
     def stream(self, stream: Any) -> Any:
-        """``stream`` as a synchronous stream (see the module docstring). An asynchronous one
-        is opened here, as ``OpenAI``'s stream() sends its request at once (``AsyncOpenAI``'s
-        sends it when the stream is entered or first iterated)."""
+        """``stream`` as a synchronous stream (see the module docstring). A client's
+        asynchronous stream is opened here, as ``OpenAI``'s ``stream()`` sends its request at
+        once (``AsyncOpenAI``'s sends it when the stream is entered or first iterated); a chat
+        helper's starts when it is first read, in both forms."""
         if not self.is_async:
             return stream
-        blocking = _Blocking(self, stream)
-        self(stream.__aenter__())
-        return blocking
+        if isinstance(stream, AsyncChatCompletionStream):
+            self(stream.__aenter__())
+        return _Blocking(self, stream)
 
     def OpenAI(self, **settings: Any) -> OpenAI:  # noqa: N802 - it stands for the class
         """A client of this runner's kind, closed after the test."""

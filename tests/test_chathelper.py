@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from both_clients import Runner, sync_only
 from conversations import ScriptedModel, tool_call
 from fakeserver import FakeServer
 from openai_params import (
@@ -53,12 +54,15 @@ def sent(message: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in message.items() if value is not None or key == "content"}
 
 
-def run(helper: OpenAIChatHelper, prompt: Any, mode: str) -> Tuple[OpenAIChatCompletionResult, List[Any]]:
-    """One prompt in one of the three forms; returns the final result and the chunks seen."""
+def exchange(
+    run: Runner, helper: OpenAIChatHelper, prompt: Any, mode: str
+) -> Tuple[OpenAIChatCompletionResult, List[Any]]:
+    """One prompt in one of the forms of MODES (and "plain-callbacks": on_terminate without
+    stream=True), on the client of ``run``; returns the final result and the chunks seen."""
     if mode == "prompt":
-        return helper.prompt(prompt), []
+        return run(helper.prompt(prompt)), []
     if mode == "stream":
-        with helper.stream(prompt) as stream:
+        with run.stream(helper.stream(prompt)) as stream:
             chunks = list(stream)
         return stream.result(), chunks
     chunks: List[Any] = []
@@ -66,15 +70,14 @@ def run(helper: OpenAIChatHelper, prompt: Any, mode: str) -> Tuple[OpenAIChatCom
     responses: List[Any] = []
     original = helper.parameters
     helper.parameters = original.replace(
-        stream=True,
-        on_data=chunks.append,
+        stream=mode == "callbacks",
+        on_data=chunks.append if mode == "callbacks" else None,
         on_terminate=ended.append,
         on_response=responses.append,
         on_error=responses.append,
     )
     try:
-        handle = helper.prompt(prompt)
-        result = handle.result(timeout=10)
+        result = run(helper.prompt(prompt))  # OpenAI: a handle, waited for; AsyncOpenAI: awaited
     finally:
         helper.parameters = original
     assert ended == [result] and responses == [result]  # once each, at the end
@@ -82,7 +85,8 @@ def run(helper: OpenAIChatHelper, prompt: Any, mode: str) -> Tuple[OpenAIChatCom
 
 
 @pytest.fixture
-def helper(client: OpenAI) -> OpenAIChatHelper:
+def helper(client: OpenAI, run: Runner) -> OpenAIChatHelper:
+    """A helper with two tools, on a client of the kind of ``run`` (both_clients.py)."""
     made = client.chat.create("You are terse.", model="m")
     made.register_tool(WEATHER, weather)
     made.register_tool(TIME, local_time)
@@ -92,9 +96,9 @@ def helper(client: OpenAI) -> OpenAIChatHelper:
 # --- the loop: rounds in order, replies, what the server received --------------------------------
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ["plain-callbacks"])
 def test_two_parallel_calls_then_one_then_the_answer(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     model = ScriptedModel(
         [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})],
@@ -102,7 +106,7 @@ def test_two_parallel_calls_then_one_then_the_answer(
         "Paris: 18 C at noon. London: 18 C.",
     )
     fake_server.default = model
-    result, chunks = run(helper, "Weather and time in Paris, then London?", mode)
+    result, chunks = exchange(run, helper, "Weather and time in Paris, then London?", mode)
     assert result.success, result.errors
     assert result.choice.message.content == "Paris: 18 C at noon. London: 18 C."
 
@@ -120,14 +124,14 @@ def test_two_parallel_calls_then_one_then_the_answer(
     for body in model.received:
         assert body["tools"] == [api_form(WEATHER), api_form(TIME)]
         assert body["model"] == "m" and "tool_choice" not in body
-        assert body.get("stream", False) is (mode != "prompt")
+        assert body.get("stream", False) is (mode in ("stream", "callbacks"))
     # The history is the whole exchange, the final answer last; the system prompt is apart.
     history = [sent(m.to_dict()) for m in helper.messages]
     assert history == [user, round1] + replies1 + [round2] + replies2 + [
         {"role": "assistant", "content": "Paris: 18 C at noon. London: 18 C."}
     ]
     assert helper.last_errors == []
-    if mode != "prompt":  # every round's chunks, in order: two rounds of calls, then the text
+    if mode in ("stream", "callbacks"):  # every round's chunks, in order: two rounds of calls, then the text
         finishes = [c.choice.finish_reason for c in chunks if c.choice is not None and c.choice.finish_reason]
         assert finishes == ["tool_calls", "tool_calls", "stop"]
         assert "".join(c.text for c in chunks) == "Paris: 18 C at noon. London: 18 C."
@@ -135,12 +139,12 @@ def test_two_parallel_calls_then_one_then_the_answer(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_tool_choice_naming_a_function_goes_in_the_first_round_only(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})], "Sunny.")
     forced = {"type": "function", "function": {"name": "get_weather"}}
     helper.parameters = helper.parameters.replace(tool_choice=forced)
-    result, _ = run(helper, "Weather in Paris?", mode)
+    result, _ = exchange(run, helper, "Weather in Paris?", mode)
     assert result.success and result.text == "Sunny."
     assert model.received[0]["tool_choice"] == forced
     assert "tool_choice" not in model.received[1]
@@ -149,11 +153,11 @@ def test_a_tool_choice_naming_a_function_goes_in_the_first_round_only(
 
 @pytest.mark.parametrize("choice", ["auto", "none"])
 def test_a_tool_choice_that_forces_nothing_goes_in_every_round(
-    helper: OpenAIChatHelper, fake_server: FakeServer, choice: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, choice: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})], "Sunny.")
     helper.parameters = helper.parameters.replace(tool_choice=choice)
-    assert helper.prompt("Weather?").success
+    assert run(helper.prompt("Weather?")).success
     assert [body["tool_choice"] for body in model.received] == [choice, choice]
 
 
@@ -162,10 +166,10 @@ def test_a_tool_choice_that_forces_nothing_goes_in_every_round(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_unknown_tool_is_answered_with_an_error_and_the_model_recovers(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_wether", {"city": "Paris"})], "Sorry, I cannot tell.")
-    result, _ = run(helper, "Weather in Paris?", mode)
+    result, _ = exchange(run, helper, "Weather in Paris?", mode)
     assert result.success and result.text == "Sorry, I cannot tell."
     expected = (
         "Error: there is no tool named 'get_wether'; did you mean 'get_weather'? "
@@ -193,13 +197,13 @@ BAD_ARGUMENTS = [
     "arguments, problem", BAD_ARGUMENTS, ids=["not-json", "not-object", "missing", "unknown"]
 )
 def test_arguments_that_are_not_json_or_do_not_fit_are_answered_with_an_error(
-    helper: OpenAIChatHelper, fake_server: FakeServer, arguments: str, problem: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, arguments: str, problem: str, run: Runner
 ) -> None:
     ran: List[str] = []
     helper.register_tool(WEATHER, lambda **kwargs: ran.append("ran"))  # replaced below
     helper.register_tool(WEATHER, weather)
     fake_server.default = model = ScriptedModel([("get_weather", arguments)], "Sorry.")
-    result = helper.prompt("Weather?")
+    result = run(helper.prompt("Weather?"))
     assert result.success and ran == []
     message = "the arguments of the call to 'get_weather' " + problem
     assert sent(model.messages(2)[-1]) == reply("call_1_0", "Error: " + message)
@@ -208,7 +212,7 @@ def test_arguments_that_are_not_json_or_do_not_fit_are_answered_with_an_error(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_handler_that_raises_gives_its_type_and_message_never_a_traceback(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     problem = ValueError("no such city: 'Atlantis'")
 
@@ -219,7 +223,7 @@ def test_a_handler_that_raises_gives_its_type_and_message_never_a_traceback(
     fake_server.default = model = ScriptedModel(
         [("get_weather", {"city": "Atlantis"}), ("get_time", {"city": "Paris"})], "Atlantis is not a city."
     )
-    result, _ = run(helper, "Weather in Atlantis?", mode)
+    result, _ = exchange(run, helper, "Weather in Atlantis?", mode)
     assert result.success
     error_reply = "Error: get_weather raised ValueError: no such city: 'Atlantis'"
     assert [sent(m) for m in model.messages(2)[-2:]] == [
@@ -234,7 +238,7 @@ def test_a_handler_that_raises_gives_its_type_and_message_never_a_traceback(
 @pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_keyboard_interrupt_and_system_exit_are_not_caught(
-    helper: OpenAIChatHelper, fake_server: FakeServer, raised: type, workers: int
+    helper: OpenAIChatHelper, fake_server: FakeServer, raised: type, workers: int, run: Runner
 ) -> None:
     def stop(city: str) -> str:
         raise raised()
@@ -245,19 +249,19 @@ def test_keyboard_interrupt_and_system_exit_are_not_caught(
         [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})], "never"
     )
     with pytest.raises(raised):
-        helper.prompt("Weather?")
+        run(helper.prompt("Weather?"))
     assert len(model.received) == 1
 
 
 def test_a_return_value_that_is_not_json_is_an_error_reply(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     helper.register_tool(WEATHER, lambda city: {city: object()})
     helper.register_tool(TIME, lambda city: float("nan"))
     fake_server.default = model = ScriptedModel(
         [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})], "Sorry."
     )
-    assert helper.prompt("Weather?").success
+    assert run(helper.prompt("Weather?")).success
     replies = [m["content"] for m in model.messages(2)[-2:]]
     assert replies[0].startswith("Error: get_weather returned {'Paris': <object object at ")
     assert replies[0].endswith(", which cannot be sent as JSON (object is not JSON serializable)")
@@ -290,11 +294,11 @@ class Forecast:
     ids=["str", "empty", "dict", "list", "none", "int", "dataclass", "nested-dataclass"],
 )
 def test_a_str_is_sent_as_is_anything_else_as_json(
-    helper: OpenAIChatHelper, fake_server: FakeServer, value: Any, content: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, value: Any, content: str, run: Runner
 ) -> None:
     helper.register_tool(WEATHER, lambda city: value)
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})], "Done.")
-    assert helper.prompt("Weather?").success
+    assert run(helper.prompt("Weather?")).success
     assert model.messages(2)[-1] == reply("call_1_0", content)
     assert helper.last_errors == []
 
@@ -304,12 +308,12 @@ def test_a_str_is_sent_as_is_anything_else_as_json(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_model_that_always_calls_stops_after_max_tool_rounds(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})])
     helper.max_tool_rounds = 3
     helper.number_of_messages = 0  # keep everything
-    result, _ = run(helper, "Weather?", mode)
+    result, _ = exchange(run, helper, "Weather?", mode)
     assert not result.success
     (error,) = result.errors
     assert error.type == "tool_rounds_exceeded"
@@ -334,25 +338,25 @@ def test_a_model_that_always_calls_stops_after_max_tool_rounds(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_auto_handle_off_returns_the_tool_calls_to_the_caller(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     ran: List[str] = []
     helper.register_tool(WEATHER, lambda city: ran.append(city))
     helper.auto_handle_tool_calls = False
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})], "Sunny in Paris.")
-    result, _ = run(helper, "Weather?", mode)
+    result, _ = exchange(run, helper, "Weather?", mode)
     assert result.success and ran == [] and len(model.received) == 1
     (call,) = result.choice.message.tool_calls
     assert call == tool_call(1, 0, "get_weather", {"city": "Paris"})
     assert [m.role for m in helper.messages] == ["user", "assistant"]
     # The caller answers the call and asks again.
-    again = helper.prompt({"role": "tool", "tool_call_id": call["id"], "content": "sunny"})
+    again = run(helper.prompt({"role": "tool", "tool_call_id": call["id"], "content": "sunny"}))
     assert again.text == "Sunny in Paris."
     assert [sent(m) for m in model.messages(2)][-2:] == [assistant(call), reply("call_1_0", "sunny")]
 
 
 def test_tool_workers_run_a_rounds_handlers_at_once_and_reply_in_order(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     both = threading.Barrier(2, timeout=10)  # passes only when the two handlers run at the same time
     threads: Dict[str, str] = {}
@@ -371,7 +375,7 @@ def test_tool_workers_run_a_rounds_handlers_at_once_and_reply_in_order(
     fake_server.default = model = ScriptedModel(
         [("get_time", {"city": "Oslo"}), ("get_weather", {"city": "Paris"})], "Done."
     )
-    assert helper.prompt("Both?").success
+    assert run(helper.prompt("Both?")).success
     assert [sent(m) for m in model.messages(2)[-2:]] == [
         reply("call_1_0", "time for Oslo"),
         reply("call_1_1", "weather for Paris"),
@@ -380,7 +384,7 @@ def test_tool_workers_run_a_rounds_handlers_at_once_and_reply_in_order(
 
 
 def test_one_worker_runs_the_handlers_in_the_models_order(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     order: List[str] = []
     helper.register_tool(WEATHER, lambda city: order.append("weather " + city) or "ok")
@@ -388,7 +392,7 @@ def test_one_worker_runs_the_handlers_in_the_models_order(
     fake_server.default = ScriptedModel(
         [("get_time", {"city": "A"}), ("get_weather", {"city": "B"}), ("get_time", {"city": "C"})], "Done."
     )
-    assert helper.prompt("Go").success
+    assert run(helper.prompt("Go")).success
     assert order == ["time A", "weather B", "time C"]
 
 
@@ -397,12 +401,12 @@ def test_one_worker_runs_the_handlers_in_the_models_order(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_failed_request_ends_the_exchange_with_its_error(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     model = ScriptedModel([("get_weather", {"city": "Paris"})], "never")
     fake_server.add(model)
     fake_server.add(500, json={"error": {"message": "boom", "type": "server_error"}})
-    result, _ = run(helper, "Weather?", mode)
+    result, _ = exchange(run, helper, "Weather?", mode)
     assert not result.success and result.errors[0].status == 500
     assert helper.last_errors == result.errors
     assert [m.role for m in helper.messages] == ["user", "assistant", "tool"]
@@ -410,30 +414,30 @@ def test_a_failed_request_ends_the_exchange_with_its_error(
 
 
 def test_throw_raises_the_final_error_after_the_history_is_kept(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     fake_server.add(ScriptedModel([("get_weather", {"city": "Paris"})]))
     fake_server.add(500, json={"error": {"message": "boom", "type": "server_error"}})
     helper.parameters = helper.parameters.replace(throw=True)
     with pytest.raises(InternalServerError, match="boom"):
-        helper.prompt("Weather?")
+        run(helper.prompt("Weather?"))
     assert [m.role for m in helper.messages] == ["user", "assistant", "tool"]
     assert helper.last_errors[0].status == 500
     fake_server.add(ScriptedModel([("get_weather", {"city": "Paris"})]))
     fake_server.add(500, json={"error": {"message": "boom", "type": "server_error"}})
     with pytest.raises(InternalServerError, match="boom"):
-        with helper.stream("Again?") as stream:
+        with run.stream(helper.stream("Again?")) as stream:
             for _ in stream:
                 pass
 
 
 def test_closing_a_stream_mid_round_runs_no_tool_and_keeps_a_valid_history(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     ran: List[str] = []
     helper.register_tool(WEATHER, lambda city: ran.append(city) or "ok")
     fake_server.default = model = ScriptedModel([("get_weather", {"city": "Paris"})], "Sunny.")
-    with helper.stream("Weather?") as stream:
+    with run.stream(helper.stream("Weather?")) as stream:
         next(iter(stream))
     result = stream.result()
     assert not result.success and result.errors[-1].type == "cancelled"
@@ -441,7 +445,7 @@ def test_closing_a_stream_mid_round_runs_no_tool_and_keeps_a_valid_history(
     assert [m.role for m in helper.messages] == ["user"]  # the unfinished answer is not kept
     assert helper.last_errors == result.errors
     # The conversation goes on.
-    assert helper.prompt("Weather, please?").text == "Sunny."
+    assert run(helper.prompt("Weather, please?")).text == "Sunny."
     assert [sent(m) for m in model.messages(2)] == [
         SYSTEM,
         {"role": "user", "content": "Weather?"},
@@ -450,17 +454,18 @@ def test_closing_a_stream_mid_round_runs_no_tool_and_keeps_a_valid_history(
 
 
 def test_a_stream_closed_before_it_started_sends_nothing(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
-    stream = helper.stream("Weather?")
+    stream = run.stream(helper.stream("Weather?"))
     stream.close()
     result = stream.result()
     assert [e.type for e in result.errors] == ["cancelled"]
     assert fake_server.requests == [] and helper.messages == []
 
 
+@sync_only("a CallHandle's cancel(); AsyncOpenAI's calls are cancelled as tasks (test_cancel.py)")
 def test_cancelling_a_handle_between_rounds_stops_the_exchange(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     entered, release = threading.Event(), threading.Event()
 
@@ -487,7 +492,7 @@ def test_cancelling_a_handle_between_rounds_stops_the_exchange(
 # --- construction, registration, reset ----------------------------------------------------------------
 
 
-def test_the_defaults_are_4d_aikits(client: OpenAI) -> None:
+def test_the_defaults_are_4d_aikits(client: OpenAI, run: Runner) -> None:
     helper = client.chat.create()
     assert isinstance(helper, OpenAIChatHelper)
     assert helper.system_prompt is None and helper.messages == [] and helper.tools == []
@@ -524,7 +529,7 @@ def test_the_defaults_are_4d_aikits(client: OpenAI) -> None:
     ],
 )
 def test_settings_are_checked(
-    helper: OpenAIChatHelper, setting: str, value: Any, error: type, message: str
+    helper: OpenAIChatHelper, setting: str, value: Any, error: type, message: str, run: Runner
 ) -> None:
     with pytest.raises(error) as info:
         setattr(helper, setting, value)
@@ -532,16 +537,16 @@ def test_settings_are_checked(
 
 
 def test_registering_replaces_and_unregistering_removes(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel("Hi.")
     helper.register_tool(OpenAITool.from_dict(WEATHER), lambda city: "replaced")  # same name: in place
     assert [t.name for t in helper.tools] == ["get_weather", "get_time"]
     assert helper.unregister_tool("get_time") is True and helper.unregister_tool("get_time") is False
-    helper.prompt("a")
+    run(helper.prompt("a"))
     assert model.received[-1]["tools"] == [api_form(WEATHER)]
     helper.unregister_tools()
-    helper.prompt("b")
+    run(helper.prompt("b"))
     assert "tools" not in model.received[-1]
     helper.register_tools([(WEATHER, weather), (TIME, local_time)])
     assert [t.name for t in helper.tools] == ["get_weather", "get_time"]
@@ -562,12 +567,12 @@ def test_registering_replaces_and_unregistering_removes(
 
 
 def test_tools_in_the_parameters_are_sent_beside_the_registered_ones(
-    client: OpenAI, fake_server: FakeServer
+    client: OpenAI, fake_server: FakeServer, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_time", {"city": "Oslo"})], "Done.")
     helper = client.chat.create(None, model="m", tools=[TIME, WEATHER])
     helper.register_tool(WEATHER, weather)  # replaces the declared one of that name
-    result = helper.prompt("Time?")
+    result = run(helper.prompt("Time?"))
     assert result.success
     assert model.received[0]["tools"] == [api_form(TIME), api_form(WEATHER)]
     assert [m["role"] for m in model.messages(1)] == ["user"]  # no system prompt
@@ -577,13 +582,13 @@ def test_tools_in_the_parameters_are_sent_beside_the_registered_ones(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_prompt_takes_a_text_a_message_or_a_dict(
-    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel("Seen.")
     picture = OpenAIMessage("user", "What is this?").add_image_url("https://example.com/cat.png", "low")
-    run(helper, picture, mode)
-    run(helper, {"content": "And this?"}, mode)  # no role: a user message
-    run(helper, "Thanks", mode)
+    exchange(run, helper, picture, mode)
+    exchange(run, helper, {"content": "And this?"}, mode)  # no role: a user message
+    exchange(run, helper, "Thanks", mode)
     assert model.messages(1)[-1] == picture.to_dict()
     assert model.messages(2)[-1] == {"role": "user", "content": "And this?"}
     assert model.messages(3)[-1] == {"role": "user", "content": "Thanks"}
@@ -592,23 +597,23 @@ def test_prompt_takes_a_text_a_message_or_a_dict(
     with pytest.raises(
         TypeError, match=r"^prompt must be a text, an OpenAIMessage or a message dict \(got 3, an int\)$"
     ):
-        helper.prompt(3)
+        run(helper.prompt(3))
     with pytest.raises(ValueError, match=r"^messages\[0\].content is required for a 'user' message$"):
-        helper.prompt({"role": "user"})
+        run(helper.prompt({"role": "user"}))
     assert len(model.received) == 3
 
 
 def test_reset_keeps_the_system_prompt_parameters_and_tools(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel([("get_wether", {})], "Hi.")
-    helper.prompt("Hello")
+    run(helper.prompt("Hello"))
     assert helper.messages and helper.last_errors
     helper.reset()
     assert helper.messages == [] and helper.last_errors == []
     assert helper.system_prompt == OpenAIMessage("system", "You are terse.")
     assert [t.name for t in helper.tools] == ["get_weather", "get_time"]
-    helper.prompt("Hello again")
+    run(helper.prompt("Hello again"))
     assert [sent(m) for m in model.received[-1]["messages"]] == [
         SYSTEM,
         {"role": "user", "content": "Hello again"},
@@ -616,13 +621,13 @@ def test_reset_keeps_the_system_prompt_parameters_and_tools(
     assert model.received[-1]["tools"] == [api_form(WEATHER), api_form(TIME)]
 
 
-def test_stream_true_without_callbacks_points_to_stream(helper: OpenAIChatHelper) -> None:
+def test_stream_true_without_callbacks_points_to_stream(helper: OpenAIChatHelper, run: Runner) -> None:
     helper.parameters = helper.parameters.replace(stream=True)
     with pytest.raises(ValueError, match=r"use helper.stream\(prompt\)"):
-        helper.prompt("Hi")
+        run(helper.prompt("Hi"))
     helper.parameters = helper.parameters.replace(stream=False, on_terminate=print)
     with pytest.raises(ValueError, match=r"^stream\(\) does not take callbacks \(got on_terminate\)"):
-        helper.stream("Hi")
+        run.stream(helper.stream("Hi"))
     assert helper.messages == []
 
 
@@ -630,21 +635,21 @@ def test_stream_true_without_callbacks_points_to_stream(helper: OpenAIChatHelper
 
 
 def test_the_history_is_trimmed_by_whole_tool_groups(
-    helper: OpenAIChatHelper, fake_server: FakeServer
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel(
         "One.", [("get_weather", {"city": "A"}), ("get_time", {"city": "A"})], "Two.", "Three."
     )
     helper.number_of_messages = 4
-    helper.prompt("1")  # user, assistant
-    helper.prompt("2")  # + user, assistant(calls), tool, tool, assistant: 7 > 4
+    run(helper.prompt("1"))  # user, assistant
+    run(helper.prompt("2"))  # + user, assistant(calls), tool, tool, assistant: 7 > 4
     # Oldest first, whole groups: "1", "One.", "2" go; the call and its two replies stay together.
     assert [sent(m.to_dict())["role"] for m in helper.messages] == ["assistant", "tool", "tool", "assistant"]
     # While an exchange runs, it is never trimmed: the second request carried the whole exchange.
     assert [m["role"] for m in model.messages(2)] == ["system", "user", "assistant", "user"]
     assert [m.get("content") for m in model.messages(3)[:2]] == ["You are terse.", "2"]
     assert [m["role"] for m in model.messages(3)] == ["system", "user", "assistant", "tool", "tool"]
-    helper.prompt("3")
+    run(helper.prompt("3"))
     # 4 + 2 = 6 > 4: the group of three goes whole (the history may end up shorter than the limit).
     assert [sent(m.to_dict()) for m in helper.messages] == [
         {"role": "assistant", "content": "Two."},
@@ -667,7 +672,7 @@ def forecast(city: str, unit: Unit = Unit.C, days: int = 1) -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_function_registered_as_it_is_gets_typed_arguments(
-    client: OpenAI, fake_server: FakeServer, mode: str
+    client: OpenAI, fake_server: FakeServer, mode: str, run: Runner
 ) -> None:
     fake_server.default = model = ScriptedModel(
         [("forecast", {"city": "Oslo", "unit": "fahrenheit", "days": None})],
@@ -676,7 +681,7 @@ def test_a_function_registered_as_it_is_gets_typed_arguments(
     )
     helper = client.chat.create(None, model="m")
     helper.register_tool(forecast)
-    result, _ = run(helper, "Weather?", mode)
+    result, _ = exchange(run, helper, "Weather?", mode)
     assert result.success, result.errors
     assert model.received[0]["tools"] == [OpenAITool.from_function(forecast).to_dict()]
     assert model.messages(2)[-1]["content"] == "Oslo fahrenheit 1"  # an Enum member, the default for null
@@ -692,23 +697,27 @@ def add(a: int, b: int, /) -> int:
     return a + b
 
 
-def test_positional_only_parameters_are_passed_by_position(client: OpenAI, fake_server: FakeServer) -> None:
+def test_positional_only_parameters_are_passed_by_position(
+    client: OpenAI, fake_server: FakeServer, run: Runner
+) -> None:
     fake_server.default = model = ScriptedModel([("add", {"a": 2, "b": 40})], "42.")
     helper = client.chat.create(None, model="m")
     helper.register_tool(add)
-    assert helper.prompt("2 + 40?").success
+    assert run(helper.prompt("2 + 40?")).success
     assert model.messages(2)[-1]["content"] == "42"
     assert helper.last_errors == []
 
 
-def test_functions_in_the_parameters_are_registered(client: OpenAI, fake_server: FakeServer) -> None:
+def test_functions_in_the_parameters_are_registered(
+    client: OpenAI, fake_server: FakeServer, run: Runner
+) -> None:
     fake_server.default = model = ScriptedModel(
         [("forecast", {"city": "Oslo", "unit": None, "days": 3})], "Ok."
     )
     helper = client.chat.create(None, model="m", tools=[forecast, TIME])
     assert [t.name for t in helper.tools] == ["forecast"]
     assert helper.parameters.tools == [TIME]  # declared, no handler: sent as it is
-    assert helper.prompt("Forecast?").success
+    assert run(helper.prompt("Forecast?")).success
     assert model.received[0]["tools"] == [api_form(TIME), OpenAITool.from_function(forecast).to_dict()]
     assert model.messages(2)[-1]["content"] == "Oslo celsius 3"
     helper.unregister_tools()
@@ -720,59 +729,3 @@ def test_functions_in_the_parameters_are_registered(client: OpenAI, fake_server:
     helper.register_tools({"weather_now": forecast})  # a function under another name
     assert [t.name for t in helper.tools] == ["add", "weather_now"]
     assert helper.tools[1].parameters == OpenAITool.from_function(forecast).parameters
-
-
-# --- the same exchange on asyncio: AsyncOpenAI drives the same steps ---------------------------------
-
-
-@pytest.mark.parametrize("form", ["prompt", "callbacks", "stream", "stream-callbacks"])
-def test_the_same_exchange_on_asyncio(fake_server: FakeServer, form: str) -> None:
-    import asyncio
-
-    from openai_params import AsyncOpenAI
-
-    model = ScriptedModel(
-        [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})],
-        [("get_weather", {"city": "London"})],
-        "Paris: 18 C at noon. London: 18 C.",
-    )
-    fake_server.default = model
-    ended: List[Any] = []
-
-    async def scenario() -> Tuple[OpenAIChatCompletionResult, OpenAIChatHelper]:
-        async with AsyncOpenAI(api_key="sk-test", base_url=fake_server.url + "/v1", max_retries=0) as client:
-            helper = client.chat.create("You are terse.", model="m")
-            helper.register_tool(WEATHER, weather)
-            helper.register_tool(TIME, local_time)
-            question = "Weather and time in Paris, then London?"
-            if form == "stream":
-                async with helper.stream(question) as stream:
-                    chunks.extend([chunk async for chunk in stream])
-                return await stream.result(), helper
-            if form != "prompt":
-                helper.parameters = helper.parameters.replace(
-                    on_terminate=ended.append, on_data=chunks.append, stream=form == "stream-callbacks"
-                )
-            result = await helper.prompt(question)
-            return result, helper
-
-    chunks: List[Any] = []
-    result, helper = asyncio.run(scenario())
-    assert result.success and result.text == "Paris: 18 C at noon. London: 18 C."
-    assert ended == ([result] if "callbacks" in form else [])
-    if form.startswith("stream"):  # every round's chunks
-        finishes = [c.choice.finish_reason for c in chunks if c.choice is not None and c.choice.finish_reason]
-        assert finishes == ["tool_calls", "tool_calls", "stop"]
-        assert all(body["stream"] is True for body in model.received)
-    assert len(model.received) == 3
-    assert [m["role"] for m in model.messages(3)] == [
-        "system",
-        "user",
-        "assistant",
-        "tool",
-        "tool",
-        "assistant",
-        "tool",
-    ]
-    assert model.messages(3)[4] == reply("call_1_1", '{"city": "Paris", "time": "12:00"}')
-    assert [m.role for m in helper.messages][-1] == "assistant" and helper.last_errors == []

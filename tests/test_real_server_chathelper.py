@@ -10,11 +10,13 @@ server needs: the ``llama-cpp-python`` profile), and one ``tool`` message per ca
 """
 
 import json
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
+from both_clients import Runner
 from openai_params import OpenAI
+from openai_params.async_transport import AsyncTransport
 from openai_params.transport import Transport
 
 # About llama-cpp-python's server: the forced first round names the tool (llama.cpp's server reads a
@@ -32,8 +34,8 @@ FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
 class Recording:
     """A transport that keeps the JSON body of every request, then sends it for real."""
 
-    def __init__(self) -> None:
-        self.inner = Transport()
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner if inner is not None else Transport()
         self.bodies: List[Dict[str, Any]] = []
 
     def send(self, request: Any, **options: Any) -> Any:
@@ -44,20 +46,34 @@ class Recording:
         self.inner.close()
 
 
+class AsyncRecording(Recording):
+    """:class:`Recording` around an ``AsyncTransport``, for ``AsyncOpenAI``."""
+
+    def __init__(self) -> None:
+        super().__init__(AsyncTransport())
+
+    async def send(self, request: Any, **options: Any) -> Any:  # type: ignore[override]
+        self.bodies.append(json.loads(request.body))
+        return await self.inner.send(request, **options)
+
+
 @pytest.fixture()
-def recorded(real_server: Any) -> Iterator[Any]:
-    transport = Recording()
-    with OpenAI(
+def recorded(real_server: Any, run: Runner) -> Tuple[OpenAI, Recording]:
+    """A client of the kind of ``run`` (both_clients.py), and the bodies it sent."""
+    transport = AsyncRecording() if run.is_async else Recording()
+    client = run.OpenAI(
         api_key="sk-dummy-not-a-real-key",
         base_url=real_server.base_url,
         profile="llama-cpp-python",
         transport=transport,
-    ) as client:
-        yield client, transport
+    )
+    return client, transport
 
 
 @pytest.mark.parametrize("mode", ["prompt", "stream"])
-def test_a_function_tool_round_then_a_text_answer(recorded: Any, real_server: Any, mode: str) -> None:
+def test_a_function_tool_round_then_a_text_answer(
+    recorded: Any, real_server: Any, mode: str, run: Runner
+) -> None:
     client, transport = recorded
     asked: List[str] = []
 
@@ -80,9 +96,9 @@ def test_a_function_tool_round_then_a_text_answer(recorded: Any, real_server: An
     )
     helper.register_tool(get_weather)
     if mode == "prompt":
-        result = helper.prompt(QUESTION["content"])
+        result = run(helper.prompt(QUESTION["content"]))
     else:
-        with helper.stream(QUESTION["content"]) as stream:
+        with run.stream(helper.stream(QUESTION["content"])) as stream:
             chunks = list(stream)
         result = stream.result()
         assert [c.choice.finish_reason for c in chunks if c.choice is not None and c.choice.finish_reason][

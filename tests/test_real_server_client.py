@@ -23,10 +23,11 @@ Answers are capped with ``max_tokens`` (llama-cpp-python ignores
 import json
 import re
 import threading
-from typing import Any, Dict, Iterator, List, NamedTuple, Type
+from typing import Any, Dict, List, NamedTuple, Type
 
 import pytest
 
+from both_clients import Runner, sync_only
 from openai_params import (
     BadRequestError,
     InternalServerError,
@@ -105,10 +106,10 @@ def _counts(usage: Any) -> Dict[str, int]:
 
 
 @pytest.fixture()
-def client(real_server: Any) -> Iterator[OpenAI]:
+def client(real_server: Any, run: Runner) -> OpenAI:
+    """``OpenAI`` or ``AsyncOpenAI`` (the ``run`` fixture, both_clients.py): every test runs on both."""
     # The dummy key is sent as a bearer token; this server does not check it.
-    with OpenAI(api_key="sk-dummy-not-a-real-key", base_url=real_server.base_url) as c:
-        yield c
+    return run.OpenAI(api_key="sk-dummy-not-a-real-key", base_url=real_server.base_url)
 
 
 def _without_nulls(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -117,8 +118,8 @@ def _without_nulls(message: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in message.items() if v is not None}
 
 
-def _stream_all(client: OpenAI, messages: Any, **fields: Any) -> Any:
-    with client.chat.completions.stream(messages, **fields) as stream:
+def _stream_all(run: Runner, client: OpenAI, messages: Any, **fields: Any) -> Any:
+    with run.stream(client.chat.completions.stream(messages, **fields)) as stream:
         chunks = list(stream)
         final = stream.result()
     return chunks, final, stream
@@ -127,8 +128,10 @@ def _stream_all(client: OpenAI, messages: Any, **fields: Any) -> Any:
 # -- non-streamed calls -----------------------------------------------------------------------
 
 
-def test_create_returns_a_complete_result(client: OpenAI, real_server: Any, facts: Facts) -> None:
-    r = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+def test_create_returns_a_complete_result(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
+    r = run(client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY))
     assert isinstance(r, OpenAIChatCompletionResult)
     assert r.success, r.errors
     assert r.errors == [] and r.error is None
@@ -164,13 +167,17 @@ def test_create_returns_a_complete_result(client: OpenAI, real_server: Any, fact
     assert r.throw() is r
 
 
-def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenAI, real_server: Any) -> None:
-    by_kwargs = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
-    by_object = client.chat.completions.create(
-        MESSAGES, OpenAIChatCompletionParameters(model=real_server.model, max_retries=0, **GREEDY)
+def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(
+    client: OpenAI, real_server: Any, run: Runner
+) -> None:
+    by_kwargs = run(client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY))
+    by_object = run(
+        client.chat.completions.create(
+            MESSAGES, OpenAIChatCompletionParameters(model=real_server.model, max_retries=0, **GREEDY)
+        )
     )
-    by_dict = client.chat.completions.create(
-        MESSAGES, dict(GREEDY, model=real_server.model, maxRetries=0)
+    by_dict = run(
+        client.chat.completions.create(MESSAGES, dict(GREEDY, model=real_server.model, maxRetries=0))
     )  # the seed's camelCase
     for r in (by_kwargs, by_object, by_dict):
         assert r.success, r.errors
@@ -178,8 +185,10 @@ def test_parameters_as_object_dict_and_kwargs_give_the_same_answer(client: OpenA
     assert _counts(by_object.usage) == _counts(by_kwargs.usage) == _counts(by_dict.usage)
 
 
-def test_models_list_names_the_served_model(client: OpenAI, real_server: Any, facts: Facts) -> None:
-    r = client.models.list()
+def test_models_list_names_the_served_model(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
+    r = run(client.models.list())
     assert r.success, r.errors
     assert r.status == 200
     assert r.body["object"] == "list"
@@ -188,8 +197,8 @@ def test_models_list_names_the_served_model(client: OpenAI, real_server: Any, fa
     assert (r.request_id is not None) == facts.request_id
 
 
-def test_models_retrieve_unknown_model_is_not_found(client: OpenAI, facts: Facts) -> None:
-    r = client.models.retrieve("no-such-model")
+def test_models_retrieve_unknown_model_is_not_found(client: OpenAI, facts: Facts, run: Runner) -> None:
+    r = run(client.models.retrieve("no-such-model"))
     assert not r.success
     assert r.status == 404
     assert len(r.errors) == 1
@@ -204,15 +213,17 @@ def test_models_retrieve_unknown_model_is_not_found(client: OpenAI, facts: Facts
     assert raised.value.error is error
     assert raised.value.status_code == 404
     with pytest.raises(NotFoundError) as raised:
-        client.models.retrieve("no-such-model", OpenAIParameters(throw=True))
+        run(client.models.retrieve("no-such-model", OpenAIParameters(throw=True)))
     assert raised.value.status_code == 404
     assert raised.value.message == facts.not_found
 
 
-def test_rejected_request_is_an_error_result(client: OpenAI, real_server: Any, facts: Facts) -> None:
+def test_rejected_request_is_an_error_result(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
     # max_retries=0: a 500 is retried by default, and this one cannot get better.
     params = dict(MALFORMED, model=real_server.model, max_tokens=4, max_retries=0)
-    r = client.chat.completions.create(MESSAGES, **params)
+    r = run(client.chat.completions.create(MESSAGES, **params))
     assert not r.success
     assert r.status == facts.rejected_status
     assert r.choice is None and r.text == ""
@@ -228,30 +239,32 @@ def test_rejected_request_is_an_error_result(client: OpenAI, real_server: Any, f
         r.throw()
     assert raised.value.status_code == facts.rejected_status
     with pytest.raises(facts.rejected_error) as raised:
-        client.chat.completions.create(MESSAGES, throw=True, **params)
+        run(client.chat.completions.create(MESSAGES, throw=True, **params))
     assert raised.value.status_code == facts.rejected_status
     assert facts.rejected_says in raised.value.message
     assert isinstance(raised.value, OpenAIException)
 
 
 @pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
-def test_json_schema_is_a_500_on_llama_cpp_python(client: OpenAI, real_server: Any) -> None:
+def test_json_schema_is_a_500_on_llama_cpp_python(client: OpenAI, real_server: Any, run: Runner) -> None:
     # llama-cpp-python's request validation refuses json_schema, and says so with a 500.
     params = dict(model=real_server.model, max_tokens=4, max_retries=0, response_format=JSON_SCHEMA_FORMAT)
-    r = client.chat.completions.create(MESSAGES, **params)
+    r = run(client.chat.completions.create(MESSAGES, **params))
     assert not r.success and r.status == 500
     error = r.errors[0]
     assert error.is_server_error and error.type == "internal_server_error"
     assert "json_object" in error.message, error.message
     with pytest.raises(InternalServerError):
-        client.chat.completions.create(MESSAGES, throw=True, **params)
+        run(client.chat.completions.create(MESSAGES, throw=True, **params))
 
 
 # -- iterator streaming -----------------------------------------------------------------------
 
 
-def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: Any, facts: Facts) -> None:
-    chunks, final, stream = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+def test_stream_chunks_join_to_the_final_content(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
+    chunks, final, stream = _stream_all(run, client, MESSAGES, model=real_server.model, **GREEDY)
     assert len(chunks) >= 2
     for chunk in chunks:
         assert isinstance(chunk, OpenAIChatCompletionStreamResult)
@@ -276,11 +289,13 @@ def test_stream_chunks_join_to_the_final_content(client: OpenAI, real_server: An
     assert final.model == real_server.model
 
 
-def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server: Any, facts: Facts) -> None:
+def test_stream_and_create_give_the_same_completion(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
     # Checked on both servers: with a seed and temperature 0, streamed and
     # non-streamed answers are identical, token for token.
-    plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
-    _chunks, streamed, _ = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+    plain = run(client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY))
+    _chunks, streamed, _ = _stream_all(run, client, MESSAGES, model=real_server.model, **GREEDY)
     assert plain.success and streamed.success, (plain.errors, streamed.errors)
     assert streamed.choice.message.content == plain.choice.message.content
     assert streamed.choice.finish_reason == plain.choice.finish_reason
@@ -297,12 +312,14 @@ def test_stream_and_create_give_the_same_completion(client: OpenAI, real_server:
 # llama.cpp's server serves SmolLM2 with tools left out: its chat template has none, so no
 # tool call ever comes back (docs/compatibility.md). The tool-call stream is llama-cpp-python's.
 @pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
-def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_server: Any) -> None:
+def test_streamed_tool_call_merges_to_the_non_streamed_one(
+    client: OpenAI, real_server: Any, run: Runner
+) -> None:
     fields = dict(
         GREEDY, model=real_server.model, tools=[WEATHER_TOOL], tool_choice=FORCE_WEATHER, max_tokens=24
     )
-    plain = client.chat.completions.create(WEATHER_MESSAGES, **fields)
-    chunks, streamed, _ = _stream_all(client, WEATHER_MESSAGES, **fields)
+    plain = run(client.chat.completions.create(WEATHER_MESSAGES, **fields))
+    chunks, streamed, _ = _stream_all(run, client, WEATHER_MESSAGES, **fields)
     assert plain.success and streamed.success, (plain.errors, streamed.errors)
     assert plain.choice.finish_reason == streamed.choice.finish_reason == "tool_calls"
     plain_calls = plain.choice.message.tool_calls
@@ -334,10 +351,10 @@ def test_streamed_tool_call_merges_to_the_non_streamed_one(client: OpenAI, real_
     assert streamed.choice.message.content is None and plain.choice.message.content is None
 
 
-def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
+def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any, run: Runner) -> None:
     fields = dict(GREEDY, model=real_server.model, max_tokens=8, logprobs=True, top_logprobs=2)
-    plain = client.chat.completions.create(MESSAGES, **fields)
-    chunks, streamed, _ = _stream_all(client, MESSAGES, **fields)
+    plain = run(client.chat.completions.create(MESSAGES, **fields))
+    chunks, streamed, _ = _stream_all(run, client, MESSAGES, **fields)
     assert plain.success and streamed.success, (plain.errors, streamed.errors)
     content = streamed.choice.message.content
     entries = streamed.choice.logprobs["content"]
@@ -356,9 +373,9 @@ def test_streamed_logprobs_accumulate(client: OpenAI, real_server: Any) -> None:
     assert content == plain.choice.message.content
 
 
-def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any, facts: Facts) -> None:
+def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any, facts: Facts, run: Runner) -> None:
     params = dict(MALFORMED, model=real_server.model, max_tokens=4, max_retries=0)
-    with client.chat.completions.stream(MESSAGES, **params) as stream:
+    with run.stream(client.chat.completions.stream(MESSAGES, **params)) as stream:
         chunks = list(stream)
         final = stream.result()
     # throw=False: one last chunk that says what went wrong, and the same in result().
@@ -371,13 +388,13 @@ def test_stream_rejected_at_the_start(client: OpenAI, real_server: Any, facts: F
     assert final.errors[0].type == facts.rejected_type
     assert final.choice is None
     with pytest.raises(facts.rejected_error):
-        client.chat.completions.stream(MESSAGES, throw=True, **params)
+        run.stream(client.chat.completions.stream(MESSAGES, throw=True, **params))
 
 
 # -- callbacks (background calls) -------------------------------------------------------------
 
 
-def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) -> None:
+def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any, run: Runner) -> None:
     seen: List[OpenAIChatCompletionStreamResult] = []
     terminated: List[Any] = []
     responded: List[Any] = []
@@ -388,7 +405,7 @@ def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) ->
         threads.add(threading.get_ident())
         seen.append(chunk)
 
-    handle = client.chat.completions.create(
+    call = client.chat.completions.create(
         MESSAGES,
         model=real_server.model,
         stream=True,
@@ -398,60 +415,64 @@ def test_callbacks_see_every_chunk_in_order(client: OpenAI, real_server: Any) ->
         on_error=failed.append,
         **GREEDY,
     )
-    final = handle.result(timeout=30)
-    assert handle.done()
-    assert handle.cancel() is False  # already finished
+    final = run(call)
     assert final.success, final.errors
     assert len(terminated) == 1 and terminated[0] is final
     assert len(responded) == 1 and responded[0] is final
     assert failed == []
-    assert threads and threading.get_ident() not in threads  # on a worker thread
+    if run.is_async:  # the callbacks run in the task that awaits the call
+        assert threads == {threading.get_ident()}
+    else:  # a handle, and the callbacks run on a worker thread
+        assert call.done() and call.cancel() is False  # already finished
+        assert threads and threading.get_ident() not in threads
     assert final.terminated
     content = final.choice.message.content
     assert content and "".join(c.text for c in seen) == content
     assert seen[-1].choice.finish_reason == final.choice.finish_reason
     # In order and complete: the same chunks the iterator form yields for the same request.
-    chunks, streamed, _ = _stream_all(client, MESSAGES, model=real_server.model, **GREEDY)
+    chunks, streamed, _ = _stream_all(run, client, MESSAGES, model=real_server.model, **GREEDY)
     assert [c.text for c in seen] == [c.text for c in chunks]
     assert [c.choice.finish_reason for c in seen] == [c.choice.finish_reason for c in chunks]
     assert streamed.choice.message.content == content
 
 
-def test_callbacks_on_a_non_streamed_call(client: OpenAI, real_server: Any) -> None:
+def test_callbacks_on_a_non_streamed_call(client: OpenAI, real_server: Any, run: Runner) -> None:
     terminated: List[Any] = []
     responded: List[Any] = []
-    handle = client.chat.completions.create(
-        MESSAGES,
-        model=real_server.model,
-        on_terminate=terminated.append,
-        on_response=responded.append,
-        **GREEDY,
+    final = run(
+        client.chat.completions.create(
+            MESSAGES,
+            model=real_server.model,
+            on_terminate=terminated.append,
+            on_response=responded.append,
+            **GREEDY,
+        )
     )
-    final = handle.result(timeout=30)
     assert final.success and final.status == 200, final.errors
     assert terminated == [final] and responded == [final]
-    plain = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    plain = run(client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY))
     assert final.text == plain.text and _counts(final.usage) == _counts(plain.usage)
 
 
-def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any, facts: Facts) -> None:
+def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any, facts: Facts, run: Runner) -> None:
     seen: List[OpenAIChatCompletionStreamResult] = []
     terminated: List[Any] = []
     responded: List[Any] = []
     failed: List[Any] = []
-    handle = client.chat.completions.create(
-        MESSAGES,
-        model=real_server.model,
-        max_tokens=4,
-        max_retries=0,
-        stream=True,
-        on_data=seen.append,
-        on_terminate=terminated.append,
-        on_response=responded.append,
-        on_error=failed.append,
-        **MALFORMED,
+    final = run(
+        client.chat.completions.create(
+            MESSAGES,
+            model=real_server.model,
+            max_tokens=4,
+            max_retries=0,
+            stream=True,
+            on_data=seen.append,
+            on_terminate=terminated.append,
+            on_response=responded.append,
+            on_error=failed.append,
+            **MALFORMED,
+        )
     )
-    final = handle.result(timeout=30)
     assert not final.success and final.status == facts.rejected_status
     assert [e.status for e in final.errors] == [facts.rejected_status]
     assert terminated == [final] and failed == [final] and responded == []
@@ -459,23 +480,26 @@ def test_callbacks_on_a_rejected_stream(client: OpenAI, real_server: Any, facts:
     assert len(seen) == 1 and not seen[0].success
 
 
-def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: Any, facts: Facts) -> None:
+def test_callbacks_on_a_rejected_stream_with_throw(
+    client: OpenAI, real_server: Any, facts: Facts, run: Runner
+) -> None:
     terminated: List[Any] = []
     failed: List[Any] = []
-    handle = client.chat.completions.create(
-        MESSAGES,
-        model=real_server.model,
-        max_tokens=4,
-        max_retries=0,
-        stream=True,
-        throw=True,
-        on_data=lambda c: None,
-        on_terminate=terminated.append,
-        on_error=failed.append,
-        **MALFORMED,
-    )
     with pytest.raises(facts.rejected_error):
-        handle.result(timeout=30)
+        run(
+            client.chat.completions.create(
+                MESSAGES,
+                model=real_server.model,
+                max_tokens=4,
+                max_retries=0,
+                stream=True,
+                throw=True,
+                on_data=lambda c: None,
+                on_terminate=terminated.append,
+                on_error=failed.append,
+                **MALFORMED,
+            )
+        )
     assert len(terminated) == 1 and failed == terminated
     final = terminated[0]
     assert not final.success and final.status == facts.rejected_status
@@ -483,7 +507,8 @@ def test_callbacks_on_a_rejected_stream_with_throw(client: OpenAI, real_server: 
     assert [e.status for e in final.errors] == [facts.rejected_status], final.errors
 
 
-def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any) -> None:
+@sync_only("a CallHandle's cancel(); AsyncOpenAI's: test_real_server_async.py, cancelling the task")
+def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any, run: Runner) -> None:
     # Uncancelled, this request streams 400 tokens (about 7 s on a 2-core machine).
     messages = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
     first = threading.Event()
@@ -523,5 +548,5 @@ def test_cancel_mid_stream_ends_promptly(client: OpenAI, real_server: Any) -> No
     assert final.choice is not None and final.choice.finish_reason is None
     assert "".join(c.text for c in seen) == (final.choice.message.content or "")
     # The server is free again at once: a new call is answered normally.
-    after = client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY)
+    after = run(client.chat.completions.create(MESSAGES, model=real_server.model, **GREEDY))
     assert after.success, after.errors
