@@ -29,7 +29,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Union
 
 from ._http import HTTPRequest, HTTPResponse
-from .background import _callback_error
+from .background import _callback_error, _cancelled
 from .client import ChatCompletions, OpenAI, Steps
 from .errors import OpenAIError, OpenAIException
 from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
@@ -327,23 +327,47 @@ async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatComple
     raises ends the call with a ``callback_error``), in the awaiting task. Callbacks may be
     coroutine functions."""
     callback_errors: List[OpenAIError] = []
+    started: Any = None
     try:
         started = start(None)
         if hasattr(started, "__aiter__"):  # a stream: AsyncChatCompletionStream, or a chat helper's
             result: OpenAIResult = await _stream_to(started, options.data_callback, callback_errors)
         else:
             result = await started
+    except asyncio.CancelledError:
+        # The CancelledError goes on to the caller; the callbacks still run first, with the
+        # cancelled result, as those of a cancelled CallHandle do.
+        await _end(_cancelled_result(started), options)
+        raise
     except Exception as exc:  # noqa: BLE001 - a failure must become a result
         result = OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
     result.errors.extend(callback_errors)
+    await _end(result, options)
+    if options.throw:
+        result.throw()
+    return result
+
+
+async def _end(result: OpenAIResult, options: OpenAIChatCompletionParameters) -> None:
+    """One of ``on_response`` / ``on_error``, then ``on_terminate``."""
     result.terminated = True
     if result.success:
         await _run_callback(options.on_response, result, "on_response")
     else:
         await _run_callback(options.on_error, result, "on_error")
     await _run_callback(options.terminate_callback, result, "on_terminate")
-    if options.throw:
-        result.throw()
+
+
+def _cancelled_result(started: Any) -> OpenAIResult:
+    """A cancelled call's result: what its stream had received (read no further), ended as
+    ``cancelled``."""
+    stream = getattr(started, "_stream", None)
+    if not isinstance(stream, ChatCompletionStream):
+        return _cancelled()
+    stream.abort()
+    result = stream.result()
+    if not any(error.is_cancelled for error in result.errors):
+        result.errors.append(_cancelled().errors[0])
     return result
 
 

@@ -25,7 +25,9 @@ behaviour differs on purpose is narrowed with ``@sync_only("why")``.
 import asyncio
 import inspect
 import os
-from typing import Any, Callable, Iterator, List, Optional, TypeVar
+import threading
+import time
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import pytest
 
@@ -76,6 +78,51 @@ class Runner:
         if isinstance(stream, AsyncChatCompletionStream):
             self(stream.__aenter__())
         return _Blocking(self, stream)
+
+    def cancel_when(self, start: Callable[[], Any], ready: threading.Event) -> Tuple[float, Any]:
+        """Start a call, cancel it once ``ready`` is set (by the fake server, a callback or a
+        log record, from any thread), and wait for its end; returns the seconds from the
+        cancel to the end, and the outcome. ``start()`` makes a call with a callback, so that
+        ``OpenAI`` gives a handle: its ``cancel()`` ends the call, and the outcome is its
+        result. ``AsyncOpenAI``'s call runs as a task: ``task.cancel()`` ends it, and the
+        outcome is the ``CancelledError`` it raised (asyncio's way)."""
+        if not self.is_async:
+            handle = start()
+            if not ready.wait(10):
+                raise AssertionError("the call never reached the point where it is cancelled")
+            cancelled = time.monotonic()
+            handle.cancel()
+            outcome = handle.result(timeout=10)
+            return time.monotonic() - cancelled, outcome
+
+        async def cancelled_task() -> Tuple[float, Any]:
+            task = asyncio.ensure_future(start())
+            if not await asyncio.get_running_loop().run_in_executor(None, ready.wait, 10):
+                raise AssertionError("the call never reached the point where it is cancelled")
+            cancelled = time.monotonic()
+            task.cancel()
+            try:
+                outcome = await task
+            except asyncio.CancelledError as exc:
+                outcome = exc
+            return time.monotonic() - cancelled, outcome
+
+        ended: Tuple[float, Any] = self(cancelled_task())
+        return ended
+
+    def sockets_become(self, port: int, expected: int) -> Optional[int]:
+        """The count of this process's sockets to ``port`` (:func:`sockets_to`) once it is
+        ``expected``, or after 5 s what it is then. The loop runs meanwhile: a socket that
+        asyncio closes is released by a callback of the loop."""
+        deadline = time.monotonic() + 5
+        count = sockets_to(port)
+        while count is not None and count != expected and time.monotonic() < deadline:
+            if self.is_async:
+                self(asyncio.sleep(0.01))
+            else:
+                time.sleep(0.01)  # polling /proc for a close another thread makes
+            count = sockets_to(port)
+        return count
 
     def OpenAI(self, **settings: Any) -> OpenAI:  # noqa: N802 - it stands for the class
         """A client of this runner's kind, closed after the test."""

@@ -9,8 +9,6 @@ server received as much as on what came back.
 import asyncio
 import inspect
 import json
-import logging
-import os
 import socket
 import threading
 import time
@@ -18,8 +16,9 @@ from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tup
 
 import pytest
 
+from both_clients import sockets_to
 from conftest_fakeserver import proxy_server, second_server  # noqa: F401
-from fakeserver import FakeServer, RecordedRequest, Reply
+from fakeserver import FakeServer, Reply
 from openai_params import (
     APITimeoutError,
     AsyncOpenAI,
@@ -645,32 +644,7 @@ def test_the_stream_object_is_an_async_iterator(fake_server: FakeServer) -> None
         client.close()
 
 
-# -- cancellation ----------------------------------------------------------------------------------
-def sockets_to(port: int) -> Optional[int]:
-    """How many of this process's open descriptors are TCP sockets connected to ``port`` on
-    127.0.0.1 (the client's ends; the server's are on its own port), from ``/proc``; None
-    where there is no ``/proc`` (the tests then check the rest)."""
-    try:
-        inodes = set()
-        for fd in os.listdir("/proc/self/fd"):
-            try:
-                link = os.readlink("/proc/self/fd/" + fd)
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                inodes.add(link[8:-1])
-        with open("/proc/net/tcp") as table:
-            rows = [line.split() for line in table.readlines()[1:]]
-    except OSError:
-        return None
-    # Columns: sl local_address rem_address st ... inode (the 10th); addresses in hex.
-    return sum(1 for row in rows if int(row[2].split(":")[1], 16) == port and row[9] in inodes)
-
-
-async def in_thread(function: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-
+# -- cancelling the task that iterates a stream (each phase, on both clients: test_cancel.py) --------
 async def sockets_become(port: int, expected: int) -> Optional[int]:
     """The count of sockets to ``port`` once it is ``expected`` (a socket closed by an abort
     is released when the loop runs its callbacks), or after 5 s what it is then."""
@@ -699,68 +673,6 @@ def async_client(fake_server: FakeServer) -> Iterator[AsyncOpenAI]:
         yield client
     finally:
         client.close()
-
-
-def arrival(event: threading.Event, reply: Reply) -> Callable[[RecordedRequest], Reply]:
-    def answer(request: RecordedRequest) -> Reply:
-        event.set()
-        return reply
-
-    return answer
-
-
-def test_cancel_while_connecting(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
-    """A TLS handshake that never gets an answer: the connection is being made."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(1)
-    silent.setblocking(False)
-    port = silent.getsockname()[1]
-    fake_server.add(200, json={"object": "list", "data": []})
-
-    async def scenario() -> Tuple[float, Optional[int], Optional[int], Any]:
-        async_client.base_url = "https://127.0.0.1:%d/v1" % port
-        task = asyncio.ensure_future(async_client.models.list())
-        accepted: List[socket.socket] = []
-        counts: List[Optional[int]] = []
-
-        async def connected() -> None:
-            conn, _ = await asyncio.get_running_loop().sock_accept(silent)
-            accepted.append(conn)
-            counts.append(sockets_to(port))
-
-        took = await cancel_when(task, connected)
-        during = counts[0]
-        accepted[0].close()
-        after = await sockets_become(port, 0)
-        async_client.base_url = fake_server.url + "/v1"
-        return took, during, after, await async_client.models.list()
-
-    try:
-        took, during, after, next_call = asyncio.run(scenario())
-    finally:
-        silent.close()
-    assert took < 1.0
-    assert during in (1, None) and after in (0, None)  # the half-made connection closed with the cancel
-    assert next_call.success
-
-
-def test_cancel_while_waiting_for_the_status_line(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
-    arrived, release = threading.Event(), threading.Event()
-    fake_server.add(arrival(arrived, Reply(200, hang=True, release=release, json=completion("late"))))
-    fake_server.add(200, json=completion("next"))
-
-    async def scenario() -> Tuple[float, Optional[int], Any]:
-        task = asyncio.ensure_future(async_client.chat.completions.create(MESSAGES, model="m"))
-        took = await cancel_when(task, lambda: in_thread(arrived.wait, 10))
-        after = await sockets_become(fake_server.port, 0)
-        release.set()
-        return took, after, await async_client.chat.completions.create(MESSAGES, model="m")
-
-    took, after, next_call = asyncio.run(scenario())
-    assert took < 1.0 and after in (0, None)
-    assert next_call.choice.message.content == "next"
-    assert fake_server.connections == 2  # the cancelled call's connection was closed, not pooled
 
 
 def test_cancel_mid_stream(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
@@ -796,51 +708,3 @@ def test_cancel_mid_stream(fake_server: FakeServer, async_client: AsyncOpenAI) -
     assert seen == ["", "one"]
     assert final.errors[0].type == "cancelled" and final.choice.message.content == "one"
     assert next_call.choice.message.content == "next" and fake_server.connections == 2
-
-
-def test_cancel_during_a_retry_wait(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
-    fake_server.add(429, headers={"retry-after-ms": "30000"})
-    fake_server.add(200, json=completion("next"))
-    waiting = threading.Event()
-
-    class Waiting(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "retrying in" in record.getMessage():
-                waiting.set()
-
-    handler = Waiting()
-    logger = logging.getLogger("openai_params")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-
-    async def scenario() -> Tuple[float, Optional[int], Any]:
-        task = asyncio.ensure_future(async_client.chat.completions.create(MESSAGES, model="m", max_retries=1))
-        took = await cancel_when(task, lambda: in_thread(waiting.wait, 10))
-        # The 429 was read whole: its connection waits in the pool, and carries the next call.
-        after = sockets_to(fake_server.port)
-        return took, after, await async_client.chat.completions.create(MESSAGES, model="m")
-
-    try:
-        took, after, next_call = asyncio.run(scenario())
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    assert took < 1.0 and after in (1, None)
-    assert next_call.choice.message.content == "next"
-    assert len(fake_server.requests) == 2  # the 429 was not retried after the cancel
-    assert fake_server.connections == 1
-
-
-def test_a_timeout_closes_its_connection(fake_server: FakeServer, async_client: AsyncOpenAI) -> None:
-    release = threading.Event()
-    fake_server.add(200, hang=True, release=release)
-
-    async def scenario() -> Tuple[Optional[int], Any]:
-        result = await async_client.chat.completions.create(MESSAGES, model="m", timeout=0.2)
-        after = await sockets_become(fake_server.port, 0)
-        release.set()
-        return after, result
-
-    after, result = asyncio.run(scenario())
-    assert result.errors[0].type == "timeout" and after in (0, None)
