@@ -13,16 +13,22 @@ handle: its result is waited for) and ``run.stream(s)`` is ``s``. With ``AsyncOp
 ``run(x)`` awaits ``x`` on the test's own event loop (one per test, closed after it, so a
 client keeps its pooled connections from one call to the next) and ``run.stream(s)`` opens
 the asynchronous stream and gives a blocking view of it: ``with``, ``for``, ``next()``,
-``close()`` and ``result()`` each await the matching asynchronous method. The awaiting is the only
-difference; everything a test asserts is the same for both.
+``close()`` and ``result()`` each await the matching asynchronous method. The awaiting is
+the only difference; everything a test asserts is the same for both.
+
+A test whose behaviour differs on purpose does not ask for ``run`` (or is narrowed with
+``@sync_only("why")``), with a line that says why.
 
 ``run`` is a fixture of conftest.py. A test that asks for ``run`` and ``client`` gets a
 ``client`` of its kind (conftest.py's fake-server client); ``run.OpenAI(...)`` makes another
-client of that kind, closed after the test. A test whose
-behaviour differs on purpose is narrowed with ``@sync_only("why")``.
+client of that kind, closed after the test. ``run.Transport(...)`` is the transport of that
+kind: a ``Transport``, or an ``AsyncTransport`` seen as a blocking one (``send()`` awaited,
+a streamed body's bytes awaited as ``iter_bytes()`` asks for them). ``run.cancel_when``
+cancels a call in flight, each client's way.
 """
 
 import asyncio
+import contextlib
 import inspect
 import os
 import threading
@@ -32,8 +38,11 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 import pytest
 
 from openai_params import AsyncOpenAI, OpenAI
+from openai_params._http import HTTPRequest, HTTPResponse
 from openai_params.async_client import AsyncChatCompletionStream
+from openai_params.async_transport import AsyncTransport, close_body, fetch, read_body
 from openai_params.background import CallHandle
+from openai_params.transport import Transport
 
 T = TypeVar("T")
 KINDS = ("sync", "async")
@@ -48,7 +57,7 @@ class Runner:
         self.kind = kind
         self.is_async = kind == "async"
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._made: List[OpenAI] = []
+        self._made: List[Any] = []  # clients and transports, closed after the test
 
     def __repr__(self) -> str:
         return "<Runner %s>" % self.kind
@@ -130,6 +139,16 @@ class Runner:
         self._made.append(made)
         return made
 
+    def Transport(self, **settings: Any) -> Any:  # noqa: N802 - it stands for the class
+        """A ``Transport``, or a blocking view of an ``AsyncTransport`` (:class:`_BlockingTransport`),
+        with ``settings``; closed after the test."""
+        if not self.is_async:
+            made: Any = Transport(**settings)
+        else:
+            made = _BlockingTransport(self, AsyncTransport(**settings))
+        self._made.append(made)
+        return made
+
     def close(self) -> None:
         for made in self._made:
             made.close()
@@ -175,6 +194,89 @@ class _Blocking:
 
     def __getattr__(self, name: str) -> Any:  # status, headers, errors, abort, ...
         return getattr(self._stream, name)
+
+
+class _BlockingTransport:
+    """An :class:`AsyncTransport` used the way a :class:`Transport` is: ``send()`` awaited on the
+    runner's loop, and its response a :class:`_BlockingResponse`. ``cancel`` may only be an
+    event that records the waits asked of it (a ``waits`` list, never set): the waits before
+    retries are recorded there instead of slept, as a synchronous transport records them."""
+
+    def __init__(self, run: Runner, transport: AsyncTransport) -> None:
+        self._run = run
+        self.transport = transport
+
+    def send(self, request: HTTPRequest, *, cancel: Any = None, **options: Any) -> "_BlockingResponse":
+        waits = getattr(cancel, "waits", None)
+        if cancel is not None and waits is None:
+            raise ValueError("an AsyncTransport takes no cancel event: its calls are cancelled as tasks")
+        with _sleeps_recorded(waits):
+            response = self._run(self.transport.send(request, **options))
+        return _BlockingResponse(self._run, response)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> "_BlockingTransport":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class _BlockingResponse:
+    """A response of :class:`AsyncTransport` read the way one of :class:`Transport` is: where
+    its body has nothing yet, the next bytes are awaited (:func:`fetch`)."""
+
+    def __init__(self, run: Runner, response: HTTPResponse) -> None:
+        self._run = run
+        self._response = response
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        for piece in self._response.iter_bytes():
+            if piece:
+                yield piece
+            else:
+                self._run(fetch(self._response))
+
+    def read(self) -> bytes:
+        self._run(read_body(self._response))
+        return self._response.read()
+
+    def close(self) -> None:
+        self._run(close_body(self._response))
+
+    def __getattr__(self, name: str) -> Any:  # status, headers, attempts, retry_decision, abort, ...
+        return getattr(self._response, name)
+
+
+class _RecordingAsyncio:
+    """The ``asyncio`` module as :mod:`.async_transport` sees it while :func:`_sleeps_recorded`
+    lasts: ``sleep(delay)`` records ``delay`` and does not wait."""
+
+    def __init__(self, waits: List[float]) -> None:
+        self._waits = waits
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self._waits.append(delay)
+        return await asyncio.sleep(0, result)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+@contextlib.contextmanager
+def _sleeps_recorded(waits: Optional[List[float]]) -> Iterator[None]:
+    if waits is None:
+        yield
+        return
+    from openai_params import async_transport
+
+    async_transport.asyncio = _RecordingAsyncio(waits)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        async_transport.asyncio = asyncio
 
 
 @pytest.fixture(params=KINDS)

@@ -1,4 +1,10 @@
-"""Background calls: callbacks exactly once, in order, under success, failure, cancel and raising."""
+"""Background calls: callbacks exactly once, in order, under success, failure, cancel and raising.
+
+The callback tests run on both clients (the ``run`` fixture, both_clients.py): ``OpenAI`` runs
+the call on a worker thread and gives a handle, ``AsyncOpenAI`` runs it in the awaiting task;
+the callbacks see the same. The tests of the handle itself (``result(timeout)``, ``cancel()``)
+and of the worker threads (``close()``, ``max_workers``, Ctrl-C) are ``OpenAI``'s only.
+"""
 
 import threading
 from typing import Any, Dict, List
@@ -44,56 +50,56 @@ class Recorder:
         return callback
 
 
-def test_non_streamed_call_with_callbacks(client, fake_server) -> None:
+def test_non_streamed_call_with_callbacks(client, fake_server, run) -> None:
     fake_server.add(200, json=completion("done"))
     rec = Recorder()
-    handle = client.chat.completions.create(MESSAGES, rec.params())
-    final = handle.result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, rec.params()))
     assert final.success and final.text == "done"
     assert rec.calls == ["response", "terminate"]
-    assert rec.finals["terminate"] is final and handle.done()
+    assert rec.finals["terminate"] is final
 
 
-def test_streamed_call_every_chunk_in_order(client, fake_server) -> None:
+def test_streamed_call_every_chunk_in_order(client, fake_server, run) -> None:
     fake_server.add(200, pieces=text_stream(["a", "b", "c"]), headers=SSE_HEADERS)
     rec = Recorder()
-    handle = client.chat.completions.create(MESSAGES, rec.params(stream=True))
-    final = handle.result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, rec.params(stream=True)))
     assert [c.text for c in rec.data] == ["", "a", "b", "c", ""]
     assert rec.calls == ["data"] * 5 + ["response", "terminate"]
     assert final.success and final.text == "abc"
-    assert all(name != threading.current_thread().name for name in rec.threads)
+    here = threading.current_thread().name
+    # OpenAI: on a worker thread; AsyncOpenAI: in the task that awaits the call.
+    assert all((name == here) is run.is_async for name in rec.threads)
     assert fake_server.requests[0].json["stream"] is True
 
 
-def test_failure_calls_on_error_once(client, fake_server) -> None:
+def test_failure_calls_on_error_once(client, fake_server, run) -> None:
     fake_server.add(500, json={"error": {"message": "boom", "type": "server_error"}})
     rec = Recorder()
-    final = client.chat.completions.create(MESSAGES, rec.params()).result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, rec.params()))
     assert not final.success and final.errors[0].is_server_error
     assert rec.calls == ["error", "terminate"]
 
 
-def test_broken_stream_calls_on_error_once(client, fake_server) -> None:
+def test_broken_stream_calls_on_error_once(client, fake_server, run) -> None:
     fake_server.add(200, pieces=text_stream(["a", "b"]), cut_after=2, headers=SSE_HEADERS)
     rec = Recorder()
-    final = client.chat.completions.create(MESSAGES, rec.params(stream=True)).result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, rec.params(stream=True)))
     assert not final.success and final.errors[0].type == "stream_error"
     assert rec.calls == ["data", "data", "data", "error", "terminate"]
     assert rec.data[-1].success is False
 
 
-def test_connection_refused_still_terminates(fake_server) -> None:
-    closed = OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=5)
+def test_connection_refused_still_terminates(fake_server, run) -> None:
+    closed = run.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=5)
     rec = Recorder()
-    final = closed.chat.completions.create(MESSAGES, rec.params(stream=True)).result(timeout=10)
+    final = run(closed.chat.completions.create(MESSAGES, rec.params(stream=True)))
     assert not final.success and final.errors[0].is_connection_error
     # The stream's one item says it failed (as the iterator would), then the ending callbacks.
     assert rec.calls == ["data", "error", "terminate"]
     assert rec.data[0].success is False and rec.data[0].errors[0].is_connection_error
 
 
-def test_raising_on_data_ends_the_call_with_its_error(client, fake_server) -> None:
+def test_raising_on_data_ends_the_call_with_its_error(client, fake_server, run) -> None:
     fake_server.add(200, pieces=text_stream(["a", "b", "c"]), headers=SSE_HEADERS)
     rec = Recorder()
     params = rec.params(stream=True)
@@ -105,7 +111,7 @@ def test_raising_on_data_ends_the_call_with_its_error(client, fake_server) -> No
             raise RuntimeError("bad handler")
 
     params.on_data = explode
-    final = client.chat.completions.create(MESSAGES, params).result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, params))
     assert seen == ["", "a"]  # no chunk after the one that raised
     assert not final.success
     error = final.errors[-1]
@@ -114,7 +120,7 @@ def test_raising_on_data_ends_the_call_with_its_error(client, fake_server) -> No
     assert rec.calls == ["error", "terminate"]
 
 
-def test_raising_on_terminate_is_reported_not_lost(client, fake_server) -> None:
+def test_raising_on_terminate_is_reported_not_lost(client, fake_server, run) -> None:
     fake_server.add(200, json=completion("x"))
     called = []
 
@@ -122,14 +128,13 @@ def test_raising_on_terminate_is_reported_not_lost(client, fake_server) -> None:
         called.append(result)
         raise ValueError("terminate broke")
 
-    handle = client.chat.completions.create(MESSAGES, on_terminate=bad_terminate)
-    final = handle.result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, on_terminate=bad_terminate))
     assert len(called) == 1
     assert final.errors and final.errors[-1].is_callback_error
     assert "terminate broke" in final.errors[-1].message
 
 
-def test_raising_on_response_calls_terminate_not_on_error(client, fake_server) -> None:
+def test_raising_on_response_calls_terminate_not_on_error(client, fake_server, run) -> None:
     fake_server.add(200, json=completion("x"))
     rec = Recorder()
     params = rec.params()
@@ -139,7 +144,7 @@ def test_raising_on_response_calls_terminate_not_on_error(client, fake_server) -
         raise KeyError("nope")
 
     params.on_response = bad_response
-    final = client.chat.completions.create(MESSAGES, params).result(timeout=10)
+    final = run(client.chat.completions.create(MESSAGES, params))
     assert rec.calls == ["response", "terminate"]
     assert not final.success and final.errors[-1].is_callback_error
 
@@ -170,15 +175,17 @@ def test_cancel_aborts_an_in_flight_stream(client, fake_server) -> None:
     hold.set()
 
 
-def test_formula_alias(client, fake_server) -> None:
+def test_formula_alias(client, fake_server, run) -> None:
     fake_server.add(200, pieces=text_stream(["x"]), headers=SSE_HEADERS)
     fake_server.add(200, json=completion("y"))
     streamed: List[str] = []
-    handle = client.chat.completions.create(MESSAGES, stream=True, formula=lambda c: streamed.append(c.text))
-    assert handle.result(timeout=10).text == "x" and "x" in streamed
+    final = run(
+        client.chat.completions.create(MESSAGES, stream=True, formula=lambda c: streamed.append(c.text))
+    )
+    assert final.text == "x" and "x" in streamed
     finals: List[Any] = []
-    handle = client.chat.completions.create(MESSAGES, formula=finals.append)
-    assert handle.result(timeout=10).text == "y" and finals[0].text == "y"
+    assert run(client.chat.completions.create(MESSAGES, formula=finals.append)).text == "y"
+    assert finals[0].text == "y"
 
 
 def test_result_timeout_and_throw(client, fake_server) -> None:
@@ -280,7 +287,7 @@ def test_max_workers_bounds_the_calls_in_flight(fake_server) -> None:
     assert counts["most"] == 2
 
 
-def test_throw_with_on_terminate_400(client, fake_server) -> None:
+def test_throw_with_on_terminate_400(client, fake_server, run) -> None:
     from openai_params import BadRequestError
 
     fake_server.add(
@@ -290,13 +297,11 @@ def test_throw_with_on_terminate_400(client, fake_server) -> None:
         },
     )
     seen: List[Any] = []
-    handle = client.chat.completions.create(MESSAGES, on_terminate=seen.append, throw=True)
     with pytest.raises(BadRequestError, match="bad temperature"):
-        handle.result(timeout=10)
+        run(client.chat.completions.create(MESSAGES, on_terminate=seen.append, throw=True))
     assert len(seen) == 1
     assert seen[0].status == 400 and not seen[0].success
     assert seen[0].errors[0].status == 400 and seen[0].errors[0].message == "bad temperature"
-    assert handle.done()
 
 
 # -- the interpreter exits while a call is in flight --------------------------------------------

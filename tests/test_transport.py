@@ -47,7 +47,12 @@ class RecordingEvent(threading.Event):
 
 
 @pytest.fixture
-def transport() -> Iterator[Transport]:
+def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
+    """A ``Transport``; in a test that also asks for ``run`` (both_clients.py), of that run's kind:
+    an ``AsyncTransport`` seen through ``run.Transport``'s blocking view."""
+    if "run" in request.fixturenames:
+        yield request.getfixturevalue("run").Transport(proxies={}, retry_policy=FAST)
+        return
     t = Transport(proxies={}, retry_policy=FAST)
     try:
         yield t
@@ -69,7 +74,9 @@ def error_body(**fields: Any) -> Dict[str, Any]:
 
 
 # -- what is sent ------------------------------------------------------------------------------------
-def test_method_path_query_headers_and_body_arrive(fake_server: FakeServer, transport: Transport) -> None:
+def test_method_path_query_headers_and_body_arrive(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, json={"id": "x"})
     request = HTTPRequest(
         "POST",
@@ -97,13 +104,15 @@ def test_method_path_query_headers_and_body_arrive(fake_server: FakeServer, tran
     assert got.json == {"model": "m", "messages": []}
 
 
-def test_get_without_body(fake_server: FakeServer, transport: Transport) -> None:
+def test_get_without_body(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     transport.send(HTTPRequest("GET", fake_server.url + "/v1/models", {}), timeout=5, max_retries=0)
     [got] = fake_server.requests
     assert got.method == "GET" and got.body == b"" and "content-length" not in got.headers
 
 
-def test_repeated_response_headers_are_joined(fake_server: FakeServer, transport: Transport) -> None:
+def test_repeated_response_headers_are_joined(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, headers=[("X-Thing", "a"), ("X-Thing", "b")])
     response = transport.send(post(fake_server), timeout=5, max_retries=0)
     assert response.headers["x-thing"] == "a, b"
@@ -118,7 +127,7 @@ def test_repeated_response_headers_are_joined(fake_server: FakeServer, transport
     ],
 )
 def test_rate_limit_honours_the_retry_header(
-    fake_server: FakeServer, transport: Transport, headers: Dict[str, str], wait: float
+    fake_server: FakeServer, transport: Transport, headers: Dict[str, str], wait: float, run: Runner
 ) -> None:
     fake_server.add(429, headers=headers, json=error_body(message="Rate limit", type="requests"))
     fake_server.add(200, json={"ok": True})
@@ -130,7 +139,7 @@ def test_rate_limit_honours_the_retry_header(
     assert fake_server.requests[0].body == fake_server.requests[1].body
 
 
-def test_rate_limit_with_an_http_date(fake_server: FakeServer, transport: Transport) -> None:
+def test_rate_limit_with_an_http_date(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     fake_server.add(429, headers={"Retry-After": when})
     fake_server.add(200)
@@ -140,21 +149,23 @@ def test_rate_limit_with_an_http_date(fake_server: FakeServer, transport: Transp
     assert wait is not None and 25 <= wait <= 31
 
 
-def test_x_should_retry_false_stops_a_500(fake_server: FakeServer, transport: Transport) -> None:
+def test_x_should_retry_false_stops_a_500(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     fake_server.add(500, headers={"x-should-retry": "false"}, json=error_body(message="no"))
     response = transport.send(post(fake_server), timeout=5, max_retries=3)
     assert response.status == 500 and len(fake_server.requests) == 1
     assert response.retry_decision is not None and "x-should-retry" in response.retry_decision.reason
 
 
-def test_x_should_retry_true_retries_a_400(fake_server: FakeServer, transport: Transport) -> None:
+def test_x_should_retry_true_retries_a_400(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(400, headers={"x-should-retry": "true"})
     fake_server.add(200)
     assert transport.send(post(fake_server), timeout=5, max_retries=1).status == 200
     assert len(fake_server.requests) == 2
 
 
-def test_5xx_then_success_with_backoff(fake_server: FakeServer, transport: Transport) -> None:
+def test_5xx_then_success_with_backoff(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     fake_server.add(500, json=error_body(message="oops"))
     fake_server.add(503, body="<html>busy</html>", headers={"Content-Type": "text/html"})
     fake_server.add(200, json={"id": "done"})
@@ -166,7 +177,9 @@ def test_5xx_then_success_with_backoff(fake_server: FakeServer, transport: Trans
     assert len(fake_server.requests) == 3
 
 
-def test_last_failure_is_returned_after_max_retries(fake_server: FakeServer, transport: Transport) -> None:
+def test_last_failure_is_returned_after_max_retries(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     for _ in range(3):
         fake_server.add(503, json=error_body(message="down"))
     response = transport.send(post(fake_server), timeout=5, max_retries=2)
@@ -175,7 +188,9 @@ def test_last_failure_is_returned_after_max_retries(fake_server: FakeServer, tra
     assert response.retry_decision is not None and "no retries left" in response.retry_decision.reason
 
 
-def test_400_with_an_openai_error_body_is_not_retried(fake_server: FakeServer, transport: Transport) -> None:
+def test_400_with_an_openai_error_body_is_not_retried(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(
         400,
         headers={"x-request-id": "req_1"},
@@ -193,7 +208,9 @@ def test_400_with_an_openai_error_body_is_not_retried(fake_server: FakeServer, t
     assert isinstance(error.exception(), BadRequestError)
 
 
-def test_insufficient_quota_is_not_retried(fake_server: FakeServer, transport: Transport) -> None:
+def test_insufficient_quota_is_not_retried(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(
         429,
         json=error_body(
@@ -205,7 +222,7 @@ def test_insufficient_quota_is_not_retried(fake_server: FakeServer, transport: T
 
 
 def test_a_wait_longer_than_the_cap_is_not_retried_and_reported(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     fake_server.add(429, headers={"Retry-After": "120"}, json=error_body(message="later"))
     cancel = RecordingEvent()
@@ -215,7 +232,9 @@ def test_a_wait_longer_than_the_cap_is_not_retried_and_reported(
     assert OpenAIError.from_response(429, response.headers, response.read()).retry_after == 120.0
 
 
-def test_html_502_comes_back_as_a_response(fake_server: FakeServer, transport: Transport) -> None:
+def test_html_502_comes_back_as_a_response(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     page = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
     fake_server.add(502, page, headers={"Content-Type": "text/html"})
     response = transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -224,7 +243,9 @@ def test_html_502_comes_back_as_a_response(fake_server: FakeServer, transport: T
     assert "502 Bad Gateway" in error.message and "text/html" in error.message
 
 
-def test_invalid_json_body_is_returned_as_is(fake_server: FakeServer, transport: Transport) -> None:
+def test_invalid_json_body_is_returned_as_is(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, b'{"id": "chatcmpl', headers={"Content-Type": "application/json"})
     response = transport.send(post(fake_server), timeout=5, max_retries=2)
     assert response.read() == b'{"id": "chatcmpl' and len(fake_server.requests) == 1
@@ -233,7 +254,9 @@ def test_invalid_json_body_is_returned_as_is(fake_server: FakeServer, transport:
 
 
 # -- timeouts ----------------------------------------------------------------------------------------
-def test_a_response_that_never_comes_times_out(fake_server: FakeServer, transport: Transport) -> None:
+def test_a_response_that_never_comes_times_out(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(hang=True)
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
@@ -246,7 +269,9 @@ def test_a_response_that_never_comes_times_out(fake_server: FakeServer, transpor
     assert len(fake_server.requests) == 1
 
 
-def test_a_timeout_before_any_response_is_retried(fake_server: FakeServer, transport: Transport) -> None:
+def test_a_timeout_before_any_response_is_retried(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(hang=True)
     fake_server.add(200, json={"ok": 1})
     response = transport.send(post(fake_server), timeout=0.3, max_retries=1)
@@ -256,7 +281,7 @@ def test_a_timeout_before_any_response_is_retried(fake_server: FakeServer, trans
 
 
 def test_a_timeout_in_the_middle_of_the_body_is_not_retried(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     never = threading.Event()
     fake_server.add(200, pieces=[b'{"id":', never, b'"x"}'])
@@ -269,7 +294,7 @@ def test_a_timeout_in_the_middle_of_the_body_is_not_retried(
 # -- redirects ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_redirects_are_not_followed(
-    fake_server: FakeServer, second_server: FakeServer, transport: Transport, status: int
+    fake_server: FakeServer, second_server: FakeServer, transport: Transport, status: int, run: Runner
 ) -> None:
     location = second_server.url + "/v1/chat/completions"
     fake_server.add(Reply.redirect(location, status))
@@ -284,7 +309,7 @@ def test_redirects_are_not_followed(
 
 # -- broken connections ------------------------------------------------------------------------------
 def test_connection_cut_mid_body_raises_when_no_retry_is_left(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     fake_server.add(200, b'{"id": "chatcmpl-123", "choices": []}', cut_after=10)
     with pytest.raises(APIConnectionError) as info:
@@ -294,14 +319,16 @@ def test_connection_cut_mid_body_raises_when_no_retry_is_left(
     assert info.value.error.type == "connection_error"
 
 
-def test_connection_cut_mid_body_is_retried(fake_server: FakeServer, transport: Transport) -> None:
+def test_connection_cut_mid_body_is_retried(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, b'{"id": "chatcmpl-123", "choices": []}', cut_after=10)
     fake_server.add(200, json={"id": "second"})
     response = transport.send(post(fake_server), timeout=5, max_retries=1)
     assert response.read() == b'{"id": "second"}' and len(fake_server.requests) == 2
 
 
-def test_streamed_body_cut_mid_way(fake_server: FakeServer, transport: Transport) -> None:
+def test_streamed_body_cut_mid_way(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     fake_server.add(200, pieces=[b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"], cut_after=1)
     response = transport.send(post(fake_server), timeout=5, max_retries=2, stream=True)
     pieces = []
@@ -312,7 +339,9 @@ def test_streamed_body_cut_mid_way(fake_server: FakeServer, transport: Transport
     assert len(fake_server.requests) == 1  # a stream is never retried once it has begun
 
 
-def test_streamed_body_shorter_than_its_content_length(fake_server: FakeServer, transport: Transport) -> None:
+def test_streamed_body_shorter_than_its_content_length(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, b"0123456789" * 10, cut_after=30)
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     received = b""
@@ -323,7 +352,7 @@ def test_streamed_body_shorter_than_its_content_length(fake_server: FakeServer, 
     assert "70 more were announced" in info.value.error.message
 
 
-def test_connection_refused(transport: Transport, caplog: pytest.LogCaptureFixture) -> None:
+def test_connection_refused(transport: Transport, caplog: pytest.LogCaptureFixture, run: Runner) -> None:
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
@@ -337,7 +366,9 @@ def test_connection_refused(transport: Transport, caplog: pytest.LogCaptureFixtu
 
 
 # -- keep-alive --------------------------------------------------------------------------------------
-def test_300_sequential_requests_use_one_connection(fake_server: FakeServer, transport: Transport) -> None:
+def test_300_sequential_requests_use_one_connection(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     for i in range(300):
         response = transport.send(post(fake_server, body=b'{"i":%d}' % i), timeout=5, max_retries=0)
         assert response.status == 200
@@ -347,7 +378,7 @@ def test_300_sequential_requests_use_one_connection(fake_server: FakeServer, tra
 
 
 def test_streamed_responses_read_to_the_end_give_their_connection_back(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     for _ in range(5):
         fake_server.add(200, pieces=[b"a", b"b"])
@@ -359,7 +390,7 @@ def test_streamed_responses_read_to_the_end_give_their_connection_back(
 
 
 def test_a_response_closed_before_its_end_drops_the_connection(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     release = threading.Event()
     fake_server.add(200, pieces=[b"a", release, b"b"])
@@ -372,7 +403,7 @@ def test_a_response_closed_before_its_end_drops_the_connection(
 
 
 def test_a_post_the_server_read_is_never_sent_again_for_free(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     # Issue 9.4: the server reads the POST on a reused connection, then drops the connection.
     # It may have acted on it (billed it, stored it): with max_retries=0 it gets it once.
@@ -390,7 +421,7 @@ def test_a_post_the_server_read_is_never_sent_again_for_free(
 
 
 def test_after_the_request_was_written_a_failure_counts_as_an_attempt(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     fake_server.add(200, json={"n": 1})
     fake_server.add(drop=True)
@@ -445,7 +476,7 @@ def test_a_new_connection_that_fails_while_sending_is_a_real_failure(
 
 
 def test_a_reused_connection_waits_with_the_current_calls_timeout(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     # Issue 9.18b: the connection was made with timeout=10; the next call says 0.5.
     fake_server.add(200, json={"n": 1})
@@ -460,7 +491,7 @@ def test_a_reused_connection_waits_with_the_current_calls_timeout(
 
 
 def test_a_pooled_connection_closed_while_idle_is_replaced(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     fake_server.add(200, json={"n": 1}, close_silently=True)
     fake_server.add(200, json={"n": 2})
@@ -472,7 +503,7 @@ def test_a_pooled_connection_closed_while_idle_is_replaced(
 
 
 def test_a_fresh_connection_that_breaks_is_a_real_failure(
-    fake_server: FakeServer, transport: Transport
+    fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
     fake_server.add(drop=True)
     with pytest.raises(APIConnectionError) as info:
@@ -504,7 +535,7 @@ def test_the_pool_is_safe_across_threads(fake_server: FakeServer, transport: Tra
 # -- streaming ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("chunked", [True, False])
 def test_iter_bytes_yields_a_piece_before_the_next_is_released(
-    fake_server: FakeServer, transport: Transport, chunked: bool
+    fake_server: FakeServer, transport: Transport, chunked: bool, run: Runner
 ) -> None:
     second, third = threading.Event(), threading.Event()
     fake_server.add(
@@ -524,7 +555,9 @@ def test_iter_bytes_yields_a_piece_before_the_next_is_released(
     assert fake_server.problems == []
 
 
-def test_stream_with_an_error_status_has_its_body_read(fake_server: FakeServer, transport: Transport) -> None:
+def test_stream_with_an_error_status_has_its_body_read(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(401, json=error_body(message="Incorrect API key"))
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     assert response.status == 401
@@ -532,7 +565,9 @@ def test_stream_with_an_error_status_has_its_body_read(fake_server: FakeServer, 
     assert list(response.iter_bytes()) == [response.read()]
 
 
-def test_read_after_iter_bytes_is_an_error(fake_server: FakeServer, transport: Transport) -> None:
+def test_read_after_iter_bytes_is_an_error(
+    fake_server: FakeServer, transport: Transport, run: Runner
+) -> None:
     fake_server.add(200, pieces=[b"x"])
     response = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
     assert list(response.iter_bytes()) == [b"x"]
@@ -625,10 +660,14 @@ def test_cancel_set_before_sending(fake_server: FakeServer, transport: Transport
 # -- proxies -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
 def test_http_through_a_proxy_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, second_server: FakeServer, variable: str
+    monkeypatch: pytest.MonkeyPatch,
+    proxy_server: FakeServer,
+    second_server: FakeServer,
+    variable: str,
+    run: Runner,
 ) -> None:
     monkeypatch.setenv(variable, "http://user:p%%40ss@127.0.0.1:%d" % proxy_server.port)
-    with Transport(retry_policy=FAST) as transport:
+    with run.Transport(retry_policy=FAST) as transport:
         response = transport.send(post(second_server, path="/v1/models?limit=2"), timeout=5, max_retries=0)
     assert response.status == 200
     [got] = proxy_server.requests
@@ -639,11 +678,11 @@ def test_http_through_a_proxy_from_the_environment(
 
 
 def test_no_proxy_bypasses_the_proxy(
-    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, second_server: FakeServer
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, second_server: FakeServer, run: Runner
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % proxy_server.port)
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    with Transport(retry_policy=FAST) as transport:
+    with run.Transport(retry_policy=FAST) as transport:
         transport.send(post(second_server), timeout=5, max_retries=0)
     assert len(second_server.requests) == 1
     assert "proxy-authorization" not in second_server.requests[0].headers
@@ -651,11 +690,11 @@ def test_no_proxy_bypasses_the_proxy(
 
 
 def test_https_through_a_proxy_uses_connect_and_keeps_the_key_inside(
-    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, run: Runner
 ) -> None:
     monkeypatch.setenv("https_proxy", "http://user:pw@127.0.0.1:%d" % proxy_server.port)
     proxy_server.add(403)  # the proxy refuses the tunnel
-    with Transport(retry_policy=FAST) as transport:
+    with run.Transport(retry_policy=FAST) as transport:
         with pytest.raises(APIConnectionError) as info:
             transport.send(
                 HTTPRequest("POST", "https://api.example.test:8443/v1/chat/completions", dict(AUTH), b"{}"),
@@ -670,10 +709,10 @@ def test_https_through_a_proxy_uses_connect_and_keeps_the_key_inside(
 
 
 def test_an_explicit_empty_proxies_dict_ignores_the_environment(
-    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, fake_server: FakeServer
+    monkeypatch: pytest.MonkeyPatch, proxy_server: FakeServer, fake_server: FakeServer, run: Runner
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % proxy_server.port)
-    with Transport(proxies={}) as transport:
+    with run.Transport(proxies={}) as transport:
         transport.send(post(fake_server), timeout=5, max_retries=0)
     assert proxy_server.connections == 0 and len(fake_server.requests) == 1
 
@@ -727,34 +766,34 @@ def tls_server(tls_certificate: Tuple[str, str]) -> Iterator[FakeServer]:
         server.close()
 
 
-def test_tls_is_verified_by_default(tls_server: FakeServer) -> None:
-    with Transport(proxies={}) as transport:
+def test_tls_is_verified_by_default(tls_server: FakeServer, run: Runner) -> None:
+    with run.Transport(proxies={}) as transport:
         with pytest.raises(APIConnectionError) as info:
             transport.send(post(tls_server), timeout=5, max_retries=0)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) or "certificate" in str(info.value)
     assert tls_server.requests == []
 
 
-def test_a_failed_certificate_check_is_not_retried(tls_server: FakeServer, caplog: Any) -> None:
+def test_a_failed_certificate_check_is_not_retried(tls_server: FakeServer, caplog: Any, run: Runner) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
-    with Transport(proxies={}) as transport:
+    with run.Transport(proxies={}) as transport:
         with pytest.raises(APIConnectionError):
             transport.send(post(tls_server), timeout=5, max_retries=3)
     # One attempt, one log line: the same certificate would fail again.
     assert len([r for r in caplog.records if r.name == "openai_params"]) == 1
 
 
-def test_tls_with_a_ca_bundle(tls_server: FakeServer) -> None:
-    with Transport(proxies={}, ca_bundle=tls_server.cert_path) as transport:  # type: ignore[attr-defined]
+def test_tls_with_a_ca_bundle(tls_server: FakeServer, run: Runner) -> None:
+    with run.Transport(proxies={}, ca_bundle=tls_server.cert_path) as transport:  # type: ignore[attr-defined]
         for _ in range(3):
             assert transport.send(post(tls_server), timeout=5, max_retries=0).status == 200
     assert len(tls_server.requests) == 3 and tls_server.connections == 1
     assert tls_server.requests[0].headers["authorization"] == "Bearer " + KEY
 
 
-def test_https_to_a_plain_http_server_is_a_connection_error(fake_server: FakeServer) -> None:
+def test_https_to_a_plain_http_server_is_a_connection_error(fake_server: FakeServer, run: Runner) -> None:
     url = fake_server.url.replace("http://", "https://") + "/v1/models"
-    with Transport(proxies={}) as transport:
+    with run.Transport(proxies={}) as transport:
         with pytest.raises(APIConnectionError) as info:
             transport.send(HTTPRequest("GET", url), timeout=5, max_retries=0)
     assert info.value.__cause__ is not None
@@ -762,7 +801,7 @@ def test_https_to_a_plain_http_server_is_a_connection_error(fake_server: FakeSer
 
 # -- logging and secrets -----------------------------------------------------------------------------
 def test_one_debug_line_per_attempt_with_the_key_redacted(
-    fake_server: FakeServer, transport: Transport, caplog: pytest.LogCaptureFixture
+    fake_server: FakeServer, transport: Transport, caplog: pytest.LogCaptureFixture, run: Runner
 ) -> None:
     fake_server.add(429, headers={"retry-after-ms": "1"})
     fake_server.add(200)
@@ -788,7 +827,7 @@ def test_request_repr_redacts() -> None:
     assert request.headers["Authorization"] == "Bearer " + KEY  # the request itself is intact
 
 
-def test_errors_never_carry_the_key(fake_server: FakeServer, transport: Transport) -> None:
+def test_errors_never_carry_the_key(fake_server: FakeServer, transport: Transport, run: Runner) -> None:
     fake_server.add(hang=True)
     with pytest.raises(APITimeoutError) as info:
         transport.send(post(fake_server), timeout=0.2, max_retries=0)
@@ -810,7 +849,7 @@ def test_errors_never_carry_the_key(fake_server: FakeServer, transport: Transpor
         ({"timeout": 5, "max_retries": 1.5}, TypeError),
     ],
 )
-def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type) -> None:
+def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type, run: Runner) -> None:
     # Refused with the package's message (field, value, what is allowed), before any socket:
     # never an OverflowError from the socket layer (issue 9.13).
     name = "timeout" if kwargs["max_retries"] == 0 else "max_retries"
@@ -821,19 +860,19 @@ def test_bad_arguments(transport: Transport, kwargs: Dict[str, Any], error: type
 @pytest.mark.parametrize(
     "kwargs", [{"pool_size": -1}, {"pool_size": "3"}, {"retry_policy": {"initial_delay": 1}}]
 )
-def test_bad_constructor_arguments(kwargs: Dict[str, Any]) -> None:
+def test_bad_constructor_arguments(kwargs: Dict[str, Any], run: Runner) -> None:
     with pytest.raises((TypeError, ValueError), match=r"must be .* \(got "):
-        Transport(**kwargs)
+        run.Transport(**kwargs)
 
 
-def test_bad_urls(transport: Transport) -> None:
+def test_bad_urls(transport: Transport, run: Runner) -> None:
     for url in ("ftp://x/y", "127.0.0.1:8080/v1", "http:///v1", "http://h:port/"):
         with pytest.raises(ValueError):
             transport.send(HTTPRequest("GET", url), timeout=5, max_retries=0)
 
 
-def test_a_closed_transport_refuses_to_send(fake_server: FakeServer) -> None:
-    transport = Transport(proxies={})
+def test_a_closed_transport_refuses_to_send(fake_server: FakeServer, run: Runner) -> None:
+    transport = run.Transport(proxies={})
     transport.close()
     with pytest.raises(RuntimeError):
         transport.send(post(fake_server), timeout=5, max_retries=0)
@@ -1053,6 +1092,7 @@ def test_no_function_of_the_transport_is_longer_than_50_lines() -> None:
                 assert length <= 50, "%s: %s has %d lines" % (name, node.name, length)
 
 
+# OpenAI's only: the asyncio transport hands on what has arrived at once (here a, b and c together).
 def test_a_stream_closed_between_two_pieces_reads_nothing_more(
     fake_server: FakeServer, transport: Transport
 ) -> None:
