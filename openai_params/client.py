@@ -383,17 +383,17 @@ class OpenAI:
 
 def _report(profile: Profile, applied: List[Applied], warned: Set[str]) -> None:
     from ._checks import _stacklevel
+    from .profiles import WARNINGS
     from .transport import _logger
 
     for rule in applied:
-        if rule.kind == "drop" and rule.field not in warned:
+        warning = WARNINGS.get(rule.kind)
+        if warning is not None and rule.field not in warned:
             warned.add(rule.field)
             import warnings
 
             warnings.warn(
-                "the %r profile leaves %s out of the request: this server rejects or ignores it "
-                '(warned once per client; profile="generic" sends every field as set)'
-                % (profile.name, rule.field),
+                warning % {"profile": profile.name, "field": rule.field},
                 UserWarning,
                 stacklevel=_stacklevel(),
             )

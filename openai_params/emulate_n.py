@@ -13,6 +13,8 @@ A request that fails ends the call there: the result keeps the choices that
 came before and carries the failure's errors. In the iterator form the
 requests are streamed one after the other: every chunk of request k has its
 choice numbered k, and the next request is sent when the previous stream ends.
+The usage chunks of the requests (``stream_options.include_usage``) are held back
+and come as one last chunk with their usage summed, as one stream's would.
 """
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
@@ -64,6 +66,16 @@ def _sum(total: Optional[Dict[str, Any]], more: Dict[str, Any]) -> Dict[str, Any
     return out
 
 
+def _summed(
+    total: Optional[OpenAIChatCompletionStreamResult], chunk: OpenAIChatCompletionStreamResult
+) -> OpenAIChatCompletionStreamResult:
+    """``chunk`` with the usage of ``total`` (the usage chunks before it) added in."""
+    if total is None:
+        return chunk
+    body = dict(chunk.body, usage=_sum(total.body["usage"], chunk.body["usage"]))
+    return OpenAIChatCompletionStreamResult(status=chunk.status, headers=chunk.headers, body=body)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -95,6 +107,7 @@ class MergedStream(ChatCompletionStream):
         )
 
     def _chunks(self) -> Iterator[OpenAIChatCompletionStreamResult]:  # type: ignore[override]
+        usage: Optional[OpenAIChatCompletionStreamResult] = None  # the last usage chunk held back
         for number in range(self._count):
             if number:
                 if self._cancelled:
@@ -103,12 +116,18 @@ class MergedStream(ChatCompletionStream):
             part = self._parts[-1]
             for chunk in part:
                 choices = chunk.body.get("choices") if isinstance(chunk.body, dict) else None
+                if choices == [] and chunk.body.get("usage") is not None:
+                    # Each request's usage chunk: one chunk for the whole call comes last.
+                    usage = _summed(usage, chunk)
+                    continue
                 for choice in choices if isinstance(choices, list) else ():
                     if isinstance(choice, dict):
                         choice["index"] = number
                 yield chunk
             if part.errors:
                 return
+        if usage is not None:
+            yield usage
         if self._reader is not None:
             self._read_output(self._merged())
             if self._errors:

@@ -28,6 +28,12 @@ The rule kinds, in the order :func:`adapt` applies them:
 ``rename``             a field sent under the server's name for it
                        (``max_completion_tokens`` -> ``max_tokens``); when the
                        target is set too, the target wins and the source is left out
+``stream_usage``       False: the server sends no usage chunk in a stream, whatever
+                       ``stream_options.include_usage`` says; a stream that asks for
+                       it is sent as one request without ``stream`` (where the
+                       server reports ``usage``) and its answer delivered as chunks,
+                       the usage chunk last, all at once when the answer is done
+                       (one warning per client; see docs/providers.md)
 ``drop``               fields the server rejects (or ignores), left out with one
                        warning per client naming the field and the profile;
                        ``"a.b"`` names a key inside an object field
@@ -56,7 +62,7 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tup
 
 from ._checks import did_you_mean, is_mapping, show, wrong_type
 
-__all__ = ["Profile", "Applied", "PROFILES", "HOSTS", "adapt", "profile_for", "read_reasoning"]
+__all__ = ["Profile", "Applied", "PROFILES", "HOSTS", "WARNINGS", "adapt", "profile_for", "read_reasoning"]
 
 #: How a JSON Schema response format may be sent (see ``Profile.response_format``).
 RESPONSE_FORMATS = ("json_schema", "json_object+schema")
@@ -83,6 +89,7 @@ class Profile:
     drop_message_keys: Tuple[str, ...] = ()
     n: bool = True
     reasoning: Tuple[str, ...] = ()
+    stream_usage: bool = True
 
     def __hash__(self) -> int:  # (the rule tables are dicts: a profile is known by its name)
         return hash(self.name)
@@ -99,6 +106,7 @@ class Profile:
             or self.tool_call_content is not None
             or self.drop_message_keys
             or not self.n
+            or not self.stream_usage
         )
 
     @property
@@ -237,6 +245,7 @@ _CHECKS = {
     "drop_message_keys": _check_names,
     "n": _check_bool,
     "reasoning": _check_names,
+    "stream_usage": _check_bool,
 }
 
 
@@ -313,7 +322,7 @@ PROFILES: Mapping[str, Profile] = {
             "llama-cpp-python's server (python -m llama_cpp.server)",
             forced_tool_choice="named",
             rename=_MAX_TOKENS,
-            drop=("stream_options.include_usage",),
+            stream_usage=False,
             response_format="json_object+schema",
             tool_call_content="",
             n=False,
@@ -333,6 +342,17 @@ HOSTS: Tuple[Tuple[str, str], ...] = (
 )
 
 ProfileLike = Union[str, Mapping[str, Any], Profile, None]
+
+#: The rules a caller is warned about, once per client and field: rule kind -> the warning
+#: (``%(profile)r`` is the profile's name, ``%(field)s`` the rule's field).
+WARNINGS: Mapping[str, str] = {
+    "drop": "the %(profile)r profile leaves %(field)s out of the request: this server rejects "
+    'or ignores it (warned once per client; profile="generic" sends every field as set)',
+    "stream_usage": "the %(profile)r profile sends a stream that asks for %(field)s as one "
+    "request without stream, since this server reports usage only there: the chunks come "
+    "all at once when the whole answer is done, the usage chunk last (warned once per "
+    "client; without include_usage the answer streams as it is generated)",
+}
 
 
 def _known(field_name: str, name: Any) -> Profile:
@@ -418,6 +438,11 @@ def adapt(profile: Profile, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[
             else:
                 out[new] = value
                 applied.append(Applied("rename", name, "%s -> %s" % (name, new)))
+    if not profile.stream_usage and out.get("stream") is True and _asks_usage(out):
+        # Before the drops: a profile that also drops stream_options still honours the ask.
+        del out["stream"]
+        out.pop("stream_options", None)
+        applied.append(Applied("stream_usage", "stream_options.include_usage", _STREAM_USAGE))
     for name in profile.drop:
         if _drop(out, name):
             applied.append(Applied("drop", name, "%s left out" % name))
@@ -442,6 +467,16 @@ def copies(applied: Iterable[Applied]) -> int:
         if rule.kind == "n":
             return rule.requests
     return 1
+
+
+#: How the ``stream_usage`` rule describes itself (the log line, ``--dry-run``'s warning, the
+#: compatibility table).
+_STREAM_USAGE = "stream with include_usage sent unstreamed and delivered as chunks, the server's usage last"
+
+
+def _asks_usage(body: Dict[str, Any]) -> bool:
+    options: Any = body.get("stream_options")
+    return is_mapping(options) and options.get("include_usage") is True
 
 
 def _json(value: Any) -> str:

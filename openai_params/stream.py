@@ -19,8 +19,9 @@ How a stream ends:
   of the above: ``cancelled``, keeping what arrived.
 
 A server that ignores ``stream=true`` and answers one whole JSON completion
-(``Content-Type: application/json``) gets it delivered as one chunk, and as the
-final result.
+(``Content-Type: application/json``) gets it delivered as the chunks a streaming
+server would have sent (one per choice, then the usage chunk: emulate_usage.py),
+and as the final result.
 """
 
 import json
@@ -237,17 +238,22 @@ class ChatCompletionStream:
             self._end_early("the connection closed before data: [DONE]", None)
 
     def _whole(self, response: HTTPResponse) -> Iterator[OpenAIChatCompletionStreamResult]:
-        """A server that ignored ``stream=true``: its one JSON completion is the one chunk."""
+        """One whole JSON completion (a server that ignored ``stream=true``, or a stream its
+        profile sent unstreamed, see emulate_usage.py): delivered as the chunks a streaming
+        server would have sent; the final result is that completion."""
+        from .emulate_usage import completion_chunks
+
         whole = read_result(response, OpenAIChatCompletionResult)
         if whole.errors:
             self._errors.extend(whole.errors)
             return
-        self._received += 1
         if self._reasoning:
             read_reasoning(self._reasoning, whole.body)
         self._accumulator.add(whole.body)
         self._stop = True
-        yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers, body=whole.body)
+        for body in completion_chunks(whole.body):
+            self._received += 1
+            yield OpenAIChatCompletionStreamResult(status=self.status, headers=self.headers, body=body)
 
     def _handle(self, events: List[SSEEvent]) -> Iterator[OpenAIChatCompletionStreamResult]:
         """Turn decoded events into chunks; set ``_stop`` at ``[DONE]`` or on an error.

@@ -377,7 +377,8 @@ def test_keep_alive_comments_do_not_keep_a_stream_alive(driver: Driver, fake_ser
 def test_a_server_that_ignores_stream_true(driver: Driver, fake_server: FakeServer) -> None:
     fake_server.add(200, json=completion("whole"))
     texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
-    assert texts == ["whole"] and final.choice.message.content == "whole"
+    # As a stream would have come: the choice's chunk, then the usage chunk (no text).
+    assert texts == ["whole", ""] and final.choice.message.content == "whole"
 
 
 def test_a_stream_refused_with_a_status(driver: Driver, fake_server: FakeServer) -> None:

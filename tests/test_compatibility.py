@@ -181,10 +181,14 @@ class ProfiledServer(Server):
                 result = stream.result()
             raw = b"".join(b"data: %s\n\n" % json.dumps(chunk).encode("utf-8") for chunk in chunks)
             raw += b"data: [DONE]\n\n"
+            # (the server's own type differs when the profile sent the stream unstreamed)
+            kind = "text/event-stream"
         else:
             result = self.client.chat.completions.create(list(messages), **fields)
             raw = json.dumps(result.body).encode("utf-8")
-        answer = Answer(result.status, {k.lower(): v for k, v in result.headers.items()}, raw)
+            kind = result.headers.get("content-type", "application/json")
+        headers = {k.lower(): v for k, v in result.headers.items()}
+        answer = Answer(result.status, dict(headers, **{"content-type": kind}), raw)
         if not result.success:
             answer.body = json.dumps(result.errors[0].body).encode("utf-8")
             raise Rejected(answer)

@@ -185,28 +185,6 @@ def test_groq_leaves_message_names_and_reasoning_out(fake_server: FakeServer) ->
     assert any("messages[].reasoning_content" in str(w.message) for w in caught)
 
 
-def test_a_profile_that_leaves_include_usage_out(fake_server: FakeServer) -> None:
-    fake_server.add(
-        200,
-        pieces=[event(chunk("a", role="assistant")), event(chunk(finish="stop")), DONE],
-        headers=SSE_HEADERS,
-    )
-    fake_server.add(
-        200,
-        pieces=[event(chunk("a", role="assistant")), event(chunk(finish="stop")), DONE],
-        headers=SSE_HEADERS,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with make_client(fake_server, "llama-cpp-python") as client:
-            params = {"model": "m", "stream_options": {"include_usage": True}}
-            client.chat.completions.stream([USER], **params).result()
-            params["stream_options"] = {"include_usage": True, "include_obfuscation": False}
-            client.chat.completions.stream([USER], **params).result()
-    assert "stream_options" not in received(fake_server, 0)
-    assert received(fake_server, 1)["stream_options"] == {"include_obfuscation": False}
-
-
 # -- the pure function ------------------------------------------------------------------------------
 
 
@@ -230,15 +208,22 @@ def test_adapt_never_changes_its_input() -> None:
         "max_completion_tokens": 3,
         "n": 2,
         "response_format": SCHEMA_FORMAT,
+        "stream": True,
         "stream_options": {"include_usage": True},
     }
     before = json.dumps(body, sort_keys=True)
     adapted, applied = adapt(PROFILES["llama-cpp-python"], body)
     assert json.dumps(body, sort_keys=True) == before
-    assert [rule.kind for rule in applied] == ["rename", "drop", "response_format", "n", "tool_call_content"]
+    assert [rule.kind for rule in applied] == [
+        "rename",
+        "stream_usage",
+        "response_format",
+        "n",
+        "tool_call_content",
+    ]
     assert [str(rule) for rule in applied] == [
         "max_completion_tokens -> max_tokens",
-        "stream_options.include_usage left out",
+        "stream with include_usage sent unstreamed and delivered as chunks, the server's usage last",
         "response_format json_schema -> json_object with schema",
         "n=2 emulated by 2 requests",
         'messages[1].content null -> ""',

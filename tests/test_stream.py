@@ -413,13 +413,38 @@ def _json_reply(body: object, **headers: str) -> HTTPResponse:
     )
 
 
-def test_a_whole_json_completion_is_delivered_as_one_chunk(run) -> None:
+def test_a_whole_json_completion_is_delivered_as_the_chunks_of_a_stream(run) -> None:
     client, transport = _mock_client(
         run, _json_reply(completion("Hello there"), **{"x-request-id": "req_json"})
     )
     with run.stream(client.chat.completions.stream(MESSAGES)) as stream:
         chunks = list(stream)
-    assert len(chunks) == 1 and chunks[0].success and chunks[0].text == "Hello there"
+    assert [chunk.body for chunk in chunks] == [
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": "fake-model",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": "Hello there"},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": None,
+        },
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": "fake-model",
+            "choices": [],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+        },
+    ]
+    assert all(chunk.success for chunk in chunks) and chunks[0].text == "Hello there"
     final = stream.result()
     assert final.success and final.text == "Hello there", final.errors
     assert final.choice.finish_reason == "stop" and final.usage["total_tokens"] == 7
@@ -431,7 +456,7 @@ def test_a_whole_json_completion_reaches_on_data(run) -> None:
     client, _ = _mock_client(run, _json_reply(completion("Hi")))
     seen: List[str] = []
     final = run(client.chat.completions.create(MESSAGES, stream=True, on_data=lambda c: seen.append(c.text)))
-    assert seen == ["Hi"] and final.success and final.text == "Hi"
+    assert seen == ["Hi", ""] and final.success and final.text == "Hi"
 
 
 @pytest.mark.parametrize(
