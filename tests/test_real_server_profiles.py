@@ -4,11 +4,12 @@ The same requests go out once with the ``generic`` profile (what the server does
 with the body as built: docs/compatibility.md) and once with the server's own
 profile, which must turn each of those rows into an honoured one:
 ``max_completion_tokens``, ``n``, a ``json_schema`` response format,
-``tool_choice: "required"`` with one tool, and an assistant tool-call message
-whose content is null (HTTP 500 as sent).
+``tool_choice: "required"`` with one tool, an assistant tool-call message
+whose content is null (HTTP 500 as sent), and ``stream_options.include_usage``.
 """
 
 import json
+import warnings
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -125,3 +126,24 @@ def test_required_tool_choice_is_honoured_with_one_tool(
     honoured = adapted.chat.completions.create(messages, **fields)
     assert honoured.success, honoured.errors
     assert honoured.choice.message.tool_calls[0]["function"]["name"] == "get_weather"
+
+
+def test_include_usage_is_honoured_with_the_servers_own_usage(
+    generic: OpenAI, adapted: OpenAI, real_server: Any
+) -> None:
+    fields = _fields(real_server, max_completion_tokens=6, stream_options={"include_usage": True})
+    with generic.chat.completions.stream(MESSAGES, **fields) as stream:
+        ignored = [chunk for chunk in stream if chunk.usage is not None]
+    assert stream.result().success and ignored == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with adapted.chat.completions.stream(MESSAGES, **fields) as stream:
+            chunks = list(stream)
+    assert any("include_usage" in str(warning.message) for warning in caught)
+    final = stream.result()
+    assert final.success, final.errors
+    assert chunks[-1].choice is None and chunks[-1].usage == final.usage
+    assert "".join(chunk.text for chunk in chunks) == final.text
+    # The server's own count: the same greedy request unstreamed reports the same usage.
+    whole = adapted.chat.completions.create(MESSAGES, **_fields(real_server, max_completion_tokens=6))
+    assert whole.success and final.usage == whole.usage and final.text == whole.text
