@@ -1,9 +1,10 @@
-"""AsyncOpenAI: the same behaviour as OpenAI, on asyncio; and asyncio's cancellation.
+"""AsyncOpenAI: the same surface as OpenAI; what only asyncio has (event loops, coroutine
+callbacks, cancelling the task that iterates a stream).
 
-Most tests run twice, against ``OpenAI`` and ``AsyncOpenAI`` (the ``driver``
-fixture): a scenario is one ``async def``, where ``await driver.get(x)`` is a
-call's result whichever client made it. The assertions are on what the fake
-server received as much as on what came back.
+The behaviour both clients share is tested on both by the test files of each part
+(test_client.py, test_stream.py, test_transport.py, test_background.py, test_chathelper.py,
+test_cancel.py, ...: the ``run`` fixture of both_clients.py). The few scenarios here that
+those files do not have run on both clients too.
 """
 
 import asyncio
@@ -16,81 +17,25 @@ from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tup
 
 import pytest
 
-from both_clients import sockets_to
+from both_clients import Runner, sockets_to
 from conftest_fakeserver import proxy_server, second_server  # noqa: F401
-from fakeserver import FakeServer, Reply
+from fakeserver import FakeServer
 from openai_params import (
     APITimeoutError,
     AsyncOpenAI,
-    AuthenticationError,
     MockTransport,
     OpenAI,
     OpenAIChatCompletionParameters,
 )
 from openai_params._http import HTTPResponse
 from openai_params.async_client import AsyncChatCompletionStream
-from streamdata import SSE_HEADERS, completion, event, text_stream
+from streamdata import SSE_HEADERS, completion, text_stream
 from test_transport import tls_certificate, tls_server  # noqa: F401
 
 KEY = "sk-test-async-key-0123456789"
 MESSAGES = [{"role": "user", "content": "Hi"}]
 T = TypeVar("T")
 AnyClient = Union[OpenAI, AsyncOpenAI]
-
-
-class Driver:
-    """One of the two clients, and the few lines where using them differs."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.is_async = kind == "async"
-
-    def client(self, server: FakeServer, **options: Any) -> AnyClient:
-        settings: Dict[str, Any] = dict(
-            api_key=KEY, base_url=server.url + "/v1", max_retries=0, timeout=5, proxies={}
-        )
-        settings.update(options)
-        return (AsyncOpenAI if self.is_async else OpenAI)(**settings)
-
-    async def get(self, value: Any) -> Any:
-        """A call's outcome: awaited for AsyncOpenAI, as it is for OpenAI (a CallHandle's
-        result is waited for)."""
-        if inspect.isawaitable(value):
-            return await value
-        if hasattr(value, "result") and hasattr(value, "done"):
-            return value.result(timeout=10)
-        return value
-
-    async def stream(self, client: AnyClient, *args: Any, **kwargs: Any) -> Tuple[List[str], Any]:
-        """Every chunk's text, and the final result."""
-        if self.is_async:
-            async with client.chat.completions.stream(*args, **kwargs) as s:
-                texts = [chunk.text async for chunk in s]
-            return texts, await s.result()
-        with client.chat.completions.stream(*args, **kwargs) as sync:
-            texts = [chunk.text for chunk in sync]
-        return texts, sync.result()
-
-    def run(self, scenario: Callable[[], Awaitable[T]]) -> T:
-        return asyncio.run(scenario())
-
-
-@pytest.fixture(params=["sync", "async"])
-def driver(request: pytest.FixtureRequest) -> Driver:
-    return Driver(request.param)
-
-
-def run_with(
-    driver: Driver, server: FakeServer, body: Callable[[AnyClient], Awaitable[T]], **options: Any
-) -> T:
-    async def scenario() -> T:
-        client = driver.client(server, **options)
-        try:
-            return await body(client)
-        finally:
-            client.close()
-
-    return driver.run(scenario)
 
 
 # -- the same surface ------------------------------------------------------------------------------
@@ -129,93 +74,45 @@ def test_the_async_resources_only_change_how_a_stream_is_driven() -> None:
     assert issubclass(AsyncChatCompletions, ChatCompletions)
 
 
-# -- results, errors, retries, timeouts: both clients ----------------------------------------------
-def test_a_call_is_sent_and_read_the_same_way(driver: Driver, fake_server: FakeServer) -> None:
-    fake_server.add(200, json=completion("Hello"))
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m", temperature=0)),
-    )
-    assert result.success and result.choice.message.content == "Hello"
-    assert result.usage == {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
-    [got] = fake_server.requests
-    assert (got.method, got.path) == ("POST", "/v1/chat/completions")
-    assert got.json == {"messages": MESSAGES, "model": "m", "temperature": 0}
-    assert got.headers["authorization"] == "Bearer " + KEY
-
-
+# -- on both clients (the ``run`` fixture), what the other test files do not cover ------------------
 def test_both_clients_send_the_same_header_fields(fake_server: FakeServer) -> None:
     seen = []
     for kind in ("sync", "async"):
         fake_server.add(200, json=completion("x"))
-        one = Driver(kind)
-        run_with(one, fake_server, lambda c, one=one: one.get(c.chat.completions.create(MESSAGES, model="m")))
+        run = Runner(kind)
+        try:
+            client = run.OpenAI(api_key=KEY, base_url=fake_server.url + "/v1")
+            run(client.chat.completions.create(MESSAGES, model="m"))
+        finally:
+            run.close()
         seen.append(fake_server.requests[-1].header_list)
     assert seen[0] == seen[1]
     names = [name.lower() for name, _ in seen[0]]
     assert names[:2] == ["host", "accept-encoding"] and "content-length" in names
 
 
-def test_an_error_status_is_an_error_result_or_raises(driver: Driver, fake_server: FakeServer) -> None:
-    body = {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}}
-    fake_server.add(401, json=body)
-    fake_server.add(401, json=body)
-
-    async def scenario(client: AnyClient) -> Any:
-        result = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
-        with pytest.raises(AuthenticationError) as raised:
-            await driver.get(client.chat.completions.create(MESSAGES, model="m", throw=True))
-        return result, raised.value
-
-    result, raised = run_with(driver, fake_server, scenario)
-    assert not result.success
-    assert (result.errors[0].status, result.errors[0].code) == (401, "invalid_api_key")
-    assert raised.error.message == "bad key"
-    assert len(fake_server.requests) == 2
-
-
-def test_retries_follow_the_same_decisions(driver: Driver, fake_server: FakeServer) -> None:
+def test_retries_read_each_answer_whole_and_keep_the_connection(
+    run: Runner, client: AnyClient, fake_server: FakeServer
+) -> None:
     fake_server.add(429, headers={"retry-after-ms": "20"}, json={"error": {"message": "slow down"}})
     fake_server.add(503, headers={"retry-after-ms": "20"})
     fake_server.add(200, json=completion("third time"))
     fake_server.add(500, headers={"retry-after-ms": "1"})
     fake_server.add(500, headers={"retry-after-ms": "1"})
-
-    async def scenario(client: AnyClient) -> Any:
-        ok = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
-        failed = await driver.get(client.chat.completions.create(MESSAGES, model="m", max_retries=1))
-        return ok, failed
-
-    ok, failed = run_with(driver, fake_server, scenario, max_retries=2)
+    ok = run(client.chat.completions.create(MESSAGES, model="m", max_retries=2))
+    failed = run(client.chat.completions.create(MESSAGES, model="m", max_retries=1))
     assert ok.success and ok.choice.message.content == "third time"
     assert failed.errors[0].status == 500
     assert len(fake_server.requests) == 5
     assert fake_server.connections == 1  # each retried answer was read whole: the connection is kept
 
 
-def test_an_insufficient_quota_429_is_not_retried(driver: Driver, fake_server: FakeServer) -> None:
-    fake_server.add(429, json={"error": {"message": "quota", "type": "insufficient_quota"}})
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
-        max_retries=3,
-    )
-    assert result.errors[0].status == 429 and len(fake_server.requests) == 1
-
-
-def test_a_silent_server_times_out(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_silent_server_times_out(run: Runner, client: AnyClient, fake_server: FakeServer) -> None:
     release = threading.Event()
     fake_server.add(200, hang=True, release=release)
     started = time.monotonic()
     try:
-        result = run_with(
-            driver,
-            fake_server,
-            lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
-            timeout=0.3,
-        )
+        result = run(client.chat.completions.create(MESSAGES, model="m", timeout=0.3))
     finally:
         release.set()
     assert time.monotonic() - started < 3
@@ -225,113 +122,38 @@ def test_a_silent_server_times_out(driver: Driver, fake_server: FakeServer) -> N
         result.throw()
 
 
-def test_a_refused_connection_is_a_connection_error(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_refused_connection_is_a_connection_error(run: Runner) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(c.models.list()),
-        base_url="http://127.0.0.1:%d/v1" % port,
-        max_retries=1,
-    )
+    client = run.OpenAI(api_key=KEY, base_url="http://127.0.0.1:%d/v1" % port, max_retries=1)
+    result = run(client.models.list())
     assert result.errors[0].type == "connection_error"
     assert "connecting to http://127.0.0.1:%d" % port in result.errors[0].message
 
 
-def test_redirects_are_never_followed(
-    driver: Driver,
-    fake_server: FakeServer,
-    second_server: FakeServer,  # noqa: F811
-) -> None:
-    fake_server.add(Reply.redirect(second_server.url + "/v1/chat/completions"))
-    result = run_with(
-        driver, fake_server, lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m"))
-    )
-    assert result.errors[0].status == 302
-    assert second_server.requests == []
-
-
-def test_the_stored_completion_calls(driver: Driver, fake_server: FakeServer) -> None:
-    for body in (
-        completion("stored"),
-        completion("updated"),
-        {"id": "c1", "object": "chat.completion.deleted", "deleted": True},
-        {"object": "list", "data": []},
-        {"object": "list", "data": [{"id": "msg1"}]},
-        {"object": "list", "data": [{"id": "m"}]},
-        {"id": "m", "object": "model"},
-    ):
-        fake_server.add(200, json=body)
-
-    async def scenario(client: AnyClient) -> List[Any]:
-        completions = client.chat.completions
-        return [
-            await driver.get(completions.retrieve("c1")),
-            await driver.get(completions.update("c1", {"k": "v"})),
-            await driver.get(completions.delete("c1")),
-            await driver.get(completions.list(limit=2, order="asc")),
-            await driver.get(completions.messages.list("c1", limit=5)),
-            await driver.get(client.models.list()),
-            await driver.get(client.models.retrieve("m")),
-        ]
-
-    results = run_with(driver, fake_server, scenario)
-    assert all(r.success for r in results), [r.errors for r in results]
-    assert results[1].choice.message.content == "updated"
-    assert [(r.method, r.target) for r in fake_server.requests] == [
-        ("GET", "/v1/chat/completions/c1"),
-        ("POST", "/v1/chat/completions/c1"),
-        ("DELETE", "/v1/chat/completions/c1"),
-        ("GET", "/v1/chat/completions?limit=2&order=asc"),
-        ("GET", "/v1/chat/completions/c1/messages?limit=5"),
-        ("GET", "/v1/models"),
-        ("GET", "/v1/models/m"),
-    ]
-    assert fake_server.requests[1].json == {"metadata": {"k": "v"}}
-    assert fake_server.connections == 1
-
-
-def test_arguments_are_checked_before_anything_is_sent(driver: Driver, fake_server: FakeServer) -> None:
-    async def scenario(client: AnyClient) -> None:
-        with pytest.raises(ValueError, match="temperature"):
-            await driver.get(client.chat.completions.create(MESSAGES, model="m", temperature=5))
-        with pytest.raises(ValueError, match="completion_id"):
-            await driver.get(client.chat.completions.retrieve(""))
-
-    run_with(driver, fake_server, scenario)
-    assert fake_server.requests == []
-
-
-def test_a_profile_that_emulates_n_and_renames_reasoning(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_profile_that_emulates_n_and_renames_reasoning(run: Runner, fake_server: FakeServer) -> None:
     """The call's steps (ChatCompletions._completion) run the same under both drivers."""
     for text in ("one", "two"):
         body = completion(text)
         body["choices"][0]["message"]["reasoning"] = "thought " + text
         fake_server.add(200, json=body)
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m", n=2, temperature=1)),
-        profile="ollama",
-    )
+    client = run.OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0, profile="ollama")
+    result = run(client.chat.completions.create(MESSAGES, model="m", n=2, temperature=1))
     assert [choice.message.content for choice in result.choices] == ["one", "two"]
     assert [choice.message.reasoning_content for choice in result.choices] == ["thought one", "thought two"]
     assert len(fake_server.requests) == 2 and "n" not in fake_server.requests[0].json
 
 
-# -- streaming: both clients -----------------------------------------------------------------------
-def test_a_stream_gives_every_chunk_and_the_final_result(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_stream_then_a_call_on_its_connection(
+    run: Runner, client: AnyClient, fake_server: FakeServer
+) -> None:
     fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["Hel", "lo", "!"]))
     fake_server.add(200, json=completion("after"))
-
-    async def scenario(client: AnyClient) -> Any:
-        texts, final = await driver.stream(client, MESSAGES, model="m")
-        after = await driver.get(client.chat.completions.create(MESSAGES, model="m"))
-        return texts, final, after
-
-    texts, final, after = run_with(driver, fake_server, scenario)
+    with run.stream(client.chat.completions.stream(MESSAGES, model="m")) as stream:
+        texts = [chunk.text for chunk in stream]
+    final = stream.result()
+    after = run(client.chat.completions.create(MESSAGES, model="m"))
     assert texts == ["", "Hel", "lo", "!", ""]
     assert final.success and final.choice.message.content == "Hello!"
     assert final.choice.finish_reason == "stop" and final.request_id == "req_stream"
@@ -339,117 +161,62 @@ def test_a_stream_gives_every_chunk_and_the_final_result(driver: Driver, fake_se
     assert after.success and fake_server.connections == 1  # the stream's connection was reused
 
 
-def test_a_stream_that_breaks_keeps_what_arrived(driver: Driver, fake_server: FakeServer) -> None:
-    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["a", "b", "c"]), cut_after=3)
-    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
-    assert texts[:3] == ["", "a", "b"]
-    assert not final.success and final.errors[0].type == "stream_error"
-    assert final.choice.message.content == "ab"
-
-
-def test_a_stalled_stream_times_out(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_stalled_stream_times_out(run: Runner, client: AnyClient, fake_server: FakeServer) -> None:
     hold = threading.Event()
     pieces = text_stream(["a"])
     fake_server.add(200, headers=SSE_HEADERS, pieces=pieces[:2] + [hold] + pieces[2:])
     try:
-        texts, final = run_with(
-            driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"), timeout=0.3
-        )
+        stream = run.stream(client.chat.completions.stream(MESSAGES, model="m", timeout=0.3))
+        texts = [chunk.text for chunk in stream]
+        final = stream.result()
     finally:
         hold.set()
     assert texts[:2] == ["", "a"]
     assert final.errors[0].type == "timeout"
 
 
-def test_keep_alive_comments_do_not_keep_a_stream_alive(driver: Driver, fake_server: FakeServer) -> None:
-    stop = threading.Event()
-    pings = [b": ping\n\n"] * 40
-    fake_server.add(200, headers=SSE_HEADERS, pieces=[event({"choices": []})] + pings, pace=0.05)
-    try:
-        started = time.monotonic()
-        _, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"), timeout=0.4)
-    finally:
-        stop.set()
-    assert final.errors[0].type == "timeout" and "no data event" in final.errors[0].message
-    assert time.monotonic() - started < 1.9  # well before the 40 pings (2 s) were over
-
-
-def test_a_server_that_ignores_stream_true(driver: Driver, fake_server: FakeServer) -> None:
+def test_a_server_that_ignores_stream_true(run: Runner, client: AnyClient, fake_server: FakeServer) -> None:
     fake_server.add(200, json=completion("whole"))
-    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
+    stream = run.stream(client.chat.completions.stream(MESSAGES, model="m"))
     # As a stream would have come: the choice's chunk, then the usage chunk (no text).
-    assert texts == ["whole", ""] and final.choice.message.content == "whole"
+    assert [chunk.text for chunk in stream] == ["whole", ""]
+    assert stream.result().choice.message.content == "whole"
 
 
-def test_a_stream_refused_with_a_status(driver: Driver, fake_server: FakeServer) -> None:
-    fake_server.add(400, json={"error": {"message": "no such model", "type": "invalid_request_error"}})
-    texts, final = run_with(driver, fake_server, lambda c: driver.stream(c, MESSAGES, model="m"))
-    assert texts == [""] and final.errors[0].status == 400
-    assert final.errors[0].message == "no such model"
-
-
-def test_callbacks_get_every_chunk_then_the_end(driver: Driver, fake_server: FakeServer) -> None:
+def test_callbacks_get_every_chunk_then_the_end(
+    run: Runner, client: AnyClient, fake_server: FakeServer
+) -> None:
     fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["x", "y"]))
     fake_server.add(200, json=completion("plain"))
     seen: List[Any] = []
-
-    async def scenario(client: AnyClient) -> Any:
-        streamed = await driver.get(
-            client.chat.completions.create(
-                MESSAGES,
-                model="m",
-                stream=True,
-                on_data=lambda chunk: seen.append(chunk.text),
-                on_response=lambda r: seen.append("response"),
-                on_terminate=lambda r: seen.append("terminate"),
-            )
+    streamed = run(
+        client.chat.completions.create(
+            MESSAGES,
+            model="m",
+            stream=True,
+            on_data=lambda chunk: seen.append(chunk.text),
+            on_response=lambda r: seen.append("response"),
+            on_terminate=lambda r: seen.append("terminate"),
         )
-        plain = await driver.get(
-            client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: seen.append("second"))
-        )
-        return streamed, plain
-
-    streamed, plain = run_with(driver, fake_server, scenario)
+    )
+    plain = run(
+        client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: seen.append("second"))
+    )
     assert seen == ["", "x", "y", "", "response", "terminate", "second"]
     assert streamed.choice.message.content == "xy" and plain.choice.message.content == "plain"
 
 
-def test_a_callback_that_raises_ends_the_call_with_its_error(driver: Driver, fake_server: FakeServer) -> None:
-    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["x", "y", "z"]))
-    ends: List[Any] = []
-
-    def on_data(chunk: Any) -> None:
-        if chunk.text == "y":
-            raise KeyError("boom")
-
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(
-            c.chat.completions.create(
-                MESSAGES, model="m", stream=True, on_data=on_data, on_terminate=ends.append
-            )
-        ),
-    )
-    assert [e.type for e in result.errors] == ["callback_error"] and "KeyError" in result.errors[0].message
-    assert ends == [result]
-
-
 # -- proxies ---------------------------------------------------------------------------------------
 def test_plain_http_goes_through_the_proxy_of_the_environment(
-    driver: Driver,
+    run: Runner,
     monkeypatch: pytest.MonkeyPatch,
     fake_server: FakeServer,
     proxy_server: FakeServer,  # noqa: F811
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://user:pw@127.0.0.1:%d" % proxy_server.port)
     proxy_server.add(200, json=completion("via proxy"))
-    result = run_with(
-        driver,
-        fake_server,
-        lambda c: driver.get(c.chat.completions.create(MESSAGES, model="m")),
-        proxies=None,
-    )
+    client = run.OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0)
+    result = run(client.chat.completions.create(MESSAGES, model="m"))
     assert result.choice.message.content == "via proxy"
     [got] = proxy_server.requests
     assert got.target == fake_server.url + "/v1/chat/completions"
@@ -513,7 +280,7 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 
 def test_https_through_a_proxy_is_a_tunnel_then_tls(
-    driver: Driver,
+    run: Runner,
     monkeypatch: pytest.MonkeyPatch,
     tls_server: FakeServer,  # noqa: F811
 ) -> None:
@@ -522,17 +289,13 @@ def test_https_through_a_proxy_is_a_tunnel_then_tls(
     for _ in range(2):
         tls_server.add(200, json=completion("tunnelled"))
     try:
-
-        async def scenario(client: AnyClient) -> List[Any]:
-            return [await driver.get(client.chat.completions.create(MESSAGES, model="m")) for _ in range(2)]
-
-        results = run_with(
-            driver,
-            tls_server,
-            scenario,
-            proxies=None,
+        client = run.OpenAI(
+            api_key=KEY,
+            base_url=tls_server.url + "/v1",
+            max_retries=0,
             ca_bundle=tls_server.cert_path,  # type: ignore[attr-defined]
         )
+        results = [run(client.chat.completions.create(MESSAGES, model="m")) for _ in range(2)]
     finally:
         proxy.close()
     assert [r.choice.message.content for r in results] == ["tunnelled", "tunnelled"]
@@ -540,13 +303,6 @@ def test_https_through_a_proxy_is_a_tunnel_then_tls(
     assert proxy.heads[0].startswith(b"CONNECT 127.0.0.1:%d HTTP/1." % tls_server.port)  # 1.0 on 3.8
     assert b"Proxy-Authorization: Basic dTpw\r\n" in proxy.heads[0]
     assert tls_server.requests[0].headers["authorization"] == "Bearer " + KEY
-
-
-def test_tls_is_verified(driver: Driver, tls_server: FakeServer) -> None:  # noqa: F811
-    result = run_with(driver, tls_server, lambda c: driver.get(c.models.list()), max_retries=2)
-    assert result.errors[0].type == "connection_error"
-    assert "certificate" in result.errors[0].message.lower()
-    assert tls_server.requests == []
 
 
 # -- asyncio only: loops, mock transport, coroutine callbacks ------------------------------------------
