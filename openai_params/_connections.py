@@ -69,11 +69,14 @@ class _Pool:
 
 
 def _still_open(conn: "http.client.HTTPConnection") -> bool:
-    """An idle connection must have nothing to read: readable means the server closed it
-    (or sent bytes nobody asked for); either way it cannot carry another request."""
     sock = conn.sock
-    if sock is None:
-        return False
+    return sock is not None and _nothing_to_read(sock)
+
+
+def _nothing_to_read(sock: Any) -> bool:
+    """An idle connection must have nothing to read: readable means the server closed it
+    (or sent bytes nobody asked for); either way it cannot carry another request. Both
+    transports ask this of a pooled connection before they reuse it."""
     try:
         if hasattr(select, "poll"):
             poller = select.poll()

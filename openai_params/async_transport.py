@@ -37,7 +37,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never
-from ._connections import _PoolKey, _Route
+from ._connections import _nothing_to_read, _PoolKey, _Route
 from ._errormap import _ErrorMap
 from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
@@ -147,7 +147,11 @@ class _Connection(asyncio.BufferedProtocol):
     def usable(self) -> bool:
         """Idle and still open: the server has not closed it nor sent anything since."""
         transport = self.transport
-        return not (self._eof or self._unasked or transport is None or transport.is_closing())
+        if self._eof or self._unasked or transport is None or transport.is_closing():
+            return False
+        # The loop may not have run since the server closed it: ask the socket itself.
+        sock = transport.get_extra_info("socket")
+        return sock is None or _nothing_to_read(sock)
 
     def usable_for_body(self) -> bool:
         transport = self.transport
