@@ -255,15 +255,18 @@ class _Connector:
         hc = self._http()
         proxy = route.proxy
         conn: http.client.HTTPConnection
-        if proxy is None:
-            if route.scheme == "https":
-                conn = hc.HTTPSConnection(route.host, route.port, timeout=timeout, context=self._ssl())
-            else:
-                conn = hc.HTTPConnection(route.host, route.port, timeout=timeout)
-        elif route.scheme == "https":
-            conn = hc.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=self._ssl())
-            tunnel_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
-            conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
+        if route.scheme == "https":
+            from ._tls_connection import HTTPSConnection
+
+            host, port = (route.host, route.port) if proxy is None else (proxy.host, proxy.port)
+            conn = HTTPSConnection(
+                host, port, timeout=timeout, context=self._ssl(), server_hostname=route.host
+            )
+            if proxy is not None:
+                tunnel_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+                conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
+        elif proxy is None:
+            conn = hc.HTTPConnection(route.host, route.port, timeout=timeout)
         else:
             conn = hc.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
         return conn

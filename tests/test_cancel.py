@@ -86,16 +86,6 @@ class SilentListener:
             conn.close()
 
 
-# The cancel shuts the socket the connection holds (transport._exchange); during the TLS
-# handshake that is a socket object http.client has already detached (ssl's wrap_socket moves
-# its descriptor to a new SSLSocket that the connection gets only once the handshake is over).
-SYNC_TLS_HANDSHAKE = pytest.mark.xfail(
-    reason="known defect: OpenAI's cancel does not reach a TLS handshake in progress; the call "
-    "ends at its connect timeout",
-    strict=True,
-)
-
-
 @pytest.fixture
 def silent() -> Iterator[SilentListener]:
     listener = SilentListener()
@@ -110,10 +100,7 @@ def test_cancel_while_connecting(
     run: Runner,
     fake_server: FakeServer,
     silent: SilentListener,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if not run.is_async:
-        request.node.add_marker(SYNC_TLS_HANDSHAKE)
     ended = Ended()
     client.base_url = "https://127.0.0.1:%d/v1" % silent.port
     took, outcome = run.cancel_when(
