@@ -294,11 +294,31 @@ def run_batch(args: argparse.Namespace, client: "OpenAI", out: _Output, err: _Ou
 def _run_fanout(
     client: "OpenAI", args: argparse.Namespace, todo: List[BatchLine], progress: "_Progress", err: _Output
 ) -> int:
+    from ._interrupt import ctrl_c
+    from .fanout import plan, run_on_threads
+
     requests = (dict(line.parameters, messages=line.messages) for line in todo)
     stopped: Optional[str] = None
-    with open(args.output, "a", encoding="utf-8") as output:
+    told: List[bool] = []  # the "interrupted" line is out: a second Ctrl-C only ends the process
+
+    def interrupted() -> str:
+        return "interrupted: %d of %d results are in %s; run the same command again to send the rest\n" % (
+            progress.done,
+            progress.total,
+            args.output,
+        )
+
+    def again() -> None:
+        _exit_interrupted(err, "" if told else interrupted(), progress.live)
+
+    # Ctrl-C sets ``stop`` instead of raising (see _interrupt.py): the fan-out then cancels
+    # the calls in flight and ends, and the line below is printed. A second Ctrl-C ends
+    # the process at once. Each result is a whole line, flushed: either way nothing is lost.
+    with ctrl_c(again) as stop, open(args.output, "a", encoding="utf-8") as output:
         try:
-            for index, result in client.chat.completions.iter_many(requests, concurrency=args.concurrency):
+            fan = plan(client.chat.completions, requests, concurrency=args.concurrency)
+            results = run_on_threads(fan, stop)
+            for index, result in results:
                 if _not_written(result):
                     if result.errors[0].type != "not_sent":
                         stopped = stopped or error_line(result.errors[0])
@@ -308,19 +328,34 @@ def _run_fanout(
                 )
                 output.flush()
                 progress.add(result)
-        except KeyboardInterrupt:
-            output.flush()
-            progress.finish()
-            err.write(
-                "interrupted: %d of %d results are in %s; run the same command again to send the rest\n"
-                % (progress.done, progress.total, args.output)
-            )
+        except KeyboardInterrupt:  # SIGINT was not ours to handle (see ctrl_c): the same ending
+            stop.set()
+        progress.finish()
+        if stop.requested:
+            err.write(interrupted())
+            err.flush()
+            told.append(True)
             return EXIT_INTERRUPTED
-    progress.finish()
     if stopped is not None:
         err.write("%s (the run stopped: run the same command again to send the rest)\n" % stopped)
         return EXIT_FAILED
     return EXIT_OK if progress.errors == 0 else EXIT_FAILED
+
+
+def _exit_interrupted(err: _Output, line: str, live: bool) -> None:
+    """A second Ctrl-C: write ``line`` and end the process now. Written to the descriptor:
+    the main thread may be inside the stream's own write, which a signal handler must not
+    enter again. Nothing is flushed: every result is flushed whole as it is written."""
+    try:
+        fd = err.stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        fd = 2
+    text = ("\r\x1b[K" if live else "") + line
+    try:
+        os.write(fd, text.encode(err.encoding, "backslashreplace"))
+    except (OSError, LookupError):
+        pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 # -- the Batch API ----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import threading
 
     from ._http import HTTPRequest
+    from ._interrupt import Stop
     from .client import ChatCompletions, ParamsLike
     from .parameters import OpenAIChatCompletionParameters
     from .profiles import Profile
@@ -61,6 +62,10 @@ __all__ = ["create_many", "iter_many", "FanOut", "Step", "run_on_threads", "in_o
 
 Clock = Callable[[], float]
 Pairs = Iterator[Tuple[int, OpenAIChatCompletionResult]]
+
+#: Seconds the caller's thread waits for a call at most before it looks again: a signal that
+#: the kernel delivered to another thread (or any, on Windows) cannot interrupt its wait.
+_LOOK_EVERY = 0.5
 
 #: Seconds a worker thread waits for the next call before it ends (one thread per call would
 #: cost more than the call itself at hundreds of calls a second).
@@ -293,17 +298,25 @@ def in_order(pairs: Iterable[Tuple[int, OpenAIChatCompletionResult]]) -> List[Op
     return [found[index] for index in range(len(found))]
 
 
-def run_on_threads(fan: FanOut) -> Pairs:
+def run_on_threads(fan: FanOut, stop: "Optional[Stop]" = None) -> Pairs:
     """The synchronous driver: each call on a thread of a :class:`.background.Workers` made
     for the run; finished calls come back through a queue. Closing the iterator (leaving
-    the loop) cancels the calls in flight."""
+    the loop) cancels the calls in flight, and so does ``stop`` (a :class:`._interrupt.Stop`:
+    Ctrl-C in the ``batch`` command) once set: the iteration then ends."""
     from .background import BackgroundCall, Workers
 
     workers = Workers(fan.concurrency, on_drained=_nothing, linger=_LINGER)
-    finished: queue.Queue[Tuple[int, OpenAIChatCompletionResult]] = queue.Queue()
+    # A SimpleQueue, not a Queue: its get() is C code that a KeyboardInterrupt cannot leave
+    # holding a lock (Queue's Condition can: see _interrupt.py), and its put() never waits.
+    # None in it is a wake-up from ``stop``.
+    finished: queue.SimpleQueue[Optional[Tuple[int, OpenAIChatCompletionResult]]] = queue.SimpleQueue()
+    if stop is not None:
+        stop.wake(finished)
     running: Dict[int, BackgroundCall] = {}
     try:
         while True:
+            if stop is not None and stop.requested:
+                return
             step = fan.next_step()
             if step.kind == START:
                 call = BackgroundCall(
@@ -314,10 +327,14 @@ def run_on_threads(fan: FanOut) -> Pairs:
             elif step.kind == OUTPUT:
                 yield step.index, step.result
             elif step.kind == WAIT:
+                delay = _LOOK_EVERY if step.delay is None else min(step.delay, _LOOK_EVERY)
                 try:
-                    ticket, result = finished.get(timeout=step.delay)
+                    done = finished.get(timeout=delay)
                 except queue.Empty:
                     continue
+                if done is None:
+                    continue
+                ticket, result = done
                 del running[ticket]
                 fan.finished(ticket, result)
             else:
@@ -357,7 +374,9 @@ def _job(
     return _Job(request, options, cost, retries, copies, profile)
 
 
-def _put(finished: "queue.Queue[Tuple[int, OpenAIChatCompletionResult]]", ticket: int, result: Any) -> None:
+def _put(
+    finished: "queue.SimpleQueue[Optional[Tuple[int, OpenAIChatCompletionResult]]]", ticket: int, result: Any
+) -> None:
     finished.put((ticket, result))
 
 

@@ -262,19 +262,7 @@ def _env(**extra: str) -> Dict[str, str]:
     return env
 
 
-# KNOWN DEFECT, open: in full-suite runs the Ctrl-C case fails now and then (the child hangs
-# after the signal, or exits 130 with nothing on standard error); alone it passes. Skipped until
-# the cause is found, so that it does not decide the whole run by chance.
-_CTRL_C_FLAKY = pytest.mark.skip(reason="known defect: Ctrl-C during a fan-out is flaky in full runs")
-
-
-@pytest.mark.parametrize(
-    "how",
-    [
-        pytest.param(signal.SIGKILL, id="killed"),
-        pytest.param(signal.SIGINT, id="ctrl-c", marks=_CTRL_C_FLAKY),
-    ],
-)
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
 def test_a_run_stopped_part_way_and_started_again_sends_nothing_twice(
     tmp_path: Path, fake_server: FakeServer, how: int
 ) -> None:
@@ -283,19 +271,20 @@ def test_a_run_stopped_part_way_and_started_again_sends_nothing_twice(
     output = tmp_path / "out.jsonl"
     proc: Dict[str, subprocess.Popen] = {}
     stopped = threading.Event()
+    once = threading.Lock()  # the server answers on several threads: one of them signals, once
     started = threading.Event()  # proc["run"] is set
     answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
 
     def reply(request: RecordedRequest) -> Reply:
-        # Once the output holds stop_at lines, the process is stopped while this request is out.
-        if not stopped.is_set() and output.exists() and output.read_bytes().count(b"\n") >= stop_at:
+        # Once the output holds stop_at lines, the process is stopped while this request is out,
+        # held until the process has ended (the fixture's close releases it).
+        with once:
+            if stopped.is_set() or not output.exists() or output.read_bytes().count(b"\n") < stop_at:
+                return Reply(200, json=answer, delay=0.01)
             stopped.set()
-            assert started.wait(60)
-            proc["run"].send_signal(how)
-            # Held 5 s: still out when the signal lands. (Held until the process had ended, the
-            # Ctrl-C case was once seen not to end within 60 s on 3.11: not explained yet.)
-            return Reply(200, json=answer, delay=5.0)
-        return Reply(200, json=answer, delay=0.01)
+        assert started.wait(60)
+        proc["run"].send_signal(how)
+        return Reply(200, json=answer, hang=True)
 
     fake_server.default = reply
     argv = [
@@ -332,6 +321,50 @@ def test_a_run_stopped_part_way_and_started_again_sends_nothing_twice(
     resent = sent_ids(fake_server.requests[first_run:])
     assert not set(resent) & written_before  # no answer already written was paid for again
     assert len(resent) == total - len(written_before)
+
+
+def test_a_second_ctrl_c_while_the_first_is_handled_still_ends_with_the_line_and_130(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    # Two SIGINTs back to back while calls are held (the first sets the stop, the second lands
+    # during the orderly end, or both arrive as one): exit status 130, the resume line, no hang.
+    total = 12
+    source = write_jsonl(tmp_path / "in.jsonl", [line(n) for n in range(total)])
+    output = tmp_path / "out.jsonl"
+    proc: Dict[str, subprocess.Popen] = {}
+    once = threading.Lock()
+    started = threading.Event()
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+
+    def reply(request: RecordedRequest) -> Reply:
+        if request.json["messages"][-1]["content"] in ("q0", "q1"):
+            return Reply(200, json=answer)
+        with once:  # the other calls are held until the server closes; the first one signals
+            if started.wait(60) and "run" in proc:
+                run = proc.pop("run")
+                run.send_signal(signal.SIGINT)
+                run.send_signal(signal.SIGINT)
+        return Reply(200, json=answer, hang=True)
+
+    fake_server.default = reply
+    argv = [sys.executable, "-m", "openai_params", "batch", str(source), "-o", str(output)]
+    argv += ["--concurrency", "4"]
+    env = _env(OPENAI_BASE_URL=fake_server.url + "/v1")
+    first = popen_interruptible(argv, env=env, cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc["run"] = first
+    started.set()
+    _, first_err = first.communicate(timeout=60)
+    assert first.returncode == 130, first_err
+    assert b"of %d results are in" % total in first_err
+    assert b"run the same command again" in first_err
+    written_before, _ = read_done(str(output))
+    first_run = len(fake_server.requests)
+
+    fake_server.default = Reply(200, json=answer)
+    done = subprocess.run(argv, env=env, cwd=str(ROOT), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r["custom_id"] for r in records(output)) == sorted("r%d" % n for n in range(total))
+    assert not set(sent_ids(fake_server.requests[first_run:])) & written_before
 
 
 # -- the Batch API -----------------------------------------------------------------------------------

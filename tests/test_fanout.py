@@ -442,3 +442,42 @@ def test_cancelling_the_awaiting_task_cancels_the_calls_in_flight(fake_server: F
     assert during in (3, None) and after in (0, None)
     assert next_call.text == "after"
     assert len(fake_server.requests) == 4  # the three in flight, then the next call: nothing more
+
+
+def test_a_stop_set_while_the_run_waits_ends_it_and_cancels_what_is_in_flight(
+    fake_server: FakeServer,
+) -> None:
+    # What Ctrl-C does in the batch command (_interrupt.py): set from another thread, while the
+    # run waits for three held calls; the run ends without waiting for them.
+    from openai_params._interrupt import Stop
+    from openai_params.fanout import plan, run_on_threads
+
+    stop, release = Stop(), threading.Event()
+    held = threading.Semaphore(0)
+
+    def reply(request: RecordedRequest) -> Reply:
+        if request.json["messages"][-1]["content"] == "0":
+            return Reply(200, json=completion("first"))
+        held.release()
+        return Reply(200, json=completion("late"), hang=True, release=release)
+
+    fake_server.default = reply
+
+    def stop_once_three_are_held() -> None:
+        if all(held.acquire(timeout=60) for _ in range(3)):
+            stop.set()
+
+    stopper = threading.Thread(target=stop_once_three_are_held)
+    stopper.start()
+    try:
+        with OpenAI(api_key="sk-test", base_url=fake_server.url + "/v1") as client:
+            requests = [user(str(n)) for n in range(50)]
+            fan = plan(client.chat.completions, requests, {"model": "m"}, concurrency=3)
+            seen = list(run_on_threads(fan, stop))
+            # Here while the three calls are still held: the run did not wait for them.
+            assert not release.is_set() and fake_server.in_flight == 3
+    finally:
+        release.set()
+        stopper.join()
+    assert [result.text for _, result in seen] == ["first"]
+    assert len(fake_server.requests) == 4  # nothing was sent after the stop
