@@ -35,6 +35,9 @@ What a :class:`Reply` can do (all keyword arguments of ``Reply`` and of ``add``)
 * ``hang=True``: read the request and answer nothing until ``release`` (an
   Event) is set, then answer normally; without ``release``, until the server
   closes (then the connection is closed without an answer).
+* ``hang=True, gone=event``: held until the client closes its side of the connection (then
+  ``gone`` is set and nothing is answered) or the server closes: a client that cancels a call
+  in flight shuts its socket, and the test learns the moment it did.
 * ``delay=seconds``: wait that long before answering (a server busy with the request;
   ``server.in_flight`` / ``server.max_in_flight`` count the requests it holds at once).
 * ``drop=True``: read the request and close the connection without a byte (as
@@ -67,6 +70,7 @@ Fixtures (``tests/conftest_fakeserver.py``): ``fake_server``, ``second_server``
 """
 
 import json as _json
+import select
 import socket
 import threading
 import time
@@ -100,6 +104,7 @@ class Reply:
         cut_after: Optional[int] = None,
         hang: bool = False,
         release: Optional[threading.Event] = None,
+        gone: Optional[threading.Event] = None,
         drop: bool = False,
         close: bool = False,
         close_silently: bool = False,
@@ -122,6 +127,7 @@ class Reply:
         self.cut_after = cut_after
         self.hang = hang
         self.release = release
+        self.gone = gone
         self.drop = drop
         self.close = close
         self.close_silently = close_silently
@@ -355,6 +361,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if reply.hang:
+            if reply.gone is not None:
+                if self._client_gone(owner):
+                    reply.gone.set()
+                self.close_connection = True
+                return
             if reply.release is None:
                 owner._stopping.wait()  # held until the server closes
                 self.close_connection = True
@@ -375,6 +386,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_pieces(reply)
         else:
             self._send_body(reply)
+
+    def _client_gone(self, owner: FakeServer) -> bool:
+        """Wait until the client closes the connection (True) or the server closes (False)."""
+        while not owner._stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.02)
+            if readable:
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
+        return False
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_CONNECT = _serve
 
