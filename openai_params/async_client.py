@@ -155,18 +155,24 @@ class AsyncOpenAI(OpenAI):
         finally:
             self._fetched.pop(id(request), None)
 
-    def _drive(self, steps: Steps, options: Optional[OpenAIParameters], cancel: Any) -> Any:
-        """A coroutine: the call's steps run, each request's result awaited (as
-        :meth:`OpenAI._drive` runs them)."""
+    def _drive(self, steps: Any, options: Optional[OpenAIParameters], cancel: Any) -> Any:
+        """A coroutine: the call's steps run, each request's result and each other step
+        awaited (as :meth:`OpenAI._drive` runs them)."""
         return self._drive_async(steps, options)
 
     async def _drive_async(self, steps: Steps, options: Optional[OpenAIParameters]) -> Any:
         try:
-            request = next(steps)
+            step = next(steps)
             while True:
-                request = steps.send(await self._call(request, OpenAIChatCompletionResult, options))
+                if isinstance(step, HTTPRequest):
+                    value = await self._call(step, OpenAIChatCompletionResult, options)
+                else:
+                    value = await step.arun(self, options)
+                step = steps.send(value)
         except StopIteration as done:
             return done.value
+        finally:
+            steps.close()  # cancelled: the steps' own cleanup runs now
 
     def _fan_out(self, fan: "FanOut", *, ordered: bool) -> Any:
         """A fan-out on asyncio tasks (:mod:`.async_fanout`): a coroutine of the results in

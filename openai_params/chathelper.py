@@ -34,7 +34,8 @@ from .errors import OpenAIError
 from .messages import OpenAIMessage, OpenAITool, validate_messages
 from .parameters import CALLBACKS, OpenAIChatCompletionParameters
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
-from .toolloop import Ask, Done, RunTools, ToolEntry, ToolJob, ToolLoop, ToolOutcome
+from .steps import ToolRound
+from .toolloop import Ask, Done, RunTools, ToolEntry, ToolLoop
 
 if TYPE_CHECKING:
     import threading
@@ -344,7 +345,7 @@ class OpenAIChatHelper:
         step: Union[Ask, RunTools, Done] = loop.start()
         while not isinstance(step, Done):
             if isinstance(step, RunTools):
-                step = loop.ran(self._run_jobs(step.jobs))
+                step = loop.ran((yield ToolRound(step.jobs, self._tool_workers)))
             elif cancel is not None and cancel.is_set():
                 step = loop.stop("the call was cancelled")
             else:
@@ -355,16 +356,6 @@ class OpenAIChatHelper:
         if throw:
             step.result.throw()  # after the history and last_errors are up to date
         return step.result
-
-    def _run_jobs(self, jobs: List[ToolJob]) -> List[ToolOutcome]:
-        """Run one round's handlers: in order, or on up to ``tool_workers`` threads."""
-        workers = min(self._tool_workers, sum(1 for job in jobs if job.error is None))
-        if workers <= 1:
-            return [job.run() for job in jobs]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers, thread_name_prefix="openai_params-tool") as pool:
-            return list(pool.map(ToolJob.run, jobs))
 
     def __repr__(self) -> str:
         return "<OpenAIChatHelper model=%r messages=%d tools=%s>" % (
@@ -420,8 +411,12 @@ class _Rounds:
         """What went wrong so far in this exchange (``last_errors`` once it ends)."""
         return list(self._loop.errors)
 
-    def _next(self, step: Union[Ask, RunTools, Done]) -> Optional[Ask]:
-        """Run the tools (or stop) until the next request; None once the exchange has ended."""
+    def _next(self, step: Union[Ask, RunTools, Done]) -> Any:
+        """Run the tools (or stop) until the next request, as the client runs steps
+        (``AsyncOpenAI``: a coroutine); None once the exchange has ended."""
+        return self._helper.client._drive(self._until_asked(step), self._loop.parameters, self._cancel)
+
+    def _until_asked(self, step: Union[Ask, RunTools, Done]) -> Generator[ToolRound, Any, Optional[Ask]]:
         while (
             not isinstance(step, Ask) or self._aborted or (self._cancel is not None and self._cancel.is_set())
         ):
@@ -429,7 +424,7 @@ class _Rounds:
                 self._end(step.result)
                 return None
             if isinstance(step, RunTools):
-                step = self._loop.ran(self._helper._run_jobs(step.jobs))
+                step = self._loop.ran((yield ToolRound(step.jobs, self._helper._tool_workers)))
             else:
                 step = self._loop.stop("the stream was cancelled")
         return step
@@ -556,7 +551,7 @@ class AsyncChatHelperStream(_Rounds):
         return final if final is not None else self._finished()
 
     async def _rounds(self) -> AsyncGenerator[OpenAIChatCompletionStreamResult, None]:
-        ask = self._next(self._loop.start())
+        ask = await self._next(self._loop.start())
         while ask is not None:
             stream = self._open(ask)
             try:
@@ -568,5 +563,5 @@ class AsyncChatHelperStream(_Rounds):
                 raise
             finally:
                 self._current = None
-            ask = self._next(self._loop.answered(await stream.result()))
+            ask = await self._next(self._loop.answered(await stream.result()))
         self._finished()

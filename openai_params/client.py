@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from .pacing import PacingPolicy
     from .profiles import Applied, Profile, ProfileLike
     from .providers import Endpoint
+    from .steps import Step
     from .stream import ChatCompletionStream
     from .transport import TransportLike
 
@@ -75,8 +76,10 @@ __all__ = ["OpenAI"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 R = TypeVar("R", bound=OpenAIResult)
 ParamsLike = Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]
-#: a call described as steps: yields each request to send, is given its result (ChatCompletions._completion)
-Steps = Generator["HTTPRequest", OpenAIChatCompletionResult, OpenAIChatCompletionResult]
+T = TypeVar("T")
+#: a call described as steps: yields each request to send (or another step, see steps.py), is
+#: given what came of it (ChatCompletions._completion)
+Steps = Generator[Union["HTTPRequest", "Step"], Any, OpenAIChatCompletionResult]
 
 
 class OpenAI:
@@ -344,16 +347,28 @@ class OpenAI:
         return result
 
     def _drive(
-        self, steps: Steps, options: Optional[OpenAIParameters], cancel: Optional[threading.Event]
-    ) -> OpenAIChatCompletionResult:
-        """Run a call described as steps: send each request it yields, give it the result."""
+        self,
+        steps: Generator[Any, Any, T],
+        options: Optional[OpenAIParameters],
+        cancel: Optional[threading.Event],
+    ) -> T:
+        """Run a call described as steps: send each request it yields (read as a chat
+        completion), run each other step (steps.py), and give it what came of it."""
+        from ._http import HTTPRequest  # loaded with the transport
+
         try:
-            request = next(steps)
+            step = next(steps)
             while True:
-                request = steps.send(self._call(request, OpenAIChatCompletionResult, options, cancel))
+                if isinstance(step, HTTPRequest):
+                    value: Any = self._call(step, OpenAIChatCompletionResult, options, cancel)
+                else:
+                    value = step.run(self, options, cancel)
+                step = steps.send(value)
         except StopIteration as done:
-            result: OpenAIChatCompletionResult = done.value
+            result: T = done.value
             return result
+        finally:
+            steps.close()  # interrupted: the steps' own cleanup runs now
 
     def _fan_out(self, fan: FanOut, *, ordered: bool) -> Any:
         """Run a fan-out (``create_many`` / ``iter_many``) on threads: its results in input
@@ -570,7 +585,7 @@ class ChatCompletions:
         """The call as steps, which either client drives (:meth:`OpenAI._drive`): yields
         the request each time it is to be sent, is given its result, returns the final one.
         ``profile`` (default: the client's) says how the answer is read."""
-        result = yield request
+        result: OpenAIChatCompletionResult = yield request
         if count > 1:
             from .emulate_n import merge_results
 

@@ -13,13 +13,14 @@ never read into memory; a download is written piece by piece.
 """
 
 import os
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Generator, Optional, Union
 
 from ._checks import check_choice, check_int, check_str, warn_unknown, wrong_type
 from .errors import OpenAIException
 from .results import OpenAIResult, read_result
 
 if TYPE_CHECKING:
+    from ._http import HTTPRequest
     from .client import OpenAI
     from .parameters import OpenAIParameters
 
@@ -114,38 +115,50 @@ class Files:
         request = client.build_request(
             "GET", "/files/%s/content" % _path_id(file_id, "file_id"), options=parameters
         )
-        try:
-            response = client._send(request, parameters, stream=True)
-        except OpenAIException as exc:
-            return _done(OpenAIResult(errors=[exc.error]), parameters)
-        try:
-            if not 200 <= response.status < 300:
-                return _done(read_result(response, OpenAIResult), parameters)
-            partial = target + PARTIAL_SUFFIX
-            size = 0
-            try:
-                with open(partial, "wb") as handle:
-                    for piece in response.iter_bytes():
-                        handle.write(piece)
-                        size += len(piece)
-                os.replace(partial, target)
-            except OpenAIException as exc:
-                _remove(partial)
-                result = OpenAIResult(status=response.status, headers=response.headers, errors=[exc.error])
-                return _done(result, parameters)
-            except BaseException:
-                _remove(partial)
-                raise
-            result = OpenAIResult(
-                status=response.status, headers=response.headers, body={"path": target, "bytes": size}
-            )
-            return _done(result, parameters)
-        finally:
-            response.close()
+        # Written as steps (steps.py): OpenAI runs them here, AsyncOpenAI returns a coroutine.
+        return client._drive(_download(request, target, parameters), parameters, None)
 
     def _get(self, path: str, parameters: "Optional[OpenAIParameters]") -> OpenAIResult:
         request = self._client.build_request("GET", path, options=parameters)
         return self._client._call(request, OpenAIResult, parameters)
+
+
+def _download(
+    request: "HTTPRequest", target: str, parameters: "Optional[OpenAIParameters]"
+) -> Generator[Any, Any, OpenAIResult]:
+    """The download as steps: open the response, write each piece as it comes."""
+    from .steps import Open, Read
+
+    response = yield Open(request)
+    if isinstance(response, OpenAIException):
+        return _done(OpenAIResult(errors=[response.error]), parameters)
+    try:
+        if not 200 <= response.status < 300:
+            return _done(read_result(response, OpenAIResult), parameters)
+        partial = target + PARTIAL_SUFFIX
+        size = 0
+        try:
+            with open(partial, "wb") as handle:
+                for piece in response.iter_bytes():
+                    if not piece:  # a body from the asyncio transport, with nothing yet
+                        yield Read(response)
+                        continue
+                    handle.write(piece)
+                    size += len(piece)
+            os.replace(partial, target)
+        except OpenAIException as exc:
+            _remove(partial)
+            result = OpenAIResult(status=response.status, headers=response.headers, errors=[exc.error])
+            return _done(result, parameters)
+        except BaseException:  # a cancel too (GeneratorExit, when the driver stops)
+            _remove(partial)
+            raise
+        result = OpenAIResult(
+            status=response.status, headers=response.headers, body={"path": target, "bytes": size}
+        )
+        return _done(result, parameters)
+    finally:
+        response.close()
 
 
 def _path_id(value: Any, what: str) -> str:

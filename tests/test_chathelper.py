@@ -729,3 +729,115 @@ def test_functions_in_the_parameters_are_registered(
     helper.register_tools({"weather_now": forecast})  # a function under another name
     assert [t.name for t in helper.tools] == ["add", "weather_now"]
     assert helper.tools[1].parameters == OpenAITool.from_function(forecast).parameters
+
+
+# --- handlers that are coroutine functions (async def) ------------------------------------------------
+
+
+async def async_weather(city: str) -> str:
+    """Current weather for a city."""
+    import asyncio
+
+    await asyncio.sleep(0)
+    return "sunny in %s" % city
+
+
+@pytest.mark.parametrize("run", ["async"], indirect=True)
+@pytest.mark.parametrize("mode", MODES + ["plain-callbacks"])
+def test_async_def_handlers_are_awaited_on_asyncio_beside_plain_ones(
+    helper: OpenAIChatHelper, fake_server: FakeServer, mode: str, run: Runner
+) -> None:
+    helper.register_tool(async_weather)  # built from the function, as a plain one is
+    fake_server.default = model = ScriptedModel(
+        [("async_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})],
+        [("async_weather", {"city": "Oslo"})],
+        "Done.",
+    )
+    result, _ = exchange(run, helper, "Go", mode)
+    assert result.success and result.text == "Done.", result.errors
+    assert [sent(m) for m in model.messages(2)[-2:]] == [
+        reply("call_1_0", "sunny in Paris"),
+        reply("call_1_1", '{"city": "Paris", "time": "12:00"}'),
+    ]
+    assert sent(model.messages(3)[-1]) == reply("call_2_0", "sunny in Oslo")
+    assert helper.last_errors == []
+
+
+@pytest.mark.parametrize("run", ["async"], indirect=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_async_def_handlers_run_one_after_the_other_or_at_once_with_tool_workers(
+    helper: OpenAIChatHelper, fake_server: FakeServer, workers: int, run: Runner
+) -> None:
+    import asyncio
+
+    events: List[str] = []
+    started: Dict[str, asyncio.Event] = {}  # made on the test's loop, by the handlers
+
+    def handler(name: str, other: str) -> Any:
+        async def run_it(city: str) -> str:
+            events.append("start " + name)
+            started.setdefault(name, asyncio.Event()).set()
+            if workers > 1:  # at once: each waits until the other has started too
+                await asyncio.wait_for(started.setdefault(other, asyncio.Event()).wait(), 10)
+            await asyncio.sleep(0)
+            events.append("end " + name)
+            return "%s for %s" % (name, city)
+
+        return run_it
+
+    helper.register_tool(WEATHER, handler("weather", "time"))
+    helper.register_tool(TIME, handler("time", "weather"))
+    helper.tool_workers = workers
+    fake_server.default = model = ScriptedModel(
+        [("get_time", {"city": "A"}), ("get_weather", {"city": "B"})], "Done."
+    )
+    assert run(helper.prompt("Both?")).success
+    if workers == 1:  # the model's order, each to its end before the next
+        assert events == ["start time", "end time", "start weather", "end weather"]
+    else:
+        assert events[:2] == ["start time", "start weather"]
+    assert [sent(m) for m in model.messages(2)[-2:]] == [
+        reply("call_1_0", "time for A"),
+        reply("call_1_1", "weather for B"),
+    ]
+
+
+@pytest.mark.parametrize("run", ["async"], indirect=True)
+def test_an_async_def_handler_that_raises_is_a_tool_error(
+    helper: OpenAIChatHelper, fake_server: FakeServer, run: Runner
+) -> None:
+    import asyncio
+
+    async def broken(city: str) -> str:
+        await asyncio.sleep(0)
+        raise LookupError("no station in " + city)
+
+    helper.register_tool(WEATHER, broken)
+    fake_server.default = model = ScriptedModel([("get_weather", {"city": "Atlantis"})], "Sorry.")
+    assert run(helper.prompt("Weather?")).success
+    assert [e.type for e in helper.last_errors] == ["tool_error"]
+    assert sent(model.messages(2)[-1]) == reply(
+        "call_1_0", "Error: get_weather raised LookupError: no station in Atlantis"
+    )
+
+
+@sync_only("OpenAI awaits nothing: an async def handler is refused there, awaited on AsyncOpenAI")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_async_def_handler_on_the_sync_client_is_a_tool_error_that_says_why(
+    helper: OpenAIChatHelper, fake_server: FakeServer, workers: int, run: Runner
+) -> None:
+    """The coroutine is closed unrun: no "never awaited" warning."""
+    import warnings
+
+    helper.register_tool(WEATHER, async_weather)
+    helper.tool_workers = workers
+    fake_server.default = model = ScriptedModel(
+        [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})], "Done."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = run(helper.prompt("Go"))
+    assert result.success and [e.type for e in helper.last_errors] == ["tool_error"]
+    first, second = model.messages(2)[-2:]
+    assert "coroutine function" in first["content"] and "AsyncOpenAI" in first["content"]
+    assert sent(second) == reply("call_1_1", '{"city": "Paris", "time": "12:00"}')

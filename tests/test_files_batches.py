@@ -2,14 +2,16 @@
 
 import json
 import os
+import time
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from both_clients import Runner
 from fake_batches import FakeBatchAPI, parse_multipart
 from fakeserver import FakeServer, Reply
 from openai_params import OpenAI
@@ -155,26 +157,70 @@ def test_retrieve_list_delete(client: OpenAI, api: FakeBatchAPI, fake_server: Fa
 
 
 def test_content_is_written_to_the_path_piece_by_piece(
-    client: OpenAI, api: FakeBatchAPI, tmp_path: Path
+    run: Runner, api: FakeBatchAPI, fake_server: FakeServer, tmp_path: Path
 ) -> None:
+    client = run.OpenAI(api_key="sk-test", base_url=fake_server.url + "/v1", max_retries=0, timeout=5)
     content = b"".join(b'{"n": %d}\n' % n for n in range(50000))
     file_id = api.add_file(content, "batch_output")["id"]
     target = tmp_path / "out.jsonl"
-    result = client.files.content(file_id, target)
+    result = run(client.files.content(file_id, target))
     assert result.success and result.body == {"path": str(target), "bytes": len(content)}
     assert target.read_bytes() == content
     assert os.listdir(tmp_path) == ["out.jsonl"]
+    assert run(client.files.retrieve(file_id)).success  # the connection went back to the pool
+    assert fake_server.connections == 1
 
 
-def test_a_failed_download_leaves_no_file(client: OpenAI, fake_server: FakeServer, tmp_path: Path) -> None:
+def test_a_failed_download_leaves_no_file(run: Runner, fake_server: FakeServer, tmp_path: Path) -> None:
+    client = run.OpenAI(api_key="sk-test", base_url=fake_server.url + "/v1", max_retries=0, timeout=5)
     target = tmp_path / "out.jsonl"
     fake_server.add(404, json={"error": {"message": "No such File object", "type": "invalid_request_error"}})
-    result = client.files.content("file-x", target)
+    result = run(client.files.content("file-x", target))
     assert not result.success and result.errors[0].status == 404
     fake_server.add(200, b"0123456789" * 1000, cut_after=5000)
-    result = client.files.content("file-x", target)
+    result = run(client.files.content("file-x", target))
     assert not result.success and result.errors[0].type == "connection_error"
     assert os.listdir(tmp_path) == []
+    assert [r.path for r in fake_server.requests] == ["/v1/files/file-x/content"] * 2
+
+
+def test_a_cancelled_download_leaves_no_file_and_closes_its_connection(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """AsyncOpenAI: cancelling the task mid-body closes the connection at once (never pooled),
+    removes the partial file, and the client stays usable."""
+    import asyncio
+    import threading
+
+    from openai_params import AsyncOpenAI
+    from test_async import sockets_become
+
+    hold = threading.Event()
+    fake_server.add(
+        200, headers={"content-type": "application/octet-stream"}, pieces=[b"x" * 1000, hold, b"y"]
+    )
+    fake_server.add(200, json={"id": "file-y", "object": "file"})
+    target = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.part"
+
+    async def scenario() -> Any:
+        async with AsyncOpenAI(api_key="sk-test", base_url=fake_server.url + "/v1", proxies={}) as client:
+            task = asyncio.ensure_future(client.files.content("file-x", target))
+            deadline = time.monotonic() + 5
+            while not (partial.exists() and partial.stat().st_size == 1000) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)  # until the first piece is written
+            partial_seen = os.listdir(tmp_path)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            after = await sockets_become(fake_server.port, 0)
+            hold.set()
+            return partial_seen, after, await client.files.retrieve("file-y")
+
+    partial_seen, after, next_call = asyncio.run(scenario())
+    assert partial_seen == ["out.jsonl.part"]
+    assert os.listdir(tmp_path) == [] and after in (0, None)
+    assert next_call.success and fake_server.connections == 2
 
 
 # -- batches -----------------------------------------------------------------------------------------
@@ -283,10 +329,7 @@ def test_the_async_client_awaits_the_same_calls(fake_server: FakeServer, api: Fa
             uploaded = await client.files.create(_jsonl("a", "b"), purpose="batch")
             batch = await client.batches.create(uploaded.body["id"])
             assert (await client.batches.retrieve(batch.body["id"])).body["status"] == "in_progress"
-            with pytest.raises(RuntimeError, match="use OpenAI"):
-                client.files.content(uploaded.body["id"], "never-written.jsonl")
 
     asyncio.run(run())
     upload = fake_server.requests[0]
     assert parse_multipart(upload.headers["content-type"], upload.body)["file"][1] == _jsonl("a", "b")
-    assert not os.path.exists("never-written.jsonl")
