@@ -194,15 +194,17 @@ class AsyncChatCompletions(ChatCompletions):
     """``client.chat.completions`` of :class:`AsyncOpenAI`: the same methods; a stream is an
     :class:`AsyncChatCompletionStream`."""
 
-    def _open_stream(
+    def _open(
         self,
         request: HTTPRequest,
+        count: int,
         params: OpenAIChatCompletionParameters,
         cancel: "Optional[threading.Event]",
-        reader: Any = None,
         profile: Any = None,
+        *,
+        ahead: bool = False,
     ) -> Any:
-        return AsyncChatCompletionStream(self, request, params, reader, profile)
+        return AsyncChatCompletionStream(self, request, count, params, profile)
 
 
 class AsyncChatCompletionStream:
@@ -216,38 +218,56 @@ class AsyncChatCompletionStream:
     The request is sent when the ``async with`` block (or the first ``async for``) begins.
     Cancelling the task that iterates closes the connection at once and raises
     ``CancelledError``; the stream then ends as ``cancelled``.
+
+    The reading code is the synchronous client's (``ChatCompletions._open``: one
+    :class:`~.stream.ChatCompletionStream`, or the :class:`~.emulate_n.MergedStream` of a
+    profile that emulates ``n``); when it yields :data:`.stream.WAITING`, what it waits for
+    (``_awaiting()``: the bytes of a response, or the next request of an emulated ``n``)
+    is awaited here, then it is resumed.
     """
 
     def __init__(
         self,
         completions: ChatCompletions,
         request: HTTPRequest,
+        count: int,
         params: OpenAIChatCompletionParameters,
-        reader: Any = None,
         profile: Any = None,
     ) -> None:
         self._completions = completions
         self._request = request
+        self._count = count  # > 1: the profile emulates n, by that many requests in turn
         self._params = params
-        self._reader = reader  # how a typed answer is read (outputs.py), or None
         self._profile = profile  # the profile of the provider the model named, or None: the client's
         self._stream: Optional[ChatCompletionStream] = None
-        self._response: Optional[HTTPResponse] = None
+        self._responses: List[HTTPResponse] = []  # every response read so far, to settle
+
+    async def _send(self) -> None:
+        """Send the request on the event loop; the reading code then finds its response."""
+        client = self._completions._client
+        assert isinstance(client, AsyncOpenAI)  # noqa: S101 - made by AsyncChatCompletions
+        await client._fetch(self._request, self._params, stream=True)
+        outcome = client._fetched.get(id(self._request))
+        if isinstance(outcome, HTTPResponse):
+            self._responses.append(outcome)
 
     async def _open(self) -> ChatCompletionStream:
         stream = self._stream
         if stream is None:
-            client = self._completions._client
-            assert isinstance(client, AsyncOpenAI)  # noqa: S101 - made by AsyncChatCompletions
-            await client._fetch(self._request, self._params, stream=True)
+            await self._send()
             try:
-                stream = ChatCompletions._open_stream(
-                    self._completions, self._request, self._params, None, self._reader, self._profile
+                stream = ChatCompletions._open(
+                    self._completions,
+                    self._request,
+                    self._count,
+                    self._params,
+                    None,
+                    self._profile,
+                    ahead=True,
                 )
             finally:
-                client._fetched.pop(id(self._request), None)
+                self._completions._client._fetched.pop(id(self._request), None)  # type: ignore[attr-defined]
             self._stream = stream
-            self._response = stream._response
         return stream
 
     async def __aenter__(self) -> "AsyncChatCompletionStream":
@@ -271,32 +291,37 @@ class AsyncChatCompletionStream:
                 raise StopAsyncIteration from None
             if item is not WAITING:
                 return item
-            response = stream._response
-            if response is None:
-                continue
-            try:
+            await self._wait(stream)
+
+    async def _wait(self, stream: ChatCompletionStream) -> None:
+        """Await what the reading code waits for, then it is resumed."""
+        awaited = stream._awaiting()
+        try:
+            if isinstance(awaited, HTTPRequest):  # the next request of an emulated n
+                await self._settle()  # the previous one's connection back to the pool first
+                await self._send()
+            elif awaited is not None:
                 from .async_transport import fetch
 
-                await fetch(response)
-            except BaseException:  # a cancel: the connection closes now, never pooled
-                stream.abort()
-                raise
+                await fetch(awaited)
+        except BaseException:  # a cancel: the connection closes now, never pooled
+            stream.abort()
+            raise
 
     async def _settle(self) -> None:
-        if self._response is not None:
-            from .async_transport import settle
+        from .async_transport import settle
 
-            await settle(self._response)
+        for response in self._responses:
+            await settle(response)
 
     async def aclose(self) -> None:
         """Stop reading and close the connection. Safe to call more than once."""
         stream = self._stream
         if stream is None:
             return
-        response = stream._response
-        if response is not None:
-            from .async_transport import close_body
+        from .async_transport import close_body
 
+        for response in self._responses:
             await close_body(response)
         stream.close()
         await self._settle()

@@ -667,9 +667,12 @@ class ChatCompletions:
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
         profile: Optional[Profile] = None,
+        *,
+        ahead: bool = False,
     ) -> ChatCompletionStream:
         """Open a stream; ``count`` streams one after the other when the profile emulates ``n``
-        (then the merged answer is read as the call's types, not each part)."""
+        (then the merged answer is read as the call's types, not each part). ``ahead``: the
+        driver sends each request before this code asks for its response (AsyncOpenAI)."""
         reader = _output_reader(params)
         first = self._open_stream(request, params, cancel, reader if count == 1 else None, profile)
         if count == 1:
@@ -677,7 +680,11 @@ class ChatCompletions:
         from .emulate_n import MergedStream
 
         return MergedStream(
-            first, lambda: self._open_stream(request, params, cancel, None, profile), count, reader
+            first,
+            lambda: self._open_stream(request, params, cancel, None, profile),
+            count,
+            reader,
+            ahead=request if ahead else None,
         )
 
     def _open_stream(

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 
 from .errors import OpenAIError
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
-from .stream import ChatCompletionStream
+from .stream import WAITING, ChatCompletionStream
 
 if TYPE_CHECKING:
+    from ._http import HTTPRequest
     from .outputs import OutputReader
 
 __all__ = ["merge_results", "MergedStream"]
@@ -85,6 +86,9 @@ class MergedStream(ChatCompletionStream):
 
     ``first`` is the stream already open; ``open_next()`` opens each next one. ``reader``
     reads the merged answer as the call's types (the parts have none), as for one stream.
+    ``ahead``: the request, when a driver sends it before ``open_next()`` asks for its
+    response (``AsyncOpenAI``): before each next part the generator yields
+    :data:`.stream.WAITING`, and :meth:`_awaiting` is that request.
     """
 
     def __init__(
@@ -93,10 +97,14 @@ class MergedStream(ChatCompletionStream):
         open_next: Callable[[], ChatCompletionStream],
         count: int,
         reader: "Optional[OutputReader]" = None,
+        *,
+        ahead: "Optional[HTTPRequest]" = None,
     ) -> None:
         self._parts = [first]
         self._open_next = open_next
         self._count = count
+        self._ahead = ahead
+        self._sending = False  # waiting for the driver to send the next request
         super().__init__(
             None,
             timeout=first._timeout,
@@ -112,9 +120,18 @@ class MergedStream(ChatCompletionStream):
             if number:
                 if self._cancelled:
                     return
+                if self._ahead is not None:
+                    self._sending = True
+                    yield WAITING  # the driver sends the request, then resumes this
+                    self._sending = False
+                    if self._cancelled:
+                        return
                 self._parts.append(self._open_next())
             part = self._parts[-1]
             for chunk in part:
+                if chunk is WAITING:  # a part's bytes have not arrived: its driver awaits them
+                    yield chunk
+                    continue
                 choices = chunk.body.get("choices") if isinstance(chunk.body, dict) else None
                 if choices == [] and chunk.body.get("usage") is not None:
                     # Each request's usage chunk: one chunk for the whole call comes last.
@@ -136,6 +153,9 @@ class MergedStream(ChatCompletionStream):
     @property
     def errors(self) -> List[OpenAIError]:
         return [error for part in self._parts for error in part.errors] + self._errors
+
+    def _awaiting(self) -> Any:
+        return self._ahead if self._sending else self._parts[-1]._awaiting()
 
     def abort(self) -> None:
         self._cancelled = True

@@ -122,6 +122,11 @@ class ChatCompletionStream:
     def errors(self) -> List[OpenAIError]:
         return list(self._errors)
 
+    def _awaiting(self) -> Any:
+        """After :data:`WAITING`: what the asynchronous driver awaits before it resumes the
+        generator (the response whose bytes have not arrived)."""
+        return self._response
+
     def result(self) -> OpenAIChatCompletionResult:
         """The accumulated final result: reads what is left first if the stream is still open.
 

@@ -70,7 +70,7 @@ def test_the_async_resources_only_change_how_a_stream_is_driven() -> None:
     from openai_params.client import ChatCompletions
 
     own = {name for name in vars(AsyncChatCompletions) if not name.startswith("__")}
-    assert own == {"_open_stream"}
+    assert own == {"_open"}
     assert issubclass(AsyncChatCompletions, ChatCompletions)
 
 

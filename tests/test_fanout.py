@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import pytest
 
+from both_clients import sockets_to
 from fake_ratelimit import RateLimiter
 from fakeserver import FakeServer, RecordedRequest, Reply
 from openai_params import AsyncOpenAI, OpenAI
@@ -20,7 +21,7 @@ from openai_params.fanout import OUTPUT, plan
 from openai_params.pacing import DONE, START, WAIT
 from openai_params.results import OpenAIChatCompletionResult
 from streamdata import completion
-from test_async import sockets_become, sockets_to
+from test_async import sockets_become
 
 AnyClient = Union[OpenAI, AsyncOpenAI]
 
