@@ -47,18 +47,39 @@ def _public(obj: Any) -> Dict[str, Any]:
     }
 
 
+def _resources(obj: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
+    """Every resource under a client (``chat``, ``chat.completions``, ``files``, ...): the
+    public attributes that hold an object bound to the client, found by walking them."""
+    for name, value in sorted(vars(obj).items()):
+        if not name.startswith("_") and hasattr(value, "_client"):
+            yield path + name, value
+            yield from _resources(value, path + name + ".")
+
+
 def test_both_clients_have_the_same_constructor_and_resources() -> None:
     assert inspect.signature(AsyncOpenAI) == inspect.signature(OpenAI)
     sync, asynchronous = OpenAI(api_key=KEY), AsyncOpenAI(api_key=KEY)
     try:
-        for path in ("chat.completions", "chat.completions.messages", "models"):
-            left: Any = sync
-            right: Any = asynchronous
-            for part in path.split("."):
-                left, right = getattr(left, part), getattr(right, part)
-            assert _public(left) == _public(right), path
+        left, right = dict(_resources(sync)), dict(_resources(asynchronous))
+        assert sorted(left) == sorted(right)
+        for path in left:
+            assert _public(left[path]) == _public(right[path]), path
+        # What each resource must offer on both (the walk above would miss a resource gone from both).
+        expected = {
+            "chat": {"create"},
+            "chat.completions": {"create", "stream", "create_many", "iter_many", "build_request"}
+            | {"retrieve", "update", "delete", "list"},
+            "chat.completions.messages": {"list"},
+            "models": {"list", "retrieve"},
+            "files": {"create", "retrieve", "list", "delete", "content"},
+            "batches": {"create", "retrieve", "list", "cancel"},
+        }
+        for path, names in expected.items():
+            assert names <= set(_public(right[path])), path
         extra = set(_public(asynchronous)) - set(_public(sync))
         assert extra == {"aclose"}
+        helpers = sync.chat.create(model="m"), asynchronous.chat.create(model="m")
+        assert _public(helpers[0]) == _public(helpers[1])
     finally:
         sync.close()
         asynchronous.close()
