@@ -29,7 +29,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Union
 
 from ._http import HTTPRequest, HTTPResponse
-from .background import _callback_error, _cancelled
+from .background import BackgroundCall, _cancelled
 from .client import ChatCompletions, OpenAI, Steps
 from .errors import OpenAIError, OpenAIException
 from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
@@ -353,40 +353,26 @@ class AsyncChatCompletionStream:
 
 
 async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
-    """The guarantees of :mod:`.background` (every chunk to ``on_data`` in order; one of
-    ``on_response`` / ``on_error``, then ``on_terminate`` exactly once; a callback that
-    raises ends the call with a ``callback_error``), in the awaiting task. Callbacks may be
-    coroutine functions."""
-    callback_errors: List[OpenAIError] = []
-    started: Any = None
+    """The call and its callbacks with the guarantees of :mod:`.background`: the same steps
+    (:class:`.background.BackgroundCall`), each awaited in the awaiting task; callbacks may be
+    coroutine functions. A cancelled task still runs the last callbacks, with the cancelled
+    result, as a cancelled ``CallHandle`` does; then ``CancelledError`` goes on."""
+    call = BackgroundCall(
+        start,
+        on_data=options.data_callback,
+        on_terminate=options.terminate_callback,
+        on_response=options.on_response,
+        on_error=options.on_error,
+    )
     try:
-        started = start(None)
-        if hasattr(started, "__aiter__"):  # a stream: AsyncChatCompletionStream, or a chat helper's
-            result: OpenAIResult = await _stream_to(started, options.data_callback, callback_errors)
-        else:
-            result = await started
+        result = await call.arun()
     except asyncio.CancelledError:
-        # The CancelledError goes on to the caller; the callbacks still run first, with the
-        # cancelled result, as those of a cancelled CallHandle do.
-        await _end(_cancelled_result(started), options)
+        if not call.ended:
+            await call.arun(call.ending(_cancelled_result(call.stream)))
         raise
-    except Exception as exc:  # noqa: BLE001 - a failure must become a result
-        result = OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
-    result.errors.extend(callback_errors)
-    await _end(result, options)
     if options.throw:
         result.throw()
     return result
-
-
-async def _end(result: OpenAIResult, options: OpenAIChatCompletionParameters) -> None:
-    """One of ``on_response`` / ``on_error``, then ``on_terminate``."""
-    result.terminated = True
-    if result.success:
-        await _run_callback(options.on_response, result, "on_response")
-    else:
-        await _run_callback(options.on_error, result, "on_error")
-    await _run_callback(options.terminate_callback, result, "on_terminate")
 
 
 def _cancelled_result(started: Any) -> OpenAIResult:
@@ -400,47 +386,6 @@ def _cancelled_result(started: Any) -> OpenAIResult:
     if not any(error.is_cancelled for error in result.errors):
         result.errors.append(_cancelled().errors[0])
     return result
-
-
-async def _stream_to(
-    stream: AsyncChatCompletionStream,
-    on_data: Optional[Callable[[Any], Any]],
-    callback_errors: List[OpenAIError],
-) -> OpenAIResult:
-    try:
-        async with stream:
-            async for chunk in stream:
-                if on_data is None:
-                    continue
-                try:
-                    await _maybe_await(on_data(chunk))
-                except Exception as exc:  # noqa: BLE001
-                    callback_errors.append(_callback_error("on_data", exc))
-                    stream.abort()
-                    break
-    except OpenAIException as exc:
-        if all(exc.error is not known for known in stream.errors):
-            callback_errors.append(exc.error)
-    final = await stream.result()
-    if callback_errors and any(e.is_cancelled for e in final.errors):
-        # The abort was ours, after a callback raised: the callback's error is the story.
-        final.errors = [e for e in final.errors if not e.is_cancelled]
-    return final
-
-
-async def _run_callback(callback: Optional[Callable[[Any], Any]], result: OpenAIResult, name: str) -> None:
-    if callback is None:
-        return
-    try:
-        await _maybe_await(callback(result))
-    except Exception as exc:  # noqa: BLE001
-        result.errors.append(_callback_error(name, exc))
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def _same_signature() -> None:

@@ -24,7 +24,7 @@ The workers (:class:`Workers`, one per client):
 import threading
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, List, Optional, Protocol, Set, Union
+from typing import Any, Callable, Deque, Generator, Iterator, List, Optional, Protocol, Set, Tuple, Union
 
 from ._cancel import CancelEvent
 from .errors import OpenAIError
@@ -52,6 +52,15 @@ class Stream(Protocol):
 
 
 Starter = Callable[[threading.Event], Union[OpenAIResult, Stream]]
+
+# What the steps of a call (BackgroundCall._steps) ask a driver to do: (kind, target, argument).
+START = "start"  # target(cancel): the call; a result, or a stream
+NEXT = "next"  # the stream's next chunk, or END
+CALL = "call"  # target(argument): a callback
+CLOSE = "close"  # close the stream
+RESULT = "result"  # the stream's final result
+END: Any = object()
+StepsOf = Generator[Tuple[str, Any, Any], Any, OpenAIResult]
 
 #: Seconds the interpreter's exit waits for cancelled calls to run their callbacks.
 EXIT_WAIT = 1.0
@@ -81,6 +90,8 @@ class BackgroundCall:
         self._done = threading.Event()
         self._result: Optional[OpenAIResult] = None
         self._raised: Optional[BaseException] = None
+        #: the last steps (the ending callbacks) have begun
+        self.ended = False
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -110,21 +121,90 @@ class BackgroundCall:
             raise RuntimeError("the call has not finished yet")
         return self._result
 
+    # -- the two drivers of the steps below --------------------------------------------------------
     def _run(self) -> OpenAIResult:
+        """The steps, each done with a blocking call (on a worker thread)."""
+        steps = self._steps()
+        value: Any = None
+        error: Optional[Exception] = None
+        try:
+            while True:
+                kind, target, argument = steps.send(value) if error is None else steps.throw(error)
+                value = error = None
+                try:
+                    if kind == NEXT:
+                        value = next(target, END)
+                    elif kind == RESULT:
+                        value = target.result()
+                    elif kind == CLOSE:
+                        target.close()
+                    else:  # START, CALL: a function of one argument
+                        value = target(self.cancel_event if kind == START else argument)
+                except Exception as exc:  # noqa: BLE001 - the steps decide what it means
+                    error = exc
+        except StopIteration as done:
+            result: OpenAIResult = done.value
+            return result
+        except BaseException:  # SystemExit in a callback, say: the stream is closed on the way out
+            if self._stream is not None:
+                self._stream.close()
+            raise
+
+    async def arun(self, steps: Optional[StepsOf] = None) -> OpenAIResult:
+        """The steps (by default the whole call's), each awaited (on ``AsyncOpenAI``: in the
+        awaiting task): callbacks may be coroutine functions, the stream is asynchronous."""
+        import inspect
+
+        steps = self._steps() if steps is None else steps
+        value: Any = None
+        error: Optional[Exception] = None
+        while True:
+            try:
+                kind, target, argument = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: OpenAIResult = done.value
+                return result
+            value = error = None
+            try:
+                if kind == NEXT:
+                    try:
+                        value = await target.__anext__()
+                    except StopAsyncIteration:
+                        value = END
+                elif kind == RESULT:
+                    value = await target.result()
+                elif kind == CLOSE:
+                    await target.aclose()
+                else:  # START, CALL: a function of one argument; a coroutine's result is awaited
+                    value = target(None if kind == START else argument)
+                    if inspect.isawaitable(value):
+                        value = await value
+            except Exception as exc:  # noqa: BLE001 - the steps decide what it means
+                error = exc
+
+    # -- the call and its callbacks, as steps that either driver runs ------------------------------
+    def _steps(self) -> StepsOf:
         callback_errors: List[OpenAIError] = []
-        result = self._execute(callback_errors)
+        result = yield from self._execute(callback_errors)
         result.errors.extend(callback_errors)
+        return (yield from self.ending(result))
+
+    def ending(self, result: OpenAIResult) -> StepsOf:
+        """The last steps: one of ``on_response`` / ``on_error``, then ``on_terminate``."""
+        self.ended = True
         result.terminated = True
-        chosen = self._on_response if result.success else self._on_error
-        self._call(chosen, result, "on_response" if result.success else "on_error")
-        self._call(self._on_terminate, result, "on_terminate")
+        if result.success:
+            yield from self._call(self._on_response, result, "on_response")
+        else:
+            yield from self._call(self._on_error, result, "on_error")
+        yield from self._call(self._on_terminate, result, "on_terminate")
         return result
 
-    def _execute(self, callback_errors: List[OpenAIError]) -> OpenAIResult:
+    def _execute(self, callback_errors: List[OpenAIError]) -> StepsOf:
         if self.cancel_event.is_set():
             return _cancelled()
         try:
-            started = self._start(self.cancel_event)
+            started = yield START, self._start, None
         except Exception as exc:  # noqa: BLE001 - a failure must become a result, not a dead worker
             return OpenAIChatCompletionResult(errors=[OpenAIError.from_exception(exc)])
         if isinstance(started, OpenAIResult):
@@ -136,11 +216,14 @@ class BackgroundCall:
         if self.cancel_event.is_set():
             started.abort()
         try:
-            for chunk in started:
+            while True:
+                chunk = yield NEXT, started, None
+                if chunk is END:
+                    break
                 if self._on_data is None:
                     continue
                 try:
-                    self._on_data(chunk)
+                    yield CALL, self._on_data, chunk
                 except Exception as exc:  # noqa: BLE001
                     callback_errors.append(_callback_error("on_data", exc))
                     started.abort()
@@ -149,21 +232,26 @@ class BackgroundCall:
             error = OpenAIError.from_exception(exc)
             if all(error is not known for known in started.errors):
                 callback_errors.append(error)
-        finally:
-            started.close()
-        final = started.result()
+        yield CLOSE, started, None
+        final: OpenAIResult = yield RESULT, started, None
         if callback_errors and any(e.is_cancelled for e in final.errors):
             # The abort was ours, after a callback raised: the callback's error is the story.
             final.errors = [e for e in final.errors if not e.is_cancelled]
         return final
 
-    def _call(self, callback: Callback, result: OpenAIResult, name: str) -> None:
+    def _call(self, callback: Callback, result: OpenAIResult, name: str) -> StepsOf:
         if callback is None:
-            return
+            return result
         try:
-            callback(result)
+            yield CALL, callback, result
         except Exception as exc:  # noqa: BLE001
             result.errors.append(_callback_error(name, exc))
+        return result
+
+    @property
+    def stream(self) -> Optional[Stream]:
+        """The call's stream once it started (None for a call that is not streamed)."""
+        return self._stream
 
 
 def _callback_error(name: str, exc: BaseException) -> OpenAIError:
