@@ -17,11 +17,15 @@ code (``OpenAI._call``, ``ChatCompletions._open_stream``), which finds it
 already there (:meth:`AsyncOpenAI._send`). A stream's reading code is one
 generator (:mod:`.stream`); when it needs bytes that have not arrived, it
 yields :data:`.stream.WAITING` and :class:`AsyncChatCompletionStream` awaits
-them, then resumes it.
+them, then resumes it. A call written as steps (``client.Steps``: an emulated
+``n``, the chat helper's rounds, a download) is run by :meth:`AsyncOpenAI._drive`,
+which awaits each request and each other step (:mod:`.steps`); a fan-out's
+decisions (:class:`.fanout.FanOut`) are run on asyncio tasks (:mod:`.async_fanout`).
 
 Callbacks (``on_data``, ``on_terminate``, ``on_response``, ``on_error``) may be
 plain functions or coroutine functions; ``create()`` with callbacks runs the call
-in the awaiting task (no thread) and returns the final result.
+in the awaiting task (no thread) and returns the final result: the steps of a
+:class:`.background.BackgroundCall`, awaited (``arun``).
 """
 
 import asyncio

@@ -372,6 +372,40 @@ def test_coroutine_callbacks_are_awaited(fake_server: FakeServer) -> None:
     assert result.success and seen == ["", "p", "q", "", "end:pq"]
 
 
+def test_a_coroutine_callback_that_raises_ends_the_call_with_its_error(fake_server: FakeServer) -> None:
+    """The runner's steps are BackgroundCall's on both clients: on_data raising stops the stream
+    (its connection closed), one on_error then one on_terminate, each awaited."""
+    fake_server.add(200, headers=SSE_HEADERS, pieces=text_stream(["p", "q", "r"]))
+    fake_server.add(200, json=completion("next"))
+    seen: List[str] = []
+
+    async def on_data(chunk: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(chunk.text)
+        if chunk.text == "q":
+            raise ValueError("no q here")
+
+    async def on_error(result: Any) -> None:
+        seen.append("error:" + result.errors[0].type)
+
+    async def on_terminate(result: Any) -> None:
+        seen.append("end")
+
+    async def scenario() -> Any:
+        async with AsyncOpenAI(api_key=KEY, base_url=fake_server.url + "/v1", proxies={}) as client:
+            params = OpenAIChatCompletionParameters(
+                model="m", stream=True, on_data=on_data, on_error=on_error, on_terminate=on_terminate
+            )
+            result = await client.chat.completions.create(MESSAGES, params)
+            return result, await client.chat.completions.create(MESSAGES, model="m")
+
+    result, next_call = asyncio.run(scenario())
+    assert seen == ["", "p", "q", "error:callback_error", "end"]
+    assert [e.type for e in result.errors] == ["callback_error"] and "no q here" in result.errors[0].message
+    assert result.choice.message.content == "pq" and result.terminated
+    assert next_call.text == "next"
+
+
 def test_a_mock_transport_drives_the_async_client_too() -> None:
     def handler(request: Any) -> HTTPResponse:
         if request.body and json.loads(request.body).get("stream"):
