@@ -10,6 +10,13 @@ The guarantees, for every call:
 * ``cancel()`` aborts an in-flight stream at once; the call ends as cancelled and
   the callbacks above still run.
 
+The call and its callbacks are written once, as steps (``BackgroundCall._steps``:
+start the call, take the next chunk, call a callback, close the stream, take its
+result), and these guarantees with them. :meth:`BackgroundCall.run` does each
+step with a blocking call, on a worker thread; :meth:`BackgroundCall.arun`
+awaits each one (``AsyncOpenAI``, in the awaiting task: an asynchronous stream,
+callbacks that may be coroutine functions).
+
 The workers (:class:`Workers`, one per client):
 
 * at most ``max_workers`` calls run at once, each on a daemon thread; threads
