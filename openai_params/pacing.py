@@ -37,7 +37,11 @@ The rules, in the order :meth:`Pacer.next_action` applies them:
    window the answer to the call that started last is believed (the server
    counted it after the others); the calls started after it, and those started
    before it but still out, may not be in its count, so they are taken off
-   again: the estimate errs on the side of waiting. Past its reset a budget is forgotten until the next answer says.
+   again: the estimate errs on the side of waiting. The server counts requests
+   as they arrive, not as they started (a call on a pooled connection overtakes
+   one still connecting), so what is left never goes above the lowest count
+   heard in the window less the calls still out. Past its reset a budget is
+   forgotten until the next answer says.
 5. **Retries first.** A call to retry whose wait is over starts before a new one.
 
 What :meth:`Pacer.finish` decides for each answer (``Verdict``): a success is
@@ -119,33 +123,50 @@ class Verdict:
 
 class _Budget:
     """What a server says is left of one limit (requests or tokens) until ``reset_at``, from
-    the answer to the call numbered ``seq``, less what was spent since."""
+    the answer to the call numbered ``seq``, less what was spent since; never more than the
+    lowest count heard in the window (``floor``) less what the calls still out spend."""
 
-    __slots__ = ("left", "reset_at", "seq")
+    __slots__ = ("left", "reset_at", "seq", "floor")
 
     def __init__(self) -> None:
         self.left: Optional[float] = None
         self.reset_at = 0.0
         self.seq = 0
+        self.floor = 0.0
 
     def forget_if_past(self, now: float) -> None:
         if self.left is not None and now >= self.reset_at:
             self.left = None
 
     def heard(
-        self, left: Optional[int], reset: Optional[float], started_since: float, now: float, seq: int
+        self,
+        left: Optional[int],
+        reset: Optional[float],
+        started_since: float,
+        out: float,
+        now: float,
+        seq: int,
     ) -> None:
         """The answer to call ``seq`` said ``left`` remain until ``reset`` seconds from now;
-        ``started_since`` were spent by calls started after it (perhaps not counted in it).
+        ``started_since`` were spent by calls started after it (perhaps not counted in it),
+        ``out`` is what the calls still in flight spend.
 
         Within a window, the answer to the call that started last is the one that knows
-        most: the server counted it after the others. An older one is ignored."""
+        most: the server counted it after the others. An older one is ignored. But the
+        server counts requests as they arrive, not always in the order they started (a call
+        on a new connection is overtaken by one on a pooled connection): so what is left is
+        never more than the lowest count heard in the window, the latest the server made,
+        less what the calls still out spend."""
         if left is None:
             return
         reset_at = now + (reset if reset is not None else _UNKNOWN_RESET)
-        new_window = self.left is None or reset_at > self.reset_at + _SAME_WINDOW
-        if new_window or seq > self.seq:
+        if self.left is None or reset_at > self.reset_at + _SAME_WINDOW:  # a new window
+            self.left, self.reset_at, self.seq, self.floor = left - started_since, reset_at, seq, left
+            return
+        if seq > self.seq:
             self.left, self.reset_at, self.seq = left - started_since, reset_at, seq
+        self.floor = min(self.floor, left)
+        self.left = min(self.left, self.floor - out)
 
     def spend(self, amount: float) -> None:
         if self.left is not None:
@@ -156,13 +177,14 @@ class _Budget:
 
 
 class _Call:
-    __slots__ = ("index", "seq", "cost", "max_retries")
+    __slots__ = ("index", "seq", "cost", "max_retries", "requests")
 
-    def __init__(self, index: int, seq: int, cost: float, max_retries: int) -> None:
+    def __init__(self, index: int, seq: int, cost: float, max_retries: int, requests: int = 1) -> None:
         self.index = index
         self.seq = seq
         self.cost = cost
         self.max_retries = max_retries
+        self.requests = requests
 
 
 class Pacer:
@@ -242,7 +264,7 @@ class Pacer:
         self._seq += 1
         ticket = self._seq
         retries = self.max_retries if max_retries is None else max_retries
-        self._in_flight[ticket] = _Call(index, ticket, cost, retries)
+        self._in_flight[ticket] = _Call(index, ticket, cost, retries, requests)
         self._requests.spend(requests)
         self._tokens.spend(cost)
         self._cost += (cost - self._cost) / ticket
@@ -265,14 +287,24 @@ class Pacer:
             # Not in the count this answer gives, perhaps: the calls started after this one,
             # and those started before it that are still out (they may have reached the
             # server after it, on another connection).
-            started_since = (
-                self._seq - call.seq + sum(1 for c in self._in_flight.values() if c.seq < call.seq)
-            )
+            out = self._in_flight.values()
+            started_since = self._seq - call.seq + sum(1 for c in out if c.seq < call.seq)
             self._requests.heard(
-                limits.remaining_requests, limits.reset_requests_seconds, started_since, now, call.seq
+                limits.remaining_requests,
+                limits.reset_requests_seconds,
+                started_since,
+                sum(c.requests for c in out),
+                now,
+                call.seq,
             )
-            spent = started_since * self._cost
-            self._tokens.heard(limits.remaining_tokens, limits.reset_tokens_seconds, spent, now, call.seq)
+            self._tokens.heard(
+                limits.remaining_tokens,
+                limits.reset_tokens_seconds,
+                started_since * self._cost,
+                sum(c.cost for c in out),
+                now,
+                call.seq,
+            )
         if status == 429 and error_code == "insufficient_quota":
             self.rate_limited += 1
             self.stopped = "429 insufficient_quota: the account has no credit left; nothing more is sent"

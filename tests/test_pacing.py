@@ -98,6 +98,25 @@ def test_the_answer_to_the_call_that_started_last_is_believed() -> None:
     ok(pacer, second, 0.1)
 
 
+def test_an_answer_that_overtook_others_on_the_wire_does_not_raise_what_is_left() -> None:
+    """The server counts requests as they arrive: a call started later, on a pooled connection,
+    may be counted before calls started earlier on new ones. Its answer, the newest by start,
+    then says more is left than answers already heard: the lowest count holds, less the calls
+    still out (seen on the fake server: 429s at the next window's start without this)."""
+    pacer = Pacer(8)
+    reset = {"x_ratelimit_reset_requests": "1s"}
+    first, second, third, fourth = (pacer.start(0.0, n) for n in range(4))
+    # The server got them in the order fourth, first, second, third: remaining 7, 6, 5, 4 (of 8).
+    ok(pacer, first, 0.1, x_ratelimit_remaining_requests="6", **reset)
+    ok(pacer, second, 0.1, x_ratelimit_remaining_requests="5", **reset)
+    assert pacer._requests.left == 5 - 2  # the third and fourth may be missing from that count
+    ok(pacer, fourth, 0.1, x_ratelimit_remaining_requests="7", **reset)  # newest by start, oldest count
+    assert pacer._requests.left == 5 - 1  # not 7: the third is still out
+    assert len(start_all(pacer, 0.1)) == 4
+    ok(pacer, third, 0.1, x_ratelimit_remaining_requests="4", **reset)
+    assert pacer._requests.left == 4 - 4 and pacer.next_action(0.1, True).kind == WAIT
+
+
 def test_a_budget_is_forgotten_after_its_reset() -> None:
     pacer = Pacer(2)
     ok(pacer, pacer.start(0.0, 0), 0.0, x_ratelimit_remaining_requests="0", x_ratelimit_reset_requests="1s")
