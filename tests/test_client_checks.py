@@ -1,4 +1,7 @@
-"""What ``OpenAI()`` refuses before anything is sent, and the credentials it never shows."""
+"""What ``OpenAI()`` refuses before anything is sent, and the credentials it never shows.
+
+The tests that send run on both clients (the ``run`` fixture, both_clients.py); those of the
+constructor alone do not (``AsyncOpenAI``'s constructor is ``OpenAI``'s, test_async.py)."""
 
 import logging
 import math
@@ -8,6 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from both_clients import Runner
 from openai_params import AuthenticationError, OpenAI, OpenAIParameters
 from streamdata import SSE_HEADERS, completion, text_stream
 
@@ -22,8 +26,9 @@ def no_env(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def make(fake_server, **kwargs: Any) -> OpenAI:
-    return OpenAI(base_url=fake_server.url + "/v1", max_retries=0, timeout=5, **kwargs)
+def make(run: Runner, fake_server, **kwargs: Any) -> OpenAI:
+    """A client of the kind of ``run`` (both_clients.py) on the fake server."""
+    return run.OpenAI(base_url=fake_server.url + "/v1", max_retries=0, timeout=5, **kwargs)
 
 
 def everything_about(exc: BaseException) -> str:
@@ -50,39 +55,40 @@ def assert_no_key(text: str, key: str = KEY) -> None:
 
 
 @pytest.mark.parametrize("around", ["\n", "\r\n", "  ", "\t\n"])
-def test_whitespace_around_the_key_is_stripped_for_create(fake_server, no_env, around: str) -> None:
+def test_whitespace_around_the_key_is_stripped_for_create(
+    fake_server, no_env, around: str, run: Runner
+) -> None:
     fake_server.add(200, json=completion("ok"))
-    with make(fake_server, api_key=around + KEY + around) as client:
-        assert client.chat.completions.create(MESSAGES, model="m").success
+    with make(run, fake_server, api_key=around + KEY + around) as client:
+        assert run(client.chat.completions.create(MESSAGES, model="m")).success
         assert client.api_key == KEY
     assert fake_server.requests[0].headers["authorization"] == "Bearer " + KEY
 
 
-def test_a_key_from_a_file_works_for_stream_and_background_calls(fake_server, no_env) -> None:
+def test_a_key_from_a_file_works_for_stream_and_background_calls(fake_server, no_env, run: Runner) -> None:
     fake_server.add(200, pieces=text_stream(["Hi"]), headers=SSE_HEADERS)
     fake_server.add(200, json=completion("ok"))
-    with make(fake_server, api_key=KEY + "\n") as client:
-        with client.chat.completions.stream(MESSAGES, model="m") as stream:
+    with make(run, fake_server, api_key=KEY + "\n") as client:
+        with run.stream(client.chat.completions.stream(MESSAGES, model="m")) as stream:
             assert "".join(chunk.text or "" for chunk in stream) == "Hi"
-        handle = client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None)
-        assert handle.result(timeout=10).success
+        assert run(client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None)).success
     assert [r.headers["authorization"] for r in fake_server.requests] == ["Bearer " + KEY] * 2
 
 
-def test_a_key_from_the_environment_is_stripped(fake_server, no_env, monkeypatch) -> None:
+def test_a_key_from_the_environment_is_stripped(fake_server, no_env, monkeypatch, run: Runner) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY + "\n")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1\n")
     fake_server.add(200, json=completion("ok"))
-    with make(fake_server) as client:
-        assert client.chat.completions.create(MESSAGES, model="m").success
+    with make(run, fake_server) as client:
+        assert run(client.chat.completions.create(MESSAGES, model="m")).success
     sent = fake_server.requests[0].headers
     assert sent["authorization"] == "Bearer " + KEY and sent["openai-organization"] == "org-1"
 
 
-def test_azure_api_key_header_is_stripped(fake_server, no_env) -> None:
+def test_azure_api_key_header_is_stripped(fake_server, no_env, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
-    with make(fake_server, default_headers={"api-key": KEY + "\r\n", "X-Title": " app "}) as client:
-        assert client.chat.completions.create(MESSAGES, model="m").success
+    with make(run, fake_server, default_headers={"api-key": KEY + "\r\n", "X-Title": " app "}) as client:
+        assert run(client.chat.completions.create(MESSAGES, model="m")).success
     sent = fake_server.requests[0].headers
     assert sent["api-key"] == KEY and sent["x-title"] == "app"
 
@@ -110,17 +116,19 @@ def test_a_key_of_the_wrong_type_is_refused_without_showing_it(no_env) -> None:
     assert_no_key(everything_about(caught.value))
 
 
-def test_a_key_reassigned_after_construction_never_shows_in_an_error(fake_server, no_env) -> None:
+def test_a_key_reassigned_after_construction_never_shows_in_an_error(
+    fake_server, no_env, run: Runner
+) -> None:
     # Every header is checked again when a request is built: create(), stream() and the
     # background form all fail at the call, before a worker or a socket sees the key.
-    with make(fake_server, api_key=KEY) as client:
+    with make(run, fake_server, api_key=KEY) as client:
         client.api_key = KEY + "\n"
         calls = [
-            lambda: client.chat.completions.create(MESSAGES, model="m"),
-            lambda: client.chat.completions.stream(MESSAGES, model="m"),
-            lambda: client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None),
-            lambda: client.chat.completions.create(
-                MESSAGES, model="m", throw=True, on_terminate=lambda r: None
+            lambda: run(client.chat.completions.create(MESSAGES, model="m")),
+            lambda: run.stream(client.chat.completions.stream(MESSAGES, model="m")),
+            lambda: run(client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None)),
+            lambda: run(
+                client.chat.completions.create(MESSAGES, model="m", throw=True, on_terminate=lambda r: None)
             ),
         ]
         for call in calls:
@@ -131,20 +139,19 @@ def test_a_key_reassigned_after_construction_never_shows_in_an_error(fake_server
     assert fake_server.requests == []
 
 
-def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(fake_server, no_env) -> None:
+def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(
+    fake_server, no_env, run: Runner
+) -> None:
     body = {"error": {"message": "Incorrect API key provided: " + KEY, "type": "invalid_request_error"}}
     fake_server.add(401, json=body)
     fake_server.add(401, json=body)
-    with make(fake_server, api_key=KEY) as client:
-        result = client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None).result(
-            timeout=10
-        )
+    with make(run, fake_server, api_key=KEY) as client:
+        result = run(client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None))
         error = result.errors[0]
         assert error.is_authentication_error
         texts = [error.message, repr(error), str(error.body), repr(error.cause)]
-        handle = client.chat.completions.create(MESSAGES, model="m", throw=True, on_terminate=lambda r: None)
         with pytest.raises(AuthenticationError) as caught:
-            handle.result(timeout=10)
+            run(client.chat.completions.create(MESSAGES, model="m", throw=True, on_terminate=lambda r: None))
     for text in texts + [everything_about(caught.value)]:
         assert_no_key(text)
 
@@ -153,9 +160,11 @@ def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(fake_serve
 
 
 @pytest.mark.parametrize("argument", ["organization", "project"])
-def test_header_injection_through_the_constructor_is_refused(fake_server, no_env, argument: str) -> None:
+def test_header_injection_through_the_constructor_is_refused(
+    fake_server, no_env, argument: str, run: Runner
+) -> None:
     with pytest.raises(ValueError, match="^%s must be a header value" % argument):
-        make(fake_server, **{argument: INJECTION})
+        make(run, fake_server, **{argument: INJECTION})
 
 
 @pytest.mark.parametrize(
@@ -192,23 +201,23 @@ def test_default_headers_are_checked_like_extra_headers(no_env, headers: Dict[st
     assert str(caught_extra.value).replace("extra_headers", "default_headers") == str(caught.value)
 
 
-def test_an_injected_header_never_reaches_the_server(fake_server, no_env) -> None:
+def test_an_injected_header_never_reaches_the_server(fake_server, no_env, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
-    with make(fake_server, organization="org-1") as client:
+    with make(run, fake_server, organization="org-1") as client:
         client.organization = INJECTION  # reassigned after the constructor's check
         with pytest.raises(ValueError, match=r"^headers\['OpenAI-Organization'\] must be"):
-            client.chat.completions.create(MESSAGES, model="m")
+            run(client.chat.completions.create(MESSAGES, model="m"))
         client.organization = "org-1"
         client.default_headers["X-Title"] = "t\r\nX-Injected: y"
         with pytest.raises(ValueError, match=r"^headers\['X-Title'\] must be"):
-            client.models.list()
+            run(client.models.list())
     assert fake_server.requests == []
 
 
-def test_none_in_default_headers_leaves_a_header_out(fake_server, no_env) -> None:
+def test_none_in_default_headers_leaves_a_header_out(fake_server, no_env, run: Runner) -> None:
     fake_server.add(200, json={"object": "list", "data": []})
-    with make(fake_server, default_headers={"User-Agent": None}) as client:
-        client.models.list()
+    with make(run, fake_server, default_headers={"User-Agent": None}) as client:
+        run(client.models.list())
     assert "user-agent" not in fake_server.requests[0].headers
 
 
@@ -238,12 +247,14 @@ def test_userinfo_from_the_environment_is_refused(monkeypatch, no_env) -> None:
         OpenAI()
 
 
-def test_a_key_in_the_base_url_query_is_redacted_in_every_repr_and_log(fake_server, no_env, caplog) -> None:
+def test_a_key_in_the_base_url_query_is_redacted_in_every_repr_and_log(
+    fake_server, no_env, caplog, run: Runner
+) -> None:
     caplog.set_level(logging.DEBUG, logger="openai_params")
     fake_server.add(200, json={"object": "list", "data": []})
-    with OpenAI(base_url=fake_server.url + "/v1?key=" + KEY, max_retries=0) as client:
+    with run.OpenAI(base_url=fake_server.url + "/v1?key=" + KEY, max_retries=0) as client:
         request = client.chat.completions.build_request(MESSAGES, model="m")
-        client.models.list()
+        run(client.models.list())
         texts = [repr(client), repr(request), caplog.text]
     assert fake_server.requests[0].query["key"] == [KEY]  # sent as given, only hidden from view
     for text in texts:
@@ -302,11 +313,13 @@ def test_bad_constructor_arguments_are_refused(
         "http://u:pw@127.0.0.1:1/v1",
     ],
 )
-def test_a_base_url_reassigned_after_construction_is_checked_when_set(fake_server, no_env, url: str) -> None:
-    with make(fake_server) as client:
+def test_a_base_url_reassigned_after_construction_is_checked_when_set(
+    fake_server, no_env, url: str, run: Runner
+) -> None:
+    with make(run, fake_server) as client:
         with pytest.raises(ValueError, match="^base_url must be a URL") as caught:
             client.base_url = url
-        assert client.chat.completions.create(MESSAGES, model="m").status == 200  # the old URL is kept
+        assert run(client.chat.completions.create(MESSAGES, model="m")).status == 200  # the old URL is kept
     assert "pw" not in str(caught.value).replace("password", "")
     assert len(fake_server.requests) == 1
 
@@ -341,15 +354,15 @@ def test_good_constructor_arguments_are_kept(no_env) -> None:
 # -- issue 10.5: stored-completion messages use the shared checks -------------------------------
 
 
-def test_messages_list_suggests_the_closest_order(client, fake_server) -> None:
+def test_messages_list_suggests_the_closest_order(client, fake_server, run: Runner) -> None:
     with pytest.raises(ValueError, match=r"^order must be one of 'asc', 'desc' .*did you mean 'desc'"):
-        client.chat.completions.messages.list("c1", order="descending")
+        run(client.chat.completions.messages.list("c1", order="descending"))
     with pytest.raises(TypeError, match=r"^limit must be an integer >= 1"):
-        client.chat.completions.messages.list("c1", limit="5")
+        run(client.chat.completions.messages.list("c1", limit="5"))
     with pytest.raises(ValueError, match=r"^limit must be an integer >= 1 \(got 0\)"):
-        client.chat.completions.messages.list("c1", limit=0)
+        run(client.chat.completions.messages.list("c1", limit=0))
     with pytest.raises(TypeError, match=r"^completion_id must be a non-empty string"):
-        client.chat.completions.messages.list(7)
+        run(client.chat.completions.messages.list(7))
     assert fake_server.requests == []
 
 
