@@ -4,7 +4,6 @@ Every file lives in ``tmp_path`` and every variable is set with ``monkeypatch``:
 and the real environment are never read (tests/conftest.py also points XDG_CONFIG_HOME away).
 """
 
-import asyncio
 import json
 import os
 import warnings
@@ -13,6 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import pytest
 
+from both_clients import Runner
 from fakeserver import FakeServer
 from openai_params import OpenAI, cli
 from openai_params.providers import BUILT_IN, FILE_VARIABLE, find_file, open_providers, parse
@@ -392,13 +392,15 @@ def test_an_unknown_provider_argument_lists_them_with_did_you_mean() -> None:
         OpenAI(provider=3)  # type: ignore[arg-type]
 
 
-def test_without_any_provider_configuration_model_names_go_as_they_are(fake_server: FakeServer) -> None:
+def test_without_any_provider_configuration_model_names_go_as_they_are(
+    fake_server: FakeServer, run: Runner
+) -> None:
     fake_server.add(200, json=completion("ok"))
     fake_server.add(200, json=completion("ok"))
-    with OpenAI(base_url=fake_server.url + "/v1", max_retries=0) as client:
+    with run.OpenAI(base_url=fake_server.url + "/v1", max_retries=0) as client:
         assert client._providers is None  # nothing to resolve: the hot path does no work
-        assert client.chat.completions.create(MESSAGES, model="mistral:7b").success
-        assert client.chat.completions.create(MESSAGES, model="Mistral:7b").success
+        assert run(client.chat.completions.create(MESSAGES, model="mistral:7b")).success
+        assert run(client.chat.completions.create(MESSAGES, model="Mistral:7b")).success
     assert [r.json["model"] for r in fake_server.requests] == ["mistral:7b", "Mistral:7b"]
 
 
@@ -457,18 +459,20 @@ def test_given_settings_win_over_the_providers(monkeypatch: pytest.MonkeyPatch) 
 
 
 # -- Azure ---------------------------------------------------------------------------------------------
-def test_azure_url_query_and_api_key_header(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_azure_url_query_and_api_key_header(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch, run: Runner
+) -> None:
     azure_key = "0123456789abcdef0123456789abcdef"
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", fake_server.url + "/")
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", azure_key)
     monkeypatch.setenv("OPENAI_API_VERSION", "preview")
     fake_server.add(200, json=completion("ok"))
     fake_server.add(200, pieces=text_stream(["Hi"]), headers=SSE_HEADERS)
-    with OpenAI(provider="azure", max_retries=0) as client:
+    with run.OpenAI(provider="azure", max_retries=0) as client:
         assert client.base_url == fake_server.url + "/openai/v1?api-version=preview"
         assert azure_key not in repr(client)
-        assert client.chat.completions.create(MESSAGES, model="my-deployment").success
-        with client.chat.completions.stream(MESSAGES, model="my-deployment") as stream:
+        assert run(client.chat.completions.create(MESSAGES, model="my-deployment")).success
+        with run.stream(client.chat.completions.stream(MESSAGES, model="my-deployment")) as stream:
             assert "".join(piece.text for piece in stream) == "Hi"
     for received in fake_server.requests:
         assert (received.path, received.query) == (
@@ -492,7 +496,11 @@ def test_azure_without_an_endpoint_says_how_to_give_one(monkeypatch: pytest.Monk
 
 # -- several providers from one client ------------------------------------------------------------
 def test_one_client_calls_two_servers_each_with_its_url_key_and_pool(
-    tmp_path: Path, fake_server: FakeServer, second_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    fake_server: FakeServer,
+    second_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    run: Runner,
 ) -> None:
     monkeypatch.setenv("A_KEY", KEY_A)
     path = two_servers_file(tmp_path, fake_server, second_server)
@@ -501,17 +509,19 @@ def test_one_client_calls_two_servers_each_with_its_url_key_and_pool(
     for _ in range(3):
         second_server.add(200, json=completion("from b"))
     second_server.add(200, pieces=text_stream(["str", "eamed"]), headers=SSE_HEADERS)
-    with OpenAI(
+    with run.OpenAI(
         provider="a", providers=str(path), max_retries=0, default_headers={"X-Secret-Token": "t0ken-for-a"}
     ) as client:
         assert client.profile.name == "llama.cpp"
-        assert client.chat.completions.create(MESSAGES, model="plain").text == "from a"
-        assert client.chat.completions.create(MESSAGES, model="b:model-y").text == "from b"
-        assert client.chat.completions.create(MESSAGES, model="fast").text == "from b"
-        assert client.chat.completions.create(MESSAGES, model="a:llama3:8b").text == "from a"
-        handle = client.chat.completions.create(MESSAGES, model="b:bg", on_terminate=lambda r: None)
-        assert handle.result(timeout=10).text == "from b"
-        with client.chat.completions.stream(MESSAGES, model="b:streamed") as stream:
+        assert run(client.chat.completions.create(MESSAGES, model="plain")).text == "from a"
+        assert run(client.chat.completions.create(MESSAGES, model="b:model-y")).text == "from b"
+        assert run(client.chat.completions.create(MESSAGES, model="fast")).text == "from b"
+        assert run(client.chat.completions.create(MESSAGES, model="a:llama3:8b")).text == "from a"
+        assert (
+            run(client.chat.completions.create(MESSAGES, model="b:bg", on_terminate=lambda r: None)).text
+            == "from b"
+        )
+        with run.stream(client.chat.completions.stream(MESSAGES, model="b:streamed")) as stream:
             assert "".join(piece.text for piece in stream) == "streamed"
     a_got, b_got = fake_server.requests, second_server.requests
     assert [(r.path, r.json["model"]) for r in a_got] == [
@@ -535,26 +545,27 @@ def test_one_client_calls_two_servers_each_with_its_url_key_and_pool(
 
 
 def test_a_routed_provider_without_its_key_fails_before_sending(
-    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch, run: Runner
 ) -> None:
-    with OpenAI(provider="ollama", base_url=fake_server.url + "/v1", max_retries=0) as client:
+    with run.OpenAI(provider="ollama", base_url=fake_server.url + "/v1", max_retries=0) as client:
         with pytest.raises(ValueError) as caught:
-            client.chat.completions.create(MESSAGES, model="mistral:7b")
+            run(client.chat.completions.create(MESSAGES, model="mistral:7b"))
         assert str(caught.value) == (
             "model 'mistral:7b' uses provider 'mistral', which needs an API key: set MISTRAL_API_KEY "
             "(nothing was sent); to send 'mistral:7b' to this client's own server, write ollama:mistral:7b"
         )
         with pytest.raises(ValueError, match="set GROQ_API_KEY"):
-            client.chat.completions.stream(MESSAGES, model="groq:x")
+            run.stream(client.chat.completions.stream(MESSAGES, model="groq:x"))
         fake_server.add(200, json=completion("ok"))
-        assert client.chat.completions.create(MESSAGES, model="ollama:mistral:7b").success
+        assert run(client.chat.completions.create(MESSAGES, model="ollama:mistral:7b")).success
         fake_server.add(200, json=completion("ok"))
-        assert client.chat.completions.create(MESSAGES, model="llama3:8b").success  # no provider "llama3"
+        # No provider is named "llama3": the model goes to the client's own server as it is.
+        assert run(client.chat.completions.create(MESSAGES, model="llama3:8b")).success
     assert [r.json["model"] for r in fake_server.requests] == ["mistral:7b", "llama3:8b"]
 
 
 def test_a_key_variable_named_in_the_file_must_be_set(
-    tmp_path: Path, fake_server: FakeServer, second_server: FakeServer
+    tmp_path: Path, fake_server: FakeServer, second_server: FakeServer, run: Runner
 ) -> None:
     path = two_servers_file(tmp_path, fake_server, second_server)
     with pytest.raises(
@@ -562,11 +573,11 @@ def test_a_key_variable_named_in_the_file_must_be_set(
         match=r"^provider 'a' \(from .*providers\.json\) needs an API key: set A_KEY \(nothing was sent\)$",
     ):
         OpenAI(provider="a", providers=str(path))
-    with OpenAI(provider="b", providers=str(path), max_retries=0) as client:
+    with run.OpenAI(provider="b", providers=str(path), max_retries=0) as client:
         with pytest.raises(
             ValueError, match=r"^model 'a:m' uses provider 'a' \(from .*\), which needs an API key: set A_KEY"
         ):
-            client.chat.completions.create(MESSAGES, model="a:m")
+            run(client.chat.completions.create(MESSAGES, model="a:m"))
     assert fake_server.requests == [] and second_server.requests == []
 
 
@@ -586,7 +597,7 @@ def test_providers_as_a_dict() -> None:
 
 
 # -- the command line ----------------------------------------------------------------------------
-def run(capsys: Any, *argv: str) -> Tuple[int, str, str]:
+def main(capsys: Any, *argv: str) -> Tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -607,7 +618,7 @@ def test_cli_lists_providers_with_keys_redacted(
             "models": {"fast": {"provider": "groq", "model": "llama-3.1-8b-instant"}},
         },
     )
-    code, out, err = run(capsys, "providers", "--providers", str(path))
+    code, out, err = main(capsys, "providers", "--providers", str(path))
     assert (code, err) == (0, "")
     assert KEY_A not in out and KEY_B not in out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
@@ -627,7 +638,7 @@ def test_cli_lists_providers_with_keys_redacted(
     assert lines["eu"][2:8] == ["$EU_KEY", "(not", "set)", "mistral", "(by", "host)"]
     assert lines["plain"][2:4] == ["none", "generic"]
     assert out.endswith("\nmodel aliases:\nfast -> groq:llama-3.1-8b-instant\n")
-    code, out, _ = run(capsys, "providers", "--json", "--providers", str(path))
+    code, out, _ = main(capsys, "providers", "--json", "--providers", str(path))
     listing = json.loads(out)
     assert code == 0 and KEY_B not in out and listing["file"] == str(path)
     assert listing["models"] == {"fast": ["groq", "llama-3.1-8b-instant"]}
@@ -640,28 +651,28 @@ def test_cli_providers_warns_and_reports_a_bad_file(tmp_path: Path, capsys: Any)
     path = write(
         tmp_path / "p.json", {"providers": {"b": {"baseURL": "http://h/v1", "apiKey": KEY_B}}}, 0o644
     )
-    code, _, err = run(capsys, "providers", "--providers", str(path))
+    code, _, err = main(capsys, "providers", "--providers", str(path))
     assert code == 0 and err.startswith("warning: providers file %s holds an API key" % path)
     bad = write(tmp_path / "bad.json", "{")
-    code, out, err = run(capsys, "providers", "--providers", str(bad))
+    code, out, err = main(capsys, "providers", "--providers", str(bad))
     assert (code, out) == (2, "") and err.startswith("error: providers file %s is not valid JSON" % bad)
 
 
 def test_cli_provider_option(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROQ_API_KEY", KEY_A)
-    code, out, _ = run(
+    code, out, _ = main(
         capsys, "--provider", "groq", "--dry-run", "--no-stream", "--model", "llama-3.1-8b-instant", "Hi"
     )
     assert code == 0 and out.startswith("POST https://api.groq.com/openai/v1/chat/completions\n")
     assert KEY_A not in out and "Authorization: Bearer sk-...6789" in out
-    code, out, _ = run(capsys, "--provider", "groq", "--curl", "--no-stream", "Hi")
+    code, out, _ = main(capsys, "--provider", "groq", "--curl", "--no-stream", "Hi")
     assert code == 0 and '-H "Authorization: Bearer $GROQ_API_KEY"' in out and KEY_A not in out
-    code, out, _ = run(
+    code, out, _ = main(
         capsys, "--provider", "groq", "--curl", "--no-stream", "--model", "ollama:llama3:8b", "Hi"
     )
     assert code == 0 and "http://localhost:11434/v1/chat/completions" in out and "Authorization" not in out
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY_B)
-    code, out, _ = run(
+    code, out, _ = main(
         capsys,
         "models",
         "--provider",
@@ -671,11 +682,11 @@ def test_cli_provider_option(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> No
         "--curl",
     )
     assert code == 0 and '-H "api-key: $AZURE_OPENAI_API_KEY"' in out and KEY_B not in out
-    code, out, err = run(capsys, "--provider", "groqq", "--dry-run", "Hi")
+    code, out, err = main(capsys, "--provider", "groqq", "--dry-run", "Hi")
     assert (code, out) == (2, "") and err.startswith(
         "error: provider 'groqq' is not a known provider; did you mean 'groq'?"
     )
-    code, out, err = run(capsys, "--provider", "mistral", "--dry-run", "Hi")
+    code, out, err = main(capsys, "--provider", "mistral", "--dry-run", "Hi")
     assert (code, err) == (
         2,
         "error: provider 'mistral' needs an API key: set MISTRAL_API_KEY (nothing was sent)\n",
@@ -684,7 +695,7 @@ def test_cli_provider_option(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> No
 
 # -- each provider's profile -------------------------------------------------------------------------
 def test_each_provider_gets_its_own_profile(
-    fake_server: FakeServer, second_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    fake_server: FakeServer, second_server: FakeServer, monkeypatch: pytest.MonkeyPatch, run: Runner
 ) -> None:
     providers = {
         "providers": {
@@ -707,14 +718,14 @@ def test_each_provider_gets_its_own_profile(
         headers=SSE_HEADERS,
     )
     fake_server.add(200, json=completion("own"))
-    with OpenAI(base_url=fake_server.url + "/v1", providers=providers, max_retries=0) as client:
+    with run.OpenAI(base_url=fake_server.url + "/v1", providers=providers, max_retries=0) as client:
         assert client.profile.name == "generic"  # the client's own server: no provider, no host known
-        first = client.chat.completions.create(MESSAGES, model="py:m", max_completion_tokens=7)
-        second = client.chat.completions.create(MESSAGES, model="v:m", max_completion_tokens=7)
-        with client.chat.completions.stream(MESSAGES, model="v:m") as stream:
+        first = run(client.chat.completions.create(MESSAGES, model="py:m", max_completion_tokens=7))
+        second = run(client.chat.completions.create(MESSAGES, model="v:m", max_completion_tokens=7))
+        with run.stream(client.chat.completions.stream(MESSAGES, model="v:m")) as stream:
             deltas = [piece.choice.delta.reasoning_content for piece in stream if piece.choice]
         streamed = stream.result()
-        own = client.chat.completions.create(MESSAGES, model="m", max_completion_tokens=7)
+        own = run(client.chat.completions.create(MESSAGES, model="m", max_completion_tokens=7))
     assert first.success and own.success
     assert deltas[:2] == ["6 ", "x 7"] and streamed.choice.message.reasoning_content == "6 x 7"
     assert second.choice.message.reasoning_content == "6 times 7"  # read by vllm's profile
@@ -742,43 +753,6 @@ def test_an_unknown_profile_in_the_file_names_the_file_and_key(tmp_path: Path) -
         OpenAI(providers=str(path))
     assert str(caught.value).startswith("providers.a.profile in %s" % path)
     assert "did you mean 'llama.cpp'?" in str(caught.value)
-
-
-def test_the_async_client_routes_the_same_way(
-    fake_server: FakeServer, second_server: FakeServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from openai_params import AsyncOpenAI
-
-    providers = {
-        "providers": {
-            "own": {"baseURL": fake_server.url + "/v1"},
-            "v": {"baseURL": second_server.url + "/v1", "apiKeyEnv": "V_KEY", "profile": "vllm"},
-        },
-        "models": {"fast": {"provider": "v", "model": "small"}},
-    }
-    monkeypatch.setenv("V_KEY", KEY_B)
-    fake_server.add(200, json=completion("own"))
-    reasoned = completion("42")
-    reasoned["choices"][0]["message"]["reasoning"] = "6 times 7"
-    second_server.add(200, json=reasoned)
-    second_server.add(200, pieces=text_stream(["str", "eamed"]), headers=SSE_HEADERS)
-
-    async def scenario() -> Tuple[Any, Any, str]:
-        async with AsyncOpenAI(provider="own", providers=providers, max_retries=0, proxies={}) as client:
-            own = await client.chat.completions.create(MESSAGES, model="m")
-            routed = await client.chat.completions.create(MESSAGES, model="fast")
-            async with client.chat.completions.stream(MESSAGES, model="v:big") as stream:
-                text = "".join([piece.text async for piece in stream])
-            return own, routed, text
-
-    own, routed, text = asyncio.run(scenario())
-    assert own.text == "own" and routed.choice.message.reasoning_content == "6 times 7" and text == "streamed"
-    assert [(r.path, r.json["model"]) for r in fake_server.requests] == [("/v1/chat/completions", "m")]
-    assert [(r.path, r.json["model"], r.headers["authorization"]) for r in second_server.requests] == [
-        ("/v1/chat/completions", "small", "Bearer " + KEY_B),
-        ("/v1/chat/completions", "big", "Bearer " + KEY_B),
-    ]
-    assert "authorization" not in fake_server.requests[0].headers
 
 
 # -- on the real server (run by ./scripts/test: integration) ---------------------------------------
