@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from both_clients import Runner
 from fakeserver import FakeServer, Reply
 from openai_params import OpenAI, OpenAIChatCompletionParameters, cli
 from openai_params.profiles import HOSTS, PROFILES, Profile, adapt, profile_for
@@ -36,8 +37,9 @@ SCHEMA_FORMAT = {
 }
 
 
-def make_client(server: FakeServer, profile: Any = None) -> OpenAI:
-    return OpenAI(api_key="sk-x", base_url=server.url + "/v1", profile=profile, max_retries=0, timeout=5)
+def make_client(run: Runner, server: FakeServer, profile: Any = None) -> OpenAI:
+    """A client of the kind of ``run`` (both_clients.py): the tests that send run on both."""
+    return run.OpenAI(api_key="sk-x", base_url=server.url + "/v1", profile=profile, max_retries=0, timeout=5)
 
 
 def received(server: FakeServer, index: int = 0) -> Dict[str, Any]:
@@ -133,13 +135,13 @@ CASES = [
 
 @pytest.mark.parametrize("name, sent, arrives", CASES)
 def test_builtin_profile_rules_reach_the_server(
-    fake_server: FakeServer, name: str, sent: Dict[str, Any], arrives: Dict[str, Any]
+    fake_server: FakeServer, name: str, sent: Dict[str, Any], arrives: Dict[str, Any], run: Runner
 ) -> None:
     fake_server.default = Reply(200, json=completion("ok"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with make_client(fake_server, name) as client:
-            result = client.chat.completions.create([USER], model="m", **sent)
+        with make_client(run, fake_server, name) as client:
+            result = run(client.chat.completions.create([USER], model="m", **sent))
     assert result.success, result.errors
     body = received(fake_server)
     for key, value in arrives.items():
@@ -156,7 +158,7 @@ def test_every_builtin_profile_has_a_case() -> None:
 
 @pytest.mark.parametrize("content", ["null", "missing"])
 def test_llama_cpp_python_sends_empty_content_for_a_tool_call_message(
-    fake_server: FakeServer, content: str
+    fake_server: FakeServer, content: str, run: Runner
 ) -> None:
     # The server answers HTTP 500 to an assistant message with tool_calls whose content is null
     # or missing, and accepts "" (measured by hand).
@@ -165,21 +167,21 @@ def test_llama_cpp_python_sends_empty_content_for_a_tool_call_message(
         assistant["content"] = None
     messages = [USER, assistant, {"role": "tool", "tool_call_id": "call_1", "content": "42"}]
     fake_server.add(200, json=completion("ok"))
-    with make_client(fake_server, "llama-cpp-python") as client:
-        assert client.chat.completions.create(messages, model="m").success
+    with make_client(run, fake_server, "llama-cpp-python") as client:
+        assert run(client.chat.completions.create(messages, model="m")).success
     sent = received(fake_server)["messages"]
     assert sent[1] == {"role": "assistant", "tool_calls": [CALL], "content": ""}
     assert sent[0] == USER and sent[2] == messages[2]
     assert "content" not in assistant or assistant["content"] is None  # the caller's dict untouched
 
 
-def test_groq_leaves_message_names_and_reasoning_out(fake_server: FakeServer) -> None:
+def test_groq_leaves_message_names_and_reasoning_out(fake_server: FakeServer, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with make_client(fake_server, "groq") as client:
+        with make_client(run, fake_server, "groq") as client:
             answered = {"role": "assistant", "content": "4", "reasoning_content": "2 and 2"}
-            client.chat.completions.create([dict(USER, name="ann"), answered, USER], model="m")
+            run(client.chat.completions.create([dict(USER, name="ann"), answered, USER], model="m"))
     assert received(fake_server)["messages"] == [USER, {"role": "assistant", "content": "4"}, USER]
     assert any("messages[].name" in str(w.message) and "'groq'" in str(w.message) for w in caught)
     assert any("messages[].reasoning_content" in str(w.message) for w in caught)
@@ -300,19 +302,19 @@ def test_unknown_profile_is_refused_before_anything_is_sent(fake_server: FakeSer
 # -- user profiles --------------------------------------------------------------------------------
 
 
-def test_a_dict_extends_a_builtin_and_overrides_rules(fake_server: FakeServer) -> None:
+def test_a_dict_extends_a_builtin_and_overrides_rules(fake_server: FakeServer, run: Runner) -> None:
     mine = {"name": "my-llama", "extends": "llama-cpp-python", "drop": ["user"], "tool_call_content": None}
     fake_server.add(200, json=completion("ok"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with make_client(fake_server, mine) as client:
+        with make_client(run, fake_server, mine) as client:
             assert client.profile.name == "my-llama"
             messages = [
                 USER,
                 {"role": "assistant", "content": None, "tool_calls": [CALL]},
                 {"role": "tool", "tool_call_id": "call_1", "content": "1"},
             ]
-            client.chat.completions.create(messages, model="m", user="u", max_completion_tokens=2)
+            run(client.chat.completions.create(messages, model="m", user="u", max_completion_tokens=2))
     body = received(fake_server)
     assert "user" not in body
     assert body["max_tokens"] == 2  # kept from llama-cpp-python
@@ -364,16 +366,18 @@ def test_bad_rules_are_refused(rules: Dict[str, Any], error: type, expected: str
 # -- the warning, the log line, the printed request -------------------------------------------------
 
 
-def test_a_left_out_field_warns_once_per_client_naming_field_and_profile(fake_server: FakeServer) -> None:
+def test_a_left_out_field_warns_once_per_client_naming_field_and_profile(
+    fake_server: FakeServer, run: Runner
+) -> None:
     fake_server.default = Reply(200, json=completion("ok"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with make_client(fake_server, "groq") as client:
+        with make_client(run, fake_server, "groq") as client:
             for _ in range(3):
-                client.chat.completions.create([USER], model="m", logit_bias={"1": 1})
+                run(client.chat.completions.create([USER], model="m", logit_bias={"1": 1}))
             client.chat.completions.build_request([USER], model="m", logit_bias={"1": 1}, logprobs=True)
-        with make_client(fake_server, "groq") as other:
-            other.chat.completions.create([USER], model="m", logit_bias={"1": 1})
+        with make_client(run, fake_server, "groq") as other:
+            run(other.chat.completions.create([USER], model="m", logit_bias={"1": 1}))
     texts = [str(w.message) for w in caught]
     assert len([t for t in texts if "logit_bias" in t]) == 2  # once per client
     assert len([t for t in texts if "logprobs" in t]) == 1
@@ -382,14 +386,16 @@ def test_a_left_out_field_warns_once_per_client_naming_field_and_profile(fake_se
     assert all("logit_bias" not in received(fake_server, i) for i in range(4))
 
 
-def test_one_debug_line_says_which_rules_applied(fake_server: FakeServer, caplog: Any) -> None:
+def test_one_debug_line_says_which_rules_applied(fake_server: FakeServer, caplog: Any, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
     assistant = {"role": "assistant", "tool_calls": [CALL]}
     messages = [USER, assistant, {"role": "tool", "tool_call_id": "call_1", "content": "1"}]
     with caplog.at_level(logging.DEBUG, logger="openai_params"):
-        with make_client(fake_server, "llama-cpp-python") as client:
-            client.chat.completions.create(
-                messages, model="m", max_completion_tokens=3, response_format=SCHEMA_FORMAT
+        with make_client(run, fake_server, "llama-cpp-python") as client:
+            run(
+                client.chat.completions.create(
+                    messages, model="m", max_completion_tokens=3, response_format=SCHEMA_FORMAT
+                )
             )
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("profile ")]
     assert lines == [
@@ -398,11 +404,11 @@ def test_one_debug_line_says_which_rules_applied(fake_server: FakeServer, caplog
     ]
 
 
-def test_no_debug_line_when_nothing_applied(fake_server: FakeServer, caplog: Any) -> None:
+def test_no_debug_line_when_nothing_applied(fake_server: FakeServer, caplog: Any, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
     with caplog.at_level(logging.DEBUG, logger="openai_params"):
-        with make_client(fake_server, "llama-cpp-python") as client:
-            client.chat.completions.create([USER], model="m")
+        with make_client(run, fake_server, "llama-cpp-python") as client:
+            run(client.chat.completions.create([USER], model="m"))
     assert not [r for r in caplog.records if r.getMessage().startswith("profile ")]
 
 
@@ -459,10 +465,12 @@ def reasoning_answer(key: str) -> Dict[str, Any]:
         ("generic", "reasoning", None),  # nothing adapted: the key stays as sent
     ],
 )
-def test_reasoning_in_a_whole_answer(fake_server: FakeServer, profile: str, key: str, expected: Any) -> None:
+def test_reasoning_in_a_whole_answer(
+    fake_server: FakeServer, profile: str, key: str, expected: Any, run: Runner
+) -> None:
     fake_server.add(200, json=reasoning_answer(key))
-    with make_client(fake_server, profile) as client:
-        message = client.chat.completions.create([USER], model="m").choice.message
+    with make_client(run, fake_server, profile) as client:
+        message = run(client.chat.completions.create([USER], model="m")).choice.message
     assert message.reasoning_content == expected
     assert message.content == "42"
     if expected is None:
@@ -470,12 +478,14 @@ def test_reasoning_in_a_whole_answer(fake_server: FakeServer, profile: str, key:
 
 
 @pytest.mark.parametrize("profile, key", [("vllm", "reasoning"), ("deepseek", "reasoning_content")])
-def test_reasoning_deltas_are_accumulated(fake_server: FakeServer, profile: str, key: str) -> None:
+def test_reasoning_deltas_are_accumulated(
+    fake_server: FakeServer, profile: str, key: str, run: Runner
+) -> None:
     pieces = [event(chunk(role="assistant", **{key: "let "})), event(chunk(**{key: "me"}))]
     pieces += [event(chunk("42")), event(chunk(finish="stop")), DONE]
     fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
-    with make_client(fake_server, profile) as client:
-        with client.chat.completions.stream([USER], model="m") as stream:
+    with make_client(run, fake_server, profile) as client:
+        with run.stream(client.chat.completions.stream([USER], model="m")) as stream:
             deltas = [c.choice.delta.reasoning_content for c in stream if c.choice is not None]
             final = stream.result()
     assert deltas == ["let ", "me", None, None]
@@ -484,12 +494,12 @@ def test_reasoning_deltas_are_accumulated(fake_server: FakeServer, profile: str,
     assert "reasoning" not in final.choice.message.data
 
 
-def test_both_names_keep_reasoning_content(fake_server: FakeServer) -> None:
+def test_both_names_keep_reasoning_content(fake_server: FakeServer, run: Runner) -> None:
     body = reasoning_answer("reasoning_content")
     body["choices"][0]["message"]["reasoning"] = "other"
     fake_server.add(200, json=body)
-    with make_client(fake_server, "vllm") as client:
-        message = client.chat.completions.create([USER], model="m").choice.message
+    with make_client(run, fake_server, "vllm") as client:
+        message = run(client.chat.completions.create([USER], model="m")).choice.message
     assert message.reasoning_content == "let me think" and message.data["reasoning"] == "other"
 
 
