@@ -618,7 +618,8 @@ class ChatCompletions:
         """Send many requests, at most ``concurrency`` at once, paced by the server's rate-limit
         headers and 429s; every result, in input order (failures too). ``requests``: message
         lists, or dicts with ``messages``, per-request parameters and ``custom_id``;
-        ``parameters`` / keyword arguments apply to all. See docs/scale.md."""
+        ``parameters`` / keyword arguments apply to all. See docs/scale.md. On
+        ``AsyncOpenAI``: ``await`` it (the calls are asyncio tasks, paced the same way)."""
         from .fanout import create_many
 
         params = _chat_parameters(parameters, kwargs)
@@ -633,7 +634,8 @@ class ChatCompletions:
         policy: Optional[PacingPolicy] = None,
         **kwargs: Any,
     ) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
-        """Like :meth:`create_many`, but yields ``(index, result)`` as each call finishes."""
+        """Like :meth:`create_many`, but yields ``(index, result)`` as each call finishes
+        (on ``AsyncOpenAI``: an asynchronous iterator, ``async for index, result in ...``)."""
         from .fanout import iter_many
 
         params = _chat_parameters(parameters, kwargs)
