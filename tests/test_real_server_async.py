@@ -155,3 +155,50 @@ def test_the_request_body_is_the_sync_clients(real_server: Any) -> None:
         made.close()
     assert json.loads(got.body or b"") == json.loads(expected.body or b"")
     assert got.url == expected.url and got.headers == expected.headers
+
+
+def test_create_many_gives_what_the_sync_client_gives(real_server: Any) -> None:
+    """The fan-out on asyncio tasks and on threads: the same answers, in input order."""
+    requests = [
+        [{"role": "user", "content": "Name one colour. Answer with one word."}],
+        MESSAGES,
+        {"messages": [{"role": "user", "content": "Count from 1 to 3."}], "custom_id": "count"},
+    ]
+    with sync_client(real_server) as client:
+        expected = client.chat.completions.create_many(
+            requests, model=real_server.model, concurrency=2, **GREEDY
+        )
+
+    async def scenario() -> List[Any]:
+        async with async_client(real_server) as client:
+            made: List[Any] = await client.chat.completions.create_many(
+                requests, model=real_server.model, concurrency=2, **GREEDY
+            )
+            return made
+
+    got = asyncio.run(scenario())
+    assert all(r.success for r in got + expected), [r.errors for r in got + expected]
+    assert [r.text for r in got] == [r.text for r in expected]
+    assert all(r.text.strip() for r in got)
+
+
+def test_an_emulated_n_stream_gives_what_the_sync_client_gives(real_server: Any) -> None:
+    """This server answers one choice whatever ``n`` says: its profile sends the request ``n``
+    times; AsyncOpenAI streams them one after the other, as OpenAI does."""
+    params = dict(GREEDY, n=2)
+    with OpenAI(api_key=KEY, base_url=real_server.base_url, profile=real_server.profile) as client:
+        expected = client.chat.completions.create(MESSAGES, model=real_server.model, **params)
+
+    async def scenario() -> Tuple[List[int], Any]:
+        async with AsyncOpenAI(
+            api_key=KEY, base_url=real_server.base_url, profile=real_server.profile
+        ) as client:
+            async with client.chat.completions.stream(MESSAGES, model=real_server.model, **params) as stream:
+                indexes = [chunk.choice.index async for chunk in stream if chunk.choice is not None]
+            return indexes, await stream.result()
+
+    indexes, got = asyncio.run(scenario())
+    assert got.success and expected.success, (got.errors, expected.errors)
+    assert len(got.choices) == len(expected.choices) == 2
+    assert [c.message.content for c in got.choices] == [c.message.content for c in expected.choices]
+    assert sorted(set(indexes)) == [0, 1] and indexes == sorted(indexes)  # request 0, then request 1
