@@ -295,22 +295,20 @@ class AsyncChatCompletionStream:
                 raise StopAsyncIteration from None
             if item is not WAITING:
                 return item
-            await self._wait(stream)
+            # What the reading code waits for: the next bytes of a response, or (an emulated
+            # n) the next request, sent here; then it is resumed.
+            awaited = stream._awaiting()
+            try:
+                if isinstance(awaited, HTTPRequest):
+                    await self._settle()  # the previous one's connection back to the pool first
+                    await self._send()
+                elif awaited is not None:
+                    from .async_transport import fetch
 
-    async def _wait(self, stream: ChatCompletionStream) -> None:
-        """Await what the reading code waits for, then it is resumed."""
-        awaited = stream._awaiting()
-        try:
-            if isinstance(awaited, HTTPRequest):  # the next request of an emulated n
-                await self._settle()  # the previous one's connection back to the pool first
-                await self._send()
-            elif awaited is not None:
-                from .async_transport import fetch
-
-                await fetch(awaited)
-        except BaseException:  # a cancel: the connection closes now, never pooled
-            stream.abort()
-            raise
+                    await fetch(awaited)
+            except BaseException:  # a cancel: the connection closes now, never pooled
+                stream.abort()
+                raise
 
     async def _settle(self) -> None:
         from .async_transport import settle
