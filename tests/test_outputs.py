@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from both_clients import Runner, sync_only
+from both_clients import Runner
 from fakeserver import FakeServer, chat_reply
 from openai_params import (
     ContentFilterFinishReasonError,
@@ -375,7 +375,6 @@ def test_the_llama_cpp_python_profile_sends_json_object_and_the_answer_is_parsed
 
 
 @STREAMED
-@sync_only("AsyncOpenAI does not stream with a profile that emulates n yet (docs/async.md)")
 def test_an_emulated_n_is_read_once_merged(fake_server: FakeServer, stream: bool, run: Runner) -> None:
     bob = '{"name": "Bob", "age": 7, "color": "red"}'
     fake_server.add(chat_reply(ADA, stream=stream))
@@ -388,7 +387,6 @@ def test_an_emulated_n_is_read_once_merged(fake_server: FakeServer, stream: bool
 
 
 @STREAMED
-@sync_only("AsyncOpenAI does not stream with a profile that emulates n yet (docs/async.md)")
 def test_an_emulated_n_whose_second_answer_does_not_fit(
     fake_server: FakeServer, stream: bool, run: Runner
 ) -> None:
