@@ -16,10 +16,11 @@ enough for the whole object.
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from both_clients import Runner
 from openai_params import OpenAI, OpenAITool
 
 pytestmark = pytest.mark.integration
@@ -67,23 +68,23 @@ WEATHER_MESSAGES = [{"role": "user", "content": "What is the weather in Paris, i
 
 
 @pytest.fixture()
-def client(real_server: Any) -> Iterator[OpenAI]:
+def client(real_server: Any, run: Runner) -> OpenAI:
+    """``OpenAI`` or ``AsyncOpenAI`` (the ``run`` fixture, both_clients.py): every test runs on both."""
     profile = getattr(real_server, "profile", None) or "llama-cpp-python"
     # The dummy key is sent as a bearer token; this server does not check it.
-    with OpenAI(api_key="sk-dummy-not-a-real-key", base_url=real_server.base_url, profile=profile) as made:
-        yield made
+    return run.OpenAI(api_key="sk-dummy-not-a-real-key", base_url=real_server.base_url, profile=profile)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
-def test_a_dataclass_answer(client: OpenAI, real_server: Any, stream: bool) -> None:
+def test_a_dataclass_answer(client: OpenAI, real_server: Any, stream: bool, run: Runner) -> None:
     fields = dict(GREEDY, model=real_server.model, response_format=Cat, max_tokens=120)
     if stream:
-        with client.chat.completions.stream(CAT_MESSAGES, **fields) as chunks:
+        with run.stream(client.chat.completions.stream(CAT_MESSAGES, **fields)) as chunks:
             text = "".join(chunk.text for chunk in chunks)
         result = chunks.result()
         assert text == result.choice.message.content
     else:
-        result = client.chat.completions.create(CAT_MESSAGES, **fields)
+        result = run(client.chat.completions.create(CAT_MESSAGES, **fields))
     assert result.success, result.errors
     cat = result.parsed
     assert isinstance(cat, Cat), result.choice.message.content
@@ -91,10 +92,10 @@ def test_a_dataclass_answer(client: OpenAI, real_server: Any, stream: bool) -> N
     assert result.choice.message.parsed is cat
 
 
-def test_the_same_answer_streamed_or_not(client: OpenAI, real_server: Any) -> None:
+def test_the_same_answer_streamed_or_not(client: OpenAI, real_server: Any, run: Runner) -> None:
     fields = dict(GREEDY, model=real_server.model, response_format=Cat, max_tokens=120)
-    plain = client.chat.completions.create(CAT_MESSAGES, **fields)
-    with client.chat.completions.stream(CAT_MESSAGES, **fields) as chunks:
+    plain = run(client.chat.completions.create(CAT_MESSAGES, **fields))
+    with run.stream(client.chat.completions.stream(CAT_MESSAGES, **fields)) as chunks:
         for _ in chunks:
             pass
     streamed = chunks.result()
@@ -104,15 +105,17 @@ def test_the_same_answer_streamed_or_not(client: OpenAI, real_server: Any) -> No
 
 # llama.cpp's server reads a tool_choice object as "auto" (docs/compatibility.md).
 @pytest.mark.parametrize("real_server", ["llama-cpp-python"], indirect=True)
-def test_a_function_tool_call_with_typed_arguments(client: OpenAI, real_server: Any) -> None:
+def test_a_function_tool_call_with_typed_arguments(client: OpenAI, real_server: Any, run: Runner) -> None:
     tool = OpenAITool.from_function(get_weather)
-    result = client.chat.completions.create(
-        WEATHER_MESSAGES,
-        GREEDY,
-        model=real_server.model,
-        tools=[get_weather],
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=60,
+    result = run(
+        client.chat.completions.create(
+            WEATHER_MESSAGES,
+            GREEDY,
+            model=real_server.model,
+            tools=[get_weather],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+            max_tokens=60,
+        )
     )
     assert result.success, result.errors
     (call,) = result.choice.message.tool_calls
