@@ -69,6 +69,20 @@ def test_multibyte_character_split_across_pieces(client, fake_server, run) -> No
     assert final.success and final.text == "caf\u00e9 \U0001f600"
 
 
+def test_garbled_utf8_split_across_pieces_is_replaced_and_the_stream_goes_on(
+    client, fake_server, run
+) -> None:
+    # WHATWG event streams are decoded as UTF-8 with replacement: a bad byte is U+FFFD, not an error.
+    whole = event(chunk("caf\u00e9", role="assistant")).replace("\u00e9".encode("utf-8"), b"\xc3\x28")
+    cut = whole.index(b"\xc3") + 1  # the lead byte in one read, the byte that is no continuation in the next
+    pieces = [whole[:cut], whole[cut:], event(chunk(" ok")), event(chunk(finish="stop")), DONE]
+    fake_server.add(200, pieces=pieces, headers=SSE_HEADERS)
+    stream = run.stream(client.chat.completions.stream(MESSAGES))
+    assert [c.text for c in stream] == ["caf\ufffd(", " ok", ""]
+    final = stream.result()
+    assert final.success and final.text == "caf\ufffd( ok"
+
+
 def test_usage_only_chunk_has_no_choice(client, fake_server, run) -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
     pieces = text_stream(["a"])[:-1] + [event(dict(chunk(), choices=[], usage=usage)), DONE]

@@ -269,6 +269,24 @@ def test_a_response_that_never_comes_times_out(
     assert len(fake_server.requests) == 1
 
 
+def test_a_connect_that_never_completes_times_out(transport: Transport, run: Runner) -> None:
+    from test_cancel import SilentListener  # accepts, then never says a word
+
+    silent = SilentListener()
+    url = "https://127.0.0.1:%d/v1/models" % silent.port  # the TLS handshake waits for ever
+    started = time.monotonic()
+    try:
+        with pytest.raises(APITimeoutError) as info:
+            transport.send(HTTPRequest("GET", url), timeout=0.3, max_retries=1)
+    finally:
+        silent.close()
+    assert 0.55 <= time.monotonic() - started < 2.5  # two attempts of 0.3 s each (a connect is retried)
+    assert (
+        info.value.error.message == "timed out after 0.3 s connecting to https://127.0.0.1:%d" % silent.port
+    )
+    assert isinstance(info.value.__cause__, (socket.timeout, TimeoutError))
+
+
 def test_a_timeout_before_any_response_is_retried(
     fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
