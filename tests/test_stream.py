@@ -346,6 +346,10 @@ def test_result_after_break_inside_with_is_not_a_success(client, fake_server, ru
     assert final.choice is not None and final.choice.finish_reason is None
     assert "3 chunks received" in final.errors[0].message
     assert stream.result().errors == final.errors  # asked again: the same answer, once
+    # The client goes on, on a new connection: the one left mid-stream was closed, not pooled.
+    fake_server.add(200, json=completion("next"))
+    assert run(client.chat.completions.create(MESSAGES)).text == "next"
+    assert fake_server.connections == 2
     hold.set()
 
 
