@@ -13,6 +13,7 @@ from typing import Any, List, Literal, Optional
 
 import pytest
 
+from both_clients import Runner
 from fakeserver import FakeServer, chat_reply
 from openai_params import OpenAI, OpenAIChatCompletionParameters, OpenAIMessage, OpenAITool
 from openai_params.tool_calls import FunctionCall, ToolCall
@@ -304,7 +305,7 @@ def test_a_tool_call_without_function_part() -> None:
     assert custom.function.name is None and custom.function.parsed_arguments == {}
 
 
-# -- on the fake server ----------------------------------------------------------------------------
+# -- on the fake server, on both clients (the run fixture, both_clients.py) --------------------------
 WEATHER_CALL = [
     {"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris", "unit": "f", "days": null}'}
 ]
@@ -313,7 +314,7 @@ WEATHER_CALL = [
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("as_tool", [False, True], ids=["function", "OpenAITool"])
 def test_a_function_tool_call_end_to_end(
-    client: OpenAI, fake_server: FakeServer, stream: bool, as_tool: bool
+    client: OpenAI, fake_server: FakeServer, stream: bool, as_tool: bool, run: Runner
 ) -> None:
     fake_server.add(chat_reply(tool_calls=WEATHER_CALL, stream=stream))
     tool = OpenAITool.from_function(get_weather)
@@ -323,12 +324,12 @@ def test_a_function_tool_call_end_to_end(
         throw=True,
     )
     if stream:
-        with client.chat.completions.stream(MESSAGES, params) as chunks:
+        with run.stream(client.chat.completions.stream(MESSAGES, params)) as chunks:
             for _ in chunks:
                 pass
         result = chunks.result()
     else:
-        result = client.chat.completions.create(MESSAGES, params)
+        result = run(client.chat.completions.create(MESSAGES, params))
     sent = fake_server.requests[0].json
     assert sent["tools"] == [
         {
@@ -349,7 +350,7 @@ def test_a_function_tool_call_end_to_end(
     # The assistant message goes back as it came, with the tool's answer after it.
     fake_server.add(chat_reply("It is sunny."))
     answer = {"role": "tool", "tool_call_id": call.id, "content": tool.call(call)}
-    client.chat.completions.create(MESSAGES + [result.choice.message, answer], model="m")
+    run(client.chat.completions.create(MESSAGES + [result.choice.message, answer], model="m"))
     history = fake_server.requests[1].json["messages"]
     assert history[1]["tool_calls"] == [
         {
@@ -362,21 +363,21 @@ def test_a_function_tool_call_end_to_end(
 
 
 def test_arguments_that_do_not_fit_fail_when_read_not_the_call(
-    client: OpenAI, fake_server: FakeServer
+    client: OpenAI, fake_server: FakeServer, run: Runner
 ) -> None:
     bad = [{"id": "call_1", "name": "get_weather", "arguments": '{"city": 3, "unit": null, "days": null}'}]
     fake_server.add(chat_reply(tool_calls=bad))
-    result = client.chat.completions.create(MESSAGES, tools=[get_weather])
+    result = run(client.chat.completions.create(MESSAGES, tools=[get_weather]))
     assert result.success
     call = result.choice.message.tool_calls[0]
     with pytest.raises(ValueError, match=r"call to 'get_weather' do not fit: \$\.city: expected a string"):
         _ = call.function.parsed_arguments
 
 
-def test_dict_tools_give_dict_arguments(client: OpenAI, fake_server: FakeServer) -> None:
+def test_dict_tools_give_dict_arguments(client: OpenAI, fake_server: FakeServer, run: Runner) -> None:
     fake_server.add(chat_reply(tool_calls=[{"id": "c", "name": "lookup", "arguments": '{"word": "x"}'}]))
     tool = {"name": "lookup", "parameters": {"type": "object", "properties": {"word": {"type": "string"}}}}
-    result = client.chat.completions.create(MESSAGES, tools=[tool, get_weather])
+    result = run(client.chat.completions.create(MESSAGES, tools=[tool, get_weather]))
     assert result.choice.message.tool_calls[0].function.parsed_arguments == {"word": "x"}
     assert result.choice.message.tool_calls[0].function.tool is None
 
