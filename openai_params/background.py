@@ -29,6 +29,7 @@ The workers (:class:`Workers`, one per client):
 """
 
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any, Callable, Deque, Generator, Iterator, List, Optional, Protocol, Set, Tuple, Union
@@ -334,13 +335,11 @@ class Workers:
         self._busy = 0  # threads running a call (the others are starting or lingering)
         self._waiting: Deque[BackgroundCall] = deque()
         self._calls: Set[BackgroundCall] = set()  # accepted, not finished: waiting or running
-        self._all_done = threading.Event()
-        self._all_done.set()
         self._threads = 0
         self.closed = False
         # weakref.finalize runs at the interpreter's exit, after the main thread has ended and
         # before daemon threads are stopped; its arguments must not hold self.
-        self._at_exit = weakref.finalize(self, _cancel_at_exit, self._lock, self._calls, self._all_done)
+        self._at_exit = weakref.finalize(self, _cancel_at_exit, self._lock, self._calls)
 
     def submit(self, call: BackgroundCall) -> None:
         """Run ``call`` on a worker thread; ``RuntimeError`` after :meth:`close`."""
@@ -349,7 +348,6 @@ class Workers:
                 raise RuntimeError("the client is closed: make a new OpenAI() for new calls")
             self._waiting.append(call)
             self._calls.add(call)
-            self._all_done.clear()
             if self._threads - self._busy >= len(self._waiting):
                 self._wakeup.notify()  # an idle worker takes it
                 return
@@ -395,20 +393,24 @@ class Workers:
     def _finished(self, call: BackgroundCall) -> bool:
         """Forget ``call`` (lock held); True when it was the last one after close()."""
         self._calls.discard(call)
-        if self._calls:
-            return False
-        self._all_done.set()
-        return self.closed
+        return self.closed and not self._calls
 
     def _drained(self) -> None:
         self._at_exit.detach()
         self._on_drained()
 
 
-def _cancel_at_exit(lock: threading.Lock, calls: Set[BackgroundCall], all_done: threading.Event) -> None:
-    """At the interpreter's exit: cancel what is left, give the callbacks a moment, and go."""
+def _cancel_at_exit(lock: threading.Lock, calls: Set[BackgroundCall]) -> None:
+    """At the interpreter's exit: cancel what is left, give the callbacks a moment, and go.
+
+    The moment is polled, not waited for on an ``Event``: ``Event.wait(timeout)`` first
+    takes the event's own lock, with no timeout, and a ``KeyboardInterrupt`` that landed in
+    the main thread just after ``submit()`` took that lock (in ``Event.clear``) left it held
+    for good: the exit hung there (see _interrupt.py)."""
     with lock:
         left = list(calls)
     for call in left:
         call.cancel()
-    all_done.wait(EXIT_WAIT)
+    deadline = time.monotonic() + EXIT_WAIT
+    while calls and time.monotonic() < deadline:
+        time.sleep(0.005)

@@ -27,6 +27,7 @@ task). Each call is sent with no transport retries: a retry goes back through th
 pacer, so that every 429 slows the whole run down.
 """
 
+import _thread
 import queue
 import time
 from collections import deque
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
     from ._http import HTTPRequest
     from ._interrupt import Stop
+    from .background import BackgroundCall, Workers
     from .client import ChatCompletions, ParamsLike
     from .parameters import OpenAIChatCompletionParameters
     from .profiles import Profile
@@ -340,9 +342,13 @@ def run_on_threads(fan: FanOut, stop: "Optional[Stop]" = None) -> Pairs:
             else:
                 return
     finally:
-        for call in running.values():
-            call.cancel()
-        workers.close()
+        # The cancels run on a thread of their own, started by C code that waits for nothing:
+        # they take the calls' locks, which a second Ctrl-C landing here could leave held,
+        # and the interpreter's exit takes them again (see _interrupt.py).
+        try:
+            _thread.start_new_thread(_cancel_all, (running, workers))
+        except RuntimeError:  # no new thread while the interpreter exits
+            _cancel_all(running, workers)
 
 
 def _job(
@@ -378,6 +384,13 @@ def _put(
     finished: "queue.SimpleQueue[Optional[Tuple[int, OpenAIChatCompletionResult]]]", ticket: int, result: Any
 ) -> None:
     finished.put((ticket, result))
+
+
+def _cancel_all(running: "Dict[int, BackgroundCall]", workers: "Workers") -> None:
+    """Cancel the calls in flight and let the run's threads end."""
+    for call in running.values():
+        call.cancel()
+    workers.close()
 
 
 def _nothing() -> None:
