@@ -25,7 +25,20 @@ schema (the tests check them against it).
 
 from dataclasses import dataclass, fields
 from functools import lru_cache, partial
-from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Dict,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_metadata, check_needs
 from ._checks import (
@@ -37,6 +50,7 @@ from ._checks import (
     check_mapping,
     check_str,
     check_timeout,
+    did_you_mean,
     is_mapping,
     is_number,
     wrong_type,
@@ -113,28 +127,26 @@ def _no_rule(field: str, value: Any) -> None:
     """The rule of a field a subclass adds: its own to check (``__post_init__``)."""
 
 
-@lru_cache(maxsize=None)
-def _field_rules(cls: type) -> Tuple[Tuple[str, Any, Rule], ...]:
-    """``(name, default, rule)`` of every field of ``cls``, in field order."""
-    return tuple((f.name, f.default, _RULES.get(f.name, _no_rule)) for f in fields(cls))
-
-
-# The default of a field in ALWAYS_SENT, for body(): no value is this object.
-_NO_DEFAULT = object()
+class _Field(NamedTuple):
+    default: Any
+    rule: Rule
+    needs: Optional[str]  # the field it needs set to True, if any (_NEEDS)
 
 
 @lru_cache(maxsize=None)
-def _sent_fields(cls: type) -> Tuple[Tuple[str, Any], ...]:
-    """``(name, default)`` of the fields of ``cls`` that can be in the body, in body order:
-    the request's own fields, then those every call shares (``user``). The default of a
-    field in ``ALWAYS_SENT`` is ``_NO_DEFAULT``."""
+def _fields(cls: type) -> Dict[str, _Field]:
+    """Every field of ``cls`` by name, in field order (the constructor's positional order)."""
+    needs: Dict[str, str] = dict(getattr(cls, "_NEEDS", ()))
+    return {f.name: _Field(f.default, _RULES.get(f.name, _no_rule), needs.get(f.name)) for f in fields(cls)}
+
+
+@lru_cache(maxsize=None)
+def _body_order(cls: type) -> Dict[str, int]:
+    """The fields of ``cls`` that can be in the body, by name: their place in it (the
+    request's own fields in field order, then those every call shares, such as ``user``)."""
     shared = {f.name for f in fields(OpenAIParameters)}
-    sent = [
-        (f.name, _NO_DEFAULT if f.name in ALWAYS_SENT else f.default)
-        for f in fields(cls)
-        if f.name not in NOT_SENT
-    ]
-    return tuple(sorted(sent, key=lambda item: item[0] in shared))
+    sent = sorted((name for name in _fields(cls) if name not in NOT_SENT), key=lambda name: name in shared)
+    return {name: place for place, name in enumerate(sent)}
 
 
 def _json_form(name: str, value: Any) -> Any:
@@ -148,7 +160,7 @@ def _json_form(name: str, value: Any) -> Any:
     return value
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, init=False)  # __init__ below
 class OpenAIParameters:
     """Options every call shares: how to run it, and what to do with its result.
 
@@ -162,6 +174,10 @@ class OpenAIParameters:
     per call whatever happened, then ``on_response`` on success or
     ``on_error`` on failure. ``formula`` is one callback for both cases:
     ``on_data`` when streaming, otherwise ``on_terminate``.
+
+    An object holds the fields that were given or assigned since; a field never set
+    reads its default from the class (where a dataclass keeps it). So the checks and
+    ``body()`` look at a handful of fields, not at all of them.
     """
 
     timeout: Optional[float] = 0.0
@@ -180,6 +196,28 @@ class OpenAIParameters:
 
     # (field, the field it needs set to True): see _chat_rules.FIELD_NEEDS.
     _NEEDS: ClassVar[Tuple[Tuple[str, str], ...]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The dataclass's generated __init__ would store every field, defaults included.
+        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
+        known = _fields(cls)
+        if len(args) > len(known):
+            raise TypeError(
+                "%s() takes at most %d positional arguments (%d given)"
+                % (cls.__name__, len(known), len(args))
+            )
+        given = dict(zip(known, args))  # positional arguments, in field order
+        for name in kwargs:
+            if name not in known:
+                raise TypeError(
+                    "%s() got an unexpected keyword argument %r%s"
+                    % (cls.__name__, name, did_you_mean(name, sorted(known)))
+                )
+            if name in given:
+                raise TypeError("%s() got multiple values for argument %r" % (cls.__name__, name))
+        given.update(kwargs)
+        vars(self).update(given)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -203,22 +241,26 @@ class OpenAIParameters:
 
     def replace(self: P, **changes: Any) -> P:
         """A copy with some fields changed (snake_case or camelCase names), validated."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-        values.update(kwargs_from_dict(type(self), changes))
+        cls: type = type(self)
+        known = _fields(cls)
+        values = {name: value for name, value in vars(self).items() if name in known}
+        values.update(kwargs_from_dict(cls, changes))
         return type(self)(**values)
 
     # --- validation ---------------------------------------------------------
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
-        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
-        values = vars(self)  # the fields, by name
-        for name, default, rule in _field_rules(cls):
-            value = values[name]
-            if value is not default:  # a field still holding its default (None for most) is valid
-                rule(name, value)
-        for name, needed in self._NEEDS:
-            check_needs(name, getattr(self, name), needed, getattr(self, needed))
+        cls: type = type(self)
+        known = _fields(cls)
+        # The fields given or assigned since, in that order: the others hold their defaults,
+        # which are valid.
+        for name, value in vars(self).items():
+            field = known.get(name)
+            if field is not None and value is not field.default:
+                field.rule(name, value)
+                if field.needs is not None:
+                    check_needs(name, value, field.needs, getattr(self, field.needs))
 
     # --- what the client uses ----------------------------------------------
 
@@ -229,13 +271,13 @@ class OpenAIParameters:
         which means "leave it out" (``model`` is always sent).
         """
         self.validate()
-        body: Dict[str, Any] = {}
         cls: type = type(self)
-        values = vars(self)  # the fields, by name
-        for name, default in _sent_fields(cls):
-            value = values[name]
-            # Most fields hold their default object: the first test leaves them out.
-            if value is not default and (default is _NO_DEFAULT or (value is not None and value != default)):
+        known, order = _fields(cls), _body_order(cls)
+        sent = [name for name in ALWAYS_SENT | vars(self).keys() if name in order]
+        body: Dict[str, Any] = {}
+        for name in sorted(sent, key=order.__getitem__):
+            value = getattr(self, name)
+            if name in ALWAYS_SENT or (value is not None and value != known[name].default):
                 body[name] = _json_form(name, value)
         if self.extra_body:
             body.update(self.extra_body)
@@ -243,7 +285,8 @@ class OpenAIParameters:
 
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
-        return any(getattr(self, name, None) is not None for name in CALLBACKS)
+        values = vars(self)  # a callback not in it holds its default, None
+        return any(values.get(name) is not None for name in CALLBACKS)
 
     @property
     def terminate_callback(self) -> Optional[Callback]:
@@ -260,7 +303,7 @@ class OpenAIParameters:
         return "%s(%s)" % (type(self).__name__, ", ".join(shown))
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, init=False)
 class _LeadingFields:
     """The six fields that come first in the constructor's argument order.
 
@@ -279,7 +322,7 @@ class _LeadingFields:
     store: bool = False
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, init=False)  # OpenAIParameters.__init__
 class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     """The parameters of a Chat Completions request (``POST /chat/completions``).
 

@@ -136,6 +136,29 @@ def test_positional_model() -> None:
     assert P("m", True).stream is True
 
 
+def test_constructor_arguments_are_checked_like_a_dataclass_constructor() -> None:
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument 'temperatur'; did you mean 'temperature'"
+    ):
+        P(temperatur=0.5)
+    with pytest.raises(TypeError, match=r"multiple values for argument 'model'"):
+        P("gpt-4o", model="gpt-4o-mini")
+    with pytest.raises(TypeError, match=r"at most %d positional arguments" % len(fields(P))):
+        P(*range(len(fields(P)) + 1))
+    assert P(*[f.default for f in fields(P)]) == P()
+
+
+def test_fields_never_set_read_the_class_defaults() -> None:
+    p = P(temperature=0.5)
+    assert p.n == 1 and p.top_p == -1 and p.tools is None
+    assert p == P(temperature=0.5, n=1) and p != P(temperature=0.6)
+    p.n = 3  # assigned after construction: checked and sent like a given field
+    assert p.body() == {"model": "gpt-4o-mini", "n": 3, "temperature": 0.5}
+    p.n = 0
+    with pytest.raises(ValueError, match=r"^n must be"):
+        p.body()
+
+
 def test_default_body() -> None:
     assert P().body() == {"model": "gpt-4o-mini"}
 
