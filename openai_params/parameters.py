@@ -26,6 +26,7 @@ schema (the tests check them against it).
 from dataclasses import dataclass, fields
 from functools import lru_cache, partial
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     ClassVar,
@@ -160,7 +161,10 @@ def _json_form(name: str, value: Any) -> Any:
     return value
 
 
-@dataclass(repr=False, init=False)  # __init__ below
+# init=TYPE_CHECKING: type checkers see the generated constructor (every field, by keyword or
+# in field order); at run time the class's own __init__ below takes its place, and the
+# generated one is not even written.
+@dataclass(repr=False, init=TYPE_CHECKING)  # type: ignore[literal-required]
 class OpenAIParameters:
     """Options every call shares: how to run it, and what to do with its result.
 
@@ -197,27 +201,30 @@ class OpenAIParameters:
     # (field, the field it needs set to True): see _chat_rules.FIELD_NEEDS.
     _NEEDS: ClassVar[Tuple[Tuple[str, str], ...]] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The dataclass's generated __init__ would store every field, defaults included.
-        cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
-        known = _fields(cls)
-        if len(args) > len(known):
-            raise TypeError(
-                "%s() takes at most %d positional arguments (%d given)"
-                % (cls.__name__, len(known), len(args))
-            )
-        given = dict(zip(known, args))  # positional arguments, in field order
-        for name in kwargs:
-            if name not in known:
+    if not TYPE_CHECKING:  # (hidden from them: they would take it for the signature)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # Stores what is given, in place of the generated __init__, which would store
+            # every field, defaults included.
+            cls: type = type(self)  # (typed as a plain type: lru_cache wants a hashable argument)
+            known = _fields(cls)
+            if len(args) > len(known):
                 raise TypeError(
-                    "%s() got an unexpected keyword argument %r%s"
-                    % (cls.__name__, name, did_you_mean(name, sorted(known)))
+                    "%s() takes at most %d positional arguments (%d given)"
+                    % (cls.__name__, len(known), len(args))
                 )
-            if name in given:
-                raise TypeError("%s() got multiple values for argument %r" % (cls.__name__, name))
-        given.update(kwargs)
-        vars(self).update(given)
-        self.__post_init__()
+            given = dict(zip(known, args))  # positional arguments, in field order
+            for name in kwargs:
+                if name not in known:
+                    raise TypeError(
+                        "%s() got an unexpected keyword argument %r%s"
+                        % (cls.__name__, name, did_you_mean(name, sorted(known)))
+                    )
+                if name in given:
+                    raise TypeError("%s() got multiple values for argument %r" % (cls.__name__, name))
+            given.update(kwargs)
+            vars(self).update(given)
+            self.__post_init__()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -322,7 +329,7 @@ class _LeadingFields:
     store: bool = False
 
 
-@dataclass(repr=False, init=False)  # OpenAIParameters.__init__
+@dataclass(repr=False, init=TYPE_CHECKING)  # type: ignore[literal-required]  # see OpenAIParameters
 class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     """The parameters of a Chat Completions request (``POST /chat/completions``).
 
@@ -339,6 +346,9 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     """
 
     _NEEDS: ClassVar[Tuple[Tuple[str, str], ...]] = FIELD_NEEDS
+
+    if not TYPE_CHECKING:
+        __init__ = OpenAIParameters.__init__  # stores what is given (see there)
 
     on_data: Optional[Callback] = None
     stream_options: Optional[Mapping[str, Any]] = None
