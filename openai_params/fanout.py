@@ -27,8 +27,8 @@ task). Each call is sent with no transport retries: a retry goes back through th
 pacer, so that every 429 slows the whole run down.
 """
 
-import _thread
 import queue
+import threading
 import time
 from collections import deque
 from functools import partial
@@ -51,8 +51,6 @@ from .pacing import DONE, START, WAIT, Pacer, PacingPolicy, estimate_tokens
 from .results import OpenAIChatCompletionResult
 
 if TYPE_CHECKING:
-    import threading
-
     from ._http import HTTPRequest
     from ._interrupt import Stop
     from .background import BackgroundCall, Workers
@@ -342,11 +340,12 @@ def run_on_threads(fan: FanOut, stop: "Optional[Stop]" = None) -> Pairs:
             else:
                 return
     finally:
-        # The cancels run on a thread of their own, started by C code that waits for nothing:
-        # they take the calls' locks, which a second Ctrl-C landing here could leave held,
-        # and the interpreter's exit takes them again (see _interrupt.py).
+        # The cancels run on a thread of their own: they take the calls' locks, which a second
+        # Ctrl-C landing here could leave held, and the interpreter's exit takes them again
+        # (see _interrupt.py). Thread.start() waits until the thread runs: a bare
+        # _thread.start_new_thread() would race the exit, fatal to a thread started too late.
         try:
-            _thread.start_new_thread(_cancel_all, (running, workers))
+            threading.Thread(target=_cancel_all, args=(running, workers), daemon=True).start()
         except RuntimeError:  # no new thread while the interpreter exits
             _cancel_all(running, workers)
 
