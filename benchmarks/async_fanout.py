@@ -3,40 +3,68 @@
 
     python benchmarks/async_fanout.py [--calls 1000] [--in-flight 100]
                                       [--streams 100] [--chunks 2000] [--rounds 3]
+                                      [--only calls|streams] [--no-memory]
 
-Two workloads against a local asyncio HTTP/1.1 server (in its own process):
+Two workloads against a local asyncio HTTP/1.1 server:
 
 * calls:   ``--calls`` non-streamed chat completions, ``--in-flight`` at a time;
 * streams: ``--streams`` streams at once, each of ``--chunks`` chunks, every chunk
            read as a chunk object and the final text checked.
 
 Three contenders, each in a fresh process per round (so that one's memory and
-warm-up never count for another):
+warm-up never count for another), each driven by the same user code (the calls:
+one coroutine per call, ``asyncio.gather`` of them all, an ``asyncio.Semaphore``
+holding ``--in-flight`` at a time; the streams: one coroutine per stream):
 
 * project: ``openai_params.AsyncOpenAI`` (``create()``; ``stream()`` then
            ``async for`` and ``await result()``);
 * openai:  the official package's ``AsyncOpenAI`` (benchmark-only), when installed;
-* raw:     a raw asyncio baseline: ``asyncio.open_connection``, a keep-alive
-           connection per task, the request written by hand, the response head
-           split, the body read by its length or its chunks, ``json.loads`` of the
-           body or of each event (the least a client can do).
+* raw:     a raw asyncio baseline, the least an honest client does per call:
+           ``asyncio.open_connection`` with idle keep-alive connections kept in a
+           list, the JSON body encoded and the request head written by hand, the
+           status line and header fields split, the body read by its
+           ``Content-Length`` or by its chunks (SSE lines kept across chunk
+           boundaries), ``json.loads`` of the body or of each event, the status
+           checked. No validation, timeouts, retries or result objects: what the
+           project does beyond this is what the 1.5x allows.
 
-Reported: wall time (median of the rounds, the order rotating each round), and
-peak memory in a separate run of each: the peak of ``tracemalloc`` (every Python
-allocation from before the client is imported to the end: its modules, its
-objects, the buffers of the responses in flight). Targets: project/openai <= 0.5x
-and project/raw <= 1.5x in time; project/openai <= 1/3 in peak memory.
+What is measured and why it is fair:
+
+* **The server runs in its own process**, the same one for all three, started once.
+  In the client's process its work would count in every column alike and compress
+  the ratios toward 1; in its own process the client's own cost is what is timed
+  (on a machine with a spare core the two run side by side). The server's answers
+  are prepared bytes, so it stays cheap next to any client.
+* **Wall time** of one run: from after the client's package is imported (its import
+  cost is ``import_time.py``'s subject, and the raw loop imports nothing) to the
+  end of the workload, the client made and closed inside it. The median of the
+  rounds, the order of the contenders rotating each round.
+* **Peak memory** in a separate run of each: the peak of ``tracemalloc`` (Python
+  allocations: every object and buffer, not the interpreter's own RSS), counted
+  from before the client's package is imported (its modules included), and, as a
+  second figure, above what the process held after a first call (or stream) that
+  loaded what the client loads lazily: the workload's own objects (responses,
+  buffers, accumulated text).
+* Both packages are byte-compiled, as installed (this checkout's is copied into a
+  temporary folder and compiled there).
+
+Targets: project/openai <= 0.5x and project/raw <= 1.5x in time; project/openai
+<= 1/3 in peak memory (the first tracemalloc figure).
 """
 
 import argparse
 import asyncio
+import compileall
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -211,69 +239,87 @@ class RawConnection:
         self.reader: Optional[asyncio.StreamReader] = None
         self.writer: Optional[asyncio.StreamWriter] = None
 
-    async def request(self, body: bytes) -> Tuple[Dict[bytes, bytes], asyncio.StreamReader]:
+    async def request(self, payload: Dict[str, Any]) -> Tuple[int, Dict[bytes, bytes], asyncio.StreamReader]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
+        body = json.dumps(payload).encode()
         self.writer.write(
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
             % (self.host.encode(), self.port, KEY.encode(), len(body), body)
         )
         head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
         headers = {}
-        for line in head.split(b"\r\n")[1:]:
+        for line in lines[1:]:
             name, _, value = line.partition(b":")
             if name:
                 headers[name.strip().lower()] = value.strip()
-        return headers, self.reader
+        return status, headers, self.reader
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _host_port(url: str) -> Tuple[str, int]:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    return host, int(port)
 
 
 async def raw_calls(url: str, calls: int, in_flight: int) -> None:
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    body = json.dumps({"model": "bench", "messages": MESSAGES}).encode()
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(calls):
-        queue.put_nowait(i)
+    host, port = _host_port(url)
+    idle: List[RawConnection] = []
 
-    async def worker() -> None:
-        conn = RawConnection(host, int(port))
-        while not queue.empty():
-            queue.get_nowait()
-            headers, reader = await conn.request(body)
-            data = json.loads(await reader.readexactly(int(headers[b"content-length"])))
+    async def create(messages: List[Dict[str, str]]) -> Any:
+        conn = idle.pop() if idle else RawConnection(host, port)
+        status, headers, reader = await conn.request({"model": "bench", "messages": messages})
+        data = json.loads(await reader.readexactly(int(headers[b"content-length"])))
+        if status != 200:
+            raise RuntimeError("status %d" % status)
+        idle.append(conn)
+        return data
+
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one() -> None:
+        async with gate:
+            data = await create(MESSAGES)
             assert data["choices"][0]["message"]["content"] == "Hello!"
-        if conn.writer is not None:
-            conn.writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    await asyncio.gather(*(one() for _ in range(calls)))
+    for conn in idle:
+        conn.close()
 
 
 async def raw_streams(url: str, streams: int, chunks: int) -> None:
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    body = json.dumps({"model": "bench", "messages": MESSAGES, "stream": True}).encode()
+    host, port = _host_port(url)
     want = expected_text(chunks)
 
     async def one() -> None:
-        conn = RawConnection(host, int(port))
-        _, reader = await conn.request(body)
+        conn = RawConnection(host, port)
+        status, _, reader = await conn.request({"model": "bench", "messages": MESSAGES, "stream": True})
+        assert status == 200
         parts = []
         count = 0
+        partial = b""  # an SSE line not ended yet: it continues in the next chunk
         while True:
             size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
             if not size:
                 await reader.readexactly(2)
                 break
-            data = (await reader.readexactly(size + 2))[:-2]
-            for line in data.split(b"\n"):
+            lines = (partial + (await reader.readexactly(size + 2))[:-2]).split(b"\n")
+            partial = lines.pop()
+            for line in lines:
                 if line.startswith(b"data: ") and line != b"data: [DONE]":
                     count += 1
                     content = json.loads(line[6:])["choices"][0]["delta"].get("content")
                     if content:
                         parts.append(content)
         assert count == chunks and "".join(parts) == want
-        assert conn.writer is not None
-        conn.writer.close()
+        conn.close()
 
     await asyncio.gather(*(one() for _ in range(streams)))
 
@@ -288,28 +334,57 @@ WORKLOADS = {
 }
 
 
-def child(contender: str, workload: str, url: str, size: int, width: int, memory: bool) -> None:
-    """Run one workload once in this process; print its time, or its tracemalloc peak."""
-    sys.path.insert(0, ROOT)
-    if memory:
-        import tracemalloc
+def compiled_copy(folder: str) -> str:
+    """This checkout's package copied into ``folder`` and byte-compiled there, as an installed
+    package is (the official one is, in site-packages): a child must not spend its time
+    compiling source, whatever PYTHONDONTWRITEBYTECODE says. The folder to import from."""
+    shutil.copytree(
+        os.path.join(ROOT, "openai_params"),
+        os.path.join(folder, "openai_params"),
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    compileall.compile_dir(os.path.join(folder, "openai_params"), quiet=1)
+    return folder
 
+
+PACKAGES = {"project": "openai_params", "openai": "openai", "raw": None}
+
+
+def child(contender: str, workload: str, url: str, size: int, width: int, root: str, memory: bool) -> None:
+    """Run one workload once in this process; print its time, or its tracemalloc peaks."""
+    sys.path.insert(0, root)
+    if memory:
         tracemalloc.start()
+    package = PACKAGES[contender]
+    if package is not None:
+        __import__(package)
     function = WORKLOADS[(contender, workload)]
+    held = first_peak = 0
+    if memory and hasattr(tracemalloc, "reset_peak"):  # Python 3.9+
+        # A first call (or stream) loads what a client loads lazily; what is held after it,
+        # modules and caches, is not the workload's own.
+        run(function, workload, url, 1 if workload == "calls" else size, 1)
+        held, first_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
     started = time.perf_counter()
-    if workload == "calls":
-        asyncio.run(function(url, size, width))
-    else:
-        asyncio.run(function(url, width, size))
+    run(function, workload, url, size, width)
     elapsed = time.perf_counter() - started
     if memory:
-        print(json.dumps({"peak_bytes": tracemalloc.get_traced_memory()[1]}))
+        peak = tracemalloc.get_traced_memory()[1]
+        print(json.dumps({"peak_bytes": max(peak, first_peak), "above_warm": peak - held}))
     else:
         print(json.dumps({"seconds": elapsed}))
 
 
+def run(function: Any, workload: str, url: str, size: int, width: int) -> None:
+    if workload == "calls":
+        asyncio.run(function(url, size, width))
+    else:
+        asyncio.run(function(url, width, size))
+
+
 def measure(
-    contender: str, workload: str, url: str, size: int, width: int, memory: bool = False
+    contender: str, workload: str, url: str, size: int, width: int, root: str, memory: bool = False
 ) -> Dict[str, float]:
     command = [
         sys.executable,
@@ -320,12 +395,13 @@ def measure(
         url,
         str(size),
         str(width),
+        root,
     ]
     done = subprocess.run(
         command + (["--memory"] if memory else []),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=3600,
     )
     if done.returncode != 0:
         raise RuntimeError("%s %s failed:\n%s" % (contender, workload, done.stderr[-3000:]))
@@ -335,8 +411,8 @@ def measure(
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        contender, workload, url, size, width = sys.argv[2:7]
-        child(contender, workload, url, int(size), int(width), "--memory" in sys.argv)
+        contender, workload, url, size, width, root = sys.argv[2:8]
+        child(contender, workload, url, int(size), int(width), root, "--memory" in sys.argv)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -344,6 +420,8 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=["calls", "streams"], help="run one workload only")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     args = parser.parse_args()
 
     contenders = ["project", "raw"]
@@ -354,6 +432,8 @@ def main() -> int:
     except ImportError:
         print("(the official openai package is not installed: no comparison with it)")
 
+    folder = tempfile.TemporaryDirectory()
+    root = compiled_copy(folder.name)
     ports: Any = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(ports, args.chunks), daemon=True)
     server.start()
@@ -363,6 +443,8 @@ def main() -> int:
             ("calls", args.calls, args.in_flight, "%d calls, %d in flight" % (args.calls, args.in_flight)),
             ("streams", args.chunks, args.streams, "%d streams of %d chunks" % (args.streams, args.chunks)),
         ):
+            if args.only not in (None, workload):
+                continue
             seen: Dict[str, List[Dict[str, float]]] = {name: [] for name in contenders}
             for round_number in range(args.rounds):
                 order = (
@@ -370,7 +452,7 @@ def main() -> int:
                     + contenders[: round_number % len(contenders)]
                 )
                 for name in order:
-                    seen[name].append(measure(name, workload, url, size, width))
+                    seen[name].append(measure(name, workload, url, size, width, root))
             time_of = {name: statistics.median(r["seconds"] for r in runs) for name, runs in seen.items()}
             print("%s (median of %d rounds):" % (label, args.rounds))
             for name in contenders:
@@ -384,22 +466,28 @@ def main() -> int:
                     "  project/openai time %.2fx (target <= 0.5x)" % (time_of["project"] / time_of["openai"])
                 )
             sys.stdout.flush()
-            peak_of = {
-                name: measure(name, workload, url, size, width, memory=True)["peak_bytes"]
-                for name in contenders
+            if args.no_memory:
+                continue
+            peaks = {
+                name: measure(name, workload, url, size, width, root, memory=True) for name in contenders
             }
-            print(
-                "  tracemalloc peak: %s"
-                % ", ".join("%s %.1f MiB" % (name, peak_of[name] / 1048576.0) for name in contenders)
-            )
-            if "openai" in peak_of:
+            for key, title in (("peak_bytes", "all"), ("above_warm", "above a first call")):
                 print(
-                    "  project/openai memory %.2fx (target <= 0.33x)"
-                    % (peak_of["project"] / peak_of["openai"])
+                    "  tracemalloc peak (%s): %s"
+                    % (title, ", ".join("%s %.1f MiB" % (n, peaks[n][key] / 1048576.0) for n in contenders))
+                )
+            if "openai" in peaks:
+                print(
+                    "  project/openai memory %.2fx (target <= 0.33x); above a first call %.2fx"
+                    % (
+                        peaks["project"]["peak_bytes"] / peaks["openai"]["peak_bytes"],
+                        peaks["project"]["above_warm"] / peaks["openai"]["above_warm"],
+                    )
                 )
             sys.stdout.flush()
     finally:
         server.terminate()
+        folder.cleanup()
     return 0
 
 
