@@ -169,10 +169,14 @@ class ResponseReader:
             if start and (start == len(self._buffer) or start >= _COMPACT_AFTER):
                 # What was read is dropped before more is added: a stream whose every read
                 # ends inside a chunk would otherwise keep its whole body here.
-                del self._buffer[:start]
-                self._start = 0
-                self._searched = max(self._searched - start, 0)
+                self._compact()
             self._buffer += data
+
+    def _compact(self) -> None:
+        start = self._start
+        del self._buffer[:start]
+        self._start = 0
+        self._searched = max(self._searched - start, 0)
 
     @property
     def leftover(self) -> bytes:
@@ -196,10 +200,15 @@ class ResponseReader:
     def next_event(self) -> Event:
         """The next event, or :data:`NEED_DATA`. Raises :class:`ProtocolError`."""
         try:
-            return _STATE_READERS[self._state](self)
+            event = _STATE_READERS[self._state](self)
         except ProtocolError:
             self._state = _FAILED
             raise
+        if event is NEED_DATA and self._start:
+            # Waiting for bytes, the reader holds only what it has not read yet (a hundred
+            # streams at once must not each keep their last read).
+            self._compact()
+        return event
 
     def _take(self, size: int) -> bytes:
         start = self._start

@@ -71,6 +71,33 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_JOIN = 64  # pieces joined into one string at a time (see _Text)
+
+
+class _Text:
+    """Text that arrives in pieces (a reply's content, a tool call's arguments), for ``str()``
+    at the end. A long stream brings thousands of pieces of a few characters, each a string
+    object of some 50 bytes beyond its characters: kept as they came, they would cost ten
+    times the text. So every ``_JOIN`` pieces are joined into one (each character is copied
+    once more, at no cost worth measuring)."""
+
+    __slots__ = ("_joined", "_pieces")
+
+    def __init__(self) -> None:
+        self._joined: List[str] = []  # each the join of _JOIN pieces
+        self._pieces: List[str] = []  # the pieces since
+
+    def add(self, piece: str) -> None:
+        pieces = self._pieces
+        pieces.append(piece)
+        if len(pieces) >= _JOIN:
+            self._joined.append("".join(pieces))
+            pieces.clear()
+
+    def __str__(self) -> str:
+        return "".join(self._joined) + "".join(self._pieces)
+
+
 class _ToolCall:
     __slots__ = ("index", "seq", "id", "type", "objects", "extra")
 
@@ -79,7 +106,7 @@ class _ToolCall:
         self.seq = seq  # creation order, to break ties between calls sharing an index
         self.id: Optional[str] = None
         self.type: Optional[str] = None
-        # "function" / "custom" -> {"name": str, "arguments": [pieces], other keys}
+        # "function" / "custom" -> {"name": str, "arguments": _Text, other keys}
         self.objects: Dict[str, Dict[str, Any]] = {}
         self.extra: Dict[str, Any] = {}
 
@@ -101,7 +128,10 @@ class _ToolCall:
                             obj[name] = piece
                     elif name in _TEXT_KEYS:
                         if piece is not None:
-                            obj.setdefault(name, []).append(_as_text(piece))
+                            text = obj.get(name)
+                            if text is None:
+                                text = obj[name] = _Text()
+                            text.add(_as_text(piece))
                     else:
                         _set(obj, name, piece)
             else:
@@ -117,7 +147,7 @@ class _ToolCall:
             text_key = "input" if key == "custom" else "arguments"
             for name, value in obj.items():
                 if name in _TEXT_KEYS:
-                    merged[name] = "".join(value)
+                    merged[name] = str(value)
                 elif name != "name":
                     merged[name] = value
             merged.setdefault(text_key, "")
@@ -149,8 +179,8 @@ class _Choice:
     def __init__(self, index: int) -> None:
         self.index = index
         self.role: Optional[str] = None
-        self.content: Optional[List[str]] = None  # None until a string piece arrives
-        self.refusal: Optional[List[str]] = None
+        self.content: Optional[_Text] = None  # None until a string piece arrives
+        self.refusal: Optional[_Text] = None
         self.tool_calls: List[_ToolCall] = []
         self.tool_slots: Dict[int, _ToolCall] = {}  # the server's index -> current call
         self.last_tool: Optional[_ToolCall] = None
@@ -185,16 +215,16 @@ class _Choice:
             if key == "content":
                 if isinstance(value, str):
                     if self.content is None:
-                        self.content = []
-                    self.content.append(value)
+                        self.content = _Text()
+                    self.content.add(value)
             elif key == "role":
                 if self.role is None and isinstance(value, str) and value:
                     self.role = value
             elif key == "refusal":
                 if isinstance(value, str) and value:
                     if self.refusal is None:
-                        self.refusal = []
-                    self.refusal.append(value)
+                        self.refusal = _Text()
+                    self.refusal.add(value)
             elif key == "tool_calls":
                 if isinstance(value, list):
                     for tool_call in value:
@@ -274,8 +304,8 @@ class _Choice:
 
     def to_dict(self) -> Dict[str, Any]:
         tool_calls = [call.to_dict() for call in sorted(self.tool_calls, key=lambda c: (c.index, c.seq))]
-        refusal = "".join(self.refusal) if self.refusal is not None else None
-        content = "".join(self.content) if self.content is not None else None
+        refusal = str(self.refusal) if self.refusal is not None else None
+        content = str(self.content) if self.content is not None else None
         if not content and (tool_calls or refusal or self.function_call is not None):
             # A reply that is a tool call or a refusal has "content": null when
             # not streamed; streamed, its first delta often says content "".

@@ -78,11 +78,13 @@ class _Connection(asyncio.BufferedProtocol):
 
     A buffered protocol, so that each read is at most ``_READ_SIZE`` (asyncio's own reads
     go up to 256 KiB): with reading paused above ``_HIGH_WATER``, what a connection holds
-    unread stays small however many streams are open at once."""
+    unread stays small however many streams are open at once. The buffer it reads into is
+    its event loop's (``read_buffer``): asyncio fills it and calls :meth:`buffer_updated`,
+    which copies the bytes out, before any other read on that loop can begin."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, read_buffer: memoryview) -> None:
         self._loop = loop
-        self._read_buffer = memoryview(bytearray(_READ_SIZE))
+        self._read_buffer = read_buffer
         self.transport: Optional[asyncio.Transport] = None
         self.reader: Optional[ResponseReader] = None
         self._waiter: Optional[asyncio.Future[None]] = None
@@ -231,6 +233,8 @@ class _LoopPool:
     def __init__(self, size: int) -> None:
         self._size = size
         self._idle: Dict[_PoolKey, List[_Connection]] = {}
+        #: what every connection of this loop reads into (see _Connection)
+        self.read_buffer = memoryview(bytearray(_READ_SIZE))
 
     def take(self, key: _PoolKey) -> Optional[_Connection]:
         idle = self._idle.get(key)
@@ -361,7 +365,7 @@ class AsyncTransport:
         try:
             with errors:
                 if conn is None:
-                    conn = await self._open(route, timeout)
+                    conn = await self._open(route, timeout, pool.read_buffer)
                 errors.what = _SENDING
                 conn.begin(ResponseReader(request.method))
                 await conn.send(data, timeout)
@@ -398,9 +402,9 @@ class AsyncTransport:
             raise
         return response
 
-    async def _open(self, route: _Route, timeout: float) -> _Connection:
+    async def _open(self, route: _Route, timeout: float, read_buffer: memoryview) -> _Connection:
         loop = asyncio.get_running_loop()
-        conn = _Connection(loop)
+        conn = _Connection(loop, read_buffer)
         tls = self._connector._ssl() if route.scheme == "https" else None
         proxy = route.proxy
         try:

@@ -219,6 +219,9 @@ class ChatCompletionStream:
                     )
                     return
                 yield from self._handle(events)
+                # Handed on: a stream waiting for its next bytes must not hold them (a
+                # hundred streams at once would each keep a read's worth of events).
+                events = []
                 if self._stop:
                     return
         except APITimeoutError as exc:

@@ -224,6 +224,41 @@ def _message(acc: ChatCompletionAccumulator, index: int = 0) -> Dict[str, Any]:
     return message
 
 
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 128, 1000])
+def test_text_of_many_pieces_is_the_pieces_in_order(count: int) -> None:
+    # Pieces are joined in groups as they come (see accumulate._Text): around and across
+    # the group's size the text must be the same.
+    pieces = ["w%d é€ " % i for i in range(count)]
+    acc = accumulate(
+        [_delta(content=piece) for piece in pieces]
+        + [_delta(index=1, refusal=piece) for piece in pieces]
+        + [_delta(index=2, tool_calls=[{"index": 0, "function": {"arguments": piece}}]) for piece in pieces]
+    )
+    assert _message(acc)["content"] == "".join(pieces)
+    assert _message(acc, 1)["refusal"] == "".join(pieces)
+    assert _calls(acc, 2)[0]["function"]["arguments"] == "".join(pieces)
+    assert acc.result() == acc.result()
+
+
+def test_a_long_text_costs_about_its_characters() -> None:
+    # A stream of 20,000 pieces of a few characters: kept as 20,000 string objects it would
+    # cost more than ten times its text.
+    import tracemalloc
+
+    acc = ChatCompletionAccumulator()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20000):
+            acc.add({"choices": [{"index": 0, "delta": {"content": "w%d " % i}}]})
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    text = _message(acc)["content"]
+    assert len(text) > 100000
+    assert held < 3 * len(text), (held, len(text))
+
+
 def test_content_none_when_never_sent_and_empty_string_kept_otherwise() -> None:
     assert _message(accumulate([_delta(role="assistant")]))["content"] is None
     assert _message(accumulate([_delta(role="assistant", content=None)]))["content"] is None

@@ -261,6 +261,25 @@ def test_many_chunks_in_one_read_come_out_as_one_piece() -> None:
     assert reader.reusable
 
 
+def test_a_reader_waiting_for_bytes_keeps_only_what_it_has_not_read() -> None:
+    """Memory of many streams at once: each read ends inside a chunk, and whenever the reader
+    asks for more it holds no byte it has already handed on."""
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(b"data: %d\n\n" % i), b"data: %d\n\n" % i) for i in range(2000))
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    reader = ResponseReader()
+    body = []
+    for start in range(0, len(data), 1000):
+        reader.feed(data[start : start + 1000])
+        event = reader.next_event()
+        while event is not NEED_DATA and not isinstance(event, BodyEnd):
+            if isinstance(event, bytes):
+                body.append(event)
+            event = reader.next_event()
+        if event is NEED_DATA:
+            assert len(reader._buffer) == reader._available() < 20
+    assert b"".join(body) == b"".join(b"data: %d\n\n" % i for i in range(2000))
+
+
 def test_a_reader_reads_one_response_only() -> None:
     _, _, _, reader = read([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
     with pytest.raises(ProtocolError, match="read to its end"):
