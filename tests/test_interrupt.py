@@ -112,11 +112,18 @@ class _RaiseAt:
             point = self._after_call.get(id(frame), False)
             name = dis.opname[frame.f_code.co_code[frame.f_lasti]]
             self._after_call[id(frame)] = name.startswith("CALL") and "INTRINSIC" not in name
-            if point:
+            if point and frame.f_code.co_filename.endswith(_WHERE):
                 self.count += 1
                 if self.count == self.at:
                     raise KeyboardInterrupt("at point %d" % self.at)
         return self
+
+
+#: Where the points are: the package and the threading code it runs (not a weakref callback run by
+#: the garbage collector, where an exception is only printed).
+_WHERE = tuple(
+    os.sep + name for name in ("background.py", "fanout.py", "_cancel.py", "threading.py", "queue.py")
+)
 
 
 def _opcode_events() -> bool:
