@@ -44,7 +44,7 @@ MAX_HEAD = 65536
 # RFC 9112, 4:  status-line = HTTP-version SP status-code SP [ reason-phrase ]
 #               HTTP-version = "HTTP" "/" DIGIT "." DIGIT
 # The SP before an empty reason is optional here: many servers leave it out.
-_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: ([^\r\n]*))?")
+_STATUS_LINE = re.compile(r"HTTP/1\.([0-9]) ([0-9]{3})(?: ([^\r\n]*))?")
 # RFC 9110, 5.6.2:  token = 1*tchar
 _TCHARS = b"-!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # RFC 9112, 7.1:  chunk-size = 1*HEXDIG, then chunk-ext = *( BWS ";" BWS chunk-ext-name ... )
@@ -52,7 +52,7 @@ _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 # RFC 9112, 2.2: "a recipient MAY recognize a single LF as a line terminator and ignore
 # any preceding CR": a head ends at the first empty line, CRLF or LF.
 _HEAD_END = re.compile(rb"\n\r?\n")
-_OWS = b" \t"
+_OWS = " \t"
 _HEXDIGITS = b"0123456789ABCDEFabcdef"
 _COMPACT_AFTER = 16384  # bytes read from the front of the buffer before they are dropped
 
@@ -81,23 +81,23 @@ class ResponseHead:
 
     def joined(self) -> Dict[str, str]:
         """RFC 9110, 5.3: repeated fields combine, in order, into one list joined by commas.
-        (Made once; a copy for the caller to keep.)"""
+        (A copy for the caller to keep.)"""
+        return dict(self._folded())
+
+    def values(self, name: str) -> List[str]:
+        """The comma-separated elements of every ``name`` field, stripped, lower-case."""
+        value = self._folded().get(name)
+        if value is None:
+            return []
+        return [part for part in (part.strip().lower() for part in value.split(",")) if part]
+
+    def _folded(self) -> Dict[str, str]:
         joined = self._joined
         if joined is None:
             joined = self._joined = {}
             for name, value in self.headers:
                 joined[name] = joined[name] + ", " + value if name in joined else value
-        return dict(joined)
-
-    def values(self, name: str) -> List[str]:
-        """The comma-separated elements of every ``name`` field, stripped, lower-case."""
-        if self._joined is None:
-            self.joined()
-        assert self._joined is not None  # noqa: S101 - made just above
-        value = self._joined.get(name)
-        if value is None:
-            return []
-        return [part for part in (part.strip().lower() for part in value.split(",")) if part]
+        return joined
 
     def __repr__(self) -> str:
         return "<ResponseHead HTTP/1.%d %d %s>" % (self.version, self.status, self.reason)
@@ -238,9 +238,9 @@ class ResponseReader:
                 return NEED_DATA
             if found.start() - start > self._max_head:
                 raise ProtocolError("the response head is longer than %d bytes" % self._max_head)
-            lines = bytes(buffer[start : found.start()]).split(b"\n")
+            text = buffer[start : found.start()].decode("latin-1")
             self._start = self._searched = found.end()
-            head = _parse_head(lines)
+            head = _parse_head(text)
             # RFC 9110, 15.2: a client MUST be able to parse one or more 1xx responses
             # received prior to a final response, even if the client does not expect one.
             # 101 switches protocols: this client never asks for that.
@@ -253,7 +253,8 @@ class ResponseReader:
 
     def _frame(self, head: ResponseHead) -> None:
         """RFC 9112, 6.3: how the length of the body is determined, rule by rule."""
-        self.keep_alive = _keep_alive(head)
+        fields = head._folded()
+        self.keep_alive = _keep_alive(head, fields)
         status = head.status
         # 1. No body after a HEAD request, nor in a 1xx, 204 or 304 response.
         if self._method == "HEAD" or status in (204, 304):
@@ -268,7 +269,7 @@ class ResponseReader:
         #    the body; "If a Transfer-Encoding header field is present in a response and
         #    the chunked transfer coding is not the final encoding, the message body length
         #    is determined by reading the connection until it is closed by the server."
-        codings = head.values("transfer-encoding")
+        codings = head.values("transfer-encoding") if "transfer-encoding" in fields else None
         if codings:
             self._state = _CHUNK_SIZE_LINE if codings[-1] == "chunked" else _UNTIL_CLOSE
         else:
@@ -276,8 +277,10 @@ class ResponseReader:
             #    (RFC 9110, 8.6). An invalid one is a broken framing that RFC 9112 tells a
             #    client to stop at; like http.client, the body is read to the close
             #    instead, and the connection is not reused.
-            lengths = set(head.values("content-length"))
-            length = lengths.pop() if len(lengths) == 1 else ""
+            length = fields.get("content-length", "").strip()
+            if "," in length:  # a list (or the field repeated)
+                lengths = set(head.values("content-length"))
+                length = lengths.pop() if len(lengths) == 1 else ""
             if length.isdigit() and length.isascii():
                 self._left = int(length)
                 self._state = _LENGTH if self._left else _END
@@ -398,7 +401,8 @@ class ResponseReader:
                 return self._read_end()
             if len(self._trailers) > 100:
                 raise ProtocolError("more than 100 trailer fields")
-            self._trailers.extend(_parse_fields([line]))
+            text = line.decode("latin-1")
+            self._trailers.extend(_parse_fields([text], "\r" in text or "\0" in text))
 
     def _read_end(self) -> Event:
         self._state = _DONE
@@ -425,47 +429,59 @@ _STATE_READERS = {
 }
 
 
-def _parse_head(lines: List[bytes]) -> ResponseHead:
-    status_line = lines[0][:-1] if lines[0].endswith(b"\r") else lines[0]
-    match = _STATUS_LINE.fullmatch(status_line)
+def _parse_head(text: str) -> ResponseHead:
+    """The head up to the LF of its last line, decoded as Latin-1 (a character per byte)."""
+    # RFC 9112, 2.2: a bare LF ends a line too; a CR elsewhere is read below.
+    if text.endswith("\r"):
+        text = text[:-1]
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
-        raise ProtocolError("invalid status line: %r" % status_line[:80])
-    reason = (match.group(3) or b"").decode("latin-1").strip()
-    return ResponseHead(int(match.group(1)), int(match.group(2)), reason, _parse_fields(lines[1:]))
+        raise ProtocolError("invalid status line: %r" % lines[0][:80])
+    reason = (match.group(3) or "").strip()
+    fields = _parse_fields(lines[1:], "\r" in text or "\0" in text) if len(lines) > 1 else []
+    return ResponseHead(int(match.group(1)), int(match.group(2)), reason, fields)
 
 
-def _parse_fields(lines: List[bytes]) -> List[Tuple[str, str]]:
-    """RFC 9112, 5:  field-line = field-name ":" OWS field-value OWS"""
-    fields: List[Tuple[str, bytes]] = []
+def _parse_fields(lines: List[str], odd: bool) -> List[Tuple[str, str]]:
+    """RFC 9112, 5:  field-line = field-name ":" OWS field-value OWS
+
+    ``lines`` decoded as Latin-1 (RFC 9110, 5.5: octets beyond ASCII in a value are
+    obs-text), without their line ends; ``odd``: a CR or NUL is somewhere in them."""
+    fields: List[Tuple[str, str]] = []
     for line in lines:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line[:1] in (b" ", b"\t"):
+        if line[0] in _OWS:
             # RFC 9112, 5.2: "A user agent that receives an obs-fold in a response message
             # ... MUST replace each received obs-fold with one or more SP octets".
             if not fields:
                 # RFC 9112, 2.2: whitespace before the first field line: reject (or ignore).
                 raise ProtocolError("a header line starts with white space: %r" % line[:80])
             last, folded = fields[-1]
-            fields[-1] = (last, (folded + b" " + line.strip(_OWS)).strip(_OWS))
+            fields[-1] = (last, (folded + " " + line.strip(_OWS)).strip(_OWS))
             continue
-        raw_name, colon, value = line.partition(b":")
-        # RFC 9112, 5.1: "No whitespace is allowed between the field name and colon."
-        if not colon or not raw_name or raw_name.translate(None, _TCHARS):  # all tchar: nothing left
+        name, colon, value = line.partition(":")
+        if not colon or not name:
             raise ProtocolError("invalid header line: %r" % line[:80])
-        fields.append((raw_name.decode("ascii").lower(), value.strip(_OWS)))
-    # RFC 9110, 5.5: "a recipient of CR, LF, or NUL within a field value MUST either
-    # reject the message or replace each of those characters with SP"; other octets are
-    # obs-text, read as Latin-1.
-    return [
-        (name, value.replace(b"\0", b" ").replace(b"\r", b" ").decode("latin-1")) for name, value in fields
-    ]
+        fields.append((name.lower(), value.strip(_OWS)))
+    # RFC 9112, 5.1: the name is a token, "No whitespace is allowed between the field name
+    # and colon." All names checked at once: any octet left after removing the tchars.
+    if "".join([name for name, _ in fields]).encode("latin-1").translate(None, _TCHARS):
+        bad = next(
+            line for line in lines if line.partition(":")[0].encode("latin-1").translate(None, _TCHARS)
+        )
+        raise ProtocolError("invalid header line: %r" % bad[:80])
+    if odd:
+        # RFC 9110, 5.5: "a recipient of CR, LF, or NUL within a field value MUST either
+        # reject the message or replace each of those characters with SP".
+        fields = [(name, value.replace("\0", " ").replace("\r", " ")) for name, value in fields]
+    return fields
 
 
-def _keep_alive(head: ResponseHead) -> bool:
+def _keep_alive(head: ResponseHead, fields: Dict[str, str]) -> bool:
     """RFC 9112, 9.3: HTTP/1.1 persists unless ``Connection: close``; HTTP/1.0 only with the
     ``keep-alive`` option (or, as http.client reads it, a ``Keep-Alive`` field)."""
-    options = head.values("connection")
+    options = head.values("connection") if "connection" in fields else []
     if "close" in options:
         return False
     if head.version >= 1:

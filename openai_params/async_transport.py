@@ -33,7 +33,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never
@@ -68,6 +68,7 @@ T = TypeVar("T")
 # fast stream must not buffer the whole body), and resumes below it.
 _HIGH_WATER = 16384
 _READ_SIZE = 16384
+_READING = "reading the response body from"  # the phase, as error messages name it
 # http.client adds these when the caller did not (RFC 9112, 3.2: Host in every request).
 _BODY_METHODS = ("PATCH", "POST", "PUT")
 
@@ -88,6 +89,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.transport: Optional[asyncio.Transport] = None
         self.reader: Optional[ResponseReader] = None
         self._waiter: Optional[asyncio.Future[None]] = None
+        self._deadline = 0.0  # when the wait in progress times out (loop.time())
+        self._timer: Optional[asyncio.TimerHandle] = None
         self._error: Optional[BaseException] = None  # how the connection was lost, if not cleanly
         self._eof = False
         self._unasked = False  # bytes arrived while no request was in flight
@@ -103,9 +106,9 @@ class _Connection(asyncio.BufferedProtocol):
         return self._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(self._read_buffer[:nbytes]))
+        self.data_received(self._read_buffer[:nbytes])  # the reader copies what it keeps
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: Union[bytes, memoryview]) -> None:
         reader = self.reader
         if reader is None:
             self._unasked = True
@@ -142,8 +145,10 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _wake(self) -> None:
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():  # not cancelled
+                waiter.set_result(None)
 
     # -- used by the transport ----------------------------------------------------------------
     def usable(self) -> bool:
@@ -168,39 +173,70 @@ class _Connection(asyncio.BufferedProtocol):
             raise ConnectionResetError("the connection was closed before the request was sent")
         transport.write(data)
         while self._writing_paused and not self._eof:
-            await self._wait(timeout)
+            await self.wait(timeout)
         if self._error is not None:
             raise self._error
 
-    async def next_event(self, timeout: float) -> Event:
-        """The reader's next event, waiting at most ``timeout`` for each arrival of bytes."""
+    def poll(self) -> Event:
+        """The reader's next event from the bytes already received, or ``NEED_DATA`` (then
+        :meth:`wait`); raises how the connection was lost, once it has nothing more."""
         reader = self.reader
         assert reader is not None  # noqa: S101 - begin() comes first
-        while True:
-            event = reader.next_event()
-            if event is not NEED_DATA:
-                return event
+        event = reader.next_event()
+        if event is NEED_DATA:
             if self._error is not None:
                 raise self._error
             if self._reading_paused and self.transport is not None:
                 self._reading_paused = False
                 self.transport.resume_reading()
-            await self._wait(timeout)
+        return event
 
-    async def _wait(self, timeout: float) -> None:
-        waiter = self._loop.create_future()
-        self._waiter = waiter
-        timer = self._loop.call_later(timeout, _expire, waiter) if timeout else None
-        try:
-            await waiter
-        finally:
+    async def next_event(self, timeout: float) -> Event:
+        """The reader's next event, waiting at most ``timeout`` for each arrival of bytes."""
+        event = self.poll()
+        while event is NEED_DATA:
+            await self.wait(timeout)
+            event = self.poll()
+        return event
+
+    def wait(self, timeout: float) -> "asyncio.Future[None]":
+        """A future to await: done when bytes arrive (or the connection ends), failed with
+        ``TimeoutError`` after ``timeout`` seconds (0: no limit).
+
+        One timer per connection, moved lazily: a wait sets the deadline; the timer, when
+        it fires, ends the wait in progress if its deadline has come, or sets itself again
+        for the later deadline of a newer wait. (A timer made and cancelled for every wait
+        would cost more than the wait, thousands of times a stream.)"""
+        loop = self._loop
+        waiter = self._waiter = loop.create_future()
+        if timeout:
+            self._deadline = deadline = loop.time() + timeout
+            timer = self._timer
+            if timer is None or timer.when() > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(deadline, self._time_is_up)
+        else:
+            self._deadline = 0.0
+        return waiter
+
+    def _time_is_up(self) -> None:
+        timer, self._timer = self._timer, None
+        waiter, deadline = self._waiter, self._deadline
+        if waiter is None or waiter.done() or not deadline or timer is None:
+            return
+        if deadline > timer.when():  # a newer wait, with a later deadline
+            self._timer = self._loop.call_at(deadline, self._time_is_up)
+        else:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            waiter.set_exception(TimeoutError("timed out"))
 
     def close(self) -> None:
         """Close at once (``abort``: nothing more is sent, nothing waits)."""
         self._eof = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         transport = self.transport
         if transport is not None:
             try:
@@ -210,11 +246,6 @@ class _Connection(asyncio.BufferedProtocol):
                 # socket is released when the transport is collected.
                 pass
         self._wake()
-
-
-def _expire(waiter: "asyncio.Future[None]") -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError("timed out"))
 
 
 async def _within(awaitable: Awaitable[T], timeout: float) -> T:
@@ -383,12 +414,11 @@ class AsyncTransport:
                 conn.close()
             raise
         assert isinstance(head, ResponseHead)  # noqa: S101 - the reader's first event
-        response = HTTPResponse(head.status, head.reason, head.joined(), request.url)
+        response = HTTPResponse(head.status, head.reason, None, request.url)
+        response.headers = head.joined()  # lower-case names already
         response._body = None
-        body_errors = _ErrorMap(
-            (OSError, ProtocolError), "reading the response body from", route.where, timeout, _never
-        )
-        response._source = _AsyncBody(conn, body_errors, timeout)
+        errors.what = _READING
+        response._source = _AsyncBody(conn, errors, timeout)
         response._release = partial(_release, self, pool, route.key)
         if stream and 200 <= head.status < 300:
             return response
@@ -477,24 +507,32 @@ def _request_head(request: HTTPRequest, route: _Route, target: str, headers: Dic
     ``Accept-Encoding: identity`` unless given, ``Content-Length`` for a body (0 for a
     POST, PUT or PATCH without one), then the headers given, in order."""
     given = {name.lower() for name in headers}
-    lines = ["%s %s HTTP/1.1" % (request.method, target)]
+    lines = ["%s %s HTTP/1.1\r\n" % (request.method, target)]
     if "host" not in given:
-        default = 443 if route.scheme == "https" else 80
-        host = "[%s]" % route.host if ":" in route.host else route.host
-        try:
-            host.encode("ascii")
-        except UnicodeEncodeError:
-            host = host.encode("idna").decode("ascii")
-        lines.append("Host: %s" % (host if route.port == default else "%s:%d" % (host, route.port)))
+        lines.append(_host_field(route.scheme, route.host, route.port))
     if "accept-encoding" not in given:
-        lines.append("Accept-Encoding: identity")
+        lines.append("Accept-Encoding: identity\r\n")
     if "content-length" not in given and "transfer-encoding" not in given:
         if isinstance(request.body, bytes):
-            lines.append("Content-Length: %d" % len(request.body))
+            lines.append("Content-Length: %d\r\n" % len(request.body))
         elif request.method.upper() in _BODY_METHODS:
-            lines.append("Content-Length: 0")
-    lines.extend("%s: %s" % item for item in headers.items())
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            lines.append("Content-Length: 0\r\n")
+    for item in headers.items():
+        lines.append("%s: %s\r\n" % item)
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")
+
+
+@lru_cache(maxsize=64)
+def _host_field(scheme: str, host: str, port: int) -> str:
+    """RFC 9112, 3.2: ``Host``, the port left out when it is the scheme's default."""
+    default = 443 if scheme == "https" else 80
+    host = "[%s]" % host if ":" in host else host
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode("ascii")
+    return "Host: %s\r\n" % (host if port == default else "%s:%d" % (host, port))
 
 
 # -- bodies -------------------------------------------------------------------------------------------
@@ -524,20 +562,27 @@ class _AsyncBody(_Source):
             yield b""
 
     async def fetch(self) -> None:
-        """Wait for the next bytes of the body (or its end); a failure is raised by
-        :meth:`pieces`, where the synchronous reader handles it."""
+        """Take the bytes of the body that have arrived (and its end, if it came), first
+        waiting for some if none has; a failure is raised by :meth:`pieces`, where the
+        synchronous reader handles it."""
         if self.ended or self._failure is not None:
             return
+        conn = self._conn
         try:
             with self._errors:
-                event = await self._conn.next_event(self._timeout)
+                event = conn.poll()
+                while event is NEED_DATA:
+                    await conn.wait(self._timeout)
+                    event = conn.poll()
+                while event is not NEED_DATA:
+                    if isinstance(event, BodyEnd):
+                        self.ended = True
+                        return
+                    assert isinstance(event, bytes)  # noqa: S101 - the reader's body events
+                    self._pending.append(event)
+                    event = conn.poll()
         except APIConnectionError as exc:
             self._failure = exc
-            return
-        if isinstance(event, bytes):
-            self._pending.append(event)
-        elif isinstance(event, BodyEnd):
-            self.ended = True
 
     def drain(self) -> bool:
         """Closing without awaiting (the synchronous reader closes the response the moment it
