@@ -143,6 +143,32 @@ def test_a_silent_server_times_out(run: Runner, client: AnyClient, fake_server: 
         result.throw()
 
 
+def test_each_wait_on_a_kept_connection_times_out_at_its_own_deadline(
+    run: Runner, fake_server: FakeServer
+) -> None:
+    """The asyncio transport keeps one timer per connection and moves it lazily: a wait that
+    outlasts the previous wait's deadline must not time out there, and a short timeout after
+    a long one must not wait for the long one's deadline."""
+    client = run.OpenAI(api_key=KEY, base_url=fake_server.url + "/v1", max_retries=0)
+    release = threading.Event()
+    fake_server.add(200, json=completion("a"))
+    fake_server.add(200, hang=True, release=release)
+    fake_server.add(200, json=completion("b"), delay=0.3)
+    fake_server.add(200, json=completion("c"), delay=0.8)  # waiting past the deadline of b's wait
+    try:
+        first = run(client.chat.completions.create(MESSAGES, model="m", timeout=30))
+        started = time.monotonic()
+        silent = run(client.chat.completions.create(MESSAGES, model="m", timeout=0.3))
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+    second = run(client.chat.completions.create(MESSAGES, model="m", timeout=1.0))  # a new connection
+    third = run(client.chat.completions.create(MESSAGES, model="m", timeout=1.0))
+    assert silent.errors[0].type == "timeout" and waited < 3
+    assert [r.choice.message.content for r in (first, second, third)] == ["a", "b", "c"]
+    assert fake_server.connections == 2
+
+
 def test_a_refused_connection_is_a_connection_error(run: Runner) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
