@@ -158,8 +158,9 @@ class ResponseReader:
         self.keep_alive = False
 
     # -- input --------------------------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
-        """Add bytes read from the connection; ``b""`` means it closed (nothing comes after)."""
+    def feed(self, data: Union[bytes, memoryview]) -> None:
+        """Add bytes read from the connection (copied); ``b""`` means it closed (nothing
+        comes after)."""
         if not data:
             self._closed = True
         elif self._closed:
