@@ -359,13 +359,7 @@ async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatComple
     (:class:`.background.BackgroundCall`), each awaited in the awaiting task; callbacks may be
     coroutine functions. A cancelled task still runs the last callbacks, with the cancelled
     result, as a cancelled ``CallHandle`` does; then ``CancelledError`` goes on."""
-    call = BackgroundCall(
-        start,
-        on_data=options.data_callback,
-        on_terminate=options.terminate_callback,
-        on_response=options.on_response,
-        on_error=options.on_error,
-    )
+    call = BackgroundCall.for_options(start, options)
     try:
         result = await call.arun()
     except asyncio.CancelledError:

@@ -101,6 +101,18 @@ class BackgroundCall:
         #: the last steps (the ending callbacks) have begun
         self.ended = False
 
+    @classmethod
+    def for_options(cls, start: Starter, options: Any) -> "BackgroundCall":
+        """The call with the callbacks a parameters object names (``data_callback``,
+        ``terminate_callback``, ``on_response``, ``on_error``)."""
+        return cls(
+            start,
+            on_data=options.data_callback,
+            on_terminate=options.terminate_callback,
+            on_response=options.on_response,
+            on_error=options.on_error,
+        )
+
     def cancel(self) -> None:
         self.cancel_event.set()
         with self._lock:

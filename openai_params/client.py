@@ -385,13 +385,7 @@ class OpenAI:
     ) -> CallHandle:
         from .background import BackgroundCall, CallHandle
 
-        call = BackgroundCall(
-            start,
-            on_data=options.data_callback,
-            on_terminate=options.terminate_callback,
-            on_response=options.on_response,
-            on_error=options.on_error,
-        )
+        call = BackgroundCall.for_options(start, options)
         self._workers.submit(call)
         return CallHandle(call, throw=options.throw)
 
