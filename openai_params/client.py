@@ -194,6 +194,35 @@ class OpenAI:
             self._profile = profile_for(self._base_url, None)
 
     @property
+    def api_key(self) -> Optional[str]:
+        """The key sent with every request (None: no key), stripped and checked whenever it is
+        set: a value that cannot be a header value is refused on the line that set it, and the
+        message never shows it."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: Optional[str]) -> None:
+        self._api_key = _header_value("api_key", value, secret=True)
+
+    @property
+    def organization(self) -> Optional[str]:
+        """Sent as ``OpenAI-Organization``; stripped and checked whenever it is set."""
+        return self._organization
+
+    @organization.setter
+    def organization(self, value: Optional[str]) -> None:
+        self._organization = _header_value("organization", value)
+
+    @property
+    def project(self) -> Optional[str]:
+        """Sent as ``OpenAI-Project``; stripped and checked whenever it is set."""
+        return self._project
+
+    @project.setter
+    def project(self, value: Optional[str]) -> None:
+        self._project = _header_value("project", value)
+
+    @property
     def profile(self) -> Profile:
         """The :class:`~openai_params.profiles.Profile` chat requests are adapted to; set it
         to a name, a dict of rules or a ``Profile`` (None: chosen by the host again)."""

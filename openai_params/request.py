@@ -5,9 +5,10 @@ servers (and browsers' CORS preflights in front of them) refuse the request.
 Order of precedence, last wins: the client's own headers, the client's
 ``default_headers``, then the call's ``extra_headers``.
 
-What cannot be sent is refused here, before a request exists: the base URL
-(:func:`check_base_url`) and every header name and value
-(:func:`._checks.check_headers`), whatever was reassigned since the client was made.
+What cannot be sent is refused before a request exists: the base URL
+(:func:`check_base_url`) and the client's key, organization and project when they
+are set, ``default_headers`` and ``extra_headers`` here, on every request, since a
+mapping can change in place (:func:`._checks.check_headers`).
 """
 
 import json
@@ -101,7 +102,10 @@ def build_headers(
     has_body: bool = True,
     key_header: str = "Authorization",
 ) -> Dict[str, str]:
-    """The headers of one request; each name and value checked before it can reach the wire.
+    """The headers of one request, from values that can reach the wire.
+
+    ``api_key``, ``organization`` and ``project`` come checked (by the client's properties,
+    or a provider's :class:`~.providers.Endpoint`); the two mappings are checked here.
 
     A value of ``None`` in ``default_headers`` or ``extra_headers`` removes the
     header set before it (``{"User-Agent": None}``). The key goes as ``Authorization:
@@ -122,15 +126,16 @@ def build_headers(
     if project:
         headers["OpenAI-Project"] = project
     for more in (default_headers, extra_headers):
+        # Checked on every request: a mapping can change in place after it was set
+        # (client.default_headers["X-Title"] = ...). The key, organization and project are
+        # checked where they are set (OpenAI's properties, a provider's Endpoint).
+        check_headers("headers", more)
         for name, value in (more or {}).items():
             matches = [k for k in headers if k.lower() == name.lower()]
             for existing in matches:
                 del headers[existing]
             if value is not None:
                 headers[name] = value
-    # The client's settings were checked when it was made, and a call's extra_headers with its
-    # parameters; this check also holds for a field reassigned since (client.api_key = ...).
-    check_headers("headers", headers)
     return headers
 
 

@@ -116,27 +116,23 @@ def test_a_key_of_the_wrong_type_is_refused_without_showing_it(no_env) -> None:
     assert_no_key(everything_about(caught.value))
 
 
-def test_a_key_reassigned_after_construction_never_shows_in_an_error(
+def test_a_key_reassigned_after_construction_is_checked_when_set_and_never_shown(
     fake_server, no_env, run: Runner
 ) -> None:
-    # Every header is checked again when a request is built: create(), stream() and the
-    # background form all fail at the call, before a worker or a socket sees the key.
+    # Checked on the line that sets it, as in the constructor: stripped, and a value that
+    # cannot be a header is refused there, without showing it; the client keeps its key.
+    fake_server.add(200, json=completion("ok"))
     with make(run, fake_server, api_key=KEY) as client:
-        client.api_key = KEY + "\n"
-        calls = [
-            lambda: run(client.chat.completions.create(MESSAGES, model="m")),
-            lambda: run.stream(client.chat.completions.stream(MESSAGES, model="m")),
-            lambda: run(client.chat.completions.create(MESSAGES, model="m", on_terminate=lambda r: None)),
-            lambda: run(
-                client.chat.completions.create(MESSAGES, model="m", throw=True, on_terminate=lambda r: None)
-            ),
-        ]
-        for call in calls:
-            with pytest.raises(ValueError) as caught:
-                call()
-            assert "headers['Authorization']" in str(caught.value)
+        for bad, error in ((KEY + "\r\nX-Injected: y", ValueError), (KEY.encode(), TypeError)):
+            with pytest.raises(error) as caught:
+                client.api_key = bad
+            assert str(caught.value).startswith("api_key must be ")
             assert_no_key(everything_about(caught.value))
-    assert fake_server.requests == []
+            assert client.api_key == KEY
+        client.api_key = "\t" + KEY[::-1] + "\n"  # read from a file: stripped
+        assert client.api_key == KEY[::-1]
+        run(client.chat.completions.create(MESSAGES, model="m"))
+    assert [r.headers["authorization"] for r in fake_server.requests] == ["Bearer " + KEY[::-1]]
 
 
 def test_a_key_echoed_by_the_server_stays_hidden_in_background_errors(
@@ -203,12 +199,16 @@ def test_default_headers_are_checked_like_extra_headers(no_env, headers: Dict[st
 
 def test_an_injected_header_never_reaches_the_server(fake_server, no_env, run: Runner) -> None:
     fake_server.add(200, json=completion("ok"))
-    with make(run, fake_server, organization="org-1") as client:
-        client.organization = INJECTION  # reassigned after the constructor's check
-        with pytest.raises(ValueError, match=r"^headers\['OpenAI-Organization'\] must be"):
-            run(client.chat.completions.create(MESSAGES, model="m"))
-        client.organization = "org-1"
-        client.default_headers["X-Title"] = "t\r\nX-Injected: y"
+    with make(run, fake_server, organization="org-1", project="proj-1") as client:
+        for field in ("organization", "project"):  # checked when set, as in the constructor
+            with pytest.raises(ValueError) as caught:
+                setattr(client, field, INJECTION)
+            assert str(caught.value) == (
+                "%s must be a header value of Latin-1 characters without CR, LF, NUL or other "
+                "control characters (got %r)" % (field, INJECTION)
+            )
+        assert (client.organization, client.project) == ("org-1", "proj-1")
+        client.default_headers["X-Title"] = "t\r\nX-Injected: y"  # in place: checked at the call
         with pytest.raises(ValueError, match=r"^headers\['X-Title'\] must be"):
             run(client.models.list())
     assert fake_server.requests == []
