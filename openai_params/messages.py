@@ -360,9 +360,7 @@ def validate_messages(messages: Any) -> List[Dict[str, Any]]:
     An unknown role is sent but warns (with the closest known role).
     """
     example = '[{"role": "user", "content": "Hello"}]'
-    if isinstance(messages, (str, bytes, Mapping, OpenAIMessage)):
-        wrong_type("messages", "a list of messages like %s" % example, messages)
-    if not isinstance(messages, (list, tuple)):
+    if not isinstance(messages, (list, tuple)):  # a str, a dict or one message too
         wrong_type("messages", "a list of messages like %s" % example, messages)
     if not messages:
         fail("messages", "a non-empty list of messages like %s" % example, messages)
