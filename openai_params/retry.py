@@ -220,6 +220,13 @@ def _status_text(status: int) -> str:
         return str(status)
 
 
+@lru_cache(maxsize=128)  # one decision per status, made once: most responses are a 200
+def _final(status: int) -> RetryDecision:
+    """The decision for a 2xx (a success) or a 3xx (never followed): never retried."""
+    why = "success" if status < 300 else "redirects are never followed"
+    return RetryDecision(False, 0.0, "%s: %s" % (_status_text(status), why))
+
+
 def decide_failure(
     policy: RetryPolicy,
     failure: AttemptFailure,
@@ -270,8 +277,7 @@ def decide_retry(
     in tests.
     """
     if status is not None and 200 <= status < 400:
-        why = "success" if status < 300 else "redirects are never followed"
-        return RetryDecision(False, 0.0, "%s: %s" % (_status_text(status), why))
+        return _final(status)
     what = _status_text(status) if status is not None else (error or "connection error")
     retry_after = parse_retry_after(headers, now) if status is not None else None
 

@@ -274,3 +274,21 @@ def test_importing_does_not_load_email() -> None:
         [sys.executable, "-c", code], cwd=str(root), check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "status, reason",
+    [
+        (200, "200 OK: success"),
+        (201, "201 Created: success"),
+        (299, "299: success"),  # no standard phrase: the number alone
+        (304, "304 Not Modified: redirects are never followed"),
+    ],
+)
+def test_a_2xx_or_3xx_is_never_retried_whatever_the_headers_say(status: int, reason: str) -> None:
+    for headers in ({}, {"x-should-retry": "true", "retry-after": "1"}):
+        for attempt in (1, 3):
+            decision = decide_retry(
+                RetryPolicy(), status=status, headers=headers, body=b"", attempt=attempt, max_retries=2
+            )
+            assert decision == RetryDecision(False, 0.0, reason)
