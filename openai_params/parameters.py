@@ -154,6 +154,8 @@ def _json_form(name: str, value: Any) -> Any:
     """A field's value as the body holds it: a copy of containers, in the API's form (``SENT_AS``)."""
     if name in SENT_AS:
         return SENT_AS[name](value)
+    if value is None or isinstance(value, (str, int, float)):  # most fields (bool is an int)
+        return value
     if is_mapping(value):
         return dict(value)
     if isinstance(value, (list, tuple)):
@@ -293,7 +295,10 @@ class OpenAIParameters:
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
         values = vars(self)  # a callback not in it holds its default, None
-        return any(values.get(name) is not None for name in CALLBACKS)
+        for name in CALLBACKS:
+            if values.get(name) is not None:
+                return True
+        return False
 
     @property
     def terminate_callback(self) -> Optional[Callback]:
