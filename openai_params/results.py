@@ -256,12 +256,8 @@ class OpenAIChoice:
         self.data: Dict[str, Any] = dict(data)
         index = data.get("index")
         self.index: int = index if isinstance(index, int) else 0
-        message: Any = data.get("message")
-        delta: Any = data.get("delta")
-        self.message: Optional[OpenAIMessage] = (
-            OpenAIMessage.from_dict(message) if is_mapping(message) else None
-        )
-        self.delta: Optional[OpenAIMessage] = OpenAIMessage.from_dict(delta) if is_mapping(delta) else None
+        self.message = _message(data.get("message"))
+        self.delta = _message(data.get("delta"))  # (a full result has a message, a chunk a delta)
         self.finish_reason: Optional[str] = data.get("finish_reason")
         self.logprobs: Any = data.get("logprobs")
 
@@ -284,6 +280,13 @@ class OpenAIChoice:
         )
 
 
+def _message(value: Any) -> Optional[OpenAIMessage]:
+    """A choice's ``message`` or ``delta``; None when it has none (or not an object)."""
+    if value is None:
+        return None
+    return OpenAIMessage.from_dict(value) if is_mapping(value) else None
+
+
 def _choices(body: Any) -> List[OpenAIChoice]:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         return []
@@ -293,21 +296,24 @@ def _choices(body: Any) -> List[OpenAIChoice]:
 class _ChoicesMixin:
     body: Any
 
-    @property
-    def choices(self) -> List[OpenAIChoice]:
+    def _parsed_choices(self) -> List[OpenAIChoice]:
         # Parsed once per body: a caller reading result.choice.message.content in a loop
         # should not rebuild the objects every time.
         cached = self.__dict__.get("_choices_cache")
         if cached is not None and cached[0] is self.body:
-            return list(cached[1])
+            return cached[1]  # type: ignore[no-any-return]
         parsed = _choices(self.body)
         self.__dict__["_choices_cache"] = (self.body, parsed)
-        return list(parsed)
+        return parsed
+
+    @property
+    def choices(self) -> List[OpenAIChoice]:
+        return list(self._parsed_choices())  # a copy: the caller may change it
 
     @property
     def choice(self) -> Optional[OpenAIChoice]:
         """The first choice (index 0), or None when there is none."""
-        choices = self.choices
+        choices = self._parsed_choices()
         for choice in choices:
             if choice.index == 0:
                 return choice
