@@ -3,28 +3,28 @@
 * :class:`_Connector` turns an absolute URL into a :class:`_Route` (scheme,
   host, port, and the :class:`_Proxy` from ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
   ``ALL_PROXY`` / ``NO_PROXY`` or the ``proxies`` dict) plus the request-target,
-  and makes the ``http.client`` connection object for a route (a ``CONNECT``
-  tunnel for HTTPS through a proxy; TLS always verified).
+  and makes the connection object for a route (:class:`._socket_connection.Connection`:
+  a ``CONNECT`` tunnel for HTTPS through a proxy; TLS always verified).
 * :class:`_Pool` keeps idle keep-alive connections per route and drops one the
   server closed while it sat idle (:func:`_still_open`).
 
 Connection objects are only made here; :mod:`.transport` opens them (the only
-module that does) and :mod:`._http` reads the response body from them.
-``ssl``, ``http.client`` and ``urllib.request`` are imported on first use: the
-first request, never when a client is made (the proxy environment is read then too).
+module that does). ``ssl``, ``socket`` and ``urllib.request`` are imported on first
+use: the first request, never when a client is made (the proxy environment is read
+then too).
 """
 
 import select
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from ._redact import redact_url
 
 if TYPE_CHECKING:
-    import http.client
     import ssl
-    from types import ModuleType
+
+    from ._socket_connection import Connection
 
 _PoolKey = Tuple[str, str, int, Optional[str]]
 
@@ -35,11 +35,11 @@ class _Pool:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._idle: Dict[_PoolKey, List[http.client.HTTPConnection]] = {}
+        self._idle: Dict[_PoolKey, List[Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, key: _PoolKey) -> "Optional[http.client.HTTPConnection]":
+    def take(self, key: _PoolKey) -> "Optional[Connection]":
         while True:
             with self._lock:
                 idle = self._idle.get(key)
@@ -50,7 +50,7 @@ class _Pool:
                 return conn
             conn.close()
 
-    def give(self, key: _PoolKey, conn: "http.client.HTTPConnection") -> None:
+    def give(self, key: _PoolKey, conn: "Connection") -> None:
         with self._lock:
             if not self._closed:
                 idle = self._idle.setdefault(key, [])
@@ -68,7 +68,7 @@ class _Pool:
             conn.close()
 
 
-def _still_open(conn: "http.client.HTTPConnection") -> bool:
+def _still_open(conn: "Connection") -> bool:
     sock = conn.sock
     return sock is not None and _nothing_to_read(sock)
 
@@ -150,20 +150,8 @@ class _Connector:
         self._routes: Dict[str, _Route] = {}
         self._targets: Dict[str, Tuple[_Route, str]] = {}
         self._lock = threading.Lock()
-        self._http_client: Optional[ModuleType] = None
-        #: what :class:`._errormap._ErrorMap` translates: OSError, and http.client's errors once loaded
-        self.low_level_errors: Tuple[Type[BaseException], ...] = (OSError,)
 
-    # -- lazily imported pieces --------------------------------------------------------------
-    def _http(self) -> "ModuleType":
-        module = self._http_client
-        if module is None:
-            import http.client
-
-            module = self._http_client = http.client
-            self.low_level_errors = (OSError, http.client.HTTPException)
-        return module
-
+    # -- lazily made pieces ------------------------------------------------------------------
     @property
     def proxies(self) -> Dict[str, str]:
         """The proxy table (``{"https": url, "no": "localhost"}``): as given, or read from the
@@ -250,26 +238,11 @@ class _Connector:
         )
         return bool(bypass(hostport, self.proxies))
 
-    def new_connection(self, route: _Route, timeout: float) -> "http.client.HTTPConnection":
+    def new_connection(self, route: _Route, timeout: float) -> "Connection":
         """A connection object; nothing is opened until it is used."""
-        hc = self._http()
-        proxy = route.proxy
-        conn: http.client.HTTPConnection
-        if route.scheme == "https":
-            from ._tls_connection import HTTPSConnection
+        from ._socket_connection import Connection  # with the first request
 
-            host, port = (route.host, route.port) if proxy is None else (proxy.host, proxy.port)
-            conn = HTTPSConnection(
-                host, port, timeout=timeout, context=self._ssl(), server_hostname=route.host
-            )
-            if proxy is not None:
-                tunnel_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
-                conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
-        elif proxy is None:
-            conn = hc.HTTPConnection(route.host, route.port, timeout=timeout)
-        else:
-            conn = hc.HTTPConnection(proxy.host, proxy.port, timeout=timeout)
-        return conn
+        return Connection(route, self._ssl() if route.scheme == "https" else None, timeout)
 
 
 def _proxy_table(proxies: Dict[str, str]) -> Dict[str, str]:

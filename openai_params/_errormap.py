@@ -1,36 +1,39 @@
 """The one place where low-level errors are translated: :class:`_ErrorMap`.
 
-Every socket, TLS and ``http.client`` error raised while the transport connects,
-sends, waits for a response or reads a body passes through here and leaves as
+Every socket, TLS and protocol error (:class:`._h1.ProtocolError`) raised while a
+transport connects, sends, waits for a response or reads a body passes through here and leaves as
 :class:`~.errors.APITimeoutError`, :class:`~.errors.APIUserAbortError` or
 :class:`~.errors.APIConnectionError`, ``raise ... from`` the original. Used by
-:mod:`.transport` (up to the response head) and :mod:`._http` (the body).
+both transports, for the head and for the body.
 """
 
-from typing import TYPE_CHECKING, Callable, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Callable, Optional, Type
 
+from ._h1 import ProtocolError
 from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
 
+#: what is translated: the socket's and TLS errors (OSError), and responses that break HTTP/1.1
+LOW_LEVEL = (OSError, ProtocolError)
+
+
 class _ErrorMap:
-    """``with _ErrorMap(...)``: socket, TLS and ``http.client`` errors raised inside become
+    """``with _ErrorMap(...)``: socket, TLS and protocol errors raised inside become
     :class:`APITimeoutError` (a timeout), :class:`APIUserAbortError` (after a cancel or
     abort) or :class:`APIConnectionError` (anything else), ``raise ... from`` the original."""
 
-    __slots__ = ("low_level", "what", "where", "_timeout", "aborted")
+    __slots__ = ("what", "where", "_timeout", "aborted")
 
     def __init__(
         self,
-        low_level: Tuple[Type[BaseException], ...],
         what: str,
         where: str,
         timeout: Optional[float],
         aborted: Callable[[], bool],
     ) -> None:
-        self.low_level = low_level  # what is translated: OSError, and http.client's errors
         self.what = what  # the phase ("connecting to"); the message is only built on error
         self.where = where  # the origin (and proxy), never a URL's query or credentials
         self._timeout = timeout
@@ -45,7 +48,7 @@ class _ErrorMap:
         exc: Optional[BaseException],
         tb: "Optional[TracebackType]",
     ) -> None:
-        if exc is None or not isinstance(exc, self.low_level):
+        if exc is None or not isinstance(exc, LOW_LEVEL):
             return
         what = "%s %s" % (self.what, self.where)
         if self.aborted():

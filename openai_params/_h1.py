@@ -1,4 +1,6 @@
-"""Reading HTTP/1.1 responses, sans I/O: bytes in, events out. No sockets here.
+"""HTTP/1.1 sans I/O: a request head written, a response read. No sockets here.
+
+    head = request_head("POST", "/v1/chat/completions", host_field("https", host, 443), headers, body)
 
     reader = ResponseReader("POST")
     reader.feed(data)                  # whatever the socket gave; b"" when it closed
@@ -15,18 +17,23 @@ connection may carry another request. A response that breaks the rules raises
 :class:`ProtocolError` (a server that closes before sending anything:
 :class:`RemoteDisconnected`, a ``ConnectionResetError``, as ``http.client`` raises).
 
-The rules are RFC 9112's, quoted beside the code. Where RFC 9112 lets a client
-choose, this reader chooses what ``http.client`` does (the synchronous transport
-reads with it; both clients must read a server the same way): a bare LF ends a
+Both transports write and read with this module, so both clients speak to a server
+alike. The rules are RFC 9112's, quoted beside the code. Where RFC 9112 lets a client
+choose, this module chooses what ``http.client`` does (it writes the same head, and
+``tests/test_h1.py`` reads the same corpus with both): a bare LF ends a
 line, obsolete line folding becomes one space, an unreadable ``Content-Length``
-means the body ends at the close. ``tests/test_h1.py`` reads the same corpus with
-both, whole, byte by byte and split at every position.
+means the body ends at the close. The corpus is read whole, byte by byte and split
+at every position.
 """
 
 import re
-from typing import Dict, List, Optional, Tuple, Union
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 __all__ = [
+    "request_head",
+    "host_field",
+    "connect_head",
     "ResponseReader",
     "ResponseHead",
     "BodyEnd",
@@ -57,6 +64,84 @@ _HEXDIGITS = b"0123456789ABCDEFabcdef"
 _COMPACT_AFTER = 16384  # bytes read from the front of the buffer before they are dropped
 
 
+# -- the request head -----------------------------------------------------------------------------
+# Methods that carry a body: without one they still say so (Content-Length: 0), as http.client does.
+_BODY_METHODS = ("PATCH", "POST", "PUT")
+# RFC 9110, 5.5 and 9112, 3: no CR, LF or NUL in a request line or a field (they would end it
+# and start another: header injection); checked over the whole head at once before it is sent.
+_UNSAFE = re.compile(r"[\r\n\0]")
+# RFC 9110, 5.1: each field name a token; the names checked together, one LF between them (a
+# name holding an LF itself is caught by _UNSAFE).
+_TOKENS = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+(?:\n[-!#$%&'*+.^_`|~0-9A-Za-z]+)*")
+
+
+def request_head(method: str, target: str, host: str, headers: Mapping[str, str], body: Any) -> bytes:
+    """The request line and header fields, as ``http.client`` writes them: ``host`` (a
+    :func:`host_field` line) and ``Accept-Encoding: identity`` unless given, ``Content-Length``
+    for a body of bytes (else 0 for a PATCH, POST or PUT: a body in pieces comes with its
+    own), then ``headers`` in order.
+
+    Raises ``ValueError`` for a method, target or field that would break the head (a CR, LF
+    or NUL, a field name that is not a token, a value that is not Latin-1), before a byte is sent.
+    """
+    given = {name.lower() for name in headers}
+    lines = ["%s %s HTTP/1.1\r\n" % (method, target)]
+    if "host" not in given:
+        lines.append(host)
+    if "accept-encoding" not in given:
+        lines.append("Accept-Encoding: identity\r\n")
+    if "content-length" not in given and "transfer-encoding" not in given:
+        if isinstance(body, bytes):
+            lines.append("Content-Length: %d\r\n" % len(body))
+        elif method.upper() in _BODY_METHODS:
+            lines.append("Content-Length: 0\r\n")
+    names = "\n".join(headers)
+    if (headers and _TOKENS.fullmatch(names) is None) or _UNSAFE.search(
+        "".join((method, target, names.replace("\n", ""), "".join(headers.values())))
+    ):
+        raise ValueError("invalid request head: %s" % _first_fault(method, target, headers))
+    for item in headers.items():
+        lines.append("%s: %s\r\n" % item)
+    lines.append("\r\n")
+    try:
+        return "".join(lines).encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError("invalid request head: a header value is not Latin-1 text") from None
+
+
+def _first_fault(method: str, target: str, headers: Mapping[str, str]) -> str:
+    if _UNSAFE.search(method) or _UNSAFE.search(target):
+        return "a CR, LF or NUL in the method or the target"
+    for name, value in headers.items():
+        if _UNSAFE.search(name) or _TOKENS.fullmatch(name) is None:
+            return "the header name %r is not a token" % name
+        if _UNSAFE.search(value):
+            return "a CR, LF or NUL in the value of the %r header" % name
+    return "?"  # (not reached)
+
+
+@lru_cache(maxsize=64)
+def host_field(scheme: str, host: str, port: int) -> str:
+    """RFC 9112, 3.2: the ``Host`` line, the port left out when it is the scheme's default."""
+    default = 443 if scheme == "https" else 80
+    host = "[%s]" % host if ":" in host else host
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode("ascii")
+    return "Host: %s\r\n" % (host if port == default else "%s:%d" % (host, port))
+
+
+def connect_head(host: str, port: int, authorization: Optional[str]) -> bytes:
+    """RFC 9110, 9.3.6: ``CONNECT host:port``, which asks a proxy for a tunnel to the origin."""
+    authority = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    lines = ["CONNECT %s HTTP/1.1" % authority, "Host: %s" % authority]
+    if authorization:
+        lines.append("Proxy-Authorization: %s" % authorization)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+# -- reading the response --------------------------------------------------------------------------
 class ProtocolError(Exception):
     """The bytes are not an HTTP/1.1 response this reader can read; the message says why."""
 

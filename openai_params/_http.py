@@ -2,29 +2,22 @@
 
 A request is plain data (method, absolute URL, headers, body bytes). A response
 is status and headers, plus the body: given whole or in pieces (``body=``, for
-tests and :class:`~._mock.MockTransport`), or still on the connection that
-:mod:`.transport` read the head from (:func:`wire_response`), read with
+tests and :class:`~._mock.MockTransport`), or still on the connection that a
+transport read the head from (a :class:`_Source` it attaches), read with
 ``read()`` or ``iter_bytes()`` and then handed back through the ``release``
 callable the transport gave it. Both ``repr`` s hide credentials.
 """
 
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
-from ._cancel import _nothing, _on_cancel, _shutdown
-from ._errormap import _ErrorMap
+from ._cancel import _nothing
 from ._redact import redact_url, redacted_headers
-from .errors import APIConnectionError, APIUserAbortError, OpenAIError
+from .errors import APIUserAbortError, OpenAIError
 from .retry import RetryDecision
 
-if TYPE_CHECKING:
-    import http.client
-
 __all__ = ["HTTPRequest", "HTTPResponse"]
-
-_READ_SIZE = 65536  # an upper bound per read, never a size to wait for
 
 # Closing a response before its end reads what is left only when it is small and already
 # there (or arrives at once): a stream stops at "data: [DONE]", one read before the chunked
@@ -233,6 +226,14 @@ class HTTPResponse:
         if connection is not None:
             self._release(connection, reusable and keep_alive)
 
+    def _attach(self, source: "_Source", release: Release, unhook: Callable[[], None]) -> None:
+        """A transport's response: its body comes from ``source``, its connection goes back
+        through ``release(connection, reusable)``, and ``unhook`` ends its cancel hook."""
+        self._body = None
+        self._source = source
+        self._release = release
+        self._unhook = unhook
+
     def _is_aborted(self) -> bool:
         return self._state == ABORTED
 
@@ -260,38 +261,6 @@ def _cancelled() -> APIUserAbortError:
     return APIUserAbortError(
         OpenAIError("the call was cancelled while reading the response", type="cancelled")
     )
-
-
-def wire_response(
-    raw: "http.client.HTTPResponse",
-    connection: "http.client.HTTPConnection",
-    release: Release,
-    *,
-    url: str,
-    where: str,
-    timeout: float,
-    low_level: Tuple[Type[BaseException], ...],
-    cancel: Optional[threading.Event],
-) -> HTTPResponse:
-    """The response whose head ``raw`` has just read; its body is still on ``connection``,
-    which ``release(connection, reusable)`` takes back once the body is done with."""
-    headers: Dict[str, str] = {}
-    for name, value in raw.getheaders():
-        name = name.lower()
-        headers[name] = headers[name] + ", " + value if name in headers else value
-    response = HTTPResponse(raw.status, raw.reason, headers, url)
-    response._body = None
-    errors = _ErrorMap(
-        low_level,
-        "reading the response body from",
-        where,
-        timeout,
-        lambda: response._is_aborted() or (cancel is not None and cancel.is_set()),
-    )
-    response._source = _Wire(raw, connection, errors)
-    response._release = release
-    response._unhook = _on_cancel(cancel, response.abort)
-    return response
 
 
 # -- where a body comes from ----------------------------------------------------------------------
@@ -323,77 +292,3 @@ class _Given(_Source):
         for piece in self._pieces:
             if piece:
                 yield bytes(piece)
-
-
-class _Wire(_Source):
-    """A body still on its connection (``http.client`` reads it; ``errors`` translates)."""
-
-    def __init__(
-        self, raw: "http.client.HTTPResponse", connection: "http.client.HTTPConnection", errors: _ErrorMap
-    ) -> None:
-        self._raw = raw
-        self._connection = connection
-        self._errors = errors
-
-    def pieces(self) -> Iterator[bytes]:
-        raw = self._raw
-        received = 0
-        with self._errors:
-            while True:
-                piece = raw.read1(_READ_SIZE)
-                if not piece:
-                    break
-                received += len(piece)
-                yield piece
-        if self._errors.aborted():
-            raise _cancelled()
-        if not raw.chunked and raw.length:
-            import http.client  # loaded already: raw is one of its responses
-
-            short = http.client.IncompleteRead(b"", raw.length)
-            raise APIConnectionError(
-                OpenAIError(
-                    "the connection closed after %d bytes of the body, %d more were announced "
-                    "(Content-Length) from %s" % (received, raw.length, self._errors.where),
-                    type="connection_error",
-                    cause=short,
-                )
-            ) from short
-
-    def drain(self) -> bool:
-        """Read what is left if it is at most ``_DRAIN_LIMIT`` bytes and all of it comes within
-        ``_DRAIN_WAIT`` in all; True if that reached the end of the body (the connection is
-        reusable). A bound on the whole drain, not on each read: a stream the caller left while
-        the server still sends a token every few milliseconds must not hold ``close()`` up."""
-        raw, sock = self._raw, self._connection.sock
-        if raw.will_close or sock is None or self._errors.aborted():
-            return False
-        timeout = sock.gettimeout()
-        left = _DRAIN_LIMIT
-        deadline = time.monotonic() + _DRAIN_WAIT
-        try:
-            while left > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                sock.settimeout(remaining)
-                piece = raw.read1(left)
-                if not piece:
-                    return bool(raw.chunked or not raw.length)
-                left -= len(piece)
-            return False
-        except self._errors.low_level + (ValueError,):
-            return False
-        finally:
-            try:
-                sock.settimeout(timeout)
-            except OSError:
-                pass
-
-    def abort(self) -> None:
-        _shutdown(self._connection.sock)
-
-    def finish(self) -> Tuple[Any, bool]:
-        keep_alive = not self._raw.will_close
-        self._raw.close()
-        return self._connection, keep_alive

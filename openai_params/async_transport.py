@@ -33,25 +33,26 @@ import threading
 import time
 import weakref
 from collections import deque
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
-from ._cancel import _never
+from ._cancel import _never, _nothing
 from ._connections import _nothing_to_read, _PoolKey, _Route
 from ._errormap import _ErrorMap
-from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader
+from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
 from .errors import APIConnectionError
 from .retry import RetryPolicy
 from .transport import (
     _CONNECTING,
+    _READING,
     _SENDING,
     _WAITING,
     _Attempts,
     _check_send_arguments,
     _Failed,
     _failed,
-    _proxy_headers,
+    _request_bytes,
     _settings,
 )
 
@@ -68,9 +69,6 @@ T = TypeVar("T")
 # fast stream must not buffer the whole body), and resumes below it.
 _HIGH_WATER = 16384
 _READ_SIZE = 16384
-_READING = "reading the response body from"  # the phase, as error messages name it
-# http.client adds these when the caller did not (RFC 9112, 3.2: Host in every request).
-_BODY_METHODS = ("PATCH", "POST", "PUT")
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -369,9 +367,7 @@ class AsyncTransport:
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
-        head = _request_head(request, route, target, _proxy_headers(route, request.headers))
-        body = request.body
-        data = head + body if isinstance(body, bytes) else head
+        data = _request_bytes(request, route, target)
         attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             attempts.begin()
@@ -392,7 +388,7 @@ class AsyncTransport:
         pool = self._pool()
         conn = None if fresh else pool.take(route.key)
         reused = conn is not None
-        errors = _ErrorMap((OSError, ProtocolError), _CONNECTING, route.where, timeout, _never)
+        errors = _ErrorMap(_CONNECTING, route.where, timeout, _never)
         try:
             with errors:
                 if conn is None:
@@ -416,10 +412,10 @@ class AsyncTransport:
         assert isinstance(head, ResponseHead)  # noqa: S101 - the reader's first event
         response = HTTPResponse(head.status, head.reason, None, request.url)
         response.headers = head.joined()  # lower-case names already
-        response._body = None
         errors.what = _READING
-        response._source = _AsyncBody(conn, errors, timeout)
-        response._release = partial(_release, self, pool, route.key)
+        response._attach(
+            _AsyncBody(conn, errors, timeout), partial(_release, self, pool, route.key), _nothing
+        )
         if stream and 200 <= head.status < 300:
             return response
         try:
@@ -480,12 +476,8 @@ async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
     """RFC 9110, 9.3.6: ``CONNECT host:port``; a 2xx turns the connection into a tunnel."""
     proxy = route.proxy
     assert proxy is not None  # noqa: S101
-    authority = _authority(route.host, route.port)
-    lines = ["CONNECT %s HTTP/1.1" % authority, "Host: %s" % authority]
-    if proxy.authorization:
-        lines.append("Proxy-Authorization: %s" % proxy.authorization)
     conn.begin(ResponseReader("CONNECT"))
-    await conn.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), timeout)
+    await conn.send(connect_head(route.host, route.port, proxy.authorization), timeout)
     head = await conn.next_event(timeout)
     assert isinstance(head, ResponseHead)  # noqa: S101
     if head.status != 200:
@@ -496,43 +488,6 @@ async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
     if reader is not None and reader.leftover:
         raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
     conn.reader = None
-
-
-def _authority(host: str, port: int) -> str:
-    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-
-
-def _request_head(request: HTTPRequest, route: _Route, target: str, headers: Dict[str, str]) -> bytes:
-    """The request line and header fields, as ``http.client`` writes them: ``Host`` and
-    ``Accept-Encoding: identity`` unless given, ``Content-Length`` for a body (0 for a
-    POST, PUT or PATCH without one), then the headers given, in order."""
-    given = {name.lower() for name in headers}
-    lines = ["%s %s HTTP/1.1\r\n" % (request.method, target)]
-    if "host" not in given:
-        lines.append(_host_field(route.scheme, route.host, route.port))
-    if "accept-encoding" not in given:
-        lines.append("Accept-Encoding: identity\r\n")
-    if "content-length" not in given and "transfer-encoding" not in given:
-        if isinstance(request.body, bytes):
-            lines.append("Content-Length: %d\r\n" % len(request.body))
-        elif request.method.upper() in _BODY_METHODS:
-            lines.append("Content-Length: 0\r\n")
-    for item in headers.items():
-        lines.append("%s: %s\r\n" % item)
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1")
-
-
-@lru_cache(maxsize=64)
-def _host_field(scheme: str, host: str, port: int) -> str:
-    """RFC 9112, 3.2: ``Host``, the port left out when it is the scheme's default."""
-    default = 443 if scheme == "https" else 80
-    host = "[%s]" % host if ":" in host else host
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    return "Host: %s\r\n" % (host if port == default else "%s:%d" % (host, port))
 
 
 # -- bodies -------------------------------------------------------------------------------------------

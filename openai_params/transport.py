@@ -1,4 +1,4 @@
-"""The transport: the only module that opens sockets. Standard library only (``http.client``).
+"""The transport: the only module that opens sockets. Standard library only (``socket``, ``ssl``).
 
 It moves bytes and nothing else: :meth:`Transport.send` takes an
 :class:`HTTPRequest` (method, absolute URL, headers, body bytes) and returns an
@@ -16,6 +16,10 @@ need are importable from here:
   body, handing the connection back through the ``release`` callable it is
   given);
 * :mod:`._connections`: routes, proxies, making connections, the pool;
+* :mod:`._socket_connection`: one blocking connection (TCP, tunnel, TLS) and
+  the body read from it;
+* :mod:`._h1`: the request head written, the response read (sans I/O, shared
+  with the asyncio transport);
 * :mod:`._errormap`: ``_ErrorMap``, where low-level errors are translated;
 * :mod:`._cancel`: :class:`CancelEvent`.
 
@@ -46,14 +50,14 @@ What it does for every request:
   form; ``user:password@`` in the proxy URL becomes ``Proxy-Authorization``.
 * **TLS** is always verified: ``ssl.create_default_context()`` (the system
   store), or ``ca_bundle``, or the ``ssl_context`` you pass.
-* **Errors**: every socket, TLS and ``http.client`` error is turned into
+* **Errors**: every socket, TLS and protocol error is turned into
   :class:`~.errors.APIConnectionError` / :class:`~.errors.APITimeoutError`
   in one place (:class:`._errormap._ErrorMap`), ``raise ... from`` the original.
 * **Logging** on ``logging.getLogger("openai_params")``: one DEBUG line per
   attempt (method, URL, status, duration, retry decision, headers with
   secrets redacted). Logging is never configured here.
 
-``ssl``, ``http.client`` and ``urllib.request`` are imported at the first
+``socket``, ``ssl`` and ``urllib.request`` are imported at the first
 request, so ``import openai_params`` and ``OpenAI()`` stay light.
 
     transport = Transport()
@@ -72,18 +76,20 @@ import time
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple, Union
 
-from ._cancel import CancelEvent, _never, _on_cancel, _shutdown
+from ._cancel import CancelEvent, _never, _on_cancel
 from ._checks import check_int, check_timeout, wrong_type
 from ._connections import _Connector, _Pool, _PoolKey, _Route
 from ._errormap import _ErrorMap
-from ._http import HTTPRequest, HTTPResponse, RequestBody, wire_response
+from ._h1 import ResponseHead, ResponseReader, host_field, request_head
+from ._http import HTTPRequest, HTTPResponse
 from ._redact import redact_url
 from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
 from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, decide_retry
 
 if TYPE_CHECKING:
-    import http.client
     import ssl
+
+    from ._socket_connection import Connection
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
@@ -92,6 +98,7 @@ __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelE
 _CONNECTING = "connecting to"
 _SENDING = "sending the request to"
 _WAITING = "waiting for the response from"
+_READING = "reading the response body from"
 
 
 class TransportLike(Protocol):
@@ -276,15 +283,13 @@ class Transport:
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
-        headers = _proxy_headers(route, request.headers)
+        data = _request_bytes(request, route, target)
         attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             _stop_if_cancelled(cancel)
             attempts.begin()
             try:
-                outcome = self._attempt(
-                    request, route, target, headers, timeout, cancel, stream, attempts.fresh
-                )
+                outcome = self._attempt(request, route, data, timeout, cancel, stream, attempts.fresh)
             except APIUserAbortError:
                 attempts.cancelled()
                 raise
@@ -297,8 +302,7 @@ class Transport:
         self,
         request: HTTPRequest,
         route: _Route,
-        target: str,
-        headers: Dict[str, str],
+        data: bytes,
         timeout: float,
         cancel: Optional[threading.Event],
         stream: bool,
@@ -306,29 +310,28 @@ class Transport:
     ) -> Union[HTTPResponse, _Failed]:
         """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
         failed. A cancel raises :class:`APIUserAbortError`."""
+        from ._socket_connection import SocketBody  # loaded with the first connection
+
         conn, reused = self._connection(route, timeout, fresh)
-        low_level = self._connector.low_level_errors
         aborted = cancel.is_set if cancel is not None else _never
-        errors = _ErrorMap(low_level, _CONNECTING, route.where, timeout, aborted)
+        errors = _ErrorMap(_CONNECTING, route.where, timeout, aborted)
         try:
-            raw = _exchange(conn, request.method, target, request.body, headers, cancel, errors)
+            head = _exchange(conn, request, data, cancel, errors)
         except APIConnectionError as exc:  # APITimeoutError too
             conn.close()
             return _failed(exc, written=errors.what == _WAITING, reused=reused)
         except BaseException:
             conn.close()
             raise
-        response = wire_response(
-            raw,
-            conn,
+        response = HTTPResponse(head.status, head.reason, None, request.url)
+        response.headers = head.joined()  # lower-case names already
+        body_errors = _ErrorMap(_READING, route.where, timeout, lambda: response._is_aborted() or aborted())
+        response._attach(
+            SocketBody(conn, body_errors),
             partial(self._release, route.key),
-            url=request.url,
-            where=route.where,
-            timeout=timeout,
-            low_level=low_level,
-            cancel=cancel,
+            _on_cancel(cancel, response.abort),
         )
-        if stream and 200 <= response.status < 300:
+        if stream and 200 <= head.status < 300:
             return response
         try:
             response._buffer()
@@ -336,20 +339,16 @@ class Transport:
             return _failed(exc, written=True, reused=reused, answered=True)
         return response
 
-    def _connection(
-        self, route: _Route, timeout: float, fresh: bool
-    ) -> "Tuple[http.client.HTTPConnection, bool]":
+    def _connection(self, route: _Route, timeout: float, fresh: bool) -> "Tuple[Connection, bool]":
         """A pooled connection (unless ``fresh``) or a new one, and whether it was pooled."""
         conn = None if fresh else self._pool.take(route.key)
         if conn is None:
             return self._connector.new_connection(route, timeout), False
         # Every wait on it is bounded by this call's timeout, not the one it was made with.
-        conn.timeout = timeout
-        if conn.sock is not None and conn.sock.gettimeout() != timeout:
-            conn.sock.settimeout(timeout)
+        conn.set_timeout(timeout)
         return conn, True
 
-    def _release(self, key: _PoolKey, conn: "http.client.HTTPConnection", reusable: bool) -> None:
+    def _release(self, key: _PoolKey, conn: "Connection", reusable: bool) -> None:
         """A response is done with ``conn``: back to the pool if it can carry another request."""
         if reusable and not self._closed:
             self._pool.give(key, conn)
@@ -358,28 +357,42 @@ class Transport:
 
 
 def _exchange(
-    conn: "http.client.HTTPConnection",
-    method: str,
-    target: str,
-    body: "Optional[RequestBody]",
-    headers: Dict[str, str],
+    conn: "Connection",
+    request: HTTPRequest,
+    data: bytes,
     cancel: Optional[threading.Event],
     errors: _ErrorMap,
-) -> "http.client.HTTPResponse":
+) -> ResponseHead:
     """Connect if needed, send the request, read the response head; ``errors.what`` tracks
     the phase. A cancel shuts the socket, so that a blocked wait returns at once."""
-    unhook = _on_cancel(cancel, lambda: _shutdown(conn.sock))
+    unhook = _on_cancel(cancel, conn.abort)
     try:
         with errors:
             if conn.sock is None:
-                conn.connect()
+                conn.open()
             _stop_if_cancelled(cancel)
             errors.what = _SENDING
-            conn.request(method, target, body, headers)
+            conn.begin(ResponseReader(request.method))
+            conn.send(data)
+            if request.body is not None and not isinstance(request.body, bytes):
+                for piece in request.body:  # an upload in pieces (its Content-Length given)
+                    conn.send(piece)
             errors.what = _WAITING
-            return conn.getresponse()
+            head = conn.next_event()
     finally:
         unhook()
+    assert isinstance(head, ResponseHead)  # noqa: S101 - the reader's first event
+    return head
+
+
+def _request_bytes(request: HTTPRequest, route: _Route, target: str) -> bytes:
+    """What is written for ``request``: its head, and its body when it is bytes (one write;
+    a body in pieces follows piece by piece). Raises ``ValueError`` for a head that would
+    break (:func:`._h1.request_head`), before anything is sent."""
+    host = host_field(route.scheme, route.host, route.port)
+    head = request_head(request.method, target, host, _proxy_headers(route, request.headers), request.body)
+    body = request.body
+    return head + body if isinstance(body, bytes) else head
 
 
 @lru_cache(maxsize=None)

@@ -1,5 +1,7 @@
-"""The sans-I/O response reader (``openai_params._h1``), side by side with ``http.client``.
+"""The sans-I/O HTTP/1.1 code (``openai_params._h1``), side by side with ``http.client``.
 
+The request head it writes is compared with the bytes ``http.client`` writes for the same
+request.
 Two corpora: ``tests/data/response_heads/*.http`` (responses that must be read, each
 beside a ``.json`` with what must come out; written with ``http.client`` as the
 witness, except where the ``.json`` says under ``http_client`` how it differs) and
@@ -22,6 +24,9 @@ from openai_params._h1 import (
     RemoteDisconnected,
     ResponseHead,
     ResponseReader,
+    connect_head,
+    host_field,
+    request_head,
 )
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -289,3 +294,81 @@ def test_a_reader_reads_one_response_only() -> None:
 def test_the_corpora_are_there() -> None:
     assert len(GOOD) >= 21 and len(BAD) >= 14
     assert all(p.with_suffix(".json").exists() for p in GOOD + BAD)
+
+
+# -- the request head -----------------------------------------------------------------------------
+class _Recording(http.client.HTTPConnection):
+    """``http.client``'s connection, writing to a list instead of a socket."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.written: List[bytes] = []
+
+    def send(self, data: Any) -> None:
+        self.written.append(bytes(data))
+
+
+class _RecordingTLS(http.client.HTTPSConnection):
+    """The same for HTTPS (its default port is 443); nothing is opened."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.written: List[bytes] = []
+
+    def send(self, data: Any) -> None:
+        self.written.append(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "method, scheme, port, headers, body",
+    [
+        ("POST", "http", 8080, {"Content-Type": "application/json", "Authorization": "Bearer k"}, b'{"a":1}'),
+        ("GET", "https", 443, {"User-Agent": "x/1"}, None),
+        ("POST", "http", 80, {}, None),
+        ("DELETE", "http", 11434, {}, None),
+        ("POST", "http", 8080, {"Host": "other", "Accept-Encoding": "gzip", "Content-Length": "3"}, b"abc"),
+    ],
+)
+def test_the_request_head_is_what_http_client_writes(
+    method: str, scheme: str, port: int, headers: Dict[str, str], body: Optional[bytes]
+) -> None:
+    witness = (_RecordingTLS if scheme == "https" else _Recording)("api.example.com", port)
+    witness.request(method, "/v1/x?y=1", body, headers)
+    written = b"".join(witness.written)
+    ours = request_head(method, "/v1/x?y=1", host_field(scheme, "api.example.com", port), headers, body)
+    assert ours + (body or b"") == written
+
+
+@pytest.mark.parametrize(
+    "method, target, headers, fault",
+    [
+        ("POST", "/v1", {"X-A": "one\r\nX-Injected: 1"}, "value of the 'X-A' header"),
+        ("POST", "/v1", {"X-A": "one\nX-Injected: 1"}, "value of the 'X-A' header"),
+        ("POST", "/v1", {"X-A": "nul\0"}, "value of the 'X-A' header"),
+        ("POST", "/v1", {"X-Injected: 1\r\nX-A": "v"}, "is not a token"),
+        ("POST", "/v1", {"Bad Name": "v"}, "'Bad Name' is not a token"),
+        ("POST", "/v1", {"": "v"}, "is not a token"),
+        ("POST", "/v1 HTTP/1.1\r\nX-Injected: 1\r\n", {}, "the method or the target"),
+        ("GET\r\n", "/v1", {}, "the method or the target"),
+    ],
+)
+def test_a_head_that_would_break_is_refused(
+    method: str, target: str, headers: Dict[str, str], fault: str
+) -> None:
+    with pytest.raises(ValueError, match="invalid request head: .*" + fault.replace("(", ".")):
+        request_head(method, target, "Host: h\r\n", headers, b"")
+
+
+def test_a_header_value_beyond_latin_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="not Latin-1"):
+        request_head("GET", "/", "Host: h\r\n", {"X-A": "\u20ac"}, None)
+
+
+def test_the_host_field_and_the_connect_head() -> None:
+    assert host_field("https", "api.example.com", 443) == "Host: api.example.com\r\n"
+    assert host_field("http", "::1", 8080) == "Host: [::1]:8080\r\n"
+    assert host_field("https", "b\u00fccher.example", 443) == "Host: xn--bcher-kva.example\r\n"
+    assert connect_head("api.example.com", 443, "Basic eDp5") == (
+        b"CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n"
+        b"Proxy-Authorization: Basic eDp5\r\n\r\n"
+    )

@@ -29,6 +29,7 @@ DEFERRED = [
     "urllib.request",
     "urllib.parse",
     "openai_params._http",
+    "openai_params._socket_connection",
     "openai_params.retry",
     "openai_params.transport",
     "openai_params.stream",
@@ -78,5 +79,5 @@ def test_each_part_loads_when_first_needed_and_works(fake_server: FakeServer) ->
         fake_server.url + "/v1",
     )
     assert {"openai_params.transport", "logging"} <= set(made) and "http.client" not in made
-    assert {"http.client", "socket"} <= set(created)
+    assert {"socket", "openai_params._socket_connection"} <= set(created)
     assert {"openai_params.stream", "openai_params.sse", "openai_params.accumulate"} <= set(streamed)

@@ -5,9 +5,9 @@ each beside a ``.json`` with what must come out: ``status``, ``reason``,
 ``headers`` (lower-case names, repeats joined with ", ", folded white space
 collapsed), ``body`` (Latin-1 text of the bytes) and ``reusable`` (whether the
 connection may carry another request). The expected files were written with
-``http.client`` as the witness; the cases where ``http.client`` reads otherwise
-(they say so under ``http_client``) are for the asyncio transport's reader, in
-``tests/test_h1.py``.
+``http.client`` as the witness; where ``http.client`` reads otherwise, they say so
+under ``http_client`` (``tests/test_h1.py`` compares the two), and the transport reads
+as the expected file says.
 """
 
 import json
@@ -30,9 +30,8 @@ def _expected(path: Path) -> Dict[str, Any]:
     return loaded
 
 
-# The heads the sync transport reads as HTTP says; a note in a case's .json names the others and why
-# (http.client reads it otherwise, or the sync transport does not apply to it).
-SYNC_CASES = [p for p in CASES if not {"http_client", "sync_transport"} & set(_expected(p))]
+# The heads this test can serve (a note under "sync_transport" in a case's .json says why not).
+SYNC_CASES = [p for p in CASES if "sync_transport" not in _expected(p)]
 
 
 class OneReplyServer:
