@@ -14,7 +14,7 @@ on failure a list of :class:`OpenAIError` records.
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
 from ._checks import is_mapping
 from .errors import OpenAIError, OpenAIException
@@ -295,15 +295,17 @@ def _choices(body: Any) -> List[OpenAIChoice]:
 
 class _ChoicesMixin:
     body: Any
+    #: the body the choices were parsed from, and them (None: not parsed yet)
+    _choices_cache: Optional[Tuple[Any, List[OpenAIChoice]]] = None
 
     def _parsed_choices(self) -> List[OpenAIChoice]:
         # Parsed once per body: a caller reading result.choice.message.content in a loop
         # should not rebuild the objects every time.
-        cached = self.__dict__.get("_choices_cache")
+        cached = self._choices_cache
         if cached is not None and cached[0] is self.body:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         parsed = _choices(self.body)
-        self.__dict__["_choices_cache"] = (self.body, parsed)
+        self._choices_cache = (self.body, parsed)
         return parsed
 
     @property
