@@ -109,7 +109,7 @@ class Profile:
             or not self.stream_usage
         )
 
-    @property
+    @cached_property  # (read with every answer; computed once)
     def reasoning_renames(self) -> Tuple[str, ...]:
         """The response keys this profile reads as ``reasoning_content`` (itself left out)."""
         return tuple(key for key in self.reasoning if key != "reasoning_content")
