@@ -996,3 +996,28 @@ def test_every_request_field_has_a_rule_and_is_checked_whatever_else_is_set() ->
             P(top_p=5, **others)
         with pytest.raises(TypeError, match="^max_tokens must be"):
             P(max_tokens="5", **others)
+
+
+def test_body_holds_copies_of_containers_and_scalars_as_given() -> None:
+    from types import MappingProxyType
+
+    stop, modalities = ["a", "b"], ("text",)
+    metadata = MappingProxyType({"k": "v"})
+    p = P(
+        model="m", temperature=0.5, seed=3, logprobs=True, stop=stop, modalities=modalities, metadata=metadata
+    )
+    body = p.body()
+    assert body == {
+        "model": "m",
+        "temperature": 0.5,
+        "logprobs": True,
+        "seed": 3,
+        "stop": ["a", "b"],
+        "metadata": {"k": "v"},
+        "modalities": ["text"],
+    }
+    # JSON's own types, and never the caller's objects: adapting the body cannot change them.
+    assert type(body["stop"]) is list and body["stop"] is not stop
+    assert type(body["modalities"]) is list
+    assert type(body["metadata"]) is dict
+    assert body["logprobs"] is True and type(body["seed"]) is int
