@@ -13,6 +13,8 @@ The numbers and enums come from ``_limits``, which the tests check against
 the OpenAI schema.
 """
 
+from __future__ import annotations
+
 from functools import partial
 from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
 

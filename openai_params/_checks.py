@@ -15,10 +15,11 @@ when a suggestion is first needed. A check whose value may be a credential
 (a key, a header named like one) never quotes it.
 """
 
+from __future__ import annotations
+
 import math
 import re
 import sys
-import warnings
 from collections import abc as _abc
 from typing import Any, Iterable, NoReturn, Optional, Sequence
 
@@ -284,6 +285,8 @@ def warn_unknown(field: str, value: str, known: Sequence[str]) -> None:
     (and OpenAI adds new ones), so an unknown string is not an error. The
     warning points at the first line outside this package (see ``_stacklevel``).
     """
+    import warnings  # with the first warning, not with the import
+
     warnings.warn(
         "%s %s is not one of the known values (%s) and is sent as given%s"
         % (field, show(value), ", ".join(repr(k) for k in known), did_you_mean(value, known)),

@@ -7,6 +7,8 @@ belongs to the client or to ``create()`` (``api_key``, ``messages``, ...) says
 where it goes instead.
 """
 
+from __future__ import annotations
+
 from dataclasses import fields
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet

@@ -12,6 +12,8 @@ the top of the body, where its name would be lost.
 Pure Python, no ``json`` import: loading the parameters costs nothing more.
 """
 
+from __future__ import annotations
+
 import math
 from typing import Any, List
 

@@ -6,6 +6,8 @@ schema in ``tests/data/openapi/``, so a change in the schema shows up as a
 failing test rather than as a silently stale rule.
 """
 
+from __future__ import annotations
+
 from typing import Tuple
 
 __all__ = [

@@ -7,6 +7,8 @@ secret (``sk-...wxyz``, enough to tell two keys apart) and shows a short one as
 ``***``; an auth scheme in front stays readable (``Bearer sk-...wxyz``).
 """
 
+from __future__ import annotations
+
 import re
 from typing import Any, Dict, Iterable, Mapping, TypeVar
 
@@ -27,8 +29,9 @@ _AUTH_SCHEMES = frozenset(("bearer", "basic", "digest", "token", "bot", "apikey"
 _SHOW_ENDS_FROM = 20
 
 # Things that look like keys inside free text (a server that echoes the key back in its
-# message, an exception text): "sk-...", "Bearer <token>".
-_KEY_PATTERN = re.compile(r"\b(sk-|gsk_|xai-)[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9_\-.=]{9,}")
+# message, an exception text): "sk-...", "Bearer <token>". Compiled (and kept) by re when
+# first used: most programs never meet one.
+_KEY_PATTERN = r"\b(sk-|gsk_|xai-)[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9_\-.=]{9,}"
 
 
 def redact(value: str) -> str:
@@ -53,10 +56,10 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, redact(secret))
     if "sk-" not in text and "Bearer " not in text and "gsk_" not in text and "xai-" not in text:
         return text
-    return _KEY_PATTERN.sub(_redact_match, text)
+    return re.sub(_KEY_PATTERN, _redact_match, text)
 
 
-def _redact_match(match: "re.Match[str]") -> str:
+def _redact_match(match: re.Match[str]) -> str:
     found = match.group(0)
     # Already redacted ("sk-...wxyz"): leave it, so redacting twice changes nothing.
     return found if "..." in found else redact(found)

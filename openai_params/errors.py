@@ -38,7 +38,8 @@ Secrets: a record never keeps an ``Authorization``, ``Proxy-Authorization``,
 that looks like an API key.
 """
 
-import json
+from __future__ import annotations
+
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 
@@ -92,7 +93,11 @@ def _opt_str(value: Any) -> Optional[str]:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    if isinstance(value, (dict, list)):
+        import json  # with the first error answer, not with the import
+
+        return json.dumps(value)
+    return str(value)
 
 
 class OpenAIError:
@@ -217,7 +222,7 @@ class OpenAIError:
     @classmethod
     def from_response(
         cls, status: int, headers: Mapping[str, str], body: bytes, *, expected: str = "what was expected"
-    ) -> "OpenAIError":
+    ) -> OpenAIError:
         """The record for an answer that is not a success (or a 2xx whose body is unreadable).
 
         Reads the OpenAI error JSON ``{"error": {"message", "type", "code", "param"}}`` and the
@@ -271,7 +276,7 @@ class OpenAIError:
     @classmethod
     def from_exception(
         cls, exc: BaseException, *, type: Optional[str] = None, message: Optional[str] = None
-    ) -> "OpenAIError":
+    ) -> OpenAIError:
         """The record for an exception.
 
         An :class:`OpenAIException` gives its own ``.error``; a timeout gives a ``"timeout"``
@@ -289,7 +294,7 @@ class OpenAIError:
         status = exc.error.status if isinstance(exc, OpenAIException) else None
         return cls(message, type=type, status=status, cause=exc)
 
-    def exception(self) -> "OpenAIException":
+    def exception(self) -> OpenAIException:
         """The exception that fits this record, carrying it as ``.error``.
 
         ``raise result.errors[0].exception()``; a callback error's ``__cause__`` is the
@@ -372,6 +377,8 @@ def _parse_json(body: bytes) -> Tuple[Any, Optional[str]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None, "a body that is not valid UTF-8"
+    import json  # with the first error answer, not with the import
+
     try:
         return json.loads(text), None
     except ValueError:

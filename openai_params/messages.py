@@ -16,6 +16,8 @@ plain dicts ready for ``json.dumps``; its errors name the exact place, like
 ``messages[2].content``.
 """
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
 
 from ._checks import (
@@ -78,7 +80,7 @@ class OpenAIMessage:
                 self.data[key] = value
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "OpenAIMessage":
+    def from_dict(cls, d: Mapping[str, Any]) -> OpenAIMessage:
         """Build a message from a dict as the API writes it. Unknown keys are kept, never an error."""
         if isinstance(d, OpenAIMessage):
             d = d.data
@@ -129,7 +131,7 @@ class OpenAIMessage:
         self._set("name", value)
 
     @property
-    def tool_calls(self) -> "Optional[List[ToolCall]]":
+    def tool_calls(self) -> Optional[List[ToolCall]]:
         """The tool calls of an assistant message: the API's dicts, which also read as objects
         (``call.function.name``, ``call.function.parsed_arguments``; see ``tool_calls``)."""
         calls = self.data.get("tool_calls")
@@ -228,7 +230,7 @@ class OpenAIMessage:
         self.content = parts
 
     # -- content parts: images and files (built by openai_params.content) ----------------------
-    def _add_part(self, part: Dict[str, Any], what: str) -> "OpenAIMessage":
+    def _add_part(self, part: Dict[str, Any], what: str) -> OpenAIMessage:
         role = self.role
         if role is not None and role != "user":
             # ChatCompletionRequestUserMessageContentPart is the only one with images and files.
@@ -240,7 +242,7 @@ class OpenAIMessage:
         self.content = parts
         return self
 
-    def add_image_url(self, url: str, detail: Optional[str] = None) -> "OpenAIMessage":
+    def add_image_url(self, url: str, detail: Optional[str] = None) -> OpenAIMessage:
         """Add an image by URL (``https://...`` or a ``data:`` URL); returns the message.
 
         ``detail`` is ``"auto"``, ``"low"`` or ``"high"`` (None: left out, the API's
@@ -254,7 +256,7 @@ class OpenAIMessage:
 
         return self._add_part(image_url_part(url, detail), "images")
 
-    def add_image(self, image: Any, detail: Optional[str] = None) -> "OpenAIMessage":
+    def add_image(self, image: Any, detail: Optional[str] = None) -> OpenAIMessage:
         """Add a local image (a path or bytes) inline, as a ``data:`` URL; returns the message.
 
         The MIME type comes from the image's first bytes (PNG, JPEG, GIF, WebP; anything
@@ -264,7 +266,7 @@ class OpenAIMessage:
 
         return self._add_part(image_part(image, detail), "images")
 
-    def add_file(self, file: Any, filename: Optional[str] = None) -> "OpenAIMessage":
+    def add_file(self, file: Any, filename: Optional[str] = None) -> OpenAIMessage:
         """Add a local file (a PDF, say; a path or bytes) inline, base64; returns the message.
 
         ``filename`` defaults to the path's last part. More than 512 MB is refused before
@@ -274,7 +276,7 @@ class OpenAIMessage:
 
         return self._add_part(file_part(file, filename), "files")
 
-    def add_file_id(self, file_id: str) -> "OpenAIMessage":
+    def add_file_id(self, file_id: str) -> OpenAIMessage:
         """Add a file uploaded before (``client.files``, purpose ``user_data``) by its id; returns the message."""
         from .content import file_id_part
 
@@ -412,7 +414,7 @@ class OpenAITool:
     #: The Python function a tool built by ``from_function`` runs (``call``); None otherwise.
     handler: Optional[Callable[..., Any]] = None
     #: How ``from_function`` read the function's signature (for ``parse_arguments``).
-    signature: "Optional[FunctionSignature]" = None
+    signature: Optional[FunctionSignature] = None
 
     def __init__(
         self,
@@ -437,7 +439,7 @@ class OpenAITool:
         check_bool(path + ".function.strict", self.strict, optional=True)
 
     @classmethod
-    def from_dict(cls, d: Any, *, path: str = "tool") -> "OpenAITool":
+    def from_dict(cls, d: Any, *, path: str = "tool") -> OpenAITool:
         """Build a tool from the short, flat or API form; ``path`` names it in errors."""
         if isinstance(d, OpenAITool):
             return d
@@ -490,7 +492,7 @@ class OpenAITool:
         name: Optional[str] = None,
         description: Optional[str] = None,
         strict: bool = True,
-    ) -> "OpenAITool":
+    ) -> OpenAITool:
         """A tool from a Python function: its name, its docstring's summary as the description,
         and its parameters' type hints as the strict JSON Schema of the arguments (parameter
         descriptions from the docstring). See ``function_tools`` and docs/tools.md.

@@ -23,6 +23,8 @@ fields are in ``_chat_rules``; their ranges, size limits and enums in
 schema (the tests check them against it).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, fields
 from functools import lru_cache, partial
 from typing import (
@@ -165,8 +167,10 @@ def _json_form(name: str, value: Any) -> Any:
 
 # init=TYPE_CHECKING: type checkers see the generated constructor (every field, by keyword or
 # in field order); at run time the class's own __init__ below takes its place, and the
-# generated one is not even written.
-@dataclass(repr=False, init=TYPE_CHECKING)  # type: ignore[literal-required]
+# generated one is not even written. eq=False: __eq__ is written below too (dataclasses
+# compiles the methods it generates when the class is defined, and a comparison over every
+# field cost the import more than the rest of the class).
+@dataclass(repr=False, eq=False, init=TYPE_CHECKING)  # type: ignore[literal-required]
 class OpenAIParameters:
     """Options every call shares: how to run it, and what to do with its result.
 
@@ -230,6 +234,14 @@ class OpenAIParameters:
 
     def __post_init__(self) -> None:
         self.validate()
+
+    def __eq__(self, other: object) -> bool:
+        # What the generated one does: equal when of the same class with equal fields.
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        cls: type = type(self)
+        names = _fields(cls)
+        return [getattr(self, name) for name in names] == [getattr(other, name) for name in names]
 
     # --- construction -------------------------------------------------------
 
@@ -315,7 +327,7 @@ class OpenAIParameters:
         return "%s(%s)" % (type(self).__name__, ", ".join(shown))
 
 
-@dataclass(repr=False, init=False)
+@dataclass(repr=False, eq=False, init=False)
 class _LeadingFields:
     """The six fields that come first in the constructor's argument order.
 
@@ -334,7 +346,7 @@ class _LeadingFields:
     store: bool = False
 
 
-@dataclass(repr=False, init=TYPE_CHECKING)  # type: ignore[literal-required]  # see OpenAIParameters
+@dataclass(repr=False, eq=False, init=TYPE_CHECKING)  # type: ignore[literal-required]  # see OpenAIParameters
 class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
     """The parameters of a Chat Completions request (``POST /chat/completions``).
 
@@ -428,7 +440,7 @@ class OpenAIChatCompletionListParameters:
         self.validate()
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "OpenAIChatCompletionListParameters":
+    def from_dict(cls, d: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:
         """Build from a dict with snake_case or camelCase keys; an unknown key is an error."""
         return cls(**kwargs_from_dict(cls, d))
 

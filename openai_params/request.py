@@ -11,9 +11,11 @@ are set, ``default_headers`` and ``extra_headers`` here, on every request, since
 mapping can change in place (:func:`._checks.check_headers`).
 """
 
-import json
+from __future__ import annotations
+
 import re
 import sys
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ._checks import check_headers, is_mapping, show, wrong_type
@@ -22,6 +24,8 @@ from ._redact import redact_url
 from ._version import __version__
 
 if TYPE_CHECKING:
+    import json
+
     from ._http import HTTPRequest
 
 USER_AGENT = "openai_params/%s Python/%s" % (
@@ -29,8 +33,9 @@ USER_AGENT = "openai_params/%s Python/%s" % (
     ".".join(str(part) for part in sys.version_info[:3]),
 )
 
-# Any whitespace (str.isspace's, Unicode included) and the C0 and C1 control characters.
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# Any whitespace (str.isspace's, Unicode included) and the C0 and C1 control characters
+# (compiled and kept by re when the first base URL is checked).
+_SPACE_OR_CONTROL = r"[\s\x00-\x1f\x7f-\x9f]"
 
 # What a base URL must be, in the order the rules are checked: (what is allowed, test). A test
 # gets the text and its urlsplit() parts (None when urlsplit cannot split it: "Invalid IPv6
@@ -39,7 +44,7 @@ _URL_RULES: Tuple[Tuple[str, Callable[[str, Any], bool]], ...] = (
     ("starting with http:// or https://", lambda text, parts: text.startswith(("http://", "https://"))),
     # http.client refuses these deep inside a call (InvalidURL), and urlsplit() silently drops
     # tabs and newlines, so they are looked for in the text itself.
-    ("without spaces or control characters", lambda text, parts: not _SPACE_OR_CONTROL.search(text)),
+    ("without spaces or control characters", lambda text, parts: not re.search(_SPACE_OR_CONTROL, text)),
     ("with a host name", lambda text, parts: parts is not None and bool(parts.hostname)),
     ("with a port between 1 and 65535", lambda text, parts: parts.port != 0),
     # Userinfo would never be sent (no Basic auth here) and would show in logs: refused.
@@ -146,11 +151,16 @@ def _mapping_as_dict(value: Any) -> Any:
     raise TypeError("not JSON")  # check_json below says what and where
 
 
-# One encoder, built once: json.dumps() with options builds a new encoder on every call.
-# allow_nan=False: NaN and Infinity are not JSON (RFC 8259), and servers reject them.
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_mapping_as_dict
-)
+@lru_cache(maxsize=None)
+def _encoder() -> json.JSONEncoder:
+    """One encoder, built with the first body (json loads then, not with the import):
+    json.dumps() with options builds a new encoder on every call."""
+    import json
+
+    # allow_nan=False: NaN and Infinity are not JSON (RFC 8259), and servers reject them.
+    return json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_mapping_as_dict
+    )
 
 
 def encode_json(body: Any) -> bytes:
@@ -160,13 +170,13 @@ def encode_json(body: Any) -> bytes:
     ``TypeError`` / ``ValueError`` naming its place: ``messages[0].content[1] must be ...``.
     """
     try:
-        return _ENCODER.encode(body).encode("utf-8")
+        return _encoder().encode(body).encode("utf-8")
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         check_json("", body)  # finds the first bad part and raises, naming it
         raise
 
 
-def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> "HTTPRequest":
+def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:
     from ._http import HTTPRequest  # with the first request, not with the import
 
     return HTTPRequest(

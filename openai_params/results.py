@@ -12,8 +12,10 @@ on failure a list of :class:`OpenAIError` records.
         print(r.errors[0].message)
 """
 
-import json
+from __future__ import annotations
+
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
 from ._checks import is_mapping
@@ -21,6 +23,8 @@ from .errors import OpenAIError, OpenAIException
 from .messages import OpenAIMessage
 
 if TYPE_CHECKING:
+    import json
+
     from .transport import HTTPResponse
 
 __all__ = [
@@ -225,7 +229,7 @@ class OpenAIResult:
         usage = self.body.get("usage") if isinstance(self.body, dict) else None
         return usage if isinstance(usage, dict) else None
 
-    def throw(self) -> "OpenAIResult":
+    def throw(self) -> OpenAIResult:
         """Raise the first error as an exception (see ``errors``); return self when successful.
 
         >>> result.throw().choice.message.content   # doctest: +SKIP
@@ -386,7 +390,7 @@ class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
     _terminated_default = False
 
 
-def read_result(response: "HTTPResponse", result_type: Type[R]) -> R:
+def read_result(response: HTTPResponse, result_type: Type[R]) -> R:
     """Turn a whole HTTP response into a result (pure apart from reading the body).
 
     A 2xx answer is a success only when its body is JSON of the kind ``result_type``
@@ -411,8 +415,16 @@ def read_result(response: "HTTPResponse", result_type: Type[R]) -> R:
     return result_type(status=status, headers=headers, body=body, errors=[error])
 
 
+@lru_cache(maxsize=None)
+def _decoder() -> json.JSONDecoder:
+    """json.loads()'s decoder, built with the first answer (json loads then, not with the import)."""
+    import json
+
+    return json.JSONDecoder()
+
+
 def _json_or_none(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"))
+        return _decoder().decode(raw.decode("utf-8"))
     except ValueError:
         return None

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT_IMPORT = "from openai_params import OpenAI, OpenAIChatCompletionParameters"
 # Loaded when first needed, never by the client import.
 DEFERRED = [
+    "json",
+    *(["warnings"] if sys.version_info >= (3, 9) else []),  # (3.8's importlib loads it)
     "logging",
     "socket",
     "selectors",
@@ -43,10 +45,10 @@ DEFERRED = [
 
 def _loaded_after(steps: List[str], *argv: str) -> List[List[str]]:
     """Run ``steps`` one after another in a fresh interpreter; after each, which DEFERRED are loaded."""
-    script = "import json, sys\nnames = %r\nseen = []\n" % (DEFERRED,)
+    script = "import sys\nnames = %r\nseen = []\n" % (DEFERRED,)
     for step in steps:
         script += step + "\nseen.append(sorted(m for m in names if m in sys.modules))\n"
-    script += "print(json.dumps(seen))\n"
+    script += "import json\nprint(json.dumps(seen))\n"  # json is one of them
     env: Dict[str, Any] = {"PATH": "", "NO_PROXY": "*", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", script] + list(argv),
@@ -63,6 +65,24 @@ def _loaded_after(steps: List[str], *argv: str) -> List[List[str]]:
 def test_the_client_import_loads_none_of_what_a_call_needs_later() -> None:
     (after_import,) = _loaded_after([CLIENT_IMPORT])
     assert after_import == []
+
+
+def test_the_modules_of_the_client_import_leave_their_annotations_unevaluated() -> None:
+    # An annotation such as Optional[Mapping[str, Any]], evaluated, builds typing objects
+    # while the module loads; unevaluated (PEP 563), it costs nothing until asked for.
+    script = (
+        "import __future__, sys\n"
+        + CLIENT_IMPORT
+        + "\nprint(sorted(name for name, module in sys.modules.items()"
+        " if name.startswith('openai_params.') and name != 'openai_params._version'"
+        " and vars(module).get('annotations') is not __future__.annotations))"
+    )
+    env: Dict[str, Any] = {"PATH": "", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=str(ROOT), env=env, timeout=60, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_each_part_loads_when_first_needed_and_works(fake_server: FakeServer) -> None:
