@@ -487,7 +487,7 @@ def _path_id(value: str, what: str) -> str:
 def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
     """The parameters of a call, from an object, a dict (snake or camelCase) or keyword arguments."""
     if parameters is None:
-        return OpenAIChatCompletionParameters.from_dict(dict(kwargs))
+        return OpenAIChatCompletionParameters.from_dict(kwargs)
     if isinstance(parameters, OpenAIChatCompletionParameters):
         return parameters.replace(**kwargs) if kwargs else parameters
     if is_mapping(parameters):

@@ -321,18 +321,19 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
     else:
         wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
     role = message.get("role")
-    check_str(where + ".role", role, non_empty=True)
     if role not in MESSAGE_ROLES:
+        check_str(where + ".role", role, non_empty=True)
         # Some servers accept their own roles (llama.cpp templates, "ipython"),
         # so an unknown role is sent; but "User" or "asistant" is a typo.
         warn_unknown(where + ".role", str(role), MESSAGE_ROLES)
-    if "content" not in message or message["content"] is None:
+    content = message.get("content")
+    if content is None:
         if role in _CONTENT_REQUIRED:
             raise ValueError("%s.content is required for a %r message" % (where, role))
     elif role == "function":
-        check_str(where + ".content", message["content"], optional=True)
+        check_str(where + ".content", content, optional=True)
     else:
-        _check_content_parts(where + ".content", message["content"])
+        _check_content_parts(where + ".content", content)
     if message.get("name") is not None:
         check_str(where + ".name", message["name"])
     elif role == "function":
