@@ -180,8 +180,8 @@ class OpenAI:
 
     @property
     def base_url(self) -> str:
-        """The URL every path is joined to, checked whenever it is set (so a URL that
-        ``http.client`` would refuse deep inside a call is refused on the line that set it)."""
+        """The URL every path is joined to, checked whenever it is set (so a URL that the
+        transport would refuse deep inside a call is refused on the line that set it)."""
         return self._base_url
 
     @base_url.setter

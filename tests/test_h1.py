@@ -297,26 +297,17 @@ def test_the_corpora_are_there() -> None:
 
 
 # -- the request head -----------------------------------------------------------------------------
-class _Recording(http.client.HTTPConnection):
-    """``http.client``'s connection, writing to a list instead of a socket."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(host, port)
-        self.written: List[bytes] = []
-
-    def send(self, data: Any) -> None:
-        self.written.append(bytes(data))
-
-
-class _RecordingTLS(http.client.HTTPSConnection):
-    """The same for HTTPS (its default port is 443); nothing is opened."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(host, port)
-        self.written: List[bytes] = []
-
-    def send(self, data: Any) -> None:
-        self.written.append(bytes(data))
+def _written_by_http_client(
+    scheme: str, port: int, method: str, target: str, headers: Dict[str, str], body: Optional[bytes]
+) -> bytes:
+    """The bytes ``http.client`` writes for a request (its connection writes to a list; nothing
+    is opened)."""
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    conn = kind("api.example.com", port)
+    written: List[bytes] = []
+    conn.send = lambda data: written.append(bytes(data))  # type: ignore[method-assign]
+    conn.request(method, target, body, headers)
+    return b"".join(written)
 
 
 @pytest.mark.parametrize(
@@ -332,9 +323,7 @@ class _RecordingTLS(http.client.HTTPSConnection):
 def test_the_request_head_is_what_http_client_writes(
     method: str, scheme: str, port: int, headers: Dict[str, str], body: Optional[bytes]
 ) -> None:
-    witness = (_RecordingTLS if scheme == "https" else _Recording)("api.example.com", port)
-    witness.request(method, "/v1/x?y=1", body, headers)
-    written = b"".join(witness.written)
+    written = _written_by_http_client(scheme, port, method, "/v1/x?y=1", headers, body)
     ours = request_head(method, "/v1/x?y=1", host_field(scheme, "api.example.com", port), headers, body)
     assert ours + (body or b"") == written
 
