@@ -17,7 +17,7 @@ from ._version import __version__
 
 # Public name -> the module that defines it. The modules load on first use
 # (PEP 562), so ``import openai_params`` costs almost nothing and the network
-# modules (ssl, http.client) load only when a request is sent.
+# modules (socket, ssl) load only when a request is sent.
 _WHERE = {
     "OpenAI": "client",
     "AsyncOpenAI": "async_client",

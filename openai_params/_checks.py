@@ -328,8 +328,8 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #   field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
 #   field-vchar   = VCHAR / obs-text        (VCHAR %x21-7E, obs-text %x80-FF)
 # So no control character but HTAB: CR, LF and NUL above all, which would end the header
-# line and let a value smuggle in a second header. Nothing beyond U+00FF either: Latin-1 is
-# the only charset http.client can put in a header.
+# line and let a value smuggle in a second header. Nothing beyond U+00FF either: a request head
+# is written as Latin-1 (_h1.request_head), as http.client writes it.
 _NOT_IN_FIELD_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 
 _FIELD_VALUE = "a header value of Latin-1 characters without CR, LF, NUL or other control characters"

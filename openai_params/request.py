@@ -42,8 +42,8 @@ _SPACE_OR_CONTROL = r"[\s\x00-\x1f\x7f-\x9f]"
 # URL"); one that raises ValueError (a port out of range or not a number) counts as failed.
 _URL_RULES: Tuple[Tuple[str, Callable[[str, Any], bool]], ...] = (
     ("starting with http:// or https://", lambda text, parts: text.startswith(("http://", "https://"))),
-    # http.client refuses these deep inside a call (InvalidURL), and urlsplit() silently drops
-    # tabs and newlines, so they are looked for in the text itself.
+    # A request line cannot carry them (the transport would refuse it deep inside a call), and
+    # urlsplit() silently drops tabs and newlines, so they are looked for in the text itself.
     ("without spaces or control characters", lambda text, parts: not re.search(_SPACE_OR_CONTROL, text)),
     ("with a host name", lambda text, parts: parts is not None and bool(parts.hostname)),
     ("with a port between 1 and 65535", lambda text, parts: parts.port != 0),
