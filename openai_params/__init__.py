@@ -24,7 +24,7 @@ _WHERE = {
     "OpenAIParameters": "parameters",
     "OpenAIChatCompletionParameters": "parameters",
     "OpenAIChatCompletionsParameters": "parameters",
-    "OpenAIChatCompletionListParameters": "parameters",
+    "OpenAIChatCompletionListParameters": "list_parameters",
     "OpenAIResult": "results",
     "OpenAIChatCompletionResult": "results",
     "OpenAIChatCompletionStreamResult": "results",
@@ -82,9 +82,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         RateLimitError,
         UnprocessableEntityError,
     )
+    from .list_parameters import OpenAIChatCompletionListParameters
     from .messages import OpenAIMessage, OpenAITool
     from .parameters import (
-        OpenAIChatCompletionListParameters,
         OpenAIChatCompletionParameters,
         OpenAIChatCompletionsParameters,
         OpenAIParameters,

@@ -43,12 +43,7 @@ from ._checks import (
 from ._redact import redact, redact_url
 from .errors import OpenAIException
 from .messages import validate_messages
-from .parameters import (
-    CALLBACKS,
-    OpenAIChatCompletionListParameters,
-    OpenAIChatCompletionParameters,
-    OpenAIParameters,
-)
+from .parameters import CALLBACKS, OpenAIChatCompletionParameters, OpenAIParameters
 from .request import build_headers, build_request, build_url, check_base_url
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
@@ -63,6 +58,7 @@ if TYPE_CHECKING:
     from .background import CallHandle
     from .chathelper import OpenAIChatHelper
     from .fanout import FanOut
+    from .list_parameters import OpenAIChatCompletionListParameters
     from .outputs import OutputReader
     from .pacing import PacingPolicy
     from .profiles import Applied, Profile, ProfileLike
@@ -799,6 +795,8 @@ class ChatCompletions:
 
 
 def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:
+    from .list_parameters import OpenAIChatCompletionListParameters  # with the first listing
+
     if parameters is None:
         return OpenAIChatCompletionListParameters.from_dict(dict(kwargs))
     if isinstance(parameters, OpenAIChatCompletionListParameters):

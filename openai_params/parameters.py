@@ -34,7 +34,6 @@ from typing import (
     ClassVar,
     Dict,
     Mapping,
-    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -43,11 +42,10 @@ from typing import (
     Union,
 )
 
-from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_metadata, check_needs
+from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_needs
 from ._checks import (
     check_bool,
     check_callable,
-    check_choice,
     check_headers,
     check_int,
     check_mapping,
@@ -60,7 +58,6 @@ from ._checks import (
 )
 from ._from_dict import kwargs_from_dict
 from ._json import check_json
-from ._limits import LIST_ORDERS
 from ._redact import redacted_headers
 from .messages import OpenAITool
 
@@ -68,7 +65,6 @@ __all__ = [
     "OpenAIParameters",
     "OpenAIChatCompletionParameters",
     "OpenAIChatCompletionsParameters",
-    "OpenAIChatCompletionListParameters",
 ]
 
 Callback = Callable[[Any], Any]
@@ -130,10 +126,14 @@ def _no_rule(field: str, value: Any) -> None:
     """The rule of a field a subclass adds: its own to check (``__post_init__``)."""
 
 
-class _Field(NamedTuple):
-    default: Any
-    rule: Rule
-    needs: Optional[str]  # the field it needs set to True, if any (_NEEDS)
+class _Field:
+    # (A plain class: a NamedTuple is built by exec'ing generated source, at import.)
+    __slots__ = ("default", "rule", "needs")
+
+    def __init__(self, default: Any, rule: Rule, needs: Optional[str]) -> None:
+        self.default = default
+        self.rule = rule
+        self.needs = needs  # the field it needs set to True, if any (_NEEDS)
 
 
 @lru_cache(maxsize=None)
@@ -415,51 +415,3 @@ class OpenAIChatCompletionParameters(OpenAIParameters, _LeadingFields):
 
 OpenAIChatCompletionsParameters = OpenAIChatCompletionParameters
 """The same class under the plural name the official SDK's resource uses."""
-
-
-@dataclass
-class OpenAIChatCompletionListParameters:
-    """Filters for listing stored chat completions (``GET /chat/completions``).
-
-    ``after`` is the id of the last completion of the previous page, ``limit``
-    how many to return, ``order`` ``"asc"`` or ``"desc"`` by creation time,
-    ``metadata`` key/value pairs to match, ``model`` the model that made them.
-    ``None`` leaves a filter out (the server's defaults: 20, ``"asc"``).
-
-    >>> OpenAIChatCompletionListParameters(limit=10, metadata={"app": "demo"}).query()
-    {'limit': '10', 'metadata[app]': 'demo'}
-    """
-
-    after: Optional[str] = None
-    limit: Optional[int] = None
-    order: Optional[str] = None
-    metadata: Optional[Mapping[str, str]] = None
-    model: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:
-        """Build from a dict with snake_case or camelCase keys; an unknown key is an error."""
-        return cls(**kwargs_from_dict(cls, d))
-
-    def validate(self) -> None:
-        """Check every field; raise ``ValueError`` / ``TypeError`` naming the first bad one."""
-        check_str("after", self.after, non_empty=True, optional=True)
-        check_int("limit", self.limit, 0, optional=True)
-        check_choice("order", self.order, LIST_ORDERS, optional=True)
-        check_metadata("metadata", self.metadata)
-        check_str("model", self.model, non_empty=True, optional=True)
-
-    def query(self) -> Dict[str, str]:
-        """The query parameters to send; metadata as ``metadata[key]=value`` (validated again first)."""
-        self.validate()
-        query: Dict[str, str] = {}
-        for f in fields(self):  # a filter is sent when it is not None
-            value = getattr(self, f.name)
-            if f.name == "metadata" and value is not None:
-                query.update(("metadata[%s]" % key, item) for key, item in value.items())
-            elif value is not None:
-                query[f.name] = str(value)
-        return query

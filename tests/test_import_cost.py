@@ -39,6 +39,7 @@ DEFERRED = [
     "openai_params.accumulate",
     "openai_params.background",
     "openai_params.profiles",
+    "openai_params.list_parameters",
     "openai_params.providers",
 ]
 

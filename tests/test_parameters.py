@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openai_params.list_parameters import OpenAIChatCompletionListParameters
 from openai_params.messages import OpenAITool
 from openai_params.parameters import (
     CALLBACKS,
     EXECUTION_OPTIONS,
-    OpenAIChatCompletionListParameters,
     OpenAIChatCompletionParameters,
     OpenAIChatCompletionsParameters,
     OpenAIParameters,
@@ -743,6 +743,7 @@ CHEAP = {
     "module",
     [
         "parameters.py",
+        "list_parameters.py",
         "_chat_rules.py",
         "_limits.py",
         "_from_dict.py",
