@@ -163,9 +163,10 @@ def check_number(
         return
     if not is_number(value):
         wrong_type(field, allowed or _range_text("a number", minimum, maximum), value)
-    # NaN compares False with everything, so test "inside" rather than "outside".
+    # NaN compares False with everything, so test "inside" rather than "outside". An int is
+    # always finite (and may be too large for a float: compared as it is).
     if (
-        not math.isfinite(value)
+        (isinstance(value, float) and not math.isfinite(value))
         or (minimum is not None and not value >= minimum)
         or (maximum is not None and not value <= maximum)
     ):

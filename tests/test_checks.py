@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from openai_params._checks import MAX_TIMEOUT, check_headers, check_timeout
+from openai_params import OpenAIChatCompletionParameters
+from openai_params._checks import MAX_TIMEOUT, check_headers, check_number, check_timeout
 
 
 @pytest.mark.parametrize("value", [0.001, 1, 2.5, 600, MAX_TIMEOUT])
@@ -33,6 +34,15 @@ def test_check_timeout_message_quotes_the_value() -> None:
 def test_check_timeout_refuses_other_types(value: Any) -> None:
     with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
         check_timeout("timeout", value)
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["huge", "-huge"])
+def test_an_int_too_large_for_a_float_is_out_of_range_not_an_overflow(value: int) -> None:
+    with pytest.raises(ValueError, match=r"^temperature must be a number between 0 and 2 \(got "):
+        check_number("temperature", value, 0, 2)
+    with pytest.raises(ValueError, match=r"^presence_penalty must be .* \(got -?1000"):
+        OpenAIChatCompletionParameters(presence_penalty=value)
+    check_number("n", 10**400)  # no bounds: any int is a finite number
 
 
 # -- headers: the one check for everything that reaches the wire ---------------------------------
