@@ -20,7 +20,7 @@ CLIENT_IMPORT = "from openai_params import OpenAI, OpenAIChatCompletionParameter
 # Loaded when first needed, never by the client import.
 DEFERRED = [
     "json",
-    *(["warnings"] if sys.version_info >= (3, 9) else []),  # (3.8's importlib loads it)
+    "warnings",  # unless the standard library loads it first (_loaded_by_python)
     "logging",
     "socket",
     "selectors",
@@ -44,9 +44,29 @@ DEFERRED = [
 ]
 
 
+# The standard library modules the client import needs. Some load DEFERRED ones by themselves
+# on some versions (warnings: at the interpreter's start on 3.11, by importlib on 3.8 to 3.10,
+# by typing on 3.12.1), which the package cannot defer.
+_NEEDED_BY_THE_IMPORT = "import importlib, typing, dataclasses, re, functools"
+
+
+def _loaded_by_python() -> List[str]:
+    script = "import sys\n%s\nprint(' '.join(m for m in %r if m in sys.modules))" % (
+        _NEEDED_BY_THE_IMPORT,
+        DEFERRED,
+    )
+    env: Dict[str, Any] = {"PATH": "", "NO_PROXY": "*"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def _loaded_after(steps: List[str], *argv: str) -> List[List[str]]:
-    """Run ``steps`` one after another in a fresh interpreter; after each, which DEFERRED are loaded."""
-    script = "import sys\nnames = %r\nseen = []\n" % (DEFERRED,)
+    """Run ``steps`` one after another in a fresh interpreter; after each, which DEFERRED are
+    loaded (leaving out those the standard library itself loads on this version)."""
+    by_python = _loaded_by_python()
+    names = [name for name in DEFERRED if name not in by_python]
+    script = "import sys\nnames = %r\nseen = []\n" % (names,)
     for step in steps:
         script += step + "\nseen.append(sorted(m for m in names if m in sys.modules))\n"
     script += "import json\nprint(json.dumps(seen))\n"  # json is one of them
