@@ -83,13 +83,12 @@ from ._errormap import _ErrorMap
 from ._h1 import ResponseHead, ResponseReader, host_field, request_head
 from ._http import HTTPRequest, HTTPResponse
 from ._redact import redact_url
+from ._socket_connection import Connection, SocketBody
 from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
 from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, decide_retry
 
 if TYPE_CHECKING:
     import ssl
-
-    from ._socket_connection import Connection
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
@@ -310,8 +309,6 @@ class Transport:
     ) -> Union[HTTPResponse, _Failed]:
         """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
         failed. A cancel raises :class:`APIUserAbortError`."""
-        from ._socket_connection import SocketBody  # loaded with the first connection
-
         conn, reused = self._connection(route, timeout, fresh)
         aborted = cancel.is_set if cancel is not None else _never
         errors = _ErrorMap(_CONNECTING, route.where, timeout, aborted)
