@@ -16,7 +16,7 @@ the OpenAI schema.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Sequence, Tuple
 
 from ._checks import (
     check_bool,
@@ -63,9 +63,10 @@ from ._limits import (
 )
 from .messages import OpenAITool, check_function_name, is_function_tool
 
-__all__ = ["FIELD_NEEDS", "FIELD_RULES", "SENT_AS", "Rule", "check_metadata", "check_needs"]
+__all__ = ["FIELD_NEEDS", "FIELD_RULES", "SENT_AS", "check_metadata", "check_needs"]
 
-Rule = Callable[[str, Any], None]
+if TYPE_CHECKING:
+    Rule = Callable[[str, Any], None]  # a field's check: (field name, value); raises if wrong
 
 
 def check_metadata(field: str, value: Any) -> None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Uni
 
 from ._http import HTTPRequest, HTTPResponse
 from .background import BackgroundCall, _cancelled
-from .client import ChatCompletions, OpenAI, Steps
+from .client import ChatCompletions, OpenAI
 from .errors import OpenAIError, OpenAIException
 from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, OpenAIResult
@@ -43,6 +43,7 @@ from .stream import WAITING, ChatCompletionStream, _is_json
 if TYPE_CHECKING:
     import threading
 
+    from .client import Steps
     from .fanout import FanOut
 
 __all__ = ["AsyncOpenAI", "AsyncChatCompletionStream"]
@@ -164,7 +165,7 @@ class AsyncOpenAI(OpenAI):
         awaited (as :meth:`OpenAI._drive` runs them)."""
         return self._drive_async(steps, options)
 
-    async def _drive_async(self, steps: Steps, options: Optional[OpenAIParameters]) -> Any:
+    async def _drive_async(self, steps: "Steps", options: Optional[OpenAIParameters]) -> Any:
         try:
             step = next(steps)
             while True:

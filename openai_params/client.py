@@ -67,15 +67,18 @@ if TYPE_CHECKING:
     from .stream import ChatCompletionStream
     from .transport import TransportLike
 
+    # Type aliases for annotations only (made at run time, they would cost the import more
+    # than the rest of this module's definitions).
+    R = TypeVar("R", bound=OpenAIResult)
+    ParamsLike = Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]
+    T = TypeVar("T")
+    #: a call described as steps: yields each request to send (or another step, see steps.py),
+    #: is given what came of it (ChatCompletions._completion)
+    Steps = Generator[Union[HTTPRequest, Step], Any, OpenAIChatCompletionResult]
+
 __all__ = ["OpenAI"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-R = TypeVar("R", bound=OpenAIResult)
-ParamsLike = Union[OpenAIChatCompletionParameters, Mapping[str, Any], None]
-T = TypeVar("T")
-#: a call described as steps: yields each request to send (or another step, see steps.py), is
-#: given what came of it (ChatCompletions._completion)
-Steps = Generator[Union["HTTPRequest", "Step"], Any, OpenAIChatCompletionResult]
 
 
 class OpenAI:

@@ -42,7 +42,7 @@ from typing import (
     Union,
 )
 
-from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, Rule, check_needs
+from ._chat_rules import FIELD_NEEDS, FIELD_RULES, SENT_AS, check_needs
 from ._checks import (
     check_bool,
     check_callable,
@@ -60,6 +60,9 @@ from ._from_dict import kwargs_from_dict
 from ._json import check_json
 from ._redact import redacted_headers
 from .messages import OpenAITool
+
+if TYPE_CHECKING:
+    from ._chat_rules import Rule
 
 __all__ = [
     "OpenAIParameters",

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from .transport import HTTPResponse
 
+    R = TypeVar("R", bound="OpenAIResult")  # for annotations only
+
 __all__ = [
     "OpenAIResult",
     "OpenAIChatCompletionResult",
@@ -35,9 +37,6 @@ __all__ = [
     "RateLimit",
     "read_result",
 ]
-
-
-R = TypeVar("R", bound="OpenAIResult")
 
 
 class RateLimit:
