@@ -532,9 +532,9 @@ def _parse_head(text: str) -> ResponseHead:
     match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
         raise ProtocolError("invalid status line: %r" % lines[0][:80])
-    reason = (match.group(3) or "").strip()
+    minor, status, reason = match.groups("")
     fields = _parse_fields(lines[1:], "\r" in text or "\0" in text) if len(lines) > 1 else []
-    return ResponseHead(int(match.group(1)), int(match.group(2)), reason, fields)
+    return ResponseHead(int(minor), int(status), reason.strip(), fields)
 
 
 def _parse_fields(lines: List[str], odd: bool) -> List[Tuple[str, str]]:
