@@ -17,7 +17,6 @@ when a suggestion is first needed. A check whose value may be a credential
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections import abc as _abc
@@ -45,6 +44,7 @@ __all__ = [
     "fail",
     "is_int",
     "is_number",
+    "is_finite",
     "show",
     "warn_unknown",
     "wrong_type",
@@ -100,6 +100,15 @@ def is_int(value: Any) -> bool:
 def is_number(value: Any) -> bool:
     """True for an ``int`` or ``float`` that is not a ``bool``."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_INFINITY = float("inf")
+
+
+def is_finite(value: float) -> bool:
+    """False for ``inf``, ``-inf`` and NaN (which compares False with everything): what
+    ``math.isfinite`` says, without loading ``math`` with the client (it is a shared library)."""
+    return -_INFINITY < value < _INFINITY
 
 
 def _format_bound(bound: float) -> str:
@@ -166,7 +175,7 @@ def check_number(
     # NaN compares False with everything, so test "inside" rather than "outside". An int is
     # always finite (and may be too large for a float: compared as it is).
     if (
-        (isinstance(value, float) and not math.isfinite(value))
+        (isinstance(value, float) and not is_finite(value))
         or (minimum is not None and not value >= minimum)
         or (maximum is not None and not value <= maximum)
     ):

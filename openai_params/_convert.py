@@ -13,12 +13,11 @@ integer, as JSON Schema says; an ``int`` is a valid ``float``.
 
 import datetime as _dt
 import json
-import math
 import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._checks import did_you_mean, is_mapping
+from ._checks import did_you_mean, is_finite, is_mapping
 from ._shapes import (
     NO_DEFAULT,
     AnyOf,
@@ -109,7 +108,7 @@ def _read_float(value: Any) -> float:
             number = float(value)
         except OverflowError:  # an int beyond the float range: 1 followed by 400 zeros
             raise ValueError from None
-        if math.isfinite(number):
+        if is_finite(number):
             return number
     raise ValueError
 

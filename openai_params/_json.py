@@ -14,10 +14,9 @@ Pure Python, no ``json`` import: loading the parameters costs nothing more.
 
 from __future__ import annotations
 
-import math
 from typing import Any, List
 
-from ._checks import fail, is_mapping, wrong_type
+from ._checks import fail, is_finite, is_mapping, wrong_type
 
 __all__ = ["JSON_VALUES", "check_json"]
 
@@ -46,7 +45,7 @@ def _check(field: str, value: Any, parents: List[int]) -> None:
     if isinstance(value, str):
         _check_text(field or "the body", value)
     elif isinstance(value, float):
-        if not math.isfinite(value):
+        if not is_finite(value):
             fail(field or "the body", "a finite number (JSON has no NaN or Infinity)", value)
     elif isinstance(value, (list, tuple)) or is_mapping(value):
         if id(value) in parents:
@@ -68,7 +67,7 @@ def _check_key(field: str, key: Any) -> None:
     where = "%s keys" % field if field else "keys"
     if isinstance(key, str):
         _check_text(where, key)
-    elif isinstance(key, float) and not math.isfinite(key):
+    elif isinstance(key, float) and not is_finite(key):
         fail(where, "strings (JSON has no NaN or Infinity)", key)
     elif not (key is None or isinstance(key, (bool, int, float))):
         wrong_type(where, "strings", key)  # json writes numbers, bools and None as strings; nothing else

@@ -14,7 +14,6 @@ on failure a list of :class:`OpenAIError` records.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
@@ -104,7 +103,7 @@ def whole_number(text: Optional[str]) -> Optional[int]:
         number = float(text)
     except ValueError:
         return None
-    if not math.isfinite(number) or not number.is_integer():
+    if not number.is_integer():  # (False for inf and NaN too)
         return None
     return int(number)
 

@@ -34,12 +34,12 @@ For the other modules of the package (not public names):
 import datetime as _dt
 import enum
 import json
-import math
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+from ._checks import is_finite
 from ._convert import convert, parse_json
 from ._shapes import (
     NO_DEFAULT,
@@ -287,7 +287,7 @@ def _json_default(value: Any) -> Any:
     """A default value as JSON, or ``_NOT_JSON`` (then no "default" is written)."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and not is_finite(value):
         return _NOT_JSON
     if value is None or isinstance(value, (str, int, float)):
         return value

@@ -22,6 +22,7 @@ DEFERRED = [
     "json",
     "warnings",  # unless the standard library loads it first (_loaded_by_python)
     "logging",
+    "math",  # a shared library: _checks.is_finite says what math.isfinite would
     "socket",
     "selectors",
     "concurrent.futures",
