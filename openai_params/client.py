@@ -44,7 +44,7 @@ from ._redact import redact, redact_url
 from .errors import OpenAIException
 from .messages import validate_messages
 from .parameters import CALLBACKS, OpenAIChatCompletionParameters, OpenAIParameters
-from .request import build_headers, build_request, build_url, check_base_url
+from .request import build_headers, build_request, build_url, check_base_url, request_type
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
 if TYPE_CHECKING:
@@ -382,12 +382,10 @@ class OpenAI:
     ) -> T:
         """Run a call described as steps: send each request it yields (read as a chat
         completion), run each other step (steps.py), and give it what came of it."""
-        from ._http import HTTPRequest  # loaded with the transport
-
         try:
             step = next(steps)
             while True:
-                if isinstance(step, HTTPRequest):
+                if isinstance(step, request_type()):
                     value: Any = self._call(step, OpenAIChatCompletionResult, options, cancel)
                 else:
                     value = step.run(self, options, cancel)

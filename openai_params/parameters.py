@@ -131,28 +131,30 @@ def _no_rule(field: str, value: Any) -> None:
 
 class _Field:
     # (A plain class: a NamedTuple is built by exec'ing generated source, at import.)
-    __slots__ = ("default", "rule", "needs")
+    __slots__ = ("default", "rule", "needs", "place")
 
-    def __init__(self, default: Any, rule: Rule, needs: Optional[str]) -> None:
+    def __init__(self, default: Any, rule: Rule, needs: Optional[str], place: Optional[int]) -> None:
         self.default = default
         self.rule = rule
         self.needs = needs  # the field it needs set to True, if any (_NEEDS)
+        self.place = place  # its place in the body; None: never sent (NOT_SENT)
 
 
 @lru_cache(maxsize=None)
 def _fields(cls: type) -> Dict[str, _Field]:
-    """Every field of ``cls`` by name, in field order (the constructor's positional order)."""
+    """Every field of ``cls`` by name, in field order (the constructor's positional order).
+
+    A field's place in the body: the request's own fields in field order, then those every
+    call shares, such as ``user``.
+    """
     needs: Dict[str, str] = dict(getattr(cls, "_NEEDS", ()))
-    return {f.name: _Field(f.default, _RULES.get(f.name, _no_rule), needs.get(f.name)) for f in fields(cls)}
-
-
-@lru_cache(maxsize=None)
-def _body_order(cls: type) -> Dict[str, int]:
-    """The fields of ``cls`` that can be in the body, by name: their place in it (the
-    request's own fields in field order, then those every call shares, such as ``user``)."""
     shared = {f.name for f in fields(OpenAIParameters)}
-    sent = sorted((name for name in _fields(cls) if name not in NOT_SENT), key=lambda name: name in shared)
-    return {name: place for place, name in enumerate(sent)}
+    sent = sorted((f.name for f in fields(cls) if f.name not in NOT_SENT), key=lambda name: name in shared)
+    places = {name: place for place, name in enumerate(sent)}
+    return {
+        f.name: _Field(f.default, _RULES.get(f.name, _no_rule), needs.get(f.name), places.get(f.name))
+        for f in fields(cls)
+    }
 
 
 def _json_form(name: str, value: Any) -> Any:
@@ -296,13 +298,23 @@ class OpenAIParameters:
         """
         self.validate()
         cls: type = type(self)
-        known, order = _fields(cls), _body_order(cls)
-        sent = [name for name in ALWAYS_SENT | vars(self).keys() if name in order]
-        body: Dict[str, Any] = {}
-        for name in sorted(sent, key=order.__getitem__):
-            value = getattr(self, name)
-            if name in ALWAYS_SENT or (value is not None and value != known[name].default):
-                body[name] = _json_form(name, value)
+        known = _fields(cls)
+        given = vars(self)  # the fields given or assigned since; the others hold their defaults
+        sent = [  # (place in the body, name, value)
+            (known[name].place, name, known[name].default)
+            for name in ALWAYS_SENT
+            if name in known and name not in given
+        ]
+        for name, value in given.items():
+            field = known.get(name)
+            if (
+                field is not None
+                and field.place is not None
+                and (name in ALWAYS_SENT or (value is not None and value != field.default))
+            ):
+                sent.append((field.place, name, value))
+        sent.sort()
+        body: Dict[str, Any] = {name: _json_form(name, value) for _, name, value in sent}
         if self.extra_body:
             body.update(self.extra_body)
         return body

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 from ._checks import check_headers, is_mapping, show, wrong_type
 from ._json import check_json
@@ -176,9 +176,15 @@ def encode_json(body: Any) -> bytes:
         raise
 
 
-def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:
-    from ._http import HTTPRequest  # with the first request, not with the import
+@lru_cache(maxsize=None)
+def request_type() -> Type[HTTPRequest]:
+    """:class:`~._http.HTTPRequest`, imported with the first request (the HTTP layer loads with a
+    client, not with this module): an import statement in a function resolves the module again
+    on every call."""
+    from ._http import HTTPRequest
 
-    return HTTPRequest(
-        method=method, url=url, headers=headers, body=None if body is None else encode_json(body)
-    )
+    return HTTPRequest
+
+
+def build_request(method: str, url: str, headers: Dict[str, str], body: Any = None) -> HTTPRequest:
+    return request_type()(method, url, headers, None if body is None else encode_json(body))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
-from ._checks import is_mapping
+from ._checks import MAPPING, is_mapping
 from .errors import OpenAIError, OpenAIException
 from .messages import OpenAIMessage
 
@@ -374,7 +374,11 @@ class OpenAIChatCompletionResult(_ChoicesMixin, OpenAIResult):
     @staticmethod
     def is_expected_body(body: Any) -> bool:
         choices = body.get("choices") if isinstance(body, dict) else None
-        return isinstance(choices, list) and any(is_mapping(c) for c in choices)
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, MAPPING):
+                    return True
+        return False
 
 
 class OpenAIChatCompletionStreamResult(_ChoicesMixin, OpenAIResult):
