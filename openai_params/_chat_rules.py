@@ -15,7 +15,6 @@ the OpenAI schema.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Sequence, Tuple
 
 from ._checks import (
@@ -110,7 +109,7 @@ def _logit_bias(field: str, value: Any) -> None:
             fail(field + " keys", allowed, token)
         if isinstance(token, int) and token < 0:
             fail(field + " keys", allowed, token)
-        check_int("%s[%r]" % (field, token), bias, *LOGIT_BIAS_RANGE)
+        check_int("%s[%r]" % (field, token), bias, LOGIT_BIAS_RANGE[0], LOGIT_BIAS_RANGE[1])
 
 
 def _stop(field: str, value: Any) -> None:
@@ -329,23 +328,30 @@ def _moderation(field: str, value: Any) -> None:
 
 # The rule of every request field: rule(field, value). It only sees values other than the
 # field's default; the fields whose default is not None also take None ("leave it out").
+# (Lambdas rather than functools.partial: a partial with keywords merges them into a new dict
+# on every call, and these run on every request.)
 FIELD_RULES: Dict[str, Rule] = {
-    "model": partial(check_str, non_empty=True),
+    "model": lambda field, value: check_str(field, value, non_empty=True),
     "stream": check_bool,
-    "max_completion_tokens": partial(
-        check_int, minimum=0, allowed="an integer >= 1, or 0 to leave it out", optional=True
+    "max_completion_tokens": lambda field, value: check_int(
+        field, value, 0, allowed="an integer >= 1, or 0 to leave it out", optional=True
     ),
-    "n": partial(check_int, minimum=N_RANGE[0], maximum=N_RANGE[1], optional=True),
-    "temperature": partial(_number_or_minus_one, minimum=TEMPERATURE_RANGE[0], maximum=TEMPERATURE_RANGE[1]),
+    "n": lambda field, value: check_int(field, value, N_RANGE[0], N_RANGE[1], optional=True),
+    "temperature": lambda field, value: _number_or_minus_one(
+        field, value, TEMPERATURE_RANGE[0], TEMPERATURE_RANGE[1]
+    ),
     "store": check_bool,
-    "top_p": partial(_number_or_minus_one, minimum=TOP_P_RANGE[0], maximum=TOP_P_RANGE[1]),
-    "frequency_penalty": partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1]),
-    "presence_penalty": partial(check_number, minimum=PENALTY_RANGE[0], maximum=PENALTY_RANGE[1]),
+    "top_p": lambda field, value: _number_or_minus_one(field, value, TOP_P_RANGE[0], TOP_P_RANGE[1]),
+    "frequency_penalty": lambda field, value: check_number(field, value, PENALTY_RANGE[0], PENALTY_RANGE[1]),
+    "presence_penalty": lambda field, value: check_number(field, value, PENALTY_RANGE[0], PENALTY_RANGE[1]),
     "logit_bias": _logit_bias,
-    "logprobs": partial(check_bool, optional=True),  # (the message then says None leaves it out)
-    "top_logprobs": partial(check_int, minimum=TOP_LOGPROBS_RANGE[0], maximum=TOP_LOGPROBS_RANGE[1]),
-    "seed": partial(
-        check_int, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], allowed="a 64-bit signed integer"
+    # (the message then says None leaves it out)
+    "logprobs": lambda field, value: check_bool(field, value, optional=True),
+    "top_logprobs": lambda field, value: check_int(
+        field, value, TOP_LOGPROBS_RANGE[0], TOP_LOGPROBS_RANGE[1]
+    ),
+    "seed": lambda field, value: check_int(
+        field, value, SEED_RANGE[0], SEED_RANGE[1], allowed="a 64-bit signed integer"
     ),
     "stop": _stop,
     "metadata": check_metadata,
@@ -355,17 +361,21 @@ FIELD_RULES: Dict[str, Rule] = {
     "response_format": _response_format,
     "tools": _tools,
     "tool_choice": _tool_choice,
-    "parallel_tool_calls": partial(check_bool, optional=True),
-    "reasoning_effort": partial(_open_enum, known=REASONING_EFFORTS),
-    "service_tier": partial(_open_enum, known=SERVICE_TIERS),
-    "verbosity": partial(_open_enum, known=VERBOSITIES),
+    "parallel_tool_calls": lambda field, value: check_bool(field, value, optional=True),
+    "reasoning_effort": lambda field, value: _open_enum(field, value, REASONING_EFFORTS),
+    "service_tier": lambda field, value: _open_enum(field, value, SERVICE_TIERS),
+    "verbosity": lambda field, value: _open_enum(field, value, VERBOSITIES),
     "stream_options": _stream_options,
     "web_search_options": _web_search_options,
-    "safety_identifier": partial(check_str, max_length=SAFETY_IDENTIFIER_MAX_LENGTH),
+    "safety_identifier": lambda field, value: check_str(
+        field, value, max_length=SAFETY_IDENTIFIER_MAX_LENGTH
+    ),
     "prompt_cache_key": check_str,
     "prompt_cache_options": _prompt_cache_options,
     "moderation": _moderation,
-    "max_tokens": partial(check_int, minimum=0, allowed="an integer >= 0, or None to leave it out"),
+    "max_tokens": lambda field, value: check_int(
+        field, value, 0, allowed="an integer >= 0, or None to leave it out"
+    ),
 }
 
 # (field, the field it needs set to True), each quoting the schema.

@@ -298,8 +298,8 @@ class OpenAI:
             extra_query.update(options.extra_query or {})
             extra_headers = options.extra_headers
         if endpoint is None:  # this client's own server, with its settings as they are now
-            base_url, api_key, key_header = self.base_url, self.api_key, self._key_header
-            organization, project = self.organization, self.project
+            base_url, api_key, key_header = self._base_url, self._api_key, self._key_header
+            organization, project = self._organization, self._project
             default_headers: Optional[Mapping[str, Optional[str]]] = self.default_headers
         else:
             base_url, api_key, key_header = endpoint.base_url, endpoint.api_key, endpoint.key_header

@@ -26,7 +26,7 @@ schema (the tests check them against it).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -114,7 +114,9 @@ def _extra_body(field: str, value: Any) -> None:
 # The rule of each field every call shares: rule(field, value), as in _chat_rules.FIELD_RULES.
 SHARED_RULES: Dict[str, Rule] = {
     "timeout": _timeout,
-    "max_retries": partial(check_int, minimum=0, allowed="an integer >= 0, or None for the client's default"),
+    "max_retries": lambda field, value: check_int(
+        field, value, 0, allowed="an integer >= 0, or None for the client's default"
+    ),
     "extra_headers": check_headers,
     "extra_query": _extra_query,
     "extra_body": _extra_body,
@@ -224,7 +226,8 @@ class OpenAIParameters:
                     "%s() takes at most %d positional arguments (%d given)"
                     % (cls.__name__, len(known), len(args))
                 )
-            given = dict(zip(known, args))  # positional arguments, in field order
+            given = vars(self)  # (a new object's: empty)
+            given.update(zip(known, args))  # positional arguments, in field order
             for name in kwargs:
                 if name not in known:
                     raise TypeError(
@@ -234,7 +237,6 @@ class OpenAIParameters:
                 if name in given:
                     raise TypeError("%s() got multiple values for argument %r" % (cls.__name__, name))
             given.update(kwargs)
-            vars(self).update(given)
             self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -321,9 +323,9 @@ class OpenAIParameters:
 
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
-        values = vars(self)  # a callback not in it holds its default, None
-        for name in CALLBACKS:
-            if values.get(name) is not None:
+        given = vars(self)
+        for name in given.keys() & CALLBACKS:  # (one not given or assigned holds its default, None)
+            if given[name] is not None:
                 return True
         return False
 
