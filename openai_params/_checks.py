@@ -243,7 +243,7 @@ def check_mapping(field: str, value: Any, *, optional: bool = False, allowed: st
     """``value`` must be a mapping (a ``dict``) whose keys are all strings."""
     if value is None and optional:
         return
-    if not is_mapping(value):
+    if not isinstance(value, MAPPING):
         wrong_type(field, allowed, value)
     for key in value:
         if not isinstance(key, str):

@@ -13,7 +13,7 @@ from dataclasses import fields
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet
 
-from ._checks import did_you_mean, is_mapping, wrong_type
+from ._checks import MAPPING, did_you_mean, wrong_type
 
 __all__ = ["camel_case", "kwargs_from_dict", "snake_case"]
 
@@ -59,7 +59,7 @@ def kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
     An unknown key raises ``ValueError`` with the closest field name, written
     in the style (snake or camel) the caller used.
     """
-    if not is_mapping(d):
+    if not isinstance(d, MAPPING):
         wrong_type(cls.__name__ + ".from_dict() argument", "a dict of parameters", d)
     names = _field_names(cls)
     kwargs: Dict[str, Any] = {}

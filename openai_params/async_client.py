@@ -140,23 +140,16 @@ class AsyncOpenAI(OpenAI):
         result_type: Type[Any],
         options: Optional[OpenAIParameters] = None,
         cancel: "Optional[threading.Event]" = None,
-        *more: Any,
-        **named: Any,
     ) -> Any:
         """A coroutine: the response awaited, then read by :meth:`OpenAI._call`."""
-        return self._call_async(request, result_type, options, more, named)
+        return self._call_async(request, result_type, options)
 
     async def _call_async(
-        self,
-        request: HTTPRequest,
-        result_type: Type[Any],
-        options: Optional[OpenAIParameters],
-        more: Any,
-        named: Dict[str, Any],
+        self, request: HTTPRequest, result_type: Type[Any], options: Optional[OpenAIParameters]
     ) -> Any:
         await self._fetch(request, options, stream=False)
         try:
-            return OpenAI._call(self, request, result_type, options, None, *more, **named)
+            return OpenAI._call(self, request, result_type, options)
         finally:
             self._fetched.pop(id(request), None)
 
@@ -170,7 +163,7 @@ class AsyncOpenAI(OpenAI):
             step = next(steps)
             while True:
                 if isinstance(step, HTTPRequest):
-                    value = await self._call(step, OpenAIChatCompletionResult, options)
+                    value = await self._call_async(step, OpenAIChatCompletionResult, options)
                 else:
                     value = await step.arun(self, options)
                 step = steps.send(value)

@@ -540,7 +540,7 @@ class ChatCompletions:
             body.pop("stream", None)
             body.pop("stream_options", None)
         endpoint = None
-        profile = self._client.profile
+        profile = self._client._profile
         if self._client._providers is not None:  # provider:model, an alias (docs/providers.md)
             endpoint, body["model"] = self._client._route(body["model"])
             if endpoint is not None:
@@ -614,7 +614,7 @@ class ChatCompletions:
                 result = yield request
                 results.append(result)
             result = merge_results(results)
-        reasoning = (profile or self._client.profile).reasoning_renames
+        reasoning = (profile or self._client._profile).reasoning_renames
         if reasoning:
             from .profiles import read_reasoning
 
@@ -720,7 +720,7 @@ class ChatCompletions:
         from .stream import ChatCompletionStream
 
         client = self._client
-        reasoning = (profile or client.profile).reasoning_renames
+        reasoning = (profile or client._profile).reasoning_renames
         timeout, _ = client._limits(params)
         # With callbacks the worker must see every failure as a chunk and a result;
         # throw=True then raises from handle.result(), once.

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
 
 from ._checks import (
+    MAPPING,
     check_bool,
     check_mapping,
     check_str,
@@ -297,9 +298,8 @@ class OpenAIMessage:
 def _check_content_parts(field: str, content: Any) -> None:
     # Every role's content is either a string or a non-empty array of parts,
     # each an object with a "type" (ChatCompletionRequest*MessageContentPart).
+    # This checks content that is not a string.
     allowed = "a string or a non-empty list of content parts"
-    if isinstance(content, str):
-        return
     if not isinstance(content, (list, tuple)):
         wrong_type(field, allowed, content)
     if not content:
@@ -316,7 +316,7 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
     message: Dict[str, Any]
     if isinstance(given, OpenAIMessage):
         message = given.to_dict()
-    elif is_mapping(given):
+    elif isinstance(given, MAPPING):
         message = dict(given)
     else:
         wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
@@ -332,7 +332,7 @@ def _validate_message(index: int, given: Any) -> Dict[str, Any]:
             raise ValueError("%s.content is required for a %r message" % (where, role))
     elif role == "function":
         check_str(where + ".content", content, optional=True)
-    else:
+    elif not isinstance(content, str):
         _check_content_parts(where + ".content", content)
     if message.get("name") is not None:
         check_str(where + ".name", message["name"])

@@ -226,8 +226,9 @@ class OpenAIParameters:
                     "%s() takes at most %d positional arguments (%d given)"
                     % (cls.__name__, len(known), len(args))
                 )
-            given = vars(self)  # (a new object's: empty)
-            given.update(zip(known, args))  # positional arguments, in field order
+            given = self.__dict__  # (a new object's: empty)
+            for name, value in zip(known, args):  # positional arguments, in field order
+                given[name] = value
             for name in kwargs:
                 if name not in known:
                     raise TypeError(
@@ -271,7 +272,7 @@ class OpenAIParameters:
         """A copy with some fields changed (snake_case or camelCase names), validated."""
         cls: type = type(self)
         known = _fields(cls)
-        values = {name: value for name, value in vars(self).items() if name in known}
+        values = {name: value for name, value in self.__dict__.items() if name in known}
         values.update(kwargs_from_dict(cls, changes))
         return type(self)(**values)
 
@@ -283,7 +284,7 @@ class OpenAIParameters:
         known = _fields(cls)
         # The fields given or assigned since, in that order: the others hold their defaults,
         # which are valid.
-        for name, value in vars(self).items():
+        for name, value in self.__dict__.items():
             field = known.get(name)
             if field is not None and value is not field.default:
                 field.rule(name, value)
@@ -301,7 +302,7 @@ class OpenAIParameters:
         self.validate()
         cls: type = type(self)
         known = _fields(cls)
-        given = vars(self)  # the fields given or assigned since; the others hold their defaults
+        given = self.__dict__  # the fields given or assigned since; the others hold their defaults
         sent = [  # (place in the body, name, value)
             (known[name].place, name, known[name].default)
             for name in ALWAYS_SENT
@@ -323,9 +324,9 @@ class OpenAIParameters:
 
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
-        given = vars(self)
-        for name in given.keys() & CALLBACKS:  # (one not given or assigned holds its default, None)
-            if given[name] is not None:
+        given = self.__dict__  # a callback not in it holds its default, None
+        for name in CALLBACKS:
+            if given.get(name) is not None:
                 return True
         return False
 
