@@ -376,12 +376,13 @@ class ChatCompletionAccumulator:
             return
         self.chunks_added += 1
         top = self._top
-        for key, value in chunk.items():
-            # Most chunks repeat id, created, model and system_fingerprint: one look-up passes
-            # over them.  (The keys tested next never get into top.)
-            if top.get(key, _ABSENT) == value:
-                continue
+        for key in chunk:
             if key in _CHUNK_KEYS:
+                continue
+            value = chunk[key]
+            # Most chunks repeat id, created, model and system_fingerprint: one look-up passes
+            # over them.
+            if top.get(key, _ABSENT) == value:
                 continue
             if key == "usage":
                 # "When present, it contains a null value except for the last

@@ -311,7 +311,11 @@ class SSEDecoder:
 
     def _process_lines(self, lines: List[str]) -> List[SSEEvent]:
         events: List[SSEEvent] = []
-        data = self._data
+        # The data buffer and its length stay in locals while the lines are read (stored
+        # back below; _fail empties them). The data may hold what max_buffer leaves beside
+        # the bytes of an unfinished line (as _keep_partial counts them).
+        data, data_len = self._data, self._data_len
+        room = self.max_buffer - self._parts_len
         for line in lines:
             if not line:
                 # "If the line is empty (a blank line): Dispatch the event."
@@ -331,8 +335,7 @@ class SSEDecoder:
                             self._event_retry,
                         )
                     )
-                    data = self._data = []
-                    self._data_len = 0
+                    data, data_len = [], 0
                 self._event_type = ""
                 self._event_retry = None
                 self._fields_pending = False
@@ -362,8 +365,8 @@ class SSEDecoder:
                 # "Append the field value to the data buffer, then append a
                 # single U+000A LINE FEED (LF) character to the data buffer."
                 data.append(value)
-                self._data_len += len(value) + 1
-                if self._parts_len + self._data_len > self.max_buffer:
+                data_len += len(value) + 1
+                if data_len > room:
                     self._fail(
                         "event data exceeds max_buffer={} characters without "
                         "a blank line to dispatch it".format(self.max_buffer),
@@ -392,4 +395,5 @@ class SSEDecoder:
                         continue
                     self._retry = self._event_retry = retry
             # "Otherwise: The field is ignored."
+        self._data, self._data_len = data, data_len
         return events
