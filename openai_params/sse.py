@@ -356,7 +356,7 @@ class SSEDecoder:
             # COLON character (:): ... using the whole line as the field name,
             # and the empty string as the field value."
             name, _, value = line.partition(":")
-            if value[:1] == " ":
+            if value.startswith(" "):
                 value = value[1:]
             self._fields_pending = True
             # "Field names must be compared literally, with no case folding
