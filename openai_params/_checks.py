@@ -222,14 +222,16 @@ def _str_allowed(non_empty: bool, max_length: Optional[int]) -> str:
 MAX_TIMEOUT = 86400
 
 
+_TIMEOUT_ALLOWED = "a number of seconds > 0 and at most %d (one day)" % MAX_TIMEOUT
+
+
 def check_timeout(field: str, value: Any) -> float:
     """``value`` must be a finite number of seconds > 0 and at most a day; returns it as a float."""
-    text = "a number of seconds > 0 and at most %d (one day)" % MAX_TIMEOUT
     if not is_number(value):
-        wrong_type(field, text, value)
+        wrong_type(field, _TIMEOUT_ALLOWED, value)
     # Written as "inside" so that NaN (which compares False with everything) fails too.
     if not 0 < value <= MAX_TIMEOUT:
-        fail(field, text, value)
+        fail(field, _TIMEOUT_ALLOWED, value)
     return float(value)
 
 
