@@ -395,6 +395,13 @@ def is_function_tool(tool: Any) -> bool:
 _SHORT_FORM_KEYS = ("name", "description", "parameters", "strict")
 
 
+def _check_tool_fields(path: str, name: Any, description: Any, parameters: Any, strict: Any) -> None:
+    check_function_name(path + ".function.name", name)
+    check_str(path + ".function.description", description, optional=True)
+    check_mapping(path + ".function.parameters", parameters, optional=True)
+    check_bool(path + ".function.strict", strict, optional=True)
+
+
 class OpenAITool:
     """A function tool the model may call.
 
@@ -434,10 +441,7 @@ class OpenAITool:
 
     def validate(self, path: str = "tool") -> None:
         """Check the fields; ``path`` prefixes error messages (``tools[1]``)."""
-        check_function_name(path + ".function.name", self.name)
-        check_str(path + ".function.description", self.description, optional=True)
-        check_mapping(path + ".function.parameters", self.parameters, optional=True)
-        check_bool(path + ".function.strict", self.strict, optional=True)
+        _check_tool_fields(path, self.name, self.description, self.parameters, self.strict)
 
     @classmethod
     def from_dict(cls, d: Any, *, path: str = "tool") -> OpenAITool:
@@ -473,16 +477,18 @@ class OpenAITool:
             function_path = path + ".function"
         if "name" not in function:
             raise ValueError("%s.name is required" % function_path)
-        tool = cls.__new__(cls)
-        tool.name = function["name"]
-        tool.description = function.get("description")
-        tool.parameters = function.get("parameters")
-        tool.strict = function.get("strict")
+        fields = (
+            function["name"],
+            function.get("description"),
+            function.get("parameters"),
+            function.get("strict"),
+        )
+        _check_tool_fields(path, *fields)  # first, so that a message names the place in ``d``
+        tool = cls(*fields)
         tool.extra = extra
         tool.function_extra = {
             key: value for key, value in function.items() if key not in _SHORT_FORM_KEYS and key != "type"
         }
-        tool.validate(path)
         return tool
 
     @classmethod
