@@ -3,6 +3,7 @@
 The tests that send run on both clients (the ``run`` fixture, both_clients.py); those of the
 constructor alone do not (``AsyncOpenAI``'s constructor is ``OpenAI``'s, test_async.py)."""
 
+import json
 import logging
 import math
 import sys
@@ -12,7 +13,14 @@ from typing import Any, Dict, List
 import pytest
 
 from both_clients import Runner
-from openai_params import AuthenticationError, OpenAI, OpenAIParameters
+from openai_params import (
+    AuthenticationError,
+    MockTransport,
+    OpenAI,
+    OpenAIChatCompletionParameters,
+    OpenAIParameters,
+)
+from openai_params._http import HTTPResponse
 from streamdata import SSE_HEADERS, completion, text_stream
 
 KEY = "sk-checks-test-key-0123456789abcdef"
@@ -375,3 +383,66 @@ class _SendsOnly:
 def test_a_transport_without_send_and_close_is_refused_by_the_constructor(no_env, transport: Any) -> None:
     with pytest.raises(TypeError, match=r"^transport must be an object with send\(\) and close\(\)"):
         OpenAI(api_key=KEY, transport=transport)
+
+
+# -- each call checks its parameters once, and again after the caller changed them ---------------
+
+
+def answered(mock_requests: List[Any]) -> MockTransport:
+    """A transport that answers every request with a completion and keeps what it was sent."""
+
+    def handler(request: Any) -> HTTPResponse:
+        mock_requests.append(json.loads(request.body))
+        return HTTPResponse(200, headers={"content-type": "application/json"}, body=COMPLETION)
+
+    return MockTransport(handler)
+
+
+COMPLETION = json.dumps(completion("Hi")).encode()
+SHARED = OpenAIChatCompletionParameters(model="m", temperature=0.5)
+HOW = {  # the arguments of create() after the messages: (positional, keyword)
+    "keywords": ((), {"model": "m"}),
+    "object": ((SHARED,), {}),
+    "object and keywords": ((SHARED,), {"seed": 1}),
+    "dict": (({"model": "m", "maxCompletionTokens": 5},), {}),
+}
+
+
+@pytest.mark.parametrize("how", sorted(HOW))
+def test_a_call_checks_its_parameters_once(no_env, monkeypatch, run: Runner, how: str) -> None:
+    sent: List[Any] = []
+    client = run.OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", transport=answered(sent))
+    checked: List[Any] = []
+    validate = OpenAIChatCompletionParameters.validate
+
+    def counted(self: OpenAIChatCompletionParameters) -> None:
+        checked.append(self)
+        validate(self)
+
+    monkeypatch.setattr(OpenAIChatCompletionParameters, "validate", counted)
+    positional, keywords = HOW[how]
+    assert run(client.chat.completions.create(MESSAGES, *positional, **keywords)).success
+    assert len(checked) == 1
+    assert sent[0]["model"] == "m"
+
+
+def test_parameters_changed_between_calls_are_checked_again(no_env, run: Runner) -> None:
+    sent: List[Any] = []
+    client = run.OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", transport=answered(sent))
+    params = OpenAIChatCompletionParameters(model="m", metadata={"k": "v"})
+    assert run(client.chat.completions.create(MESSAGES, params)).success
+    params.temperature = 5  # reassigned
+    with pytest.raises(ValueError, match=r"^temperature must be between 0 and 2"):
+        run(client.chat.completions.create(MESSAGES, params))
+    params.temperature = 1
+    params.metadata["k"] = 5  # type: ignore[index]  # changed in place
+    with pytest.raises(TypeError, match=r"^metadata\['k'\] must be a string"):
+        run(client.chat.completions.create(MESSAGES, params))
+    with pytest.raises(TypeError, match=r"^metadata\['k'\] must be a string"):
+        client.chat.completions.stream(MESSAGES, params)
+    with pytest.raises(TypeError, match=r"^metadata\['k'\] must be a string"):
+        client.chat.completions.build_request(MESSAGES, params)
+    params.metadata["k"] = "w"  # type: ignore[index]
+    assert run(client.chat.completions.create(MESSAGES, params)).success
+    assert [body.get("metadata") for body in sent] == [{"k": "v"}, {"k": "w"}]
+    assert sent[1]["temperature"] == 1
