@@ -312,46 +312,52 @@ def _check_content_parts(field: str, content: Any) -> None:
 
 
 def _validate_message(index: int, given: Any) -> Dict[str, Any]:
-    where = "messages[%d]" % index
     message: Dict[str, Any]
     if isinstance(given, OpenAIMessage):
         message = given.to_dict()
     elif isinstance(given, MAPPING):
         message = dict(given)
     else:
-        wrong_type(where, 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
+        wrong_type(_place(index), 'a dict like {"role": "user", "content": "..."} or an OpenAIMessage', given)
     role = message.get("role")
     if role not in MESSAGE_ROLES:
-        check_str(where + ".role", role, non_empty=True)
+        check_str(_place(index, "role"), role, non_empty=True)
         # Some servers accept their own roles (llama.cpp templates, "ipython"),
         # so an unknown role is sent; but "User" or "asistant" is a typo.
-        warn_unknown(where + ".role", str(role), MESSAGE_ROLES)
+        warn_unknown(_place(index, "role"), str(role), MESSAGE_ROLES)
     content = message.get("content")
     if content is None:
         if role in _CONTENT_REQUIRED:
-            raise ValueError("%s.content is required for a %r message" % (where, role))
+            raise ValueError("%s is required for a %r message" % (_place(index, "content"), role))
     elif role == "function":
-        check_str(where + ".content", content, optional=True)
+        check_str(_place(index, "content"), content, optional=True)
     elif not isinstance(content, str):
-        _check_content_parts(where + ".content", content)
+        _check_content_parts(_place(index, "content"), content)
     if message.get("name") is not None:
-        check_str(where + ".name", message["name"])
+        check_str(_place(index, "name"), message["name"])
     elif role == "function":
-        raise ValueError("%s.name is required for a 'function' message" % where)
+        raise ValueError("%s is required for a 'function' message" % _place(index, "name"))
     if role == "tool":
         if message.get("tool_call_id") is None:
             raise ValueError(
-                "%s.tool_call_id is required for a 'tool' message (the id of the call it answers)" % where
+                "%s is required for a 'tool' message (the id of the call it answers)"
+                % _place(index, "tool_call_id")
             )
-        check_str(where + ".tool_call_id", message["tool_call_id"])
+        check_str(_place(index, "tool_call_id"), message["tool_call_id"])
     tool_calls = message.get("tool_calls")
     if tool_calls is not None:
         if not isinstance(tool_calls, (list, tuple)):
-            wrong_type(where + ".tool_calls", "a list of tool call dicts", tool_calls)
+            wrong_type(_place(index, "tool_calls"), "a list of tool call dicts", tool_calls)
         for call_index, call in enumerate(tool_calls):
             if not is_mapping(call):
-                wrong_type("%s.tool_calls[%d]" % (where, call_index), "a tool call dict", call)
+                wrong_type("%s[%d]" % (_place(index, "tool_calls"), call_index), "a tool call dict", call)
     return message
+
+
+def _place(index: int, key: str = "") -> str:
+    """Where a message's field is, for a message that names it: ``messages[2].role``
+    (written only when a field needs it: most messages are checked without naming any)."""
+    return "messages[%d].%s" % (index, key) if key else "messages[%d]" % index
 
 
 def validate_messages(messages: Any) -> List[Dict[str, Any]]:
