@@ -13,8 +13,9 @@ both clients. :class:`AsyncOpenAI` is an :class:`~openai_params.OpenAI` whose
 driver is asynchronous: where the synchronous client sends a request and
 blocks, this one returns a coroutine that awaits the response on the event
 loop (:mod:`.async_transport`), then hands it to the same synchronous reading
-code (``OpenAI._call``, ``ChatCompletions._open_stream``), which finds it
-already there (:meth:`AsyncOpenAI._send`). A stream's reading code is one
+code: a call's (``client._call_result``), or a stream's
+(``ChatCompletions._open_stream``, which finds it already there:
+:meth:`AsyncOpenAI._send`). A stream's reading code is one
 generator (:mod:`.stream`); when it needs bytes that have not arrived, it
 yields :data:`.stream.WAITING` and :class:`AsyncChatCompletionStream` awaits
 them, then resumes it. A call written as steps (``client.Steps``: an emulated
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Uni
 
 from ._http import HTTPRequest, HTTPResponse
 from .background import BackgroundCall, _cancelled
-from .client import ChatCompletions, OpenAI
+from .client import ChatCompletions, OpenAI, _call_result
 from .errors import OpenAIError, OpenAIException
 from .parameters import OpenAIChatCompletionParameters, OpenAIParameters
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult, OpenAIResult
@@ -92,9 +93,12 @@ class AsyncOpenAI(OpenAI):
         self.close()
 
     # -- the asynchronous driver --------------------------------------------------------------
-    async def _fetch(self, request: HTTPRequest, options: Optional[OpenAIParameters], stream: bool) -> None:
-        """Send ``request`` on the event loop; keep the response (or the error) for
-        :meth:`_send`, where the synchronous reading code asks for it."""
+    async def _fetch(
+        self, request: HTTPRequest, options: Optional[OpenAIParameters], stream: bool
+    ) -> Outcome:
+        """Send ``request`` on the event loop: its response, or the error that ended it
+        (a stream keeps it in ``_fetched`` for :meth:`_send`, where the synchronous
+        reading code asks for it)."""
         if self._aclosed:
             raise RuntimeError("the client is closed: make a new AsyncOpenAI() for new calls")
         timeout, retries = self._limits(options)
@@ -113,7 +117,7 @@ class AsyncOpenAI(OpenAI):
             outcome = response
         except OpenAIException as exc:
             outcome = exc
-        self._fetched[id(request)] = outcome
+        return outcome
 
     def _send(
         self,
@@ -141,17 +145,13 @@ class AsyncOpenAI(OpenAI):
         options: Optional[OpenAIParameters] = None,
         cancel: "Optional[threading.Event]" = None,
     ) -> Any:
-        """A coroutine: the response awaited, then read by :meth:`OpenAI._call`."""
+        """A coroutine: the response awaited, then read as :meth:`OpenAI._call` reads it."""
         return self._call_async(request, result_type, options)
 
     async def _call_async(
         self, request: HTTPRequest, result_type: Type[Any], options: Optional[OpenAIParameters]
     ) -> Any:
-        await self._fetch(request, options, stream=False)
-        try:
-            return OpenAI._call(self, request, result_type, options)
-        finally:
-            self._fetched.pop(id(request), None)
+        return _call_result(await self._fetch(request, options, stream=False), result_type, options)
 
     def _drive(self, steps: Any, options: Optional[OpenAIParameters], cancel: Any) -> Any:
         """A coroutine: the call's steps run, each request's result and each other step
@@ -244,8 +244,8 @@ class AsyncChatCompletionStream:
         """Send the request on the event loop; the reading code then finds its response."""
         client = self._completions._client
         assert isinstance(client, AsyncOpenAI)  # noqa: S101 - made by AsyncChatCompletions
-        await client._fetch(self._request, self._params, stream=True)
-        outcome = client._fetched.get(id(self._request))
+        outcome = await client._fetch(self._request, self._params, stream=True)
+        client._fetched[id(self._request)] = outcome
         if isinstance(outcome, HTTPResponse):
             self._responses.append(outcome)
 

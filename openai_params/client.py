@@ -361,18 +361,12 @@ class OpenAI:
         cancel: Optional[threading.Event] = None,
     ) -> R:
         """Send and read one non-streamed call; every failure becomes an error result."""
+        outcome: Union[HTTPResponse, OpenAIException]
         try:
-            response = self._send(request, options, cancel=cancel)
+            outcome = self._send(request, options, cancel=cancel)
         except OpenAIException as exc:
-            result = result_type(errors=[exc.error])
-        else:
-            try:
-                result = read_result(response, result_type)
-            finally:
-                response.close()
-        if options is not None and options.throw and not (options.has_callbacks()):
-            result.throw()
-        return result
+            outcome = exc
+        return _call_result(outcome, result_type, options)
 
     def _drive(
         self,
@@ -414,6 +408,23 @@ class OpenAI:
         call = BackgroundCall.for_options(start, options)
         self._workers.submit(call)
         return CallHandle(call, throw=options.throw)
+
+
+def _call_result(
+    outcome: Union[HTTPResponse, OpenAIException], result_type: Type[R], options: Optional[OpenAIParameters]
+) -> R:
+    """A non-streamed call's result, from its response (read, then closed) or the exception
+    that ended it; raised with ``throw=True``. Both clients' calls end here."""
+    if isinstance(outcome, OpenAIException):
+        result = result_type(errors=[outcome.error])
+    else:
+        try:
+            result = read_result(outcome, result_type)
+        finally:
+            outcome.close()
+    if options is not None and options.throw and not (options.has_callbacks()):
+        result.throw()
+    return result
 
 
 def _report(profile: Profile, applied: List[Applied], warned: Set[str]) -> None:

@@ -59,11 +59,7 @@ class Open:
             return exc
 
     async def arun(self, client: Any, options: "Optional[OpenAIParameters]") -> Any:
-        await client._fetch(self.request, options, stream=True)
-        try:
-            return self.run(client, options, None)  # the response _fetch got
-        finally:
-            client._fetched.pop(id(self.request), None)
+        return await client._fetch(self.request, options, stream=True)  # (given, not raised)
 
 
 class Read:
