@@ -76,15 +76,37 @@ def _still_open(conn: "Connection") -> bool:
 def _nothing_to_read(sock: Any) -> bool:
     """An idle connection must have nothing to read: readable means the server closed it
     (or sent bytes nobody asked for); either way it cannot carry another request. Both
-    transports ask this of a pooled connection before they reuse it."""
-    try:
+    transports ask this of a pooled connection before they reuse it (the asyncio one keeps
+    a :class:`_ReadCheck` per connection)."""
+    return _ReadCheck(sock).nothing_to_read()
+
+
+class _ReadCheck:
+    """:func:`_nothing_to_read` for one socket, asked before each of its reuses: the poll
+    object, with the socket registered, is made once."""
+
+    __slots__ = ("_sock", "_poller", "_broken")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._poller: Any = None
+        self._broken = False  # the socket could not be registered: it is closed
         if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return not poller.poll(0)
-        return not select.select([sock], [], [], 0)[0]
-    except (OSError, ValueError):
-        return False
+            try:
+                self._poller = select.poll()
+                self._poller.register(sock, select.POLLIN)
+            except (OSError, ValueError):
+                self._broken = True
+
+    def nothing_to_read(self) -> bool:
+        if self._broken:
+            return False
+        try:
+            if self._poller is not None:
+                return not self._poller.poll(0)
+            return not select.select([self._sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return False
 
 
 # -- routes and proxies -------------------------------------------------------------------------------

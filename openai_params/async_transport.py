@@ -37,7 +37,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never, _nothing
-from ._connections import _nothing_to_read, _PoolKey, _Route
+from ._connections import _PoolKey, _ReadCheck, _Route
 from ._errormap import _ErrorMap
 from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
@@ -85,6 +85,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._loop = loop
         self._read_buffer = read_buffer
         self.transport: Optional[asyncio.Transport] = None
+        self._read_check: Optional[_ReadCheck] = None  # asked before each reuse (usable())
         self.reader: Optional[ResponseReader] = None
         self._waiter: Optional[asyncio.Future[None]] = None
         self._deadline = 0.0  # when the wait in progress times out (loop.time())
@@ -99,6 +100,9 @@ class _Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - asyncio's contract
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # (the TLS of a tunnel runs on this socket too)
+            self._read_check = _ReadCheck(sock)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._read_buffer
@@ -155,8 +159,7 @@ class _Connection(asyncio.BufferedProtocol):
         if self._eof or self._unasked or transport is None or transport.is_closing():
             return False
         # The loop may not have run since the server closed it: ask the socket itself.
-        sock = transport.get_extra_info("socket")
-        return sock is None or _nothing_to_read(sock)
+        return self._read_check is None or self._read_check.nothing_to_read()
 
     def usable_for_body(self) -> bool:
         transport = self.transport
