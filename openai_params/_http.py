@@ -114,7 +114,7 @@ class HTTPResponse:
     ) -> None:
         self.status = status
         self.reason = reason
-        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.headers: Dict[str, str] = {k.lower(): v for k, v in headers.items()} if headers else {}
         self.url = url
         self.attempts = attempts
         self.elapsed = elapsed
@@ -125,8 +125,12 @@ class HTTPResponse:
         elif isinstance(body, (bytearray, memoryview)):
             body = bytes(body)
         #: the whole body once read (given bytes are read already)
-        self._body: Optional[bytes] = body if isinstance(body, bytes) else None
-        self._source: _Source = _Given(() if isinstance(body, bytes) else body)
+        self._body: Optional[bytes] = None
+        self._source: _Source
+        if isinstance(body, bytes):
+            self._body, self._source = body, _READ_ALREADY
+        else:
+            self._source = _Given(body)
         self._release: Release = _keep
         self._state = UNREAD
         self._lock = threading.Lock()
@@ -292,3 +296,7 @@ class _Given(_Source):
         for piece in self._pieces:
             if piece:
                 yield bytes(piece)
+
+
+#: the source of a body given whole: nothing more to read (one for every such response)
+_READ_ALREADY = _Given(())
