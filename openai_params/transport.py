@@ -158,33 +158,35 @@ class _Attempts:
         self.attempt_started = time.monotonic()
 
     def cancelled(self) -> None:
-        self._log("cancelled", None)
+        self._log(None, None)
 
     def after(self, outcome: Union[HTTPResponse, _Failed]) -> Optional[float]:
         """None if ``outcome`` is final; else the seconds to wait before the next attempt
         (a response that is retried is closed here)."""
+        response: Optional[HTTPResponse] = None
         if isinstance(outcome, _Failed):
             decision = decide_failure(
                 self.policy, outcome.failure, attempt=self.number, max_retries=self.max_retries
             )
         else:
+            response = outcome
             decision = decide_retry(
                 self.policy,
-                status=outcome.status,
-                headers=outcome.headers,
-                body=outcome._body or b"",
+                status=response.status,
+                headers=response.headers,
+                body=response._body or b"",
                 attempt=self.number,
                 max_retries=self.max_retries,
             )
-        self._log(_outcome_text(outcome), decision)
+        self._log(outcome, decision)
         if not decision.retry:
-            if isinstance(outcome, HTTPResponse):
-                outcome.attempts = self.number
-                outcome.elapsed = time.monotonic() - self.started
-                outcome.retry_decision = decision
+            if response is not None:
+                response.attempts = self.number
+                response.elapsed = time.monotonic() - self.started
+                response.retry_decision = decision
             return None
-        if isinstance(outcome, HTTPResponse):
-            outcome.close()
+        if response is not None:
+            response.close()
         self.number += decision.counted
         self.fresh = not decision.counted  # a pooled connection failed: the next one is new
         return decision.delay
@@ -195,7 +197,8 @@ class _Attempts:
             raise outcome.error
         return outcome
 
-    def _log(self, outcome: str, decision: Optional[RetryDecision]) -> None:
+    def _log(self, outcome: Union[HTTPResponse, _Failed, None], decision: Optional[RetryDecision]) -> None:
+        """One DEBUG line for an attempt: its ``outcome`` (None: it was cancelled)."""
         logger = _logger()
         if not logger.isEnabledFor(logging.DEBUG):
             return
@@ -210,7 +213,7 @@ class _Attempts:
             "%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
             request.method,
             redact_url(request.url),
-            outcome,
+            "cancelled" if outcome is None else _outcome_text(outcome),
             (time.monotonic() - self.attempt_started) * 1000.0,
             self.number,
             self.max_retries + 1,
