@@ -177,11 +177,17 @@ class _Connection(asyncio.BufferedProtocol):
     def begin(self, reader: ResponseReader) -> None:
         self.reader = reader
 
-    async def send(self, data: bytes, timeout: float) -> None:
+    def send(self, data: bytes) -> bool:
+        """Hand ``data`` to the transport; True when its buffer is full: then await
+        :meth:`drain` before more is sent (as asyncio streams' ``write()`` and ``drain()``)."""
         transport = self.transport
         if transport is None or self._eof:
             raise ConnectionResetError("the connection was closed before the request was sent")
         transport.write(data)
+        return self._writing_paused
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until the transport takes more (each wait at most ``timeout``)."""
         while self._writing_paused and not self._eof:
             await self.wait(timeout)
         if self._error is not None:
@@ -408,10 +414,12 @@ class AsyncTransport:
                     conn = await self._open(route, timeout, pool.read_buffer)
                 errors.what = _SENDING
                 conn.begin(ResponseReader(request.method))
-                await conn.send(data, timeout)
+                if conn.send(data):
+                    await conn.drain(timeout)
                 if request.body is not None and not isinstance(request.body, bytes):
                     for piece in request.body:  # an upload in pieces (its Content-Length given)
-                        await conn.send(piece, timeout)
+                        if conn.send(piece):
+                            await conn.drain(timeout)
                 errors.what = _WAITING
                 head = await conn.next_event(timeout)
         except APIConnectionError as exc:  # APITimeoutError too
@@ -490,7 +498,8 @@ async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
     proxy = route.proxy
     assert proxy is not None  # noqa: S101
     conn.begin(ResponseReader("CONNECT"))
-    await conn.send(connect_head(route.host, route.port, proxy.authorization), timeout)
+    if conn.send(connect_head(route.host, route.port, proxy.authorization)):
+        await conn.drain(timeout)
     head = await conn.next_event(timeout)
     assert isinstance(head, ResponseHead)  # noqa: S101
     if head.status != 200:
