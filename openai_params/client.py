@@ -493,16 +493,11 @@ def _path_id(value: str, what: str) -> str:
 
 
 def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
-    """The parameters of a call, from an object, a dict (snake or camelCase) or keyword
-    arguments, checked now: once per call, by the constructor of the object made here, or
-    (the caller's own object, whose fields may have been reassigned since) again."""
+    """The parameters of a call, from an object, a dict (snake or camelCase) or keyword arguments."""
     if parameters is None:
         return OpenAIChatCompletionParameters.from_dict(kwargs)
     if isinstance(parameters, OpenAIChatCompletionParameters):
-        if kwargs:
-            return parameters.replace(**kwargs)
-        parameters.validate()
-        return parameters
+        return parameters.replace(**kwargs) if kwargs else parameters
     if is_mapping(parameters):
         merged = dict(parameters)
         merged.update(kwargs)
@@ -540,19 +535,16 @@ class ChatCompletions:
     def build_request(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> HTTPRequest:
         """The exact request ``create`` would send, without sending it."""
         params = _chat_parameters(parameters, kwargs)
-        return self._request(messages, params, stream=params.stream, checked=True)[0]
+        return self._request(messages, params, stream=params.stream)[0]
 
     def _request(
-        self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool, checked: bool = False
+        self, messages: Any, params: OpenAIChatCompletionParameters, *, stream: bool
     ) -> Tuple[HTTPRequest, int, Profile]:
         """The request, adapted to its profile, how many times it is sent (``n`` when the
         profile emulates it, else 1), and the profile (the client's, or that of the provider
-        a ``provider:model`` string or an alias named), which also reads the answer.
-
-        ``checked``: ``params`` comes from :func:`_chat_parameters`, which has just checked
-        it; otherwise it is checked here (its fields may have been reassigned since)."""
+        a ``provider:model`` string or an alias named), which also reads the answer."""
         body: Dict[str, Any] = {"messages": validate_messages(messages)}
-        body.update(params._checked_body() if checked else params.body())
+        body.update(params.body())  # validates again: fields may have been reassigned
         if stream:
             body["stream"] = True
         else:
@@ -591,7 +583,7 @@ class ChatCompletions:
                 "stream=True needs a callback (on_data or formula) with create(); "
                 "to iterate over chunks use client.chat.completions.stream(messages, ...)"
             )
-        request, count, profile = self._request(messages, params, stream=params.stream, checked=True)
+        request, count, profile = self._request(messages, params, stream=params.stream)
         client = self._client
         if params.has_callbacks():
             if params.stream:
@@ -698,7 +690,7 @@ class ChatCompletions:
                 "instead, or call create() with stream=True and the callbacks to run "
                 "them on a worker thread" % given
             )
-        request, count, profile = self._request(messages, params, stream=True, checked=True)
+        request, count, profile = self._request(messages, params, stream=True)
         return self._open(request, count, params, None, profile)
 
     def _open(

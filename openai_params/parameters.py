@@ -300,11 +300,6 @@ class OpenAIParameters:
         which means "leave it out" (``model`` is always sent).
         """
         self.validate()
-        return self._checked_body()
-
-    def _checked_body(self) -> Dict[str, Any]:
-        """:meth:`body` of an object checked since it last changed: what the client builds a
-        request from (``client._chat_parameters`` checks the parameters each call takes)."""
         cls: type = type(self)
         known = _fields(cls)
         given = self.__dict__  # the fields given or assigned since; the others hold their defaults
