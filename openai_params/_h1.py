@@ -32,7 +32,6 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 __all__ = [
     "request_head",
-    "RequestHeads",
     "host_field",
     "connect_head",
     "ResponseReader",
@@ -79,52 +78,17 @@ def request_head(method: str, target: str, host: str, headers: Mapping[str, str]
     Raises ``ValueError`` for a method, target or field that would break the head (a CR, LF
     or NUL, a field name that is not a token, a value that is not Latin-1), before a byte is sent.
     """
-    return RequestHeads().head(method, target, host, headers, body)
-
-
-class RequestHeads:
-    """Writes :func:`request_head` heads for a transport, each distinct method, target, host
-    and header fields checked and formatted once, then kept (a client sends the same few
-    again and again; at most ``size`` are kept): only a body's ``Content-Length`` is written
-    each time."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._made: Dict[Tuple[Any, ...], Tuple[bytes, bytes, bool]] = {}
-
-    def head(self, method: str, target: str, host: str, headers: Mapping[str, str], body: Any) -> bytes:
-        counted = isinstance(body, bytes)
-        key = (method, target, host, tuple(headers.items()), counted)
-        made = self._made.get(key)
-        if made is None:
-            made = _head_parts(method, target, host, headers, counted)
-            if len(self._made) >= self._size:
-                self._made.clear()
-            self._made[key] = made
-        front, back, sized = made
-        if sized:
-            return b"%sContent-Length: %d\r\n%s" % (front, len(body), back)
-        return front + back
-
-
-def _head_parts(
-    method: str, target: str, host: str, headers: Mapping[str, str], body_is_bytes: bool
-) -> Tuple[bytes, bytes, bool]:
-    """The head of :func:`request_head` in two parts, and whether the body's ``Content-Length``
-    goes between them."""
     given = {name.lower() for name in headers}
     lines = ["%s %s HTTP/1.1\r\n" % (method, target)]
     if "host" not in given:
         lines.append(host)
     if "accept-encoding" not in given:
         lines.append("Accept-Encoding: identity\r\n")
-    sized = False
     if "content-length" not in given and "transfer-encoding" not in given:
-        if body_is_bytes:
-            sized = True
+        if isinstance(body, bytes):
+            lines.append("Content-Length: %d\r\n" % len(body))
         elif method.upper() in _BODY_METHODS:
             lines.append("Content-Length: 0\r\n")
-    cut = len(lines)
     for item in headers.items():
         lines.append("%s: %s\r\n" % item)
     lines.append("\r\n")
@@ -143,7 +107,7 @@ def _head_parts(
     ):
         raise ValueError("invalid request head: %s" % _first_fault(method, target, headers))
     try:
-        return "".join(lines[:cut]).encode("latin-1"), "".join(lines[cut:]).encode("latin-1"), sized
+        return head.encode("latin-1")
     except UnicodeEncodeError:
         raise ValueError("invalid request head: a header value is not Latin-1 text") from None
 

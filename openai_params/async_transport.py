@@ -39,16 +39,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, O
 from ._cancel import _never, _nothing
 from ._connections import _PoolKey, _ReadCheck, _Route
 from ._errormap import _ErrorMap
-from ._h1 import (
-    NEED_DATA,
-    BodyEnd,
-    Event,
-    ProtocolError,
-    RequestHeads,
-    ResponseHead,
-    ResponseReader,
-    connect_head,
-)
+from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
 from .errors import APIConnectionError
 from .retry import RetryPolicy
@@ -333,7 +324,6 @@ class AsyncTransport:
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
-        self._heads = RequestHeads()
         self._closed = False
 
     @classmethod
@@ -386,7 +376,7 @@ class AsyncTransport:
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
-        data = _request_bytes(self._heads, request, route, target)
+        data = _request_bytes(request, route, target)
         attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             attempts.begin()

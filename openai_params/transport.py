@@ -80,7 +80,7 @@ from ._cancel import CancelEvent, _never, _on_cancel
 from ._checks import check_int, check_timeout, wrong_type
 from ._connections import _Connector, _Pool, _PoolKey, _Route
 from ._errormap import _ErrorMap
-from ._h1 import RequestHeads, ResponseHead, ResponseReader, host_field
+from ._h1 import ResponseHead, ResponseReader, host_field, request_head
 from ._http import HTTPRequest, HTTPResponse
 from ._redact import redact_url
 from ._socket_connection import Connection, SocketBody
@@ -244,7 +244,6 @@ class Transport:
             ssl_context, ca_bundle, proxies, retry_policy, pool_size
         )
         self._pool = _Pool(pool_size)
-        self._heads = RequestHeads()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -286,7 +285,7 @@ class Transport:
         if self._closed:
             raise RuntimeError("the transport is closed")
         route, target = self._connector.route(request.url)
-        data = _request_bytes(self._heads, request, route, target)
+        data = _request_bytes(request, route, target)
         attempts = _Attempts(self.retry_policy, request, max_retries)
         while True:
             _stop_if_cancelled(cancel)
@@ -386,13 +385,12 @@ def _exchange(
     return head
 
 
-def _request_bytes(heads: RequestHeads, request: HTTPRequest, route: _Route, target: str) -> bytes:
-    """What is written for ``request``: its head (written by the transport's ``heads``), and
-    its body when it is bytes (one write; a body in pieces follows piece by piece). Raises
-    ``ValueError`` for a head that would break (:func:`._h1.request_head`), before anything
-    is sent."""
+def _request_bytes(request: HTTPRequest, route: _Route, target: str) -> bytes:
+    """What is written for ``request``: its head, and its body when it is bytes (one write;
+    a body in pieces follows piece by piece). Raises ``ValueError`` for a head that would
+    break (:func:`._h1.request_head`), before anything is sent."""
     host = host_field(route.scheme, route.host, route.port)
-    head = heads.head(request.method, target, host, _proxy_headers(route, request.headers), request.body)
+    head = request_head(request.method, target, host, _proxy_headers(route, request.headers), request.body)
     body = request.body
     return head + body if isinstance(body, bytes) else head
 

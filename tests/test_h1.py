@@ -22,7 +22,6 @@ from openai_params._h1 import (
     BodyEnd,
     ProtocolError,
     RemoteDisconnected,
-    RequestHeads,
     ResponseHead,
     ResponseReader,
     connect_head,
@@ -352,30 +351,6 @@ def test_a_head_that_would_break_is_refused(
 def test_a_header_value_beyond_latin_1_is_refused() -> None:
     with pytest.raises(ValueError, match="not Latin-1"):
         request_head("GET", "/", "Host: h\r\n", {"X-A": "\u20ac"}, None)
-
-
-def test_a_transports_heads_are_the_heads_request_head_writes_however_often_asked() -> None:
-    # A transport keeps each head it made (RequestHeads): what it writes the second time, for
-    # another body, must be what a new one writes.
-    heads = RequestHeads(size=3)
-    auth = {"Content-Type": "application/json", "Authorization": "Bearer k"}
-    requests: List[Tuple[str, str, Dict[str, str], Any]] = [
-        ("POST", "/v1/a", auth, b'{"a":1}'),
-        ("POST", "/v1/a", dict(auth), b'{"a":12345}'),
-        ("POST", "/v1/a", auth, None),
-        ("POST", "/v1/a", dict(auth, **{"Content-Length": "9"}), [b"in ", b"pieces"]),
-        ("POST", "/v1/a", dict(auth, **{"Content-Length": "3"}), b"abc"),
-        ("GET", "/v1/b?c=d", {"Authorization": "Bearer k"}, None),
-        ("DELETE", "/v1/b", {"Authorization": "Bearer other"}, None),
-        ("POST", "/v1/a", {"Authorization": "Bearer k", "Content-Type": "application/json"}, b"{}"),
-    ]
-    for method, target, headers, body in requests * 3:
-        expected = _written_by_http_client("http", 8080, method, target, headers, body)
-        ours = heads.head(method, target, host_field("http", "api.example.com", 8080), headers, body)
-        assert ours + (body if isinstance(body, bytes) else b"".join(body or [])) == expected
-    for _ in range(2):  # a refused head is refused every time
-        with pytest.raises(ValueError, match="invalid request head"):
-            heads.head("POST", "/v1", "Host: h\r\n", {"X-A": "one\r\nX-Injected: 1"}, b"")
 
 
 def test_the_host_field_and_the_connect_head() -> None:
