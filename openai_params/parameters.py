@@ -325,9 +325,10 @@ class OpenAIParameters:
     def has_callbacks(self) -> bool:
         """True when any callback is set: the client then runs the call in a background thread."""
         given = self.__dict__  # a callback not in it holds its default, None
-        if given.keys().isdisjoint(CALLBACKS):  # (most objects: one test, in C)
-            return False
-        return any(given.get(name) is not None for name in CALLBACKS)
+        for name in CALLBACKS:
+            if given.get(name) is not None:
+                return True
+        return False
 
     @property
     def terminate_callback(self) -> Optional[Callback]:
