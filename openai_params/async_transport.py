@@ -33,7 +33,6 @@ import threading
 import time
 import weakref
 from collections import deque
-from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never, _nothing
@@ -79,11 +78,15 @@ class _Connection(asyncio.BufferedProtocol):
     go up to 256 KiB): with reading paused above ``_HIGH_WATER``, what a connection holds
     unread stays small however many streams are open at once. The buffer it reads into is
     its event loop's (``read_buffer``): asyncio fills it and calls :meth:`buffer_updated`,
-    which copies the bytes out, before any other read on that loop can begin."""
+    which copies the bytes out, before any other read on that loop can begin.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, read_buffer: memoryview) -> None:
+    It belongs to one pool (of its loop), under one key (its route's), for its whole life."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: "_LoopPool", key: _PoolKey) -> None:
         self._loop = loop
-        self._read_buffer = read_buffer
+        self.pool = pool
+        self.key = key
+        self._read_buffer = pool.read_buffer
         self.transport: Optional[asyncio.Transport] = None
         self._read_check: Optional[_ReadCheck] = None  # asked before each reuse (usable())
         self.reader: Optional[ResponseReader] = None
@@ -283,8 +286,8 @@ class _LoopPool:
             conn.close()
         return None
 
-    def give(self, key: _PoolKey, conn: _Connection) -> None:
-        idle = self._idle.setdefault(key, [])
+    def give(self, conn: _Connection) -> None:
+        idle = self._idle.setdefault(conn.key, [])
         if len(idle) < self._size:
             idle.append(conn)
         else:
@@ -401,7 +404,7 @@ class AsyncTransport:
         try:
             with errors:
                 if conn is None:
-                    conn = await self._open(route, timeout, pool.read_buffer)
+                    conn = await self._open(route, timeout, pool)
                 errors.what = _SENDING
                 conn.begin(ResponseReader(request.method))
                 if conn.send(data):
@@ -424,9 +427,7 @@ class AsyncTransport:
         response = HTTPResponse(head.status, head.reason, None, request.url)
         response.headers = head.joined()  # lower-case names already
         errors.what = _READING
-        response._attach(
-            _AsyncBody(conn, errors, timeout), partial(_release, self, pool, route.key), _nothing
-        )
+        response._attach(_AsyncBody(conn, errors, timeout), self._release, _nothing)
         if stream and 200 <= head.status < 300:
             return response
         try:
@@ -439,9 +440,9 @@ class AsyncTransport:
             raise
         return response
 
-    async def _open(self, route: _Route, timeout: float, read_buffer: memoryview) -> _Connection:
+    async def _open(self, route: _Route, timeout: float, pool: _LoopPool) -> _Connection:
         loop = asyncio.get_running_loop()
-        conn = _Connection(loop, read_buffer)
+        conn = _Connection(loop, pool, route.key)
         tls = self._connector._ssl() if route.scheme == "https" else None
         proxy = route.proxy
         try:
@@ -473,14 +474,13 @@ class AsyncTransport:
             raise
         return conn
 
-
-def _release(transport: AsyncTransport, pool: _LoopPool, key: _PoolKey, conn: Any, reusable: bool) -> None:
-    """A response is done with ``conn``: back to its loop's pool if it can carry another request."""
-    if reusable and not transport._closed:
-        conn.reader = None
-        pool.give(key, conn)
-    else:
-        conn.close()
+    def _release(self, conn: Any, reusable: bool) -> None:
+        """A response is done with ``conn``: back to its pool if it can carry another request."""
+        if reusable and not self._closed:
+            conn.reader = None
+            conn.pool.give(conn)
+        else:
+            conn.close()
 
 
 async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
