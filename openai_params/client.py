@@ -292,10 +292,11 @@ class OpenAI:
         (:meth:`_route`); the client's ``default_headers`` stay with its own server, since
         they may hold its credentials.
         """
-        extra_query: Dict[str, Any] = dict(query or {})
+        extra_query = query
         extra_headers = None
         if options is not None:
-            extra_query.update(options.extra_query or {})
+            if options.extra_query:
+                extra_query = {**(query or {}), **options.extra_query}
             extra_headers = options.extra_headers
         if endpoint is None:  # this client's own server, with its settings as they are now
             base_url, api_key, key_header = self._base_url, self._api_key, self._key_header

@@ -83,17 +83,18 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
     """
     base, _, joined = base_url.partition("?")
     url = base.rstrip("/") + "/" + path.lstrip("/")
-    pairs = []
-    for key, value in (query or {}).items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        pairs.append((key, value))
-    if pairs:  # (most calls have none: nothing to encode)
-        from urllib.parse import urlencode
+    if query:  # (most calls have none: nothing to encode)
+        pairs = []
+        for key, value in query.items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            pairs.append((key, value))
+        if pairs:
+            from urllib.parse import urlencode
 
-        joined = "&".join(part for part in (joined, urlencode(pairs)) if part)
+            joined = "&".join(part for part in (joined, urlencode(pairs)) if part)
     return url + "?" + joined if joined else url
 
 
@@ -131,11 +132,13 @@ def build_headers(
     if project:
         headers["OpenAI-Project"] = project
     for more in (default_headers, extra_headers):
+        if more is None:
+            continue
         # Checked on every request: a mapping can change in place after it was set
         # (client.default_headers["X-Title"] = ...). The key, organization and project are
         # checked where they are set (OpenAI's properties, a provider's Endpoint).
         check_headers("headers", more)
-        for name, value in (more or {}).items():
+        for name, value in more.items():
             matches = [k for k in headers if k.lower() == name.lower()]
             for existing in matches:
                 del headers[existing]
