@@ -85,7 +85,7 @@ class OpenAIMessage:
         """Build a message from a dict as the API writes it. Unknown keys are kept, never an error."""
         if isinstance(d, OpenAIMessage):
             d = d.data
-        if not is_mapping(d):
+        if not isinstance(d, MAPPING):
             wrong_type("message", "a dict", d)
         message = cls()
         message.data = dict(d)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
-from ._checks import MAPPING, is_mapping
+from ._checks import MAPPING
 from .errors import OpenAIError, OpenAIException
 from .messages import OpenAIMessage
 
@@ -286,13 +286,13 @@ def _message(value: Any) -> Optional[OpenAIMessage]:
     """A choice's ``message`` or ``delta``; None when it has none (or not an object)."""
     if value is None:
         return None
-    return OpenAIMessage.from_dict(value) if is_mapping(value) else None
+    return OpenAIMessage.from_dict(value) if isinstance(value, MAPPING) else None
 
 
 def _choices(body: Any) -> List[OpenAIChoice]:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         return []
-    return [OpenAIChoice(c) for c in body["choices"] if is_mapping(c)]
+    return [OpenAIChoice(c) for c in body["choices"] if isinstance(c, MAPPING)]
 
 
 class _ChoicesMixin:
