@@ -495,6 +495,10 @@ def test_from_dict_callbacks() -> None:
             {"max_retries": 1, "maxRetries": 2},
             "parameter max_retries is given twice (as 'max_retries' and 'maxRetries')",
         ),
+        (
+            {"timeout": 1, "maxRetries": 1, "seed": 2, "MaxRetries": 2},
+            "parameter max_retries is given twice (as 'maxRetries' and 'MaxRetries')",
+        ),
     ],
 )
 def test_from_dict_rejects_unknown_keys(d: Dict[str, Any], message: str) -> None:
