@@ -63,6 +63,7 @@ def kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
         wrong_type(cls.__name__ + ".from_dict() argument", "a dict of parameters", d)
     names = _field_names(cls)
     kwargs: Dict[str, Any] = {}
+    given_as: Dict[str, str] = {}
     for key, value in d.items():
         if not isinstance(key, str):
             wrong_type("parameter names", "strings", key)
@@ -75,8 +76,7 @@ def kwargs_from_dict(cls: type, d: Any) -> Dict[str, Any]:
                 "unknown parameter %r for %s%s" % (key, cls.__name__, did_you_mean(key, candidates))
             )
         if name in kwargs:
-            # (the key given first is looked for only now: most dicts give each name once)
-            first = next(k for k in d if (k if k in names else snake_case(k)) == name)
-            raise ValueError("parameter %s is given twice (as %r and %r)" % (name, first, key))
+            raise ValueError("parameter %s is given twice (as %r and %r)" % (name, given_as[name], key))
         kwargs[name] = value
+        given_as[name] = key
     return kwargs
