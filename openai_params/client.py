@@ -652,10 +652,12 @@ class ChatCompletions:
         lists, or dicts with ``messages``, per-request parameters and ``custom_id``;
         ``parameters`` / keyword arguments apply to all. See docs/scale.md. On
         ``AsyncOpenAI``: ``await`` it (the calls are asyncio tasks, paced the same way)."""
-        from .fanout import create_many
+        from .fanout import plan
 
-        params = _chat_parameters(parameters, kwargs)
-        return create_many(self, requests, params, concurrency=concurrency, policy=policy)
+        fan = plan(
+            self, requests, _chat_parameters(parameters, kwargs), concurrency=concurrency, policy=policy
+        )
+        return self._client._fan_out(fan, ordered=True)  # type: ignore[no-any-return]
 
     def iter_many(
         self,
@@ -668,10 +670,12 @@ class ChatCompletions:
     ) -> Iterator[Tuple[int, OpenAIChatCompletionResult]]:
         """Like :meth:`create_many`, but yields ``(index, result)`` as each call finishes
         (on ``AsyncOpenAI``: an asynchronous iterator, ``async for index, result in ...``)."""
-        from .fanout import iter_many
+        from .fanout import plan
 
-        params = _chat_parameters(parameters, kwargs)
-        return iter_many(self, requests, params, concurrency=concurrency, policy=policy)
+        fan = plan(
+            self, requests, _chat_parameters(parameters, kwargs), concurrency=concurrency, policy=policy
+        )
+        return self._client._fan_out(fan, ordered=False)  # type: ignore[no-any-return]
 
     def stream(self, messages: Any, parameters: ParamsLike = None, **kwargs: Any) -> ChatCompletionStream:
         """Start a streamed completion and return an iterator of chunk results.

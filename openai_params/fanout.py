@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from .parameters import OpenAIChatCompletionParameters
     from .profiles import Profile
 
-__all__ = ["create_many", "iter_many", "FanOut", "Step", "run_on_threads", "in_order"]
+__all__ = ["plan", "FanOut", "Step", "run_on_threads", "in_order"]
 
 Clock = Callable[[], float]
 Pairs = Iterator[Tuple[int, OpenAIChatCompletionResult]]
@@ -96,36 +96,6 @@ class _Job:
         self.options = options
         self.cost = cost
         self.max_retries = max_retries
-
-
-def create_many(
-    completions: "ChatCompletions",
-    requests: Iterable[Any],
-    parameters: "ParamsLike" = None,
-    *,
-    concurrency: int = 8,
-    policy: Optional[PacingPolicy] = None,
-) -> List[OpenAIChatCompletionResult]:
-    """Every request's result, in input order (see the module docstring). Under
-    ``AsyncOpenAI``: a coroutine of that list."""
-    fan = plan(completions, requests, parameters, concurrency=concurrency, policy=policy)
-    return completions._client._fan_out(fan, ordered=True)  # type: ignore[no-any-return]
-
-
-def iter_many(
-    completions: "ChatCompletions",
-    requests: Iterable[Any],
-    parameters: "ParamsLike" = None,
-    *,
-    concurrency: int = 8,
-    policy: Optional[PacingPolicy] = None,
-    clock: Clock = time.monotonic,
-) -> Pairs:
-    """``(index, result)`` for every request, as each one finishes. ``requests`` is read
-    lazily, as calls start. Leaving the loop early cancels the calls still in flight.
-    Under ``AsyncOpenAI``: an asynchronous iterator of the same pairs."""
-    fan = plan(completions, requests, parameters, concurrency=concurrency, policy=policy, clock=clock)
-    return completions._client._fan_out(fan, ordered=False)  # type: ignore[no-any-return]
 
 
 def plan(
