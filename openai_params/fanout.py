@@ -86,16 +86,16 @@ class _Job:
         request: "HTTPRequest",
         options: "OpenAIChatCompletionParameters",
         cost: float,
-        max_retries: int,
-        copies: int = 1,
-        profile: "Optional[Profile]" = None,
+        max_retries: Optional[int],
+        copies: int,
+        profile: "Profile",
     ) -> None:
         self.request = request
         self.profile = profile  # how the answer is read: the profile of the request's provider
         self.copies = copies  # > 1: the client's profile emulates n by that many requests
         self.options = options
         self.cost = cost
-        self.max_retries = max_retries
+        self.max_retries = max_retries  # None: the client's
 
 
 def plan(
@@ -184,7 +184,6 @@ class FanOut:
         self._shared = shared
         # One attempt per call: a retry goes back through the pacer (see the module docstring).
         self._shared_options = shared.replace(max_retries=0, throw=False)
-        self._default_retries = completions._client.max_retries
         self._fresh = enumerate(requests)
         self._more = True
         self._jobs: Dict[int, _Job] = {}
@@ -219,9 +218,7 @@ class FanOut:
                     self._more = False
                     continue
                 try:
-                    self._jobs[fresh] = _job(
-                        self.completions, item, self._shared, self._shared_options, self._default_retries
-                    )
+                    self._jobs[fresh] = _job(self.completions, item, self._shared, self._shared_options)
                 except (TypeError, ValueError) as exc:
                     self._out.append((fresh, _failed(fresh, exc)))
                     continue
@@ -273,6 +270,7 @@ def run_on_threads(fan: FanOut, stop: "Optional[Stop]" = None) -> Pairs:
     for the run; finished calls come back through a queue. Closing the iterator (leaving
     the loop) cancels the calls in flight, and so does ``stop`` (a :class:`._interrupt.Stop`:
     Ctrl-C in the ``batch`` command) once set: the iteration then ends."""
+    from ._cancel import _nothing
     from .background import BackgroundCall, Workers
 
     workers = Workers(fan.concurrency, on_drained=_nothing, linger=_LINGER)
@@ -325,7 +323,6 @@ def _job(
     item: Any,
     shared: "OpenAIChatCompletionParameters",
     shared_options: "OpenAIChatCompletionParameters",
-    default_retries: int,
 ) -> _Job:
     from .client import _chat_parameters
 
@@ -343,10 +340,9 @@ def _job(
         raise ValueError("a request of create_many cannot set stream or callbacks")
     request, copies, profile = completions._request(messages, params, stream=False)
     cost = estimate_tokens(request.body if isinstance(request.body, bytes) else b"") * copies
-    retries = params.max_retries if params.max_retries is not None else default_retries
     # One attempt per call: a retry goes back through the pacer (see the module docstring).
     options = shared_options if params is shared else params.replace(max_retries=0, throw=False)
-    return _Job(request, options, cost, retries, copies, profile)
+    return _Job(request, options, cost, params.max_retries, copies, profile)
 
 
 def _put(
@@ -360,10 +356,6 @@ def _cancel_all(running: "Dict[int, BackgroundCall]", workers: "Workers") -> Non
     for call in running.values():
         call.cancel()
     workers.close()
-
-
-def _nothing() -> None:
-    return None
 
 
 def _failed(index: int, exc: Exception) -> OpenAIChatCompletionResult:
