@@ -176,15 +176,13 @@ class _Budget:
         return self.left is not None and self.left < amount and now < self.reset_at
 
 
+@dataclass
 class _Call:
-    __slots__ = ("index", "seq", "cost", "max_retries", "requests")
-
-    def __init__(self, index: int, seq: int, cost: float, max_retries: int, requests: int = 1) -> None:
-        self.index = index
-        self.seq = seq
-        self.cost = cost
-        self.max_retries = max_retries
-        self.requests = requests
+    index: int
+    seq: int
+    cost: float
+    max_retries: int
+    requests: int
 
 
 class Pacer:
@@ -231,9 +229,7 @@ class Pacer:
         """``more``: new requests remain to be started."""
         self._requests.forget_if_past(now)
         self._tokens.forget_if_past(now)
-        if self.stopped is not None:
-            return Action(WAIT) if self._in_flight else Action(DONE)
-        if not self._retry_heap and not more:
+        if self.stopped is not None or not (self._retry_heap or more):  # nothing more starts
             return Action(WAIT) if self._in_flight else Action(DONE)
         if len(self._in_flight) >= max(1, int(self.window)):
             return Action(WAIT)
