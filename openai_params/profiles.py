@@ -194,38 +194,26 @@ def _check_translate(where: str, value: Any) -> Dict[str, Dict[Any, Any]]:
     return out
 
 
-def _check_response_format(where: str, value: Any) -> str:
-    if value not in RESPONSE_FORMATS:
-        raise ValueError(
-            "%s must be one of %s (got %s)%s"
-            % (
-                where,
-                ", ".join(repr(f) for f in RESPONSE_FORMATS),
-                show(value),
-                did_you_mean(str(value), RESPONSE_FORMATS),
-            )
+def _check_choice(where: str, value: Any, choices: Tuple[str, ...], none: bool = False) -> Any:
+    """``value`` when it is one of ``choices`` (or None, when ``none`` allows it)."""
+    if value in choices or (none and value is None):
+        return value
+    raise ValueError(
+        "%s must be %sone of %s (got %s)%s"
+        % (
+            where,
+            "None (as given) or " if none else "",
+            ", ".join(repr(f) for f in choices),
+            show(value),
+            did_you_mean(str(value), choices),
         )
-    return str(value)
+    )
 
 
 def _check_content(where: str, value: Any) -> Optional[str]:
     if value is not None and not isinstance(value, str):
         wrong_type(where, 'None (send as given) or a string (usually "")', value)
     return value
-
-
-def _check_forced(where: str, value: Any) -> Optional[str]:
-    if value is not None and value not in FORCED_TOOL_CHOICES:
-        raise ValueError(
-            "%s must be None (as given) or one of %s (got %s)%s"
-            % (
-                where,
-                ", ".join(repr(f) for f in FORCED_TOOL_CHOICES),
-                show(value),
-                did_you_mean(str(value), FORCED_TOOL_CHOICES),
-            )
-        )
-    return value  # type: ignore[no-any-return]
 
 
 def _check_bool(where: str, value: Any) -> bool:
@@ -235,13 +223,13 @@ def _check_bool(where: str, value: Any) -> bool:
 
 
 _CHECKS = {
-    "description": lambda where, value: _check_str(where, value),
+    "description": _check_str,
     "translate": _check_translate,
     "rename": _check_rename,
     "drop": _check_names,
-    "response_format": _check_response_format,
+    "response_format": lambda where, value: _check_choice(where, value, RESPONSE_FORMATS),
     "tool_call_content": _check_content,
-    "forced_tool_choice": _check_forced,
+    "forced_tool_choice": lambda where, value: _check_choice(where, value, FORCED_TOOL_CHOICES, none=True),
     "drop_message_keys": _check_names,
     "n": _check_bool,
     "reasoning": _check_names,
@@ -463,10 +451,7 @@ def adapt(profile: Profile, body: Dict[str, Any]) -> Tuple[Dict[str, Any], List[
 
 def copies(applied: Iterable[Applied]) -> int:
     """How many requests an adapted call is sent as: ``n`` when the ``n`` rule applied, else 1."""
-    for rule in applied:
-        if rule.kind == "n":
-            return rule.requests
-    return 1
+    return next((rule.requests for rule in applied if rule.kind == "n"), 1)
 
 
 #: How the ``stream_usage`` rule describes itself (the log line, ``--dry-run``'s warning, the
