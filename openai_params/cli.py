@@ -214,10 +214,6 @@ def _build_batch_parser() -> argparse.ArgumentParser:
     return build_batch_parser()
 
 
-#: The commands named by the first argument; anything else is a prompt.
-_COMMANDS = {"models": build_models_parser, "batch": _build_batch_parser}
-
-
 def build_providers_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=_prog() + " providers",
@@ -229,6 +225,10 @@ def build_providers_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
     return parser
+
+
+#: The commands named by the first argument, with their parsers; anything else is a prompt.
+_COMMANDS = {"models": build_models_parser, "batch": _build_batch_parser, "providers": build_providers_parser}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -252,9 +252,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     command = args_list[0] if args_list and args_list[0] in _COMMANDS else None
-    is_models = command == "models"
-    if command is None and args_list and args_list[0] == "providers":
-        return _run_providers(args_list[1:], out, err)
     if any(arg == "--api-key" or arg.startswith("--api-key=") for arg in args_list):
         err.write(
             "error: there is no --api-key option (it would land in shell history and process "
@@ -266,7 +263,7 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
         args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error (status 2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if not command and (args.prompt in _COMMANDS or args.prompt == "providers") and "--" not in args_list:
+    if not command and args.prompt in _COMMANDS and "--" not in args_list:
         # "--base-url URL models" would otherwise send the word to the model.
         err.write(
             "error: put the %s command first (%s %s [options]); to send "
@@ -277,11 +274,13 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
     # The key is hidden in every line printed, whatever happens, even before the client has it.
     key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
     try:
+        if command == "providers":
+            return _run_providers(args, out, err)
         file_key = _read_key_file(args.api_key_file) if args.api_key_file else None
         key = file_key or key
         with _client(args, file_key) as client:
             key = client.api_key or key
-            if is_models:
+            if command == "models":
                 return _run_models(args, client, out, err)
             if command == "batch":
                 from .batch_cli import run_batch
@@ -530,11 +529,7 @@ def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err:
 # -- the providers command ----------------------------------------------------------------------
 
 
-def _run_providers(args_list: List[str], out: "_Output", err: "_Output") -> int:
-    try:
-        args = build_providers_parser().parse_args(args_list)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+def _run_providers(args: argparse.Namespace, out: "_Output", err: "_Output") -> int:
     from .providers import BUILT_IN, ProviderTable, open_providers
 
     try:
@@ -542,8 +537,7 @@ def _run_providers(args_list: List[str], out: "_Output", err: "_Output") -> int:
             warnings.simplefilter("always")
             table = open_providers(args.providers, None, os.environ) or ProviderTable(BUILT_IN, {})
     except (TypeError, ValueError) as exc:
-        err.write("error: " + _one_line(str(exc)) + "\n")
-        return EXIT_USAGE
+        raise UsageError(str(exc)) from exc
     for warning in caught:  # a file holding a key that others can read
         err.write("warning: " + _one_line(str(warning.message)) + "\n")
     rows = table.listing(os.environ)
