@@ -28,7 +28,19 @@ import json
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    NoReturn,
+    Optional,
+    Sequence,
+    TextIO,
+    Tuple,
+    TypeVar,
+)
 
 if TYPE_CHECKING:
     from .client import OpenAI
@@ -43,6 +55,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the server or the network failed
 EXIT_USAGE = 2  # what argparse uses for its own errors too
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+T = TypeVar("T")
 
 _RESPONSE_FORMATS = {"json": {"type": "json_object"}, "text": {"type": "text"}}
 
@@ -278,7 +292,7 @@ def _main(args_list: List[str], out: "_Output", err: "_Output") -> int:
             return _run_providers(args, out, err)
         file_key = _read_key_file(args.api_key_file) if args.api_key_file else None
         key = file_key or key
-        with _client(args, file_key) as client:
+        with _client(args, file_key, err) as client:
             key = client.api_key or key
             if command == "models":
                 return _run_models(args, client, out, err)
@@ -320,7 +334,7 @@ def _read_key_file(path: str) -> str:
     return key
 
 
-def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
+def _client(args: argparse.Namespace, key: Optional[str], err: "_Output") -> "OpenAI":
     from .client import OpenAI
 
     options: Dict[str, Any] = {}
@@ -328,14 +342,33 @@ def _client(args: argparse.Namespace, key: Optional[str]) -> "OpenAI":
         options["timeout"] = args.timeout
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
-    if args.profile is not None:
-        options["profile"] = args.profile
-    try:
-        return OpenAI(
-            api_key=key, base_url=args.base_url, provider=args.provider, providers=args.providers, **options
-        )
-    except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
+    return _checked(
+        lambda: OpenAI(
+            api_key=key,
+            base_url=args.base_url,
+            provider=args.provider,
+            providers=args.providers,
+            profile=args.profile,
+            **options,
+        ),
+        err,
+        key,
+    )
+
+
+def _checked(make: Callable[[], T], err: "_Output", key: Optional[str]) -> T:
+    """``make()``, what goes wrong said as the command says it: a ``TypeError`` or ``ValueError``
+    is a usage error, and each warning (an unknown ``reasoning_effort``, a providers file that
+    others can read) is printed once, as one line, even when the checks behind it ran twice."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            made = make()
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
+    for text in dict.fromkeys(str(warning.message) for warning in caught):
+        err.write(_scrub("warning: " + _one_line(text), key) + "\n")
+    return made
 
 
 def _read_prompt(prompt: Optional[str]) -> str:
@@ -410,17 +443,13 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
     messages.append({"role": "user", "content": _read_prompt(args.prompt)})
     values = _parameter_values(args)
     values["stream"] = stream = _wants_stream(args, values, out)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            params = OpenAIChatCompletionParameters.from_dict(values)
-            # Built here, before anything is sent, so that every bad value is a usage error.
-            request = client.chat.completions.build_request(messages, params)
-        except (TypeError, ValueError) as exc:
-            raise UsageError(str(exc)) from exc
-    # e.g. an unknown reasoning_effort: said once (the checks run again in body()), plainly.
-    for text in dict.fromkeys(str(warning.message) for warning in caught):
-        err.write(_scrub("warning: " + _one_line(text), client.api_key) + "\n")
+
+    def build() -> "Tuple[OpenAIChatCompletionParameters, HTTPRequest]":
+        params = OpenAIChatCompletionParameters.from_dict(values)
+        # Built here, before anything is sent, so that every bad value is a usage error.
+        return params, client.chat.completions.build_request(messages, params)
+
+    params, request = _checked(build, err, client.api_key)
     if args.dry_run or args.curl:
         return _show_request(request, args.curl, client.api_key, out, _key_source(client, params.model))
     # The command reports every failed call itself, one line and exit status 1; with
@@ -532,14 +561,9 @@ def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err:
 def _run_providers(args: argparse.Namespace, out: "_Output", err: "_Output") -> int:
     from .providers import BUILT_IN, ProviderTable, open_providers
 
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            table = open_providers(args.providers, None, os.environ) or ProviderTable(BUILT_IN, {})
-    except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
-    for warning in caught:  # a file holding a key that others can read
-        err.write("warning: " + _one_line(str(warning.message)) + "\n")
+    table = _checked(
+        lambda: open_providers(args.providers, None, os.environ) or ProviderTable(BUILT_IN, {}), err, None
+    )
     rows = table.listing(os.environ)
     if args.json:
         listing = {"file": table.source, "providers": rows, "models": table.models}
