@@ -33,14 +33,15 @@ from .cli import (
     EXIT_USAGE,
     UsageError,
     _add_connection_options,
+    _fail,
     _Output,
     _Parser,
     _prog,
-    error_line,
 )
 
 if TYPE_CHECKING:
     from .client import OpenAI
+    from .errors import OpenAIError
     from .results import OpenAIChatCompletionResult, OpenAIResult
 
 __all__ = ["run_batch", "read_requests", "read_done", "output_line", "BatchLine"]
@@ -298,7 +299,7 @@ def _run_fanout(
     from .fanout import plan, run_on_threads
 
     requests = (dict(line.parameters, messages=line.messages) for line in todo)
-    stopped: Optional[str] = None
+    stopped: List[OpenAIError] = []  # why the run stopped early (insufficient_quota)
     told: List[bool] = []  # the "interrupted" line is out: a second Ctrl-C only ends the process
 
     def interrupted() -> str:
@@ -321,7 +322,7 @@ def _run_fanout(
             for index, result in results:
                 if _not_written(result):
                     if result.errors[0].type != "not_sent":
-                        stopped = stopped or error_line(result.errors[0])
+                        stopped = stopped or result.errors
                     continue
                 output.write(
                     json.dumps(output_line(todo[index].custom_id, result), ensure_ascii=False) + "\n"
@@ -336,9 +337,10 @@ def _run_fanout(
             err.flush()
             told.append(True)
             return EXIT_INTERRUPTED
-    if stopped is not None:
-        err.write("%s (the run stopped: run the same command again to send the rest)\n" % stopped)
-        return EXIT_FAILED
+    if stopped:
+        return _fail(
+            stopped, client.api_key, err, "the run stopped: run the same command again to send the rest"
+        )
     return EXIT_OK if progress.errors == 0 else EXIT_FAILED
 
 
@@ -382,10 +384,10 @@ def _run_batch_api(
         uploaded = client.files.create(input_path, purpose="batch")
         os.remove(input_path)
         if not uploaded.success or not isinstance(uploaded.body.get("id"), str):
-            return _failed("uploading the requests", uploaded, err)
+            return _fail(uploaded.errors, client.api_key, err, "uploading the requests")
         created = client.batches.create(uploaded.body["id"], endpoint=CHAT_URL)
         if not created.success or not isinstance(created.body.get("id"), str):
-            return _failed("creating the batch", created, err)
+            return _fail(created.errors, client.api_key, err, "creating the batch")
         state = {"batch_id": created.body["id"], "input_file_id": uploaded.body["id"]}
         with open(state_path, "w", encoding="utf-8") as handle:
             json.dump(state, handle)
@@ -396,7 +398,7 @@ def _run_batch_api(
         while True:
             polled = client.batches.retrieve(batch_id)
             if not polled.success:
-                return _failed("polling batch %s" % batch_id, polled, err)
+                return _fail(polled.errors, client.api_key, err, "polling batch %s" % batch_id)
             batch = polled.body
             progress.batch_status(batch)
             if batch.get("status") in ("completed", "expired", "cancelled", "failed"):
@@ -430,7 +432,7 @@ def _run_batch_api(
         part_path = args.output + "." + key
         downloaded = client.files.content(file_id, part_path)
         if not downloaded.success:
-            return _failed("downloading %s %s" % (key, file_id), downloaded, err)
+            return _fail(downloaded.errors, client.api_key, err, "downloading %s %s" % (key, file_id))
         with open(part_path, "rb") as source, open(args.output, "a", encoding="utf-8") as output:
             for raw in source:
                 record = json.loads(raw.decode("utf-8"))
@@ -473,13 +475,6 @@ def _read_state(path: str) -> Optional[Dict[str, Any]]:
     if not isinstance(state, dict) or not isinstance(state.get("batch_id"), str):
         raise UsageError("%s is not what this command writes: remove it to start a new batch" % path)
     return state
-
-
-def _failed(what: str, result: "OpenAIResult", err: _Output) -> int:
-    error = result.errors[0] if result.errors else None
-    line = error_line(error) if error is not None else "error: the call did not complete"
-    err.write("%s (%s)\n" % (line, what))
-    return EXIT_FAILED
 
 
 # -- progress -----------------------------------------------------------------------------------

@@ -686,11 +686,10 @@ def error_line(error: "OpenAIError") -> str:
     return _one_line(line)
 
 
-def _fail(errors: Sequence["OpenAIError"], key: Optional[str], err: "_Output") -> int:
-    if errors:
-        err.write(_scrub(error_line(errors[0]), key) + "\n")
-    else:
-        err.write("error: the call did not complete\n")
+def _fail(errors: Sequence["OpenAIError"], key: Optional[str], err: "_Output", doing: str = "") -> int:
+    """The first error as one line (``doing``: what failed, said after it); exit status 1."""
+    line = error_line(errors[0]) if errors else "error: the call did not complete"
+    err.write(_scrub(line + (" (%s)" % doing if doing else ""), key) + "\n")
     err.flush()
     return EXIT_FAILED
 
