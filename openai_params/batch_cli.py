@@ -24,7 +24,7 @@ import json
 import os
 import time
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .cli import (
     EXIT_FAILED,
@@ -70,29 +70,18 @@ method, url, body) and write one result per line (its output format). Started
 again with the same arguments, it skips the custom_ids already in the output."""
 
 
-class BatchLine:
+class BatchLine(NamedTuple):
     """One checked input line: its number, ``custom_id``, the messages and parameters to send,
     and the line's text as read (sent as it is to the Batch API)."""
 
-    __slots__ = ("number", "custom_id", "messages", "parameters", "text")
-
-    def __init__(
-        self, number: int, custom_id: str, messages: Any, parameters: Dict[str, Any], text: str
-    ) -> None:
-        self.number = number
-        self.custom_id = custom_id
-        self.messages = messages
-        self.parameters = parameters
-        self.text = text
+    number: int
+    custom_id: str
+    messages: Any
+    parameters: Dict[str, Any]
+    text: str
 
 
 # -- reading the input and the output (pure apart from reading the files) -------------------------
-
-
-def _sent_fields() -> Set[str]:
-    from .parameters import NOT_SENT, OpenAIChatCompletionParameters
-
-    return {f.name for f in fields(OpenAIChatCompletionParameters)} - NOT_SENT
 
 
 def read_requests(lines: Iterator[str], model: Optional[str] = None) -> Tuple[List[BatchLine], List[str]]:
@@ -106,8 +95,9 @@ def read_requests(lines: Iterator[str], model: Optional[str] = None) -> Tuple[Li
     """
     from .client import _chat_parameters
     from .messages import validate_messages
+    from .parameters import NOT_SENT, OpenAIChatCompletionParameters
 
-    known = _sent_fields()
+    known = {f.name for f in fields(OpenAIChatCompletionParameters)} - NOT_SENT
     found: List[BatchLine] = []
     problems: List[str] = []
     first_seen: Dict[str, int] = {}
@@ -468,10 +458,8 @@ def _read_state(path: str) -> Optional[Dict[str, Any]]:
             state = json.load(handle)
     except FileNotFoundError:
         return None
-    except ValueError:
-        raise UsageError(
-            "%s is not what this command writes: remove it to start a new batch" % path
-        ) from None
+    except ValueError:  # not JSON: refused below, as any other content that is not ours
+        state = None
     if not isinstance(state, dict) or not isinstance(state.get("batch_id"), str):
         raise UsageError("%s is not what this command writes: remove it to start a new batch" % path)
     return state
