@@ -451,7 +451,7 @@ def _run_chat(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "
 
     params, request = _checked(build, err, client.api_key)
     if args.dry_run or args.curl:
-        return _show_request(request, args.curl, client.api_key, out, _key_source(client, params.model))
+        return _show_request(request, args.curl, client, params.model, out)
     # The command reports every failed call itself, one line and exit status 1; with
     # throw=True the failure would come as an exception instead.
     params.throw = False
@@ -541,7 +541,7 @@ def _choice_text(choice: "OpenAIChoice") -> str:
 def _run_models(args: argparse.Namespace, client: "OpenAI", out: "_Output", err: "_Output") -> int:
     if args.dry_run or args.curl:
         request = client.build_request("GET", "/models")
-        return _show_request(request, args.curl, client.api_key, out, _key_source(client, None))
+        return _show_request(request, args.curl, client, None, out)
     result = client.models.list()
     if not result.success:
         return _fail(result.errors, client.api_key, err)
@@ -600,17 +600,15 @@ def _key_source(client: "OpenAI", model: Optional[str]) -> Tuple[Optional[str], 
 
 
 def _show_request(
-    request: "HTTPRequest",
-    curl: bool,
-    key: Optional[str],
-    out: "_Output",
-    key_source: Tuple[Optional[str], str] = ("OPENAI_API_KEY", "Authorization"),
+    request: "HTTPRequest", curl: bool, client: "OpenAI", model: Optional[str], out: "_Output"
 ) -> int:
+    """What ``--dry-run`` (or ``--curl``) prints; ``model`` may name a provider (None: the client's)."""
     if curl:
-        text = as_curl(request, out.ensure_ascii, key_variable=key_source[0], key_header=key_source[1])
+        variable, header = _key_source(client, model)
+        text = as_curl(request, out.ensure_ascii, key_variable=variable, key_header=header)
     else:
         text = describe(request, out.ensure_ascii)
-    out.write(_scrub(text, key) + "\n")  # the key cannot hide in a body either
+    out.write(_scrub(text, client.api_key) + "\n")  # the key cannot hide in a body either
     out.flush()
     return EXIT_OK
 
