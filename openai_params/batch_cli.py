@@ -204,10 +204,6 @@ def output_line(custom_id: str, result: "OpenAIResult") -> Dict[str, Any]:
     return record
 
 
-def _not_written(result: "OpenAIResult") -> bool:
-    return any(e.type in NOT_WRITTEN or e.code in NOT_WRITTEN for e in result.errors)
-
-
 # -- the command --------------------------------------------------------------------------------
 
 
@@ -310,7 +306,7 @@ def _run_fanout(
             fan = plan(client.chat.completions, requests, concurrency=args.concurrency)
             results = run_on_threads(fan, stop)
             for index, result in results:
-                if _not_written(result):
+                if any(e.type in NOT_WRITTEN or e.code in NOT_WRITTEN for e in result.errors):
                     if result.errors[0].type != "not_sent":
                         stopped = stopped or result.errors
                     continue
