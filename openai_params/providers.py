@@ -38,7 +38,7 @@ import re
 import warnings
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ._checks import _stacklevel, check_header_value, closest, did_you_mean, is_mapping, show, wrong_type
+from ._checks import _stacklevel, check_header_value, did_you_mean, is_mapping, show, wrong_type
 from .profiles import profile_for
 from .request import check_base_url
 
@@ -533,10 +533,9 @@ def _check_object(field: str, value: Any, allowed: Optional[Sequence[str]], wher
         return
     for key in value:
         if key not in allowed:
-            match = closest(key, allowed)
             raise ValueError(
                 "%s%s has an unknown key %s%s; allowed: %s"
-                % (field, where, show(key), "; did you mean %r?" % match if match else "", ", ".join(allowed))
+                % (field, where, show(key), did_you_mean(key, allowed), ", ".join(allowed))
             )
 
 
