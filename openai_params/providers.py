@@ -115,6 +115,8 @@ _ENTRY_KEYS = (
     ("apiKeyEnv", "key_variable"),
     ("profile", "profile"),
 )
+#: The fields sent in a header, checked as header values.
+_HEADER_FIELDS = ("api_key", "organization", "project")
 _ALIAS_KEYS = ("provider", "model")
 _TOP_KEYS = ("providers", "models")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -449,15 +451,17 @@ def parse(text: Union[str, Mapping[str, Any]], source: str = "providers") -> Pro
                 "(model strings are split at the first colon)" % (path, where)
             )
         _check_object(path, entry, [key for key, _ in _ENTRY_KEYS], where)
+        field = "%s.%s%s" % (path, "%s", where)
         values: Dict[str, Any] = {}
         for key, attribute in _ENTRY_KEYS:
             value = entry.get(key)
             if value is None or value == "":
                 continue  # absent, null and "" all leave the field unset
             if not isinstance(value, str):
-                wrong_type("%s.%s%s" % (path, key, where), "a string", value)
+                wrong_type(field % key, "a string", value)
             values[attribute] = value.strip()
-        field = "%s.%s%s" % (path, "%s", where)
+            if attribute in _HEADER_FIELDS:
+                check_header_value(field % key, values[attribute], secret=attribute == "api_key")
         if "api_key" in values and "key_variable" in values:
             raise ValueError("%s%s gives both apiKey and apiKeyEnv: keep one" % (path, where))
         if "key_variable" in values and not _VARIABLE_NAME.fullmatch(values["key_variable"]):
@@ -469,13 +473,6 @@ def parse(text: Union[str, Mapping[str, Any]], source: str = "providers") -> Pro
             check_base_url(field % "baseURL", values["base_url"])
         if "profile" in values:
             profile_for(None, values["profile"], field_name=field % "profile")  # a known name
-        for key, attribute in (
-            ("apiKey", "api_key"),
-            ("organization", "organization"),
-            ("project", "project"),
-        ):
-            if attribute in values:
-                check_header_value(field % key, values[attribute], secret=attribute == "api_key")
         base = BUILT_IN.get(name)
         if base is None:
             if "base_url" not in values:
