@@ -135,11 +135,10 @@ class Profile:
                 )
         base_name = d.get("extends", "generic")
         base = _known(field_name + ".extends", base_name)
-        changes: Dict[str, Any] = {"name": d.get("name", base_name if "extends" in d else "custom")}
-        for key, value in d.items():
-            if key != "extends" and key != "name":
-                changes[key] = _CHECKS[key](field_name + "." + key, value)
-        _check_str(field_name + ".name", changes["name"])
+        changes = {key: check(field_name + "." + key, d[key]) for key, check in _CHECKS.items() if key in d}
+        changes["name"] = _check_str(
+            field_name + ".name", d.get("name", base_name if "extends" in d else "custom")
+        )
         return replace(base, **changes)
 
 
