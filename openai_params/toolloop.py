@@ -58,17 +58,7 @@ __all__ = [
     "trim_history",
     "forces_a_call",
     "reply_text",
-    "ERROR_TYPES",
 ]
-
-# The error types of the records in ``errors``, and what each means.
-ERROR_TYPES = {
-    "unknown_tool": "the model called a tool that is not registered",
-    "invalid_tool_arguments": "the arguments are not a JSON object, or do not fit the handler",
-    "tool_error": "the handler raised, or returned what cannot be sent as JSON",
-    "tool_rounds_exceeded": "the model still called tools after max_tool_rounds rounds",
-    "cancelled": "the exchange was cancelled, or its stream closed, before it ended",
-}
 
 
 class ToolEntry(NamedTuple):
@@ -131,11 +121,8 @@ class ToolJob:
 def _failure(
     kind: str, message: str, name: str, call: Any, cause: Optional[BaseException] = None
 ) -> OpenAIError:
-    return OpenAIError(message, type=kind, param=name, body=_plain(call), cause=cause)
-
-
-def _plain(call: Any) -> Any:
-    return json.loads(json.dumps(call, default=str)) if is_mapping(call) else call
+    body = json.loads(json.dumps(call, default=str)) if is_mapping(call) else call
+    return OpenAIError(message, type=kind, param=name, body=body, cause=cause)
 
 
 def _check_fit(name: str, handler: Callable[..., Any], arguments: Dict[str, Any]) -> None:
@@ -389,16 +376,12 @@ class ToolLoop:
                 self.errors.append(error)
         self.rounds += 1
         if self.rounds >= self.max_rounds:
-            error = OpenAIError(
-                "the model still called tools after %d rounds (max_tool_rounds=%d): their replies "
-                "are in the history, and the model was not asked again" % (self.rounds, self.max_rounds),
-                type="tool_rounds_exceeded",
-                status=last.status,
-            )
-            self.errors.append(error)
-            return self._done(
-                OpenAIChatCompletionResult(
-                    status=last.status, headers=last.headers, body=last.body, errors=[error]
+            return self._failed(
+                OpenAIError(
+                    "the model still called tools after %d rounds (max_tool_rounds=%d): their replies "
+                    "are in the history, and the model was not asked again" % (self.rounds, self.max_rounds),
+                    type="tool_rounds_exceeded",
+                    status=last.status,
                 )
             )
         return self._ask()
@@ -408,11 +391,14 @@ class ToolLoop:
 
         Calls asked for and not run yet get a reply saying so: an assistant message whose
         tool calls have no replies would make the API refuse the next prompt."""
-        error = OpenAIError(message, type="cancelled")
-        self.errors.append(error)
         for job in self._pending:
             self.history.append(OpenAIMessage("tool", "Error: not run: " + message, tool_call_id=job.call_id))
         self._pending = []
+        return self._failed(OpenAIError(message, type="cancelled"))
+
+    def _failed(self, error: OpenAIError) -> Done:
+        """The end, a failure with ``error`` that keeps the last answer (its errors too)."""
+        self.errors.append(error)
         last = self._last
         if last is None:
             return self._done(OpenAIChatCompletionResult(errors=[error]))
