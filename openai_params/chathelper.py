@@ -35,7 +35,7 @@ from .messages import OpenAIMessage, OpenAITool, validate_messages
 from .parameters import CALLBACKS, OpenAIChatCompletionParameters
 from .results import OpenAIChatCompletionResult, OpenAIChatCompletionStreamResult
 from .steps import ToolRound
-from .toolloop import Ask, Done, RunTools, ToolEntry, ToolLoop
+from .toolloop import Ask, Done, RunTools, Step, ToolEntry, ToolLoop
 
 if TYPE_CHECKING:
     import threading
@@ -342,7 +342,7 @@ class OpenAIChatHelper:
         """The whole exchange, not streamed, as steps that either client drives
         (``OpenAI._drive``): yields each request to send, is given its result."""
         completions = self.client.chat.completions
-        step: Union[Ask, RunTools, Done] = loop.start()
+        step: Step = loop.start()
         while not isinstance(step, Done):
             if isinstance(step, RunTools):
                 step = loop.ran((yield ToolRound(step.jobs, self._tool_workers)))
@@ -398,6 +398,11 @@ class _Rounds:
         self._aborted = False
         self._current: Any = None  # the stream of the round in flight
         self._final: Optional[OpenAIChatCompletionResult] = None
+        self._iterator = self._rounds()
+
+    def _rounds(self) -> Any:
+        """The chunks of every round, as the driver's (asynchronous) generator."""
+        raise NotImplementedError
 
     def abort(self) -> None:
         """From another thread: the round in flight ends at once, and no other starts."""
@@ -411,12 +416,12 @@ class _Rounds:
         """What went wrong so far in this exchange (``last_errors`` once it ends)."""
         return list(self._loop.errors)
 
-    def _next(self, step: Union[Ask, RunTools, Done]) -> Any:
+    def _next(self, step: Step) -> Any:
         """Run the tools (or stop) until the next request, as the client runs steps
         (``AsyncOpenAI``: a coroutine); None once the exchange has ended."""
         return self._helper.client._drive(self._until_asked(step), self._loop.parameters, self._cancel)
 
-    def _until_asked(self, step: Union[Ask, RunTools, Done]) -> Generator[ToolRound, Any, Optional[Ask]]:
+    def _until_asked(self, step: Step) -> Generator[ToolRound, Any, Optional[Ask]]:
         while (
             not isinstance(step, Ask) or self._aborted or (self._cancel is not None and self._cancel.is_set())
         ):
@@ -460,16 +465,7 @@ class ChatHelperStream(_Rounds):
     """The chunks of every round of one exchange, as one iterator; :meth:`result` is the final
     result (the same object ``prompt()`` would return). Also a context manager."""
 
-    def __init__(
-        self,
-        helper: OpenAIChatHelper,
-        loop: ToolLoop,
-        cancel: Optional[threading.Event],
-        *,
-        throw: bool = False,
-    ) -> None:
-        super().__init__(helper, loop, cancel, throw=throw)
-        self._iterator = self._rounds()
+    _iterator: Generator[OpenAIChatCompletionStreamResult, None, None]
 
     def __iter__(self) -> Iterator[OpenAIChatCompletionStreamResult]:
         return self._iterator
@@ -515,23 +511,13 @@ class AsyncChatHelperStream(_Rounds):
     """:class:`ChatHelperStream` for ``AsyncOpenAI``: ``async for chunk in stream``,
     ``await stream.result()``, ``async with``."""
 
-    def __init__(
-        self,
-        helper: OpenAIChatHelper,
-        loop: ToolLoop,
-        cancel: Optional[threading.Event],
-        *,
-        throw: bool = False,
-    ) -> None:
-        super().__init__(helper, loop, cancel, throw=throw)
-        self._iterator = self._rounds()
+    _iterator: AsyncGenerator[OpenAIChatCompletionStreamResult, None]
 
     def __aiter__(self) -> AsyncIterator[OpenAIChatCompletionStreamResult]:
         return self._iterator
 
     async def __anext__(self) -> OpenAIChatCompletionStreamResult:
-        chunk: OpenAIChatCompletionStreamResult = await self._iterator.__anext__()
-        return chunk
+        return await self._iterator.__anext__()
 
     async def __aenter__(self) -> AsyncChatHelperStream:
         return self
