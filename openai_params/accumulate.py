@@ -43,8 +43,7 @@ __all__ = ["ChatCompletionAccumulator"]
 _CHUNK_KEYS = frozenset(("object", "choices", "obfuscation"))
 # The keys of a streamed choice that are merged by name; any other is kept as it comes.
 _CHOICE_KEYS = frozenset(("index", "delta", "message", "finish_reason", "logprobs"))
-# Inside a tool call's "function" (or "custom" tool) object: set once / concatenated.
-_ONCE_KEYS = frozenset(("name",))
+# Inside a tool call's "function" (or "custom" tool) object: concatenated ("name" is set once).
 _TEXT_KEYS = frozenset(("arguments", "input"))
 # Equal to nothing but itself: a key not yet in a dict.
 _ABSENT = object()
@@ -123,7 +122,7 @@ class _ToolCall:
             elif key in ("function", "custom") and isinstance(value, MAPPING):
                 obj = self.objects.setdefault(key, {})
                 for name, piece in value.items():
-                    if name in _ONCE_KEYS:
+                    if name == "name":
                         if obj.get(name) is None and isinstance(piece, str) and piece:
                             obj[name] = piece
                     elif name in _TEXT_KEYS:
@@ -367,14 +366,11 @@ class ChatCompletionAccumulator:
         self._top: Dict[str, Any] = {}
         self._usage: Optional[Any] = None
         self._choices: Dict[int, _Choice] = {}
-        #: How many chunks :meth:`add` took (non-mappings are not counted).
-        self.chunks_added = 0
 
     def add(self, chunk: Mapping[str, Any]) -> None:
         """Merge one streamed chunk (a decoded ``data:`` JSON object)."""
         if not isinstance(chunk, MAPPING):
             return
-        self.chunks_added += 1
         top = self._top
         for key in chunk:
             if key in _CHUNK_KEYS:
