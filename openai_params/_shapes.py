@@ -44,6 +44,7 @@ __all__ = [
     "Record",
     "Scalar",
     "Shape",
+    "UNIONS",
     "admits_null",
     "cache_key",
     "json_kind",
@@ -228,7 +229,7 @@ _ARRAYS: Dict[Any, Callable[[List[Any]], Any]] = {
 }
 _MAPS = (dict, abc.Mapping, abc.MutableMapping)
 
-_UNIONS = tuple(u for u in (typing.Union, getattr(types, "UnionType", None)) if u is not None)  # 3.10: A | B
+UNIONS = tuple(u for u in (typing.Union, getattr(types, "UnionType", None)) if u is not None)  # 3.10: A | B
 _ANNOTATED = getattr(typing, "Annotated", None)  # 3.9+
 # TypedDict key qualifiers: they say whether a key may be absent, not what it holds.
 _KEY_QUALIFIERS = tuple(
@@ -325,7 +326,7 @@ def _build(tp: Any, path: str, seen: Dict[Any, Record]) -> Shape:
         scalar = None
     if scalar is not None:
         return scalar
-    if origin in _UNIONS:
+    if origin in UNIONS:
         return AnyOf([_build(a, path, seen) for a in args])
     if origin is typing.Literal:
         return Choice([_literal_value(a, tp, path) for a in args])

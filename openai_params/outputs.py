@@ -20,7 +20,6 @@ that called a tool instead of answering.
 
 import json
 import re
-import sys
 import typing
 import unicodedata
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
@@ -51,19 +50,20 @@ _CUT: Dict[str, Tuple[str, str]] = {
 # dashes, with a maximum length of 64" (ResponseFormatJsonSchema).
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _NAME_MAX = 64
-_UNIONS = tuple(u for u in (typing.Union, getattr(sys.modules["types"], "UnionType", None)) if u is not None)
 
 
 def schema_name(tp: Any) -> str:
     """A name for the type that fits ``^[a-zA-Z0-9_-]{1,64}$``: ``Person``, ``List_Person``,
     ``Optional_int``, ``Union_int_str``; accents dropped (``Été`` gives ``Ete``), other
     characters replaced by ``_``; ``"response"`` when nothing of the name is left."""
+    from ._shapes import UNIONS  # loaded by json_schema, which response_format_json calls first
+
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is None:
         name = str(getattr(tp, "__name__", None) or "")
     else:  # List[Person], list[Person], Optional[int], int | None, Literal["a"], ...
         members = [arg for arg in args if arg is not Ellipsis and not isinstance(arg, (str, int))]
-        if origin in _UNIONS:
+        if origin in UNIONS:
             head = "Union"
             if len(members) == 2 and type(None) in members:
                 head, members = "Optional", [arg for arg in members if arg is not type(None)]
@@ -124,6 +124,8 @@ class OutputReader:
     def _read_choice(
         self, choice: OpenAIChoice, message: OpenAIMessage, result: OpenAIChatCompletionResult
     ) -> Optional[OpenAIError]:
+        from ._shapes import type_name  # the name schema's own messages use: Person, List[Person]
+
         where = "choices[%d]" % choice.index
         content = message.content
         if isinstance(content, list):  # content parts, as some servers send: their text
@@ -144,15 +146,14 @@ class OutputReader:
         cut = _CUT.get(choice.finish_reason or "")
         if cut is not None:
             return failed(
-                cut[0], cut[1] + "; its content cannot be read as %s" % _type_name(self.response_type)
+                cut[0], cut[1] + "; its content cannot be read as %s" % type_name(self.response_type)
             )
         if content is None and message.tool_calls:
             return None  # the model called a tool instead of answering
         if not isinstance(content, str):
             return failed(
                 "invalid_json",
-                "has no text content to read as %s (got %s)"
-                % (_type_name(self.response_type), show(content)),
+                "has no text content to read as %s (got %s)" % (type_name(self.response_type), show(content)),
             )
         try:
             value = json.loads(content)
@@ -163,14 +164,8 @@ class OutputReader:
         try:
             message.parsed = from_json(self.response_type, value)
         except ValueError as exc:
-            return failed("mismatch", "does not fit %s: %s" % (_type_name(self.response_type), exc))
+            return failed("mismatch", "does not fit %s: %s" % (type_name(self.response_type), exc))
         return None
-
-
-def _type_name(tp: Any) -> str:
-    from ._shapes import type_name  # the name schema's own messages use: Person, List[Person]
-
-    return type_name(tp)
 
 
 def output_reader(params: "OpenAIChatCompletionParameters") -> Optional[OutputReader]:
