@@ -120,11 +120,6 @@ def read_signature(function: Callable[..., Any]) -> Tuple[str, Optional[str], Fu
     return _read_signature_once(function)
 
 
-@lru_cache(maxsize=256)
-def _read_signature_once(function: Callable[..., Any]) -> Tuple[str, Optional[str], FunctionSignature]:
-    return _read_signature(function)
-
-
 def _read_signature(function: Callable[..., Any]) -> Tuple[str, Optional[str], FunctionSignature]:
     from .schema import NO_DEFAULT, ObjectType
 
@@ -155,6 +150,9 @@ def _read_signature(function: Callable[..., Any]) -> Tuple[str, Optional[str], F
         fields.append((parameter.name, hints[parameter.name], default, described.get(parameter.name)))
     object_type = ObjectType(name, fields)
     return name, summary, FunctionSignature(object_type, tuple(positional))
+
+
+_read_signature_once = lru_cache(maxsize=256)(_read_signature)
 
 
 def tool_from_function(
