@@ -337,7 +337,7 @@ def _build(tp: Any, path: str, seen: Dict[Any, Record]) -> Shape:
             _refuse(tp, path, "JSON object keys are strings: use Dict[str, T]")
         return OpenMap(_build(args[1], path + "{}", seen), type_name(tp))
     if origin is None and isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum(tp, path)
+        return Choice([(_enum_value(member, path), member) for member in tp], _docstring(tp))
     if origin is None and _is_record(tp):
         return seen[tp] if tp in seen else _record(tp, path, seen)
     if hasattr(tp, "__supertype__"):  # NewType
@@ -368,10 +368,6 @@ def _enum_value(member: enum.Enum, path: str) -> Any:
         "%s: %s has the value %r; enum values must be str or int to be written in JSON"
         % (path, member, member.value)
     )
-
-
-def _enum(cls: Any, path: str) -> Choice:
-    return Choice([(_enum_value(m, path), m) for m in cls], _docstring(cls))
 
 
 def _array(tp: Any, origin: Any, args: Tuple[Any, ...], path: str, seen: Dict[Any, Record]) -> Array:

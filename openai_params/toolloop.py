@@ -323,7 +323,6 @@ class ToolLoop:
         self.errors: List[OpenAIError] = []
         self.rounds = 0  # rounds of tool calls run so far
         self.parameters = parameters  # the first round's; the execution options of every round
-        self._first = parameters
         # A forcing tool_choice in every round would make the model call again and again.
         self._follow_up = (
             parameters.replace(tool_choice=None) if forces_a_call(parameters.tool_choice) else parameters
@@ -343,7 +342,7 @@ class ToolLoop:
         self._start -= trim_history(self.history, self.limit, self._start)
         messages = [self.system.to_dict()] if self.system is not None else []
         messages.extend(message.to_dict() for message in self.history)
-        return Ask(messages, self._first if self.rounds == 0 else self._follow_up, self.rounds)
+        return Ask(messages, self.parameters if self.rounds == 0 else self._follow_up, self.rounds)
 
     def answered(self, result: OpenAIChatCompletionResult) -> Union[RunTools, Done]:
         """The answer to the last :class:`Ask`: its tool calls to run, or the end."""
