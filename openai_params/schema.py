@@ -23,8 +23,7 @@ For the other modules of the package (not public names):
   ``Optional[Person]``) is wrapped: the schema is an object with the one
   required key ``WRAPPER_KEY`` (``"value"``). ``from_json`` unwraps it
   itself: given a one-key object ``{"value": ...}`` for such a root it reads
-  the inside, otherwise the value as it is. ``root_key(tp)`` says whether
-  ``tp`` is wrapped (``"value"``) or not (``None``).
+  the inside, otherwise the value as it is.
 - ``ObjectType(name, fields, description)`` describes an object field by
   field (a function's parameters: ``(name, type, default, description)``,
   ``NO_DEFAULT`` for none); ``json_schema`` and ``from_json`` take it like a
@@ -60,7 +59,7 @@ from ._shapes import (
 )
 from ._strict_limits import check_limits
 
-__all__ = ["NO_DEFAULT", "WRAPPER_KEY", "ObjectType", "from_json", "json_schema", "root_key"]
+__all__ = ["NO_DEFAULT", "WRAPPER_KEY", "ObjectType", "from_json", "json_schema"]
 
 WRAPPER_KEY = "value"
 
@@ -119,21 +118,13 @@ def from_json(tp: Any, value: Any) -> Any:
     shape = shape_of(tp)
     if isinstance(value, (str, bytes, bytearray)):
         value = parse_json(value)
-    if _is_wrapped(shape) and isinstance(value, dict) and len(value) == 1 and WRAPPER_KEY in value:
+    wrapped = _root_record(shape)[0] is None
+    if wrapped and isinstance(value, dict) and len(value) == 1 and WRAPPER_KEY in value:
         try:
             return convert(shape, value[WRAPPER_KEY])
         except ValueError as exc:  # the path starts inside the wrapper
             raise ValueError("$.%s%s" % (WRAPPER_KEY, str(exc)[1:])) from exc.__cause__
     return convert(shape, value)
-
-
-def root_key(tp: Any) -> Optional[str]:
-    """``WRAPPER_KEY`` when ``json_schema(tp)`` wraps the type in an object, else ``None``."""
-    return WRAPPER_KEY if _is_wrapped(shape_of(tp)) else None
-
-
-def _is_wrapped(shape: Shape) -> bool:
-    return _root_record(shape)[0] is None
 
 
 def _root_record(shape: Shape) -> Tuple[Optional[Record], Optional[str]]:

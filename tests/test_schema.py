@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openai_params import from_json, json_schema
-from openai_params.schema import WRAPPER_KEY, ObjectType, root_key
+from openai_params.schema import WRAPPER_KEY, ObjectType
 
 DATA = Path(__file__).resolve().parent / "data"
 SPEC = json.loads((DATA / "openapi" / "openai-chat-completions.openapi.json").read_text(encoding="utf-8"))
@@ -470,24 +470,22 @@ def test_strict_schema_follows_the_strict_rules(name: str) -> None:
 def test_example_fits_the_schema_and_reads_as_the_value(name: str) -> None:
     tp, expected, files = _case(name)
     example = files["example"]
-    _validate_example(
-        files.get("strict", files.get("plain")), example
-    )  # the example is what strict mode sends
+    schema = files.get("strict", files.get("plain"))
+    _validate_example(schema, example)  # the example is what strict mode sends
     got = from_json(tp, example)
     assert got == expected and type(got) is type(expected)
     assert from_json(tp, json.dumps(example)) == expected
     assert from_json(tp, json.dumps(example).encode("utf-8")) == expected
-    if root_key(tp) is not None:  # a wrapped root reads from the bare value too
+    if list(schema["properties"]) == [WRAPPER_KEY]:  # a wrapped root reads from the bare value too
         assert from_json(tp, json.dumps(example[WRAPPER_KEY])) == expected
 
 
-def test_root_key_says_which_roots_are_wrapped() -> None:
-    assert root_key(Person) is None and root_key(Movie) is None and root_key(WEATHER) is None
-    assert (
-        root_key(List[Person]) == "value"
-        and root_key(Color) == "value"
-        and root_key(Optional[Person]) == "value"
-    )
+def test_roots_that_are_not_objects_are_wrapped_in_value() -> None:
+    for tp in (Person, Movie, WEATHER):
+        assert WRAPPER_KEY not in json_schema(tp)["properties"]
+    for tp in (List[Person], Color, Optional[Person]):
+        schema = json_schema(tp)
+        assert list(schema["properties"]) == [WRAPPER_KEY] and schema["required"] == [WRAPPER_KEY]
 
 
 # -- the cache ----------------------------------------------------------------------------------------
