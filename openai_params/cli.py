@@ -485,14 +485,9 @@ def _stream(
                     break
                 if as_json:
                     out.write(out.json(chunk.body) + "\n")
-                elif live:
-                    text = chunk.text
-                    if not text:
-                        continue
-                    text_open = not text.endswith("\n")  # before writing: Ctrl-C may come any time
-                    out.write(text)
-                else:
-                    continue
+                elif live and chunk.text:
+                    text_open = not chunk.text.endswith("\n")  # before writing: Ctrl-C may come any time
+                    out.write(chunk.text)
                 out.flush()
         except KeyboardInterrupt:
             stream.close()
