@@ -253,10 +253,8 @@ class FanOut:
         self._ended = True
         stopped = self.pacer.stopped
         if stopped is not None:
-            for index in self.pacer.pending_retries():
-                self._out.append((index, _not_sent(stopped)))
-            for index, _ in self._fresh:
-                self._out.append((index, _not_sent(stopped)))
+            unsent = self.pacer.pending_retries() + [index for index, _ in self._fresh]
+            self._out.extend((index, _not_sent(stopped)) for index in unsent)
 
 
 def in_order(pairs: Iterable[Tuple[int, OpenAIChatCompletionResult]]) -> List[OpenAIChatCompletionResult]:
