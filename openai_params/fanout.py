@@ -41,6 +41,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    NamedTuple,
     Optional,
     Tuple,
 )
@@ -76,26 +77,15 @@ _LINGER = 2.0
 OUTPUT = "output"
 
 
-class _Job:
+class _Job(NamedTuple):
     """One request, built once and sent as often as the pacer says."""
 
-    __slots__ = ("request", "options", "cost", "max_retries", "copies", "profile")
-
-    def __init__(
-        self,
-        request: "HTTPRequest",
-        options: "OpenAIChatCompletionParameters",
-        cost: float,
-        max_retries: Optional[int],
-        copies: int,
-        profile: "Profile",
-    ) -> None:
-        self.request = request
-        self.profile = profile  # how the answer is read: the profile of the request's provider
-        self.copies = copies  # > 1: the client's profile emulates n by that many requests
-        self.options = options
-        self.cost = cost
-        self.max_retries = max_retries  # None: the client's
+    request: "HTTPRequest"
+    options: "OpenAIChatCompletionParameters"
+    cost: float
+    max_retries: Optional[int]  # None: the client's
+    copies: int  # > 1: the client's profile emulates n by that many requests
+    profile: "Profile"  # how the answer is read: the profile of the request's provider
 
 
 def plan(
