@@ -93,8 +93,7 @@ class PacingPolicy:
 
     def __post_init__(self) -> None:
         check_number("PacingPolicy.decrease", self.decrease, 0.01, 1)
-        check_number("PacingPolicy.increase", self.increase, 0)
-        for name in ("backoff_429", "max_pause", "margin"):
+        for name in ("increase", "backoff_429", "max_pause", "margin"):
             check_number("PacingPolicy." + name, getattr(self, name), 0)
         check_int("PacingPolicy.rate_limit_retries", self.rate_limit_retries, 0)
 
