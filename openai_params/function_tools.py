@@ -44,11 +44,9 @@ __all__ = ["FunctionSignature", "read_signature", "tool_from_function", "parse_a
 
 T = TypeVar("T", bound=OpenAITool)
 
-# inspect.Parameter kinds a tool cannot have, and why.
-_REFUSED_KINDS: Dict[Any, str] = {
-    inspect.Parameter.VAR_POSITIONAL: "*%s cannot be a tool parameter: the model sends one object of named arguments",
-    inspect.Parameter.VAR_KEYWORD: "**%s cannot be a tool parameter: the model sends one object of named arguments",
-}
+# inspect.Parameter kinds a tool cannot have (the model sends one object of named arguments),
+# as they are written in a signature.
+_REFUSED_KINDS: Dict[Any, str] = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
 
 
 class FunctionSignature:
@@ -136,9 +134,12 @@ def _read_signature(function: Callable[..., Any]) -> Tuple[str, Optional[str], F
     fields = []
     positional = []
     for parameter in parameters:
-        refused = _REFUSED_KINDS.get(parameter.kind)
-        if refused is not None:
-            raise TypeError("%s: %s" % (where, refused % parameter.name))
+        stars = _REFUSED_KINDS.get(parameter.kind)
+        if stars is not None:
+            raise TypeError(
+                "%s: %s%s cannot be a tool parameter: the model sends one object of named arguments"
+                % (where, stars, parameter.name)
+            )
         if parameter.name not in hints:
             raise TypeError(
                 "%s: parameter %r has no type annotation; the arguments' schema is built from the "
