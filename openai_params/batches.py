@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .client import OpenAI
     from .parameters import OpenAIParameters
 
-__all__ = ["Batches", "BATCH_ENDPOINTS", "BATCH_STATUSES", "FINAL_STATUSES"]
+__all__ = ["Batches", "BATCH_ENDPOINTS"]
 
 #: ``endpoint`` values the OpenAI API documents (CreateBatchRequest); others warn
 BATCH_ENDPOINTS = (
@@ -35,19 +35,6 @@ BATCH_ENDPOINTS = (
     "/v1/images/edits",
     "/v1/videos",
 )
-#: every ``status`` of a batch (Batch.status)
-BATCH_STATUSES = (
-    "validating",
-    "failed",
-    "in_progress",
-    "finalizing",
-    "completed",
-    "expired",
-    "cancelling",
-    "cancelled",
-)
-#: the statuses after which a batch no longer changes
-FINAL_STATUSES = frozenset(("failed", "completed", "expired", "cancelled"))
 
 
 class Batches:
