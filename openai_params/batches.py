@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from ._chat_rules import check_metadata
 from ._checks import check_int, check_str, warn_unknown
+from .request import path_segment
 from .results import OpenAIResult
 
 if TYPE_CHECKING:
@@ -65,12 +66,10 @@ class Batches:
         }
         if metadata is not None:
             body["metadata"] = dict(metadata)
-        request = self._client.build_request("POST", "/batches", body=body, options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("POST", "/batches", OpenAIResult, parameters, body=body)
 
     def retrieve(self, batch_id: str, parameters: "Optional[OpenAIParameters]" = None) -> OpenAIResult:
-        request = self._client.build_request("GET", "/batches/" + _path_id(batch_id), options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("GET", _batch_path(batch_id), OpenAIResult, parameters)
 
     def list(
         self,
@@ -82,21 +81,14 @@ class Batches:
         """The batches (``items``), newest first; ``limit`` 1 to 100, ``after`` a batch id."""
         check_str("after", after, optional=True)
         check_int("limit", limit, 1, 100, optional=True)
-        request = self._client.build_request(
-            "GET", "/batches", query={"after": after, "limit": limit}, options=parameters
-        )
-        return self._client._call(request, OpenAIResult, parameters)
+        query = {"after": after, "limit": limit}
+        return self._client._call_api("GET", "/batches", OpenAIResult, parameters, query=query)
 
     def cancel(self, batch_id: str, parameters: "Optional[OpenAIParameters]" = None) -> OpenAIResult:
         """Ask to stop a batch: it goes to ``cancelling``, then ``cancelled`` (with what was done
         so far in its output file)."""
-        request = self._client.build_request(
-            "POST", "/batches/%s/cancel" % _path_id(batch_id), options=parameters
-        )
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("POST", _batch_path(batch_id) + "/cancel", OpenAIResult, parameters)
 
 
-def _path_id(value: Any) -> str:
-    from .client import _path_id as quoted
-
-    return quoted(value, "batch_id")
+def _batch_path(batch_id: str) -> str:
+    return "/batches/" + path_segment("batch_id", batch_id)

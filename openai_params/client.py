@@ -30,6 +30,7 @@ from typing import (
     Union,
 )
 
+from ._chat_rules import check_metadata
 from ._checks import (
     check_choice,
     check_header_value,
@@ -44,7 +45,7 @@ from ._redact import redact, redact_url
 from .errors import OpenAIException
 from .messages import validate_messages
 from .parameters import CALLBACKS, OpenAIChatCompletionParameters, OpenAIParameters
-from .request import build_headers, build_request, build_url, check_base_url, request_type
+from .request import build_headers, build_request, build_url, check_base_url, path_segment, request_type
 from .results import OpenAIChatCompletionResult, OpenAIResult, read_result
 
 if TYPE_CHECKING:
@@ -369,6 +370,21 @@ class OpenAI:
             outcome = exc
         return _call_result(outcome, result_type, options)
 
+    def _call_api(
+        self,
+        method: str,
+        path: str,
+        result_type: Type[R],
+        parameters: Optional[OpenAIParameters],
+        *,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+    ) -> R:
+        """One call of a resource (models, files, batches, stored completions): its request
+        built (:meth:`build_request`), then sent and read (:meth:`_call`)."""
+        request = self.build_request(method, path, body=body, query=query, options=parameters)
+        return self._call(request, result_type, parameters)
+
     def _drive(
         self,
         steps: Generator[Any, Any, T],
@@ -484,13 +500,6 @@ def _output_reader(params: OpenAIChatCompletionParameters) -> Optional[OutputRea
     from .outputs import output_reader  # loaded by the calls that ask for typed outputs
 
     return output_reader(params)
-
-
-def _path_id(value: str, what: str) -> str:
-    check_str(what, value, non_empty=True)
-    from urllib.parse import quote
-
-    return quote(value, safe="")
 
 
 def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionParameters:
@@ -772,10 +781,8 @@ class ChatCompletions:
     def retrieve(
         self, completion_id: str, parameters: Optional[OpenAIParameters] = None
     ) -> OpenAIChatCompletionResult:
-        request = self._client.build_request(
-            "GET", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters
-        )
-        return self._client._call(request, OpenAIChatCompletionResult, parameters)
+        path = _stored_path(completion_id)
+        return self._client._call_api("GET", path, OpenAIChatCompletionResult, parameters)
 
     def update(
         self,
@@ -785,20 +792,14 @@ class ChatCompletions:
     ) -> OpenAIChatCompletionResult:
         """Replace the metadata of a stored completion (None clears it)."""
         if metadata is not None:
-            OpenAIChatCompletionParameters(metadata=dict(metadata))  # same rules as on create
-        request = self._client.build_request(
-            "POST",
-            "/chat/completions/" + _path_id(completion_id, "completion_id"),
-            body={"metadata": None if metadata is None else dict(metadata)},
-            options=parameters,
-        )
-        return self._client._call(request, OpenAIChatCompletionResult, parameters)
+            metadata = dict(metadata)
+            check_metadata("metadata", metadata)  # the rule of create's metadata
+        body = {"metadata": metadata}
+        path = _stored_path(completion_id)
+        return self._client._call_api("POST", path, OpenAIChatCompletionResult, parameters, body=body)
 
     def delete(self, completion_id: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
-        request = self._client.build_request(
-            "DELETE", "/chat/completions/" + _path_id(completion_id, "completion_id"), options=parameters
-        )
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("DELETE", _stored_path(completion_id), OpenAIResult, parameters)
 
     def list(
         self,
@@ -807,8 +808,12 @@ class ChatCompletions:
     ) -> OpenAIResult:
         """List stored completions: ``after``, ``limit``, ``order``, ``metadata``, ``model``."""
         params = _list_parameters(parameters, kwargs)
-        request = self._client.build_request("GET", "/chat/completions", query=params.query())
-        return self._client._call(request, OpenAIResult)
+        return self._client._call_api("GET", "/chat/completions", OpenAIResult, None, query=params.query())
+
+
+def _stored_path(completion_id: str) -> str:
+    """The path of a stored completion."""
+    return "/chat/completions/" + path_segment("completion_id", completion_id)
 
 
 def _list_parameters(parameters: Any, kwargs: Mapping[str, Any]) -> OpenAIChatCompletionListParameters:
@@ -844,13 +849,9 @@ class ChatCompletionMessages:
         check_str("after", after, optional=True)
         check_int("limit", limit, 1, optional=True)
         check_choice("order", order, ("asc", "desc"), optional=True)
-        request = self._client.build_request(
-            "GET",
-            "/chat/completions/%s/messages" % _path_id(completion_id, "completion_id"),
-            query={"after": after, "limit": limit, "order": order},
-            options=parameters,
-        )
-        return self._client._call(request, OpenAIResult, parameters)
+        query = {"after": after, "limit": limit, "order": order}
+        path = _stored_path(completion_id) + "/messages"
+        return self._client._call_api("GET", path, OpenAIResult, parameters, query=query)
 
 
 class Models:
@@ -860,9 +861,8 @@ class Models:
         self._client = client
 
     def list(self, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
-        request = self._client.build_request("GET", "/models", options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("GET", "/models", OpenAIResult, parameters)
 
     def retrieve(self, model: str, parameters: Optional[OpenAIParameters] = None) -> OpenAIResult:
-        request = self._client.build_request("GET", "/models/" + _path_id(model, "model"), options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
+        path = "/models/" + path_segment("model", model)
+        return self._client._call_api("GET", path, OpenAIResult, parameters)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generator, Optional, Union
 
 from ._checks import check_choice, check_int, check_str, warn_unknown, wrong_type
 from .errors import OpenAIException
+from .request import path_segment
 from .results import OpenAIResult, read_result
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class Files:
         return self._client._call(request, OpenAIResult, parameters)
 
     def retrieve(self, file_id: str, parameters: "Optional[OpenAIParameters]" = None) -> OpenAIResult:
-        return self._get("/files/" + _path_id(file_id, "file_id"), parameters)
+        return self._client._call_api("GET", _file_path(file_id), OpenAIResult, parameters)
 
     def list(
         self,
@@ -91,14 +92,10 @@ class Files:
         check_choice("order", order, ("asc", "desc"), optional=True)
         check_str("after", after, optional=True)
         query = {"purpose": purpose, "limit": limit, "order": order, "after": after}
-        request = self._client.build_request("GET", "/files", query=query, options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("GET", "/files", OpenAIResult, parameters, query=query)
 
     def delete(self, file_id: str, parameters: "Optional[OpenAIParameters]" = None) -> OpenAIResult:
-        request = self._client.build_request(
-            "DELETE", "/files/" + _path_id(file_id, "file_id"), options=parameters
-        )
-        return self._client._call(request, OpenAIResult, parameters)
+        return self._client._call_api("DELETE", _file_path(file_id), OpenAIResult, parameters)
 
     def content(
         self,
@@ -112,15 +109,9 @@ class Files:
         target = os.fspath(path)
         check_str("path", target, non_empty=True)
         client = self._client
-        request = client.build_request(
-            "GET", "/files/%s/content" % _path_id(file_id, "file_id"), options=parameters
-        )
+        request = client.build_request("GET", _file_path(file_id) + "/content", options=parameters)
         # Written as steps (steps.py): OpenAI runs them here, AsyncOpenAI returns a coroutine.
         return client._drive(_download(request, target, parameters), parameters, None)
-
-    def _get(self, path: str, parameters: "Optional[OpenAIParameters]") -> OpenAIResult:
-        request = self._client.build_request("GET", path, options=parameters)
-        return self._client._call(request, OpenAIResult, parameters)
 
 
 def _download(
@@ -161,10 +152,8 @@ def _download(
         response.close()
 
 
-def _path_id(value: Any, what: str) -> str:
-    from .client import _path_id as quoted
-
-    return quoted(value, what)
+def _file_path(file_id: str) -> str:
+    return "/files/" + path_segment("file_id", file_id)
 
 
 def _name(file: PathOrBytes) -> str:

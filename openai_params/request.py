@@ -18,7 +18,7 @@ import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
-from ._checks import check_headers, is_mapping, show, wrong_type
+from ._checks import check_headers, check_str, is_mapping, show, wrong_type
 from ._json import check_json
 from ._redact import redact_url
 from ._version import __version__
@@ -96,6 +96,15 @@ def build_url(base_url: str, path: str, query: Optional[Mapping[str, Any]] = Non
 
             joined = "&".join(part for part in (joined, urlencode(pairs)) if part)
     return url + "?" + joined if joined else url
+
+
+def path_segment(field: str, value: Any) -> str:
+    """An id as one segment of a URL path (``/files/{file_id}``): a non-empty string,
+    percent-encoded whole, so that a ``/`` or ``?`` in it stays part of the id."""
+    check_str(field, value, non_empty=True)
+    from urllib.parse import quote
+
+    return quote(value, safe="")
 
 
 def build_headers(
