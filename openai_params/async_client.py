@@ -103,10 +103,11 @@ class AsyncOpenAI(OpenAI):
             raise RuntimeError("the client is closed: make a new AsyncOpenAI() for new calls")
         timeout, retries = self._limits(options)
         send = self._aio.send
-        outcome: Outcome
         try:
             if self._aio_awaits:
-                response = await send(request, timeout=timeout, max_retries=retries, stream=stream)
+                response: HTTPResponse = await send(
+                    request, timeout=timeout, max_retries=retries, stream=stream
+                )
             else:  # MockTransport: no I/O to wait for
                 response = send(request, timeout=timeout, max_retries=retries, stream=stream)
             if stream and _is_json(response.headers):
@@ -114,10 +115,9 @@ class AsyncOpenAI(OpenAI):
                 from .async_transport import read_body
 
                 await read_body(response)
-            outcome = response
         except OpenAIException as exc:
-            outcome = exc
-        return outcome
+            return exc
+        return response
 
     def _send(
         self,
@@ -138,32 +138,28 @@ class AsyncOpenAI(OpenAI):
             raise outcome
         return outcome
 
-    def _call(
+    # The methods below override OpenAI's synchronous ones with coroutine functions: each
+    # caller gets a coroutine where OpenAI's gets the value, and hands it to the user to await.
+    async def _call(  # type: ignore[override]
         self,
         request: HTTPRequest,
         result_type: Type[Any],
         options: Optional[OpenAIParameters] = None,
         cancel: "Optional[threading.Event]" = None,
     ) -> Any:
-        """A coroutine: the response awaited, then read as :meth:`OpenAI._call` reads it."""
-        return self._call_async(request, result_type, options)
-
-    async def _call_async(
-        self, request: HTTPRequest, result_type: Type[Any], options: Optional[OpenAIParameters]
-    ) -> Any:
+        """The response awaited, then read as :meth:`OpenAI._call` reads it."""
         return _call_result(await self._fetch(request, options, stream=False), result_type, options)
 
-    def _drive(self, steps: Any, options: Optional[OpenAIParameters], cancel: Any) -> Any:
-        """A coroutine: the call's steps run, each request's result and each other step
-        awaited (as :meth:`OpenAI._drive` runs them)."""
-        return self._drive_async(steps, options)
-
-    async def _drive_async(self, steps: "Steps", options: Optional[OpenAIParameters]) -> Any:
+    async def _drive(  # type: ignore[override]
+        self, steps: "Steps", options: Optional[OpenAIParameters], cancel: Any
+    ) -> Any:
+        """The call's steps run, each request's result and each other step awaited (as
+        :meth:`OpenAI._drive` runs them)."""
         try:
             step = next(steps)
             while True:
                 if isinstance(step, HTTPRequest):
-                    value = await self._call_async(step, OpenAIChatCompletionResult, options)
+                    value = await self._call(step, OpenAIChatCompletionResult, options)
                 else:
                     value = await step.arun(self, options)
                 step = steps.send(value)
@@ -182,10 +178,24 @@ class AsyncOpenAI(OpenAI):
         pairs = run_on_tasks(fan)
         return in_order(pairs) if ordered else pairs
 
-    def _background(self, start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
-        """With callbacks: a coroutine that runs the call and its callbacks in the awaiting
-        task, with the guarantees of :mod:`.background`, and returns the final result."""
-        return _with_callbacks(start, options)
+    async def _background(  # type: ignore[override]
+        self, start: Callable[[Any], Any], options: OpenAIChatCompletionParameters
+    ) -> Any:
+        """With callbacks: the call and its callbacks run in the awaiting task with the
+        guarantees of :mod:`.background`: the same steps (:class:`.background.BackgroundCall`),
+        each awaited; callbacks may be coroutine functions. A cancelled task still runs the
+        last callbacks, with the cancelled result, as a cancelled ``CallHandle`` does; then
+        ``CancelledError`` goes on. Returns the final result."""
+        call = BackgroundCall.for_options(start, options)
+        try:
+            result = await call.arun()
+        except asyncio.CancelledError:
+            if not call.ended:
+                await call.arun(call.ending(_cancelled_result(call.stream)))
+            raise
+        if options.throw:
+            result.throw()
+        return result
 
 
 class AsyncChatCompletions(ChatCompletions):
@@ -346,23 +356,6 @@ class AsyncChatCompletionStream:
     @property
     def errors(self) -> List[OpenAIError]:
         return self._stream.errors if self._stream is not None else []
-
-
-async def _with_callbacks(start: Callable[[Any], Any], options: OpenAIChatCompletionParameters) -> Any:
-    """The call and its callbacks with the guarantees of :mod:`.background`: the same steps
-    (:class:`.background.BackgroundCall`), each awaited in the awaiting task; callbacks may be
-    coroutine functions. A cancelled task still runs the last callbacks, with the cancelled
-    result, as a cancelled ``CallHandle`` does; then ``CancelledError`` goes on."""
-    call = BackgroundCall.for_options(start, options)
-    try:
-        result = await call.arun()
-    except asyncio.CancelledError:
-        if not call.ended:
-            await call.arun(call.ending(_cancelled_result(call.stream)))
-        raise
-    if options.throw:
-        result.throw()
-    return result
 
 
 def _cancelled_result(started: Any) -> OpenAIResult:
