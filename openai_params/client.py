@@ -594,14 +594,10 @@ class ChatCompletions:
                 "to iterate over chunks use client.chat.completions.stream(messages, ...)"
             )
         request, count, profile = self._request(messages, params, stream=params.stream)
-        client = self._client
         if params.has_callbacks():
-            if params.stream:
-                return client._background(
-                    lambda cancel: self._open(request, count, params, cancel, profile), params
-                )
-            return client._background(
-                lambda cancel: self._complete(request, count, params, cancel, profile), params
+            run: Callable[..., Any] = self._open if params.stream else self._complete
+            return self._client._background(
+                lambda cancel: run(request, count, params, cancel, profile), params
             )
         return self._complete(request, count, params, None, profile)
 
