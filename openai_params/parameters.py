@@ -336,12 +336,8 @@ class OpenAIParameters:
         return self.on_terminate if self.on_terminate is not None else self.formula
 
     def __repr__(self) -> str:
-        # Only fields that differ from their defaults; credentials hidden.
-        shown = [
-            "%s=%s" % (f.name, _repr_value(f.name, getattr(self, f.name)))
-            for f in fields(self)
-            if getattr(self, f.name) != f.default
-        ]
+        # Only fields that differ from their defaults (to_dict); credentials hidden.
+        shown = ["%s=%s" % (name, _repr_value(name, value)) for name, value in self.to_dict().items()]
         return "%s(%s)" % (type(self).__name__, ", ".join(shown))
 
 
