@@ -347,13 +347,9 @@ _NOT_IN_FIELD_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 _FIELD_VALUE = "a header value of Latin-1 characters without CR, LF, NUL or other control characters"
 
 
-def _is_token(name: Any) -> bool:
-    return isinstance(name, str) and _TOKEN.fullmatch(name) is not None
-
-
 def check_header_name(field: str, name: Any) -> None:
     """``name`` must be a header name: an RFC 9110 token (no spaces, colons, CR or LF)."""
-    if _is_token(name):
+    if isinstance(name, str) and _TOKEN.fullmatch(name) is not None:
         return
     if not isinstance(name, str):
         wrong_type(field, "header names (strings)", name)
