@@ -214,7 +214,7 @@ def _read_choice(shape: Choice, value: Any) -> Any:
         return shape.lookup[(json_kind(value), value)]
     except (KeyError, TypeError):  # TypeError: an unhashable value (a list, a dict)
         pass
-    raise _expected("one of " + ", ".join(_show(j) for j, _ in shape.values), value)
+    raise _expected(_what(shape), value)
 
 
 def _read_array(shape: Array, value: Any) -> Any:
