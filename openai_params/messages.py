@@ -47,6 +47,19 @@ MESSAGE_ROLES = ("developer", "system", "user", "assistant", "tool", "function")
 _CONTENT_REQUIRED = ("developer", "system", "user", "tool", "function")
 
 
+def _data_key(key: str, doc: str) -> Any:
+    """An attribute of :class:`OpenAIMessage` that reads ``data[key]`` (``None`` when it is
+    not there) and writes it (``None`` removes the key)."""
+
+    def get(message: OpenAIMessage) -> Any:
+        return message.data.get(key)
+
+    def put(message: OpenAIMessage, value: Any) -> None:
+        message._set(key, value)
+
+    return property(get, put, doc=doc)
+
+
 class OpenAIMessage:
     """A chat message, as sent in ``messages`` or received in a choice.
 
@@ -95,41 +108,18 @@ class OpenAIMessage:
         """The message as a plain dict: the keys that are set (a shallow copy of ``data``)."""
         return dict(self.data)
 
-    def _get(self, key: str) -> Any:
-        return self.data.get(key)
-
     def _set(self, key: str, value: Any) -> None:
         if value is None:
             self.data.pop(key, None)
         else:
             self.data[key] = value
 
-    @property
-    def role(self) -> Optional[str]:
-        """``"system"``, ``"user"``, ``"assistant"``, ``"tool"``, ... or ``None`` (a delta may omit it)."""
-        return self._get("role")  # type: ignore[no-any-return]
-
-    @role.setter
-    def role(self, value: Optional[str]) -> None:
-        self._set("role", value)
-
-    @property
-    def content(self) -> Any:
-        """A string, a list of content parts, or ``None``."""
-        return self._get("content")
-
-    @content.setter
-    def content(self, value: Any) -> None:
-        self._set("content", value)
-
-    @property
-    def name(self) -> Optional[str]:
-        """The participant's name, if given."""
-        return self._get("name")  # type: ignore[no-any-return]
-
-    @name.setter
-    def name(self, value: Optional[str]) -> None:
-        self._set("name", value)
+    role: Optional[str] = _data_key(
+        "role",
+        '``"system"``, ``"user"``, ``"assistant"``, ``"tool"``, ... or ``None`` (a delta may omit it).',
+    )
+    content: Any = _data_key("content", "A string, a list of content parts, or ``None``.")
+    name: Optional[str] = _data_key("name", "The participant's name, if given.")
 
     @property
     def tool_calls(self) -> Optional[List[ToolCall]]:
@@ -150,44 +140,29 @@ class OpenAIMessage:
     def tool_calls(self, value: Optional[List[Dict[str, Any]]]) -> None:
         self._set("tool_calls", value)
 
-    @property
-    def tool_call_id(self) -> Optional[str]:
-        """The call a ``tool`` message answers."""
-        return self._get("tool_call_id")  # type: ignore[no-any-return]
-
-    @tool_call_id.setter
-    def tool_call_id(self, value: Optional[str]) -> None:
-        self._set("tool_call_id", value)
-
-    @property
-    def refusal(self) -> Optional[str]:
-        """The model's refusal message, if it refused."""
-        return self._get("refusal")  # type: ignore[no-any-return]
-
-    @refusal.setter
-    def refusal(self, value: Optional[str]) -> None:
-        self._set("refusal", value)
+    tool_call_id: Optional[str] = _data_key("tool_call_id", "The call a ``tool`` message answers.")
+    refusal: Optional[str] = _data_key("refusal", "The model's refusal message, if it refused.")
 
     @property
     def function_call(self) -> Optional[Dict[str, Any]]:
         """The deprecated single function call, if the server sent one."""
-        return self._get("function_call")  # type: ignore[no-any-return]
+        return self.data.get("function_call")
 
     @property
     def audio(self) -> Optional[Dict[str, Any]]:
         """Audio output data, if audio was requested."""
-        return self._get("audio")  # type: ignore[no-any-return]
+        return self.data.get("audio")
 
     @property
     def annotations(self) -> Optional[List[Dict[str, Any]]]:
         """URL citations and other annotations, if any."""
-        return self._get("annotations")  # type: ignore[no-any-return]
+        return self.data.get("annotations")
 
     @property
     def reasoning_content(self) -> Optional[str]:
         """The model's reasoning, from servers that send it (DeepSeek, vLLM, llama.cpp, ...;
         a profile reads a server's other names for it, such as ``reasoning``, as this)."""
-        found = self._get("reasoning_content")
+        found = self.data.get("reasoning_content")
         return found if isinstance(found, str) else None
 
     @property
