@@ -48,7 +48,8 @@ FILE_MAX_BYTES = 512 * MB
 
 # The image formats the vision guide lists (PNG, JPEG, WEBP, non-animated GIF), told
 # apart by their magic bytes: each is a list of (offset, bytes) that must all match.
-IMAGE_SIGNATURES: Tuple[Tuple[str, Tuple[Tuple[int, bytes], ...]], ...] = (
+Signatures = Tuple[Tuple[str, Tuple[Tuple[int, bytes], ...]], ...]
+IMAGE_SIGNATURES: Signatures = (
     ("image/png", ((0, b"\x89PNG\r\n\x1a\n"),)),  # PNG spec, 5.2 "PNG signature"
     ("image/jpeg", ((0, b"\xff\xd8\xff"),)),  # SOI marker, then the first segment's marker
     ("image/gif", ((0, b"GIF87a"),)),
@@ -58,19 +59,20 @@ IMAGE_SIGNATURES: Tuple[Tuple[str, Tuple[Tuple[int, bytes], ...]], ...] = (
 _IMAGE_NAMES = "PNG, JPEG, GIF or WebP"
 
 # A file's MIME type, by magic bytes first, then by its name (mimetypes).
-_FILE_SIGNATURES = (("application/pdf", ((0, b"%PDF-"),)),)
+_FILE_SIGNATURES: Signatures = (("application/pdf", ((0, b"%PDF-"),)),)
 
 
-def _matches(data: bytes, signature: Tuple[Tuple[int, bytes], ...]) -> bool:
-    return all(data[offset : offset + len(magic)] == magic for offset, magic in signature)
+def _sniff(data: bytes, signatures: Signatures) -> Optional[str]:
+    """The MIME type of the first signature all of whose magic bytes ``data`` has, else None."""
+    for mime, signature in signatures:
+        if all(data[offset : offset + len(magic)] == magic for offset, magic in signature):
+            return mime
+    return None
 
 
 def image_type(data: bytes) -> Optional[str]:
     """The MIME type of an image from its first bytes (PNG, JPEG, GIF, WebP), else None."""
-    for mime, signature in IMAGE_SIGNATURES:
-        if _matches(data, signature):
-            return mime
-    return None
+    return _sniff(data, IMAGE_SIGNATURES)
 
 
 def _size_text(size: int) -> str:
@@ -149,11 +151,7 @@ def file_part(source: PathOrBytes, filename: Optional[str] = None) -> Dict[str, 
     check_str("filename", filename, non_empty=True, optional=True)
     data, name = _read("file", source, FILE_MAX_BYTES, "files")
     filename = filename if filename is not None else name
-    mime = None
-    for known, signature in _FILE_SIGNATURES:
-        if _matches(data, signature):
-            mime = known
-            break
+    mime = _sniff(data, _FILE_SIGNATURES)
     if mime is None and filename:
         import mimetypes
 
