@@ -509,9 +509,7 @@ def _chat_parameters(parameters: ParamsLike, kwargs: Mapping[str, Any]) -> OpenA
     if isinstance(parameters, OpenAIChatCompletionParameters):
         return parameters.replace(**kwargs) if kwargs else parameters
     if is_mapping(parameters):
-        merged = dict(parameters)
-        merged.update(kwargs)
-        return OpenAIChatCompletionParameters.from_dict(merged)
+        return OpenAIChatCompletionParameters.from_dict({**parameters, **kwargs})
     raise TypeError(
         "parameters must be an OpenAIChatCompletionParameters or a dict (got %s)" % type(parameters).__name__
     )
