@@ -219,13 +219,17 @@ def _tools(field: str, value: Any) -> None:
             continue
         check_str(path + ".type", kind, non_empty=True)
         if kind == "custom":
-            custom = tool.get("custom")
-            if not is_mapping(custom):
-                wrong_type(path + ".custom", 'a dict like {"name": "my_tool"}', custom)
-            check_str(path + ".custom.name", custom.get("name"), non_empty=True)
+            _named(path + ".custom", tool.get("custom"), "my_tool")
         else:
             # Servers add built-in tool types (Groq's "browser_search", ...).
             warn_unknown(path + ".type", kind, TOOL_TYPES)
+
+
+def _named(field: str, value: Any, example: str) -> None:
+    """A dict with a non-empty ``name``: a custom tool, or the tool a ``tool_choice`` names."""
+    if not is_mapping(value):
+        wrong_type(field, 'a dict like {"name": "%s"}' % example, value)
+    check_str(field + ".name", value.get("name"), non_empty=True)
 
 
 def _tool_json(tool: Any) -> Dict[str, Any]:
@@ -259,10 +263,7 @@ def _tool_choice(field: str, value: Any) -> None:
     kind = value.get("type")
     check_str(field + ".type", kind, non_empty=True)
     if kind in ("function", "custom"):
-        inner = value.get(kind)
-        if not is_mapping(inner):
-            wrong_type("%s.%s" % (field, kind), 'a dict like {"name": "my_function"}', inner)
-        check_str("%s.%s.name" % (field, kind), inner.get("name"), non_empty=True)
+        _named("%s.%s" % (field, kind), value.get(kind), "my_function")
     elif kind == "allowed_tools":
         allowed = value.get("allowed_tools")
         where = field + ".allowed_tools"
