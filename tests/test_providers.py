@@ -658,6 +658,29 @@ def test_cli_providers_warns_and_reports_a_bad_file(tmp_path: Path, capsys: Any)
     assert (code, out) == (2, "") and err.startswith("error: providers file %s is not valid JSON" % bad)
 
 
+@posix_only
+def test_cli_chat_says_the_clients_warnings_and_errors_in_one_line_each(tmp_path: Path, capsys: Any) -> None:
+    path = write(
+        tmp_path / "p.json",
+        {"providers": {"b": {"baseURL": "http://127.0.0.1:9/v1", "apiKey": KEY_B}}},
+        0o644,
+    )
+    code, out, err = main(
+        capsys, "--providers", str(path), "--provider", "b", "--dry-run", "--no-stream", "Hi"
+    )
+    assert code == 0 and out.startswith("POST http://127.0.0.1:9/v1/chat/completions\n")
+    assert (
+        err
+        == "warning: providers file %s holds an API key and is readable by group and others " % path
+        + ("(mode 0644): run chmod 600 on it, or name a variable with apiKeyEnv instead of apiKey\n")
+    )
+    assert KEY_B not in out + err
+    code, out, err = main(capsys, "providers", "--api-key", KEY_B)
+    assert (
+        (code, out) == (2, "") and err.startswith("error: there is no --api-key option") and KEY_B not in err
+    )
+
+
 def test_cli_provider_option(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROQ_API_KEY", KEY_A)
     code, out, _ = main(
