@@ -371,9 +371,5 @@ def _cancelled_result(started: Any) -> OpenAIResult:
     return result
 
 
-def _same_signature() -> None:
-    """``inspect.signature(AsyncOpenAI)`` is OpenAI's: the constructor is OpenAI's."""
-    AsyncOpenAI.__init__.__signature__ = inspect.signature(OpenAI.__init__)  # type: ignore[attr-defined]
-
-
-_same_signature()
+# inspect.signature(AsyncOpenAI) is OpenAI's: the constructor is OpenAI's.
+AsyncOpenAI.__init__.__signature__ = inspect.signature(OpenAI.__init__)  # type: ignore[attr-defined]
