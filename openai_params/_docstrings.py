@@ -59,11 +59,16 @@ def _join(parts: List[str]) -> str:
     return " ".join(part.strip() for part in parts if part.strip())
 
 
+def _underlined(lines: List[str], index: int) -> bool:
+    """Whether ``lines[index]`` has a NumPy underline (a line of dashes) below it."""
+    return index + 1 < len(lines) and _NUMPY_UNDERLINE.match(lines[index + 1]) is not None
+
+
 def _is_section_start(lines: List[str], index: int) -> bool:
     line = lines[index]
     if _GOOGLE_SECTION.match(line) or _REST_ANY_FIELD.match(line):
         return True
-    return index + 1 < len(lines) and bool(line.strip()) and bool(_NUMPY_UNDERLINE.match(lines[index + 1]))
+    return bool(line.strip()) and _underlined(lines, index)
 
 
 def _summary(lines: List[str]) -> Optional[str]:
@@ -112,7 +117,7 @@ def _numpy(lines: List[str], start: int, found: Dict[str, str]) -> None:
     while index < len(lines):
         line = lines[index]
         if line.strip() and _indent(line) == 0:
-            if index + 1 < len(lines) and _NUMPY_UNDERLINE.match(lines[index + 1]):
+            if _underlined(lines, index):
                 break  # the next section
             match = _NUMPY_ENTRY.match(line)
             flush()
@@ -160,11 +165,7 @@ def parse_docstring(doc: Optional[str]) -> Tuple[Optional[str], Dict[str, str]]:
     for index, line in enumerate(lines):
         if _GOOGLE_PARAMETERS.match(line):
             _google(lines, index + 1, found)
-        elif (
-            line.strip() in _NUMPY_PARAMETERS
-            and index + 1 < len(lines)
-            and _NUMPY_UNDERLINE.match(lines[index + 1])
-        ):
+        elif line.strip() in _NUMPY_PARAMETERS and _underlined(lines, index):
             _numpy(lines, index + 2, found)
     _rest(lines, found)
     return _summary(lines), {name: text for name, text in found.items() if text}
