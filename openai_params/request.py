@@ -132,10 +132,7 @@ def build_headers(
     if has_body:
         headers["Content-Type"] = "application/json"
     if api_key:
-        if key_header == "Authorization":
-            headers["Authorization"] = "Bearer " + api_key
-        else:
-            headers[key_header] = api_key
+        headers[key_header] = "Bearer " + api_key if key_header == "Authorization" else api_key
     if organization:
         headers["OpenAI-Organization"] = organization
     if project:
