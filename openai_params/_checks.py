@@ -208,13 +208,10 @@ def check_str(
 
 def _str_allowed(non_empty: bool, max_length: Optional[int]) -> str:
     """What :func:`check_str` allows, in words."""
-    if non_empty and max_length is not None:
-        return "a non-empty string of at most %d characters" % max_length
-    if non_empty:
-        return "a non-empty string"
+    allowed = "a non-empty string" if non_empty else "a string"
     if max_length is not None:
-        return "a string of at most %d characters" % max_length
-    return "a string"
+        allowed += " of at most %d characters" % max_length
+    return allowed
 
 
 # The longest wait allowed for one timeout: a day. Longer is a mistake (sys.maxsize, 1e10),
