@@ -7,7 +7,25 @@ from typing import Any
 import pytest
 
 from openai_params import OpenAIChatCompletionParameters
-from openai_params._checks import MAX_TIMEOUT, check_headers, check_number, check_timeout
+from openai_params._checks import MAX_TIMEOUT, check_headers, check_number, check_str, check_timeout
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({}, "f must be a string (got 1, an int)"),
+        ({"non_empty": True}, "f must be a non-empty string (got 1, an int)"),
+        ({"max_length": 3}, "f must be a string of at most 3 characters (got 1, an int)"),
+        (
+            {"non_empty": True, "max_length": 3},
+            "f must be a non-empty string of at most 3 characters (got 1, an int)",
+        ),
+    ],
+)
+def test_check_str_words_what_it_allows(rule: Any, message: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        check_str("f", 1, **rule)
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("value", [0.001, 1, 2.5, 600, MAX_TIMEOUT])
