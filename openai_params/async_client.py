@@ -208,7 +208,7 @@ class AsyncChatCompletions(ChatCompletions):
         count: int,
         params: OpenAIChatCompletionParameters,
         cancel: "Optional[threading.Event]",
-        profile: Any = None,
+        profile: Any,
         *,
         ahead: bool = False,
     ) -> Any:
@@ -240,13 +240,13 @@ class AsyncChatCompletionStream:
         request: HTTPRequest,
         count: int,
         params: OpenAIChatCompletionParameters,
-        profile: Any = None,
+        profile: Any,
     ) -> None:
         self._completions = completions
         self._request = request
         self._count = count  # > 1: the profile emulates n, by that many requests in turn
         self._params = params
-        self._profile = profile  # the profile of the provider the model named, or None: the client's
+        self._profile = profile  # how the answer is read (ChatCompletions._request)
         self._stream: Optional[ChatCompletionStream] = None
         self._responses: List[HTTPResponse] = []  # every response read so far, to settle
 

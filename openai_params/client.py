@@ -236,18 +236,13 @@ class OpenAI:
         self._profile_given = value
 
     def _adapt(
-        self,
-        body: Dict[str, Any],
-        extra_body: Optional[Mapping[str, Any]] = None,
-        profile: Optional[Profile] = None,
+        self, body: Dict[str, Any], extra_body: Optional[Mapping[str, Any]], profile: Profile
     ) -> Tuple[Dict[str, Any], List[Applied]]:
-        """``body`` adapted to the profile (the client's, or ``profile``: that of the provider a
-        model string named): one warning per left-out field, one DEBUG line.
+        """``body`` adapted to ``profile`` (the client's, or that of the provider a model string
+        named): one warning per left-out field, one DEBUG line.
 
         The fields of ``extra_body`` are the way around a profile: sent as given, after it.
         """
-        if profile is None:
-            profile = self._profile
         if profile.is_generic:  # the common case costs this one test
             return body, []
         from .profiles import adapt
@@ -605,7 +600,7 @@ class ChatCompletions:
         count: int,
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
-        profile: Optional[Profile] = None,
+        profile: Profile,
     ) -> OpenAIChatCompletionResult:
         """One non-streamed call, sent ``count`` times when the profile emulates ``n``."""
         return self._client._drive(self._completion(request, count, params, profile), params, cancel)
@@ -615,11 +610,11 @@ class ChatCompletions:
         request: HTTPRequest,
         count: int,
         params: OpenAIChatCompletionParameters,
-        profile: Optional[Profile] = None,
+        profile: Profile,
     ) -> Steps:
         """The call as steps, which either client drives (:meth:`OpenAI._drive`): yields
         the request each time it is to be sent, is given its result, returns the final one.
-        ``profile`` (default: the client's) says how the answer is read."""
+        ``profile`` says how the answer is read."""
         result: OpenAIChatCompletionResult = yield request
         if count > 1:
             from .emulate_n import merge_results
@@ -629,7 +624,7 @@ class ChatCompletions:
                 result = yield request
                 results.append(result)
             result = merge_results(results)
-        reasoning = (profile or self._client._profile).reasoning_renames
+        reasoning = profile.reasoning_renames
         if reasoning:
             from .profiles import read_reasoning
 
@@ -707,7 +702,7 @@ class ChatCompletions:
         count: int,
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
-        profile: Optional[Profile] = None,
+        profile: Profile,
         *,
         ahead: bool = False,
     ) -> ChatCompletionStream:
@@ -733,13 +728,13 @@ class ChatCompletions:
         request: HTTPRequest,
         params: OpenAIChatCompletionParameters,
         cancel: Optional[threading.Event],
-        reader: Optional[OutputReader] = None,
-        profile: Optional[Profile] = None,
+        reader: Optional[OutputReader],
+        profile: Profile,
     ) -> ChatCompletionStream:
         from .stream import ChatCompletionStream
 
         client = self._client
-        reasoning = (profile or client._profile).reasoning_renames
+        reasoning = profile.reasoning_renames
         timeout, _ = client._limits(params)
         # With callbacks the worker must see every failure as a chunk and a result;
         # throw=True then raises from handle.result(), once.
