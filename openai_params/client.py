@@ -801,7 +801,6 @@ class ChatCompletions:
 
 
 def _stored_path(completion_id: str) -> str:
-    """The path of a stored completion."""
     return "/chat/completions/" + path_segment("completion_id", completion_id)
 
 
