@@ -3,7 +3,7 @@
 It does what :mod:`.transport` does, on the event loop instead of blocking
 sockets, and shares everything but the waiting with it: the routes, proxies and
 TLS settings (:class:`._connections._Connector`), the retry loop and its
-decisions (:class:`.transport._Attempts`, :mod:`.retry`), the error mapping
+decisions (:class:`.transport._Call`, :mod:`.retry`), the error mapping
 (:class:`._errormap._ErrorMap`) and the response object
 (:class:`._http.HTTPResponse`). Responses are read by the sans-I/O reader of
 :mod:`._h1`. Its meaning, point by point:
@@ -42,18 +42,7 @@ from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, Respons
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
 from .errors import APIConnectionError
 from .retry import RetryPolicy
-from .transport import (
-    _CONNECTING,
-    _READING,
-    _SENDING,
-    _WAITING,
-    _Attempts,
-    _check_send_arguments,
-    _Failed,
-    _failed,
-    _request_bytes,
-    _settings,
-)
+from .transport import _CONNECTING, _READING, _SENDING, _WAITING, _Call, _Failed, _settings
 
 if TYPE_CHECKING:
     import ssl
@@ -375,30 +364,24 @@ class AsyncTransport:
         """As :meth:`Transport.send <openai_params.transport.Transport.send>`, awaited. A
         streamed 2xx comes back as soon as its head is in; read its body with
         :func:`fetch` (or :func:`read_body` for all of it)."""
-        timeout = _check_send_arguments(timeout, max_retries)
-        if self._closed:
-            raise RuntimeError("the transport is closed")
-        route, target = self._connector.route(request.url)
-        data = _request_bytes(request, route, target)
-        attempts = _Attempts(self.retry_policy, request, max_retries)
+        call = _Call(self, request, timeout, max_retries, stream)
         while True:
-            attempts.begin()
+            call.begin()
             try:
-                outcome = await self._attempt(request, route, data, timeout, stream, attempts.fresh)
+                outcome = await self._attempt(call)
             except asyncio.CancelledError:
-                attempts.cancelled()
+                call.cancelled()
                 raise
-            delay = attempts.after(outcome)
+            delay = call.after(outcome)
             if delay is None:
-                return attempts.final(outcome)
+                return call.final(outcome)
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    async def _attempt(
-        self, request: HTTPRequest, route: _Route, data: bytes, timeout: float, stream: bool, fresh: bool
-    ) -> Union[HTTPResponse, _Failed]:
+    async def _attempt(self, call: _Call) -> Union[HTTPResponse, _Failed]:
+        request, route, timeout = call.request, call.route, call.timeout
         pool = self._pool()
-        conn = None if fresh else pool.take(route.key)
+        conn = None if call.fresh else pool.take(route.key)
         reused = conn is not None
         errors = _ErrorMap(_CONNECTING, route.where, timeout, _never)
         try:
@@ -407,7 +390,7 @@ class AsyncTransport:
                     conn = await self._open(route, timeout, pool)
                 errors.what = _SENDING
                 conn.begin(ResponseReader(request.method))
-                if conn.send(data):
+                if conn.send(call.data):
                     await conn.drain(timeout)
                 if request.body is not None and not isinstance(request.body, bytes):
                     for piece in request.body:  # an upload in pieces (its Content-Length given)
@@ -418,7 +401,7 @@ class AsyncTransport:
         except APIConnectionError as exc:  # APITimeoutError too
             if conn is not None:
                 conn.close()
-            return _failed(exc, written=errors.what == _WAITING, reused=reused)
+            return _Failed(exc, written=errors.what == _WAITING, reused=reused)
         except BaseException:  # a cancel: the connection is closed at once, never pooled
             if conn is not None:
                 conn.close()
@@ -428,13 +411,13 @@ class AsyncTransport:
         response.headers = head.joined()  # lower-case names already
         errors.what = _READING
         response._attach(_AsyncBody(conn, errors, timeout), self._release, _nothing)
-        if stream and 200 <= head.status < 300:
+        if call.stream and 200 <= head.status < 300:
             return response
         try:
             await read_body(response)
             response._buffer()
         except APIConnectionError as exc:
-            return _failed(exc, written=True, reused=reused, answered=True)
+            return _Failed(exc, written=True, reused=reused, answered=True)
         except BaseException:
             conn.close()
             raise

@@ -84,11 +84,13 @@ from ._h1 import ResponseHead, ResponseReader, host_field, request_head
 from ._http import HTTPRequest, HTTPResponse
 from ._redact import redact_url
 from ._socket_connection import Connection, SocketBody
-from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
+from .errors import APIConnectionError, APITimeoutError, APIUserAbortError
 from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, decide_retry
 
 if TYPE_CHECKING:
     import ssl
+
+    from .async_transport import AsyncTransport
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
@@ -120,35 +122,60 @@ class TransportLike(Protocol):
 
 
 class _Failed:
-    """An attempt without a usable response: the error to raise and how it failed."""
+    """An attempt without a usable response: the error to raise (a timeout too), and how it
+    failed, for :func:`.retry.decide_failure`."""
 
     __slots__ = ("error", "failure")
 
-    def __init__(self, error: APIConnectionError, failure: AttemptFailure) -> None:
+    def __init__(
+        self, error: APIConnectionError, *, written: bool, reused: bool, answered: bool = False
+    ) -> None:
         self.error = error
-        self.failure = failure
+        timed_out = isinstance(error, APITimeoutError)
+        self.failure = AttemptFailure(
+            error.__cause__, timed_out, written=written, reused=reused, answered=answered
+        )
 
 
-class _Attempts:
-    """The retry loop of one call, as a state machine that both transports drive (this one
-    with ``time.sleep``, :mod:`.async_transport` with ``asyncio.sleep``): it numbers the
-    attempts, asks :mod:`.retry` what to do after each, logs it, and says how long to wait.
+class _Call:
+    """One call of ``send``, the same for both transports: the checked arguments, the
+    request's route and bytes, and the retry loop as a state machine that each transport
+    drives (this one with ``time.sleep``, :mod:`.async_transport` with ``asyncio.sleep``):
+    it numbers the attempts, asks :mod:`.retry` what to do after each, logs it, and says
+    how long to wait.
 
-        attempts = _Attempts(policy, request, max_retries)
+        call = _Call(transport, request, timeout, max_retries, stream)
         while True:
-            attempts.begin()
-            outcome = ...                      # one attempt: an HTTPResponse or a _Failed
-            delay = attempts.after(outcome)
+            call.begin()
+            outcome = ...                  # one attempt: an HTTPResponse or a _Failed
+            delay = call.after(outcome)
             if delay is None:
-                return attempts.final(outcome)  # the response, or raises the error
-            ...                                # wait ``delay`` seconds
+                return call.final(outcome)  # the response, or raises the error
+            ...                            # wait ``delay`` seconds
     """
 
-    __slots__ = ("policy", "request", "max_retries", "number", "fresh", "started", "attempt_started")
-
-    def __init__(self, policy: RetryPolicy, request: HTTPRequest, max_retries: int) -> None:
-        self.policy = policy
+    def __init__(
+        self,
+        transport: "Union[Transport, AsyncTransport]",
+        request: HTTPRequest,
+        timeout: float,
+        max_retries: int,
+        stream: bool,
+    ) -> None:
+        self.timeout = _check_send_arguments(timeout, max_retries)
+        if transport._closed:
+            raise RuntimeError("the transport is closed")
         self.request = request
+        route, target = transport._connector.route(request.url)
+        self.route = route
+        host = host_field(route.scheme, route.host, route.port)
+        headers = _proxy_headers(route, request.headers)
+        # Raises ValueError for a head that would break (see request_head), before anything is
+        # sent. A body of bytes goes in the same write; a body in pieces follows piece by piece.
+        head = request_head(request.method, target, host, headers, request.body)
+        self.data = head + request.body if isinstance(request.body, bytes) else head
+        self.stream = stream
+        self.policy = transport.retry_policy
         self.max_retries = max_retries
         self.number = 1
         self.fresh = False  # the next attempt must use a new connection, not a pooled one
@@ -208,12 +235,16 @@ class _Attempts:
             then = "; retrying in %.3g s (%s)" % (decision.delay, decision.reason)
         else:
             then = "; not retried (%s)" % decision.reason
+        if outcome is None:
+            what = "cancelled"
+        else:
+            what = outcome.error.error.message if isinstance(outcome, _Failed) else str(outcome.status)
         request = self.request
         logger.debug(
             "%s %s -> %s in %.1f ms (attempt %d of %d)%s; headers %r",
             request.method,
             redact_url(request.url),
-            "cancelled" if outcome is None else _outcome_text(outcome),
+            what,
             (time.monotonic() - self.attempt_started) * 1000.0,
             self.number,
             self.max_retries + 1,
@@ -281,49 +312,36 @@ class Transport:
         attempt got no usable response, :class:`APIUserAbortError` when ``cancel``
         is set, ``ValueError`` / ``TypeError`` for a bad URL or arguments.
         """
-        timeout = _check_send_arguments(timeout, max_retries)
-        if self._closed:
-            raise RuntimeError("the transport is closed")
-        route, target = self._connector.route(request.url)
-        data = _request_bytes(request, route, target)
-        attempts = _Attempts(self.retry_policy, request, max_retries)
+        call = _Call(self, request, timeout, max_retries, stream)
         while True:
             _stop_if_cancelled(cancel)
-            attempts.begin()
+            call.begin()
             try:
-                outcome = self._attempt(request, route, data, timeout, cancel, stream, attempts.fresh)
+                outcome = self._attempt(call, cancel)
             except APIUserAbortError:
-                attempts.cancelled()
+                call.cancelled()
                 raise
-            delay = attempts.after(outcome)
+            delay = call.after(outcome)
             if delay is None:
-                return attempts.final(outcome)
+                return call.final(outcome)
             _wait(delay, cancel)
 
-    def _attempt(
-        self,
-        request: HTTPRequest,
-        route: _Route,
-        data: bytes,
-        timeout: float,
-        cancel: Optional[threading.Event],
-        stream: bool,
-        fresh: bool,
-    ) -> Union[HTTPResponse, _Failed]:
+    def _attempt(self, call: _Call, cancel: Optional[threading.Event]) -> Union[HTTPResponse, _Failed]:
         """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
         failed. A cancel raises :class:`APIUserAbortError`."""
-        conn, reused = self._connection(route, timeout, fresh)
+        route, timeout = call.route, call.timeout
+        conn, reused = self._connection(route, timeout, call.fresh)
         aborted = cancel.is_set if cancel is not None else _never
         errors = _ErrorMap(_CONNECTING, route.where, timeout, aborted)
         try:
-            head = _exchange(conn, request, data, cancel, errors)
+            head = _exchange(conn, call, cancel, errors)
         except APIConnectionError as exc:  # APITimeoutError too
             conn.close()
-            return _failed(exc, written=errors.what == _WAITING, reused=reused)
+            return _Failed(exc, written=errors.what == _WAITING, reused=reused)
         except BaseException:
             conn.close()
             raise
-        response = HTTPResponse(head.status, head.reason, None, request.url)
+        response = HTTPResponse(head.status, head.reason, None, call.request.url)
         response.headers = head.joined()  # lower-case names already
         body_errors = _ErrorMap(_READING, route.where, timeout, lambda: response._is_aborted() or aborted())
         response._attach(
@@ -331,12 +349,12 @@ class Transport:
             partial(self._release, route.key),
             _on_cancel(cancel, response.abort),
         )
-        if stream and 200 <= head.status < 300:
+        if call.stream and 200 <= head.status < 300:
             return response
         try:
             response._buffer()
         except APIConnectionError as exc:
-            return _failed(exc, written=True, reused=reused, answered=True)
+            return _Failed(exc, written=True, reused=reused, answered=True)
         return response
 
     def _connection(self, route: _Route, timeout: float, fresh: bool) -> "Tuple[Connection, bool]":
@@ -357,11 +375,7 @@ class Transport:
 
 
 def _exchange(
-    conn: "Connection",
-    request: HTTPRequest,
-    data: bytes,
-    cancel: Optional[threading.Event],
-    errors: _ErrorMap,
+    conn: "Connection", call: _Call, cancel: Optional[threading.Event], errors: _ErrorMap
 ) -> ResponseHead:
     """Connect if needed, send the request, read the response head; ``errors.what`` tracks
     the phase. A cancel shuts the socket, so that a blocked wait returns at once."""
@@ -372,8 +386,9 @@ def _exchange(
                 conn.open()
             _stop_if_cancelled(cancel)
             errors.what = _SENDING
+            request = call.request
             conn.begin(ResponseReader(request.method))
-            conn.send(data)
+            conn.send(call.data)
             if request.body is not None and not isinstance(request.body, bytes):
                 for piece in request.body:  # an upload in pieces (its Content-Length given)
                     conn.send(piece)
@@ -385,28 +400,10 @@ def _exchange(
     return head
 
 
-def _request_bytes(request: HTTPRequest, route: _Route, target: str) -> bytes:
-    """What is written for ``request``: its head, and its body when it is bytes (one write;
-    a body in pieces follows piece by piece). Raises ``ValueError`` for a head that would
-    break (:func:`._h1.request_head`), before anything is sent."""
-    host = host_field(route.scheme, route.host, route.port)
-    head = request_head(request.method, target, host, _proxy_headers(route, request.headers), request.body)
-    body = request.body
-    return head + body if isinstance(body, bytes) else head
-
-
 @lru_cache(maxsize=None)
 def _logger() -> "logging.Logger":
     """The package's logger, looked up once (``getLogger`` takes the logging lock on each call)."""
     return logging.getLogger("openai_params")
-
-
-def _failed(exc: APIConnectionError, *, written: bool, reused: bool, answered: bool = False) -> _Failed:
-    """How an attempt failed, for :func:`.retry.decide_failure` (``exc`` may be a timeout)."""
-    failure = AttemptFailure(
-        exc.__cause__, isinstance(exc, APITimeoutError), written=written, reused=reused, answered=answered
-    )
-    return _Failed(exc, failure)
 
 
 def _proxy_headers(route: _Route, headers: Dict[str, str]) -> Dict[str, str]:
@@ -415,12 +412,6 @@ def _proxy_headers(route: _Route, headers: Dict[str, str]) -> Dict[str, str]:
     if route.proxy is not None and route.proxy.authorization and route.scheme == "http":
         return dict(headers, **{"Proxy-Authorization": route.proxy.authorization})
     return headers
-
-
-def _outcome_text(outcome: Union[HTTPResponse, _Failed]) -> str:
-    if isinstance(outcome, _Failed):
-        return outcome.error.error.message
-    return str(outcome.status)
 
 
 def _settings(
@@ -448,7 +439,7 @@ def _check_send_arguments(timeout: Any, max_retries: Any) -> float:
 
 def _stop_if_cancelled(cancel: Optional[threading.Event]) -> None:
     if cancel is not None and cancel.is_set():
-        raise APIUserAbortError(OpenAIError("the call was cancelled", type="cancelled"))
+        raise APIUserAbortError("the call was cancelled")
 
 
 def _wait(delay: float, cancel: Optional[threading.Event]) -> None:
@@ -458,6 +449,4 @@ def _wait(delay: float, cancel: Optional[threading.Event]) -> None:
     if cancel is None:
         time.sleep(delay)
     elif cancel.wait(delay):
-        raise APIUserAbortError(
-            OpenAIError("the call was cancelled while waiting %.3g s to retry" % delay, type="cancelled")
-        )
+        raise APIUserAbortError("the call was cancelled while waiting %.3g s to retry" % delay)
