@@ -6,7 +6,7 @@
   and makes the connection object for a route (:class:`._socket_connection.Connection`:
   a ``CONNECT`` tunnel for HTTPS through a proxy; TLS always verified).
 * :class:`_Pool` keeps idle keep-alive connections per route and drops one the
-  server closed while it sat idle (:func:`_still_open`).
+  server closed while it sat idle (:class:`_ReadCheck`).
 
 Connection objects are only made here; :mod:`.transport` opens them (the only
 module that does). ``ssl``, ``socket`` and ``urllib.request`` are imported on first
@@ -16,7 +16,7 @@ then too).
 
 import select
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, Protocol, Tuple, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from ._redact import redact_url
@@ -24,39 +24,60 @@ from ._redact import redact_url
 if TYPE_CHECKING:
     import ssl
 
+    from ._h1 import ResponseReader
     from ._socket_connection import Connection
 
 _PoolKey = Tuple[str, str, int, Optional[str]]
 
 
 # -- the pool ---------------------------------------------------------------------------------------
-class _Pool:
-    """Idle keep-alive connections per (scheme, host, port, proxy); safe across threads."""
+class _Pooled(Protocol):
+    """A connection of either transport, as the pool sees it."""
+
+    key: _PoolKey  # its route's
+    reader: "Optional[ResponseReader]"  # of the response in flight; None while idle
+
+    def usable(self) -> bool:
+        """Still open, and nothing arrived since it went idle (see :class:`_ReadCheck`)."""
+
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Pooled)
+
+
+class _Pool(Generic[C]):
+    """Idle keep-alive connections per (scheme, host, port, proxy); safe across threads. The
+    synchronous transport has one; the asyncio one has one per event loop."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._idle: Dict[_PoolKey, List[Connection]] = {}
+        self._idle: Dict[_PoolKey, List[C]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, key: _PoolKey) -> "Optional[Connection]":
+    def take(self, key: _PoolKey) -> Optional[C]:
         while True:
             with self._lock:
                 idle = self._idle.get(key)
                 if not idle:
                     return None
                 conn = idle.pop()
-            if _still_open(conn):
+            if conn.usable():
                 return conn
             conn.close()
 
-    def give(self, key: _PoolKey, conn: "Connection") -> None:
-        with self._lock:
-            if not self._closed:
-                idle = self._idle.setdefault(key, [])
-                if len(idle) < self._size:
-                    idle.append(conn)
-                    return
+    def release(self, conn: C, reusable: bool) -> None:
+        """A response is done with ``conn``: kept for another request if it can carry one
+        (and the pool is not closed, nor full), else closed."""
+        if reusable:
+            conn.reader = None
+            with self._lock:
+                if not self._closed:
+                    idle = self._idle.setdefault(conn.key, [])
+                    if len(idle) < self._size:
+                        idle.append(conn)
+                        return
         conn.close()
 
     def close(self) -> None:
@@ -68,22 +89,11 @@ class _Pool:
             conn.close()
 
 
-def _still_open(conn: "Connection") -> bool:
-    sock = conn.sock
-    return sock is not None and _nothing_to_read(sock)
-
-
-def _nothing_to_read(sock: Any) -> bool:
-    """An idle connection must have nothing to read: readable means the server closed it
-    (or sent bytes nobody asked for); either way it cannot carry another request. Both
-    transports ask this of a pooled connection before they reuse it (the asyncio one keeps
-    a :class:`_ReadCheck` per connection)."""
-    return _ReadCheck(sock).nothing_to_read()
-
-
 class _ReadCheck:
-    """:func:`_nothing_to_read` for one socket, asked before each of its reuses: the poll
-    object, with the socket registered, is made once."""
+    """Whether a socket has nothing to read, asked of an idle connection before each reuse
+    (the poll object, with the socket registered, is made once). An idle connection must
+    have nothing to read: readable means the server closed it (or sent bytes nobody asked
+    for); either way it cannot carry another request."""
 
     __slots__ = ("_sock", "_poller", "_broken")
 

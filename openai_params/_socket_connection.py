@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Tuple
 
 from ._cancel import _shutdown
+from ._connections import _ReadCheck
 from ._errormap import _ErrorMap
 from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, _cancelled, _Source
@@ -29,12 +30,13 @@ class Connection:
     """A connection to one route (its origin, or the proxy in front of it). Nothing is
     opened until :meth:`open`; ``sock`` is None until then and after :meth:`close`."""
 
-    __slots__ = ("sock", "reader", "_route", "_tls", "_timeout")
+    __slots__ = ("sock", "reader", "key", "_route", "_tls", "_timeout")
 
     def __init__(self, route: "_Route", tls: "Optional[ssl.SSLContext]", timeout: float) -> None:
         self.sock: Optional[socket.socket] = None
         #: the reader of the response to the request in flight
         self.reader: Optional[ResponseReader] = None
+        self.key = route.key
         self._route = route
         self._tls = tls
         self._timeout = timeout
@@ -73,6 +75,10 @@ class Connection:
         if self.reader.leftover:
             raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
         self.reader = None
+
+    def usable(self) -> bool:
+        """Still open after sitting idle in the pool."""
+        return self.sock is not None and _ReadCheck(self.sock).nothing_to_read()
 
     def set_timeout(self, timeout: float) -> None:
         """Bound each wait for bytes by ``timeout`` (a pooled connection serves a new call)."""

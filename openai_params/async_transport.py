@@ -33,10 +33,10 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Deque, Dict, Iterator, Optional, Tuple, TypeVar, Union
 
 from ._cancel import _never, _nothing
-from ._connections import _PoolKey, _ReadCheck, _Route
+from ._connections import _Pool, _PoolKey, _ReadCheck, _Route
 from ._errormap import _ErrorMap
 from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
@@ -73,7 +73,6 @@ class _Connection(asyncio.BufferedProtocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop, pool: "_LoopPool", key: _PoolKey) -> None:
         self._loop = loop
-        self.pool = pool
         self.key = key
         self._read_buffer = pool.read_buffer
         self.transport: Optional[asyncio.Transport] = None
@@ -257,36 +256,13 @@ async def _within(awaitable: Awaitable[T], timeout: float) -> T:
 
 
 # -- the pools ----------------------------------------------------------------------------------------
-class _LoopPool:
-    """Idle keep-alive connections of one event loop, per (scheme, host, port, proxy)."""
+class _LoopPool(_Pool[_Connection]):
+    """The idle connections of one event loop, and the buffer all of them read into (see
+    :class:`_Connection`)."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._idle: Dict[_PoolKey, List[_Connection]] = {}
-        #: what every connection of this loop reads into (see _Connection)
+        super().__init__(size)
         self.read_buffer = memoryview(bytearray(_READ_SIZE))
-
-    def take(self, key: _PoolKey) -> Optional[_Connection]:
-        idle = self._idle.get(key)
-        while idle:
-            conn = idle.pop()
-            if conn.usable():
-                return conn
-            conn.close()
-        return None
-
-    def give(self, conn: _Connection) -> None:
-        idle = self._idle.setdefault(conn.key, [])
-        if len(idle) < self._size:
-            idle.append(conn)
-        else:
-            conn.close()
-
-    def close(self) -> None:
-        conns = [conn for idle in self._idle.values() for conn in idle]
-        self._idle.clear()
-        for conn in conns:
-            conn.close()
 
 
 # -- the transport ------------------------------------------------------------------------------------
@@ -410,7 +386,7 @@ class AsyncTransport:
         response = HTTPResponse(head.status, head.reason, None, request.url)
         response.headers = head.joined()  # lower-case names already
         errors.what = _READING
-        response._attach(_AsyncBody(conn, errors, timeout), self._release, _nothing)
+        response._attach(_AsyncBody(conn, errors, timeout), pool.release, _nothing)
         if call.stream and 200 <= head.status < 300:
             return response
         try:
@@ -456,14 +432,6 @@ class AsyncTransport:
             conn.close()
             raise
         return conn
-
-    def _release(self, conn: Any, reusable: bool) -> None:
-        """A response is done with ``conn``: back to its pool if it can carry another request."""
-        if reusable and not self._closed:
-            conn.reader = None
-            conn.pool.give(conn)
-        else:
-            conn.close()
 
 
 async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:

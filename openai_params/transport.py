@@ -73,12 +73,12 @@ request, so ``import openai_params`` and ``OpenAI()`` stay light.
 import logging
 import threading
 import time
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel
 from ._checks import check_int, check_timeout, wrong_type
-from ._connections import _Connector, _Pool, _PoolKey, _Route
+from ._connections import _Connector, _Pool, _Route
 from ._errormap import _ErrorMap
 from ._h1 import ResponseHead, ResponseReader, host_field, request_head
 from ._http import HTTPRequest, HTTPResponse
@@ -274,7 +274,7 @@ class Transport:
         self.retry_policy, self._connector = _settings(
             ssl_context, ca_bundle, proxies, retry_policy, pool_size
         )
-        self._pool = _Pool(pool_size)
+        self._pool: _Pool[Connection] = _Pool(pool_size)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -345,9 +345,7 @@ class Transport:
         response.headers = head.joined()  # lower-case names already
         body_errors = _ErrorMap(_READING, route.where, timeout, lambda: response._is_aborted() or aborted())
         response._attach(
-            SocketBody(conn, body_errors),
-            partial(self._release, route.key),
-            _on_cancel(cancel, response.abort),
+            SocketBody(conn, body_errors), self._pool.release, _on_cancel(cancel, response.abort)
         )
         if call.stream and 200 <= head.status < 300:
             return response
@@ -365,13 +363,6 @@ class Transport:
         # Every wait on it is bounded by this call's timeout, not the one it was made with.
         conn.set_timeout(timeout)
         return conn, True
-
-    def _release(self, key: _PoolKey, conn: "Connection", reusable: bool) -> None:
-        """A response is done with ``conn``: back to the pool if it can carry another request."""
-        if reusable and not self._closed:
-            self._pool.give(key, conn)
-        else:
-            conn.close()
 
 
 def _exchange(
