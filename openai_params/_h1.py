@@ -285,6 +285,18 @@ class ResponseReader:
             self._state == _DONE and self.keep_alive and not self._closed and self._start == len(self._buffer)
         )
 
+    def check_tunnel(self) -> None:
+        """RFC 9110, 9.3.6: once the head of the answer to ``CONNECT`` is read, a 200 has turned
+        the connection into a tunnel; any other status raises ``OSError`` in ``http.client``'s
+        words, so that both transports report a refused tunnel alike. Bytes of the proxy's own
+        after the head raise :class:`ProtocolError`."""
+        head = self.head
+        assert head is not None  # noqa: S101 - called after the head
+        if head.status != 200:
+            raise OSError("Tunnel connection failed: %d %s" % (head.status, head.reason))
+        if self.leftover:
+            raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
+
     @property
     def done(self) -> bool:
         return self._state == _DONE

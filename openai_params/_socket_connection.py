@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Tuple
 from ._cancel import _shutdown
 from ._connections import _ReadCheck
 from ._errormap import _ErrorMap
-from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, ResponseReader, connect_head
+from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseReader, connect_head
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, _cancelled, _Source
 
 if TYPE_CHECKING:
@@ -63,17 +63,10 @@ class Connection:
 
     def _tunnel(self, authorization: Optional[str]) -> None:
         """RFC 9110, 9.3.6: ``CONNECT host:port``; a 2xx turns the connection into a tunnel."""
-        self.begin(ResponseReader("CONNECT"))
+        reader = self.reader = ResponseReader("CONNECT")
         self.send(connect_head(self._route.host, self._route.port, authorization))
-        head = self.next_event()
-        assert isinstance(head, ResponseHead)  # noqa: S101 - the reader's first event
-        if head.status != 200:
-            # http.client's words, so that both transports report a refused tunnel alike.
-            raise OSError("Tunnel connection failed: %d %s" % (head.status, head.reason))
-        self.next_event()  # the BodyEnd: a tunnel has no body
-        assert self.reader is not None  # noqa: S101
-        if self.reader.leftover:
-            raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
+        self.next_event()  # the head
+        reader.check_tunnel()
         self.reader = None
 
     def usable(self) -> bool:

@@ -416,18 +416,17 @@ class AsyncTransport:
                     ),
                     timeout,
                 )
-            elif tls is None:  # plain HTTP through a proxy: absolute-form requests to it
-                await _within(loop.create_connection(lambda: conn, proxy.host, proxy.port), timeout)
             else:
                 await _within(loop.create_connection(lambda: conn, proxy.host, proxy.port), timeout)
-                await _tunnel(conn, route, timeout)
-                assert conn.transport is not None  # noqa: S101
-                tunnelled = await _within(
-                    loop.start_tls(conn.transport, conn, tls, server_hostname=route.host), timeout
-                )
-                if tunnelled is None:
-                    raise ConnectionResetError("the proxy closed the tunnel during the TLS handshake")
-                conn.transport = tunnelled
+                if tls is not None:  # (plain HTTP: absolute-form requests to the proxy)
+                    await _tunnel(conn, route, timeout)
+                    assert conn.transport is not None  # noqa: S101
+                    tunnelled = await _within(
+                        loop.start_tls(conn.transport, conn, tls, server_hostname=route.host), timeout
+                    )
+                    if tunnelled is None:
+                        raise ConnectionResetError("the proxy closed the tunnel during the TLS handshake")
+                    conn.transport = tunnelled
         except BaseException:
             conn.close()
             raise
@@ -435,21 +434,15 @@ class AsyncTransport:
 
 
 async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
-    """RFC 9110, 9.3.6: ``CONNECT host:port``; a 2xx turns the connection into a tunnel."""
+    """RFC 9110, 9.3.6: ``CONNECT host:port``; a 200 turns the connection into a tunnel."""
     proxy = route.proxy
     assert proxy is not None  # noqa: S101
-    conn.begin(ResponseReader("CONNECT"))
+    reader = ResponseReader("CONNECT")
+    conn.begin(reader)
     if conn.send(connect_head(route.host, route.port, proxy.authorization)):
         await conn.drain(timeout)
-    head = await conn.next_event(timeout)
-    assert isinstance(head, ResponseHead)  # noqa: S101
-    if head.status != 200:
-        # http.client's words, so that both transports report a refused tunnel alike.
-        raise OSError("Tunnel connection failed: %d %s" % (head.status, head.reason))
-    await conn.next_event(timeout)  # the BodyEnd: a tunnel has no body
-    reader = conn.reader
-    if reader is not None and reader.leftover:
-        raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
+    await conn.next_event(timeout)  # the head
+    reader.check_tunnel()
     conn.reader = None
 
 

@@ -234,6 +234,25 @@ def test_a_tunnel_begins_right_after_a_connect_head() -> None:
     assert not reader.reusable
 
 
+@pytest.mark.parametrize(
+    "answer, error",
+    [
+        (b"HTTP/1.1 200 Connection established\r\n\r\n", None),
+        (b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n", "Tunnel connection failed: 407 Proxy"),
+        (b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\n", "the proxy sent bytes of its own"),
+    ],
+)
+def test_a_tunnel_is_open_after_a_200_with_nothing_after_it(answer: bytes, error: Optional[str]) -> None:
+    reader = ResponseReader("CONNECT")
+    reader.feed(answer)
+    assert isinstance(reader.next_event(), ResponseHead)
+    if error is None:
+        reader.check_tunnel()
+    else:
+        with pytest.raises((OSError, ProtocolError), match=error):
+            reader.check_tunnel()
+
+
 def test_a_refused_connect_has_its_body_read() -> None:
     head, body, _, _ = read(
         [b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope"], method="CONNECT"
