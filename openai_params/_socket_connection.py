@@ -80,9 +80,6 @@ class Connection:
         if sock is not None and sock.gettimeout() != timeout:
             sock.settimeout(timeout)
 
-    def begin(self, reader: ResponseReader) -> None:
-        self.reader = reader
-
     def send(self, data: bytes) -> None:
         assert self.sock is not None  # noqa: S101 - opened first
         self.sock.sendall(data)
@@ -97,7 +94,7 @@ class Connection:
         """The reader's next event, reading as many times as it needs (each read bounded by
         the timeout); raises :class:`._h1.ProtocolError` and the socket's errors."""
         reader = self.reader
-        assert reader is not None  # noqa: S101 - begin() comes first
+        assert reader is not None  # noqa: S101 - set before the request is sent
         event = reader.next_event()
         while event is NEED_DATA:
             self.receive()

@@ -156,9 +156,6 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         return not (self._eof or transport is None or transport.is_closing())
 
-    def begin(self, reader: ResponseReader) -> None:
-        self.reader = reader
-
     def send(self, data: bytes) -> bool:
         """Hand ``data`` to the transport; True when its buffer is full: then await
         :meth:`drain` before more is sent (as asyncio streams' ``write()`` and ``drain()``)."""
@@ -179,7 +176,7 @@ class _Connection(asyncio.BufferedProtocol):
         """The reader's next event from the bytes already received, or ``NEED_DATA`` (then
         :meth:`wait`); raises how the connection was lost, once it has nothing more."""
         reader = self.reader
-        assert reader is not None  # noqa: S101 - begin() comes first
+        assert reader is not None  # noqa: S101 - set before the request is sent
         event = reader.next_event()
         if event is NEED_DATA:
             if self._error is not None:
@@ -365,7 +362,7 @@ class AsyncTransport:
                 if conn is None:
                     conn = await self._open(route, timeout, pool)
                 errors.what = _SENDING
-                conn.begin(ResponseReader(request.method))
+                conn.reader = ResponseReader(request.method)
                 if conn.send(call.data):
                     await conn.drain(timeout)
                 if request.body is not None and not isinstance(request.body, bytes):
@@ -437,8 +434,7 @@ async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
     """RFC 9110, 9.3.6: ``CONNECT host:port``; a 200 turns the connection into a tunnel."""
     proxy = route.proxy
     assert proxy is not None  # noqa: S101
-    reader = ResponseReader("CONNECT")
-    conn.begin(reader)
+    reader = conn.reader = ResponseReader("CONNECT")
     if conn.send(connect_head(route.host, route.port, proxy.authorization)):
         await conn.drain(timeout)
     await conn.next_event(timeout)  # the head

@@ -330,7 +330,12 @@ class Transport:
         """One attempt: the response (its body read, unless it is a streamed 2xx), or how it
         failed. A cancel raises :class:`APIUserAbortError`."""
         route, timeout = call.route, call.timeout
-        conn, reused = self._connection(route, timeout, call.fresh)
+        conn = None if call.fresh else self._pool.take(route.key)
+        reused = conn is not None
+        if conn is None:
+            conn = self._connector.new_connection(route, timeout)
+        else:  # every wait on it is bounded by this call's timeout, not the one it was made with
+            conn.set_timeout(timeout)
         aborted = cancel.is_set if cancel is not None else _never
         errors = _ErrorMap(_CONNECTING, route.where, timeout, aborted)
         try:
@@ -355,15 +360,6 @@ class Transport:
             return _Failed(exc, written=True, reused=reused, answered=True)
         return response
 
-    def _connection(self, route: _Route, timeout: float, fresh: bool) -> "Tuple[Connection, bool]":
-        """A pooled connection (unless ``fresh``) or a new one, and whether it was pooled."""
-        conn = None if fresh else self._pool.take(route.key)
-        if conn is None:
-            return self._connector.new_connection(route, timeout), False
-        # Every wait on it is bounded by this call's timeout, not the one it was made with.
-        conn.set_timeout(timeout)
-        return conn, True
-
 
 def _exchange(
     conn: "Connection", call: _Call, cancel: Optional[threading.Event], errors: _ErrorMap
@@ -378,7 +374,7 @@ def _exchange(
             _stop_if_cancelled(cancel)
             errors.what = _SENDING
             request = call.request
-            conn.begin(ResponseReader(request.method))
+            conn.reader = ResponseReader(request.method)
             conn.send(call.data)
             if request.body is not None and not isinstance(request.body, bytes):
                 for piece in request.body:  # an upload in pieces (its Content-Length given)
