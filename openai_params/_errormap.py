@@ -10,7 +10,7 @@ both transports, for the head and for the body.
 from typing import TYPE_CHECKING, Callable, Optional, Type
 
 from ._h1 import ProtocolError
-from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError
+from .errors import APIConnectionError, APITimeoutError, APIUserAbortError, OpenAIError, _kind_of
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -55,9 +55,7 @@ class _ErrorMap:
             raise APIUserAbortError(
                 OpenAIError("the call was cancelled while %s" % what, type="cancelled", cause=exc)
             ) from exc
-        import socket  # an error from a socket: the module is loaded already
-
-        if isinstance(exc, (socket.timeout, TimeoutError)):  # socket.timeout: before 3.10
+        if _kind_of(exc) == "timeout":
             limit = " after %.3g s" % self._timeout if self._timeout is not None else ""
             raise APITimeoutError(
                 OpenAIError("timed out%s %s" % (limit, what), type="timeout", cause=exc)

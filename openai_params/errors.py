@@ -269,7 +269,7 @@ class OpenAIError:
         return cls(
             "HTTP %s with %s" % (_status_text(status), described),
             type="invalid_response",
-            body=_json_or_text(body) if problem is None else _text(body),
+            body=_text(body),
             **common,
         )
 
