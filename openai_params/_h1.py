@@ -297,10 +297,6 @@ class ResponseReader:
         if self.leftover:
             raise ProtocolError("the proxy sent bytes of its own after opening the tunnel")
 
-    @property
-    def done(self) -> bool:
-        return self._state == _DONE
-
     # -- output -------------------------------------------------------------------------------
     def next_event(self) -> Event:
         """The next event, or :data:`NEED_DATA`. Raises :class:`ProtocolError`."""
