@@ -103,11 +103,8 @@ def redact_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if sep:
         # RFC 3986 section 3.2: authority = [ userinfo "@" ] host [ ":" port ], ended by / ? #
-        end = len(rest)
-        for mark in "/?#":
-            found = rest.find(mark)
-            if found != -1:
-                end = min(end, found)
+        ended = re.search("[/?#]", rest)
+        end = ended.start() if ended else len(rest)
         userinfo, at, hostport = rest[:end].rpartition("@")
         if at:
             user, colon, password = userinfo.partition(":")
