@@ -42,7 +42,7 @@ from ._h1 import NEED_DATA, BodyEnd, Event, ProtocolError, ResponseHead, Respons
 from ._http import _DRAIN_LIMIT, _DRAIN_WAIT, READING, UNREAD, HTTPRequest, HTTPResponse, _Source
 from .errors import APIConnectionError
 from .retry import RetryPolicy
-from .transport import _CONNECTING, _READING, _SENDING, _WAITING, _Call, _Failed, _settings
+from .transport import _CONNECTING, _READING, _SENDING, _WAITING, _Call, _Failed, _TransportBase
 
 if TYPE_CHECKING:
     import ssl
@@ -156,17 +156,13 @@ class _Connection(asyncio.BufferedProtocol):
         transport = self.transport
         return not (self._eof or transport is None or transport.is_closing())
 
-    def send(self, data: bytes) -> bool:
-        """Hand ``data`` to the transport; True when its buffer is full: then await
-        :meth:`drain` before more is sent (as asyncio streams' ``write()`` and ``drain()``)."""
+    async def write(self, data: bytes, timeout: float) -> None:
+        """Hand ``data`` to the transport; while its buffer is full, wait until it takes more
+        (each wait at most ``timeout``), as asyncio streams' ``write()`` and ``drain()``."""
         transport = self.transport
         if transport is None or self._eof:
             raise ConnectionResetError("the connection was closed before the request was sent")
         transport.write(data)
-        return self._writing_paused
-
-    async def drain(self, timeout: float) -> None:
-        """Wait until the transport takes more (each wait at most ``timeout``)."""
         while self._writing_paused and not self._eof:
             await self.wait(timeout)
         if self._error is not None:
@@ -263,7 +259,7 @@ class _LoopPool(_Pool[_Connection]):
 
 
 # -- the transport ------------------------------------------------------------------------------------
-class AsyncTransport:
+class AsyncTransport(_TransportBase):
     """Sends :class:`HTTPRequest` objects on the running event loop; see the module docstring.
 
     Takes the arguments of :class:`~openai_params.transport.Transport`; ``pool_size`` (idle
@@ -281,15 +277,12 @@ class AsyncTransport:
         retry_policy: Optional[RetryPolicy] = None,
         pool_size: int = 100,
     ) -> None:
-        self.retry_policy, self._connector = _settings(
-            ssl_context, ca_bundle, proxies, retry_policy, pool_size
-        )
+        super().__init__(ssl_context, ca_bundle, proxies, retry_policy, pool_size)
         self._pool_size = pool_size
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
-        self._closed = False
 
     @classmethod
     def sharing(cls, transport: "Transport") -> "AsyncTransport":
@@ -299,9 +292,6 @@ class AsyncTransport:
         made = cls(retry_policy=transport.retry_policy)
         made._connector = transport._connector
         return made
-
-    def __repr__(self) -> str:
-        return "<AsyncTransport proxies=%r>" % sorted(k for k in self._connector.proxies if k != "no")
 
     def close(self) -> None:
         """Refuse new requests and close the idle connections (of every loop)."""
@@ -363,12 +353,10 @@ class AsyncTransport:
                     conn = await self._open(route, timeout, pool)
                 errors.what = _SENDING
                 conn.reader = ResponseReader(request.method)
-                if conn.send(call.data):
-                    await conn.drain(timeout)
+                await conn.write(call.data, timeout)
                 if request.body is not None and not isinstance(request.body, bytes):
                     for piece in request.body:  # an upload in pieces (its Content-Length given)
-                        if conn.send(piece):
-                            await conn.drain(timeout)
+                        await conn.write(piece, timeout)
                 errors.what = _WAITING
                 head = await conn.next_event(timeout)
         except APIConnectionError as exc:  # APITimeoutError too
@@ -435,8 +423,7 @@ async def _tunnel(conn: _Connection, route: _Route, timeout: float) -> None:
     proxy = route.proxy
     assert proxy is not None  # noqa: S101
     reader = conn.reader = ResponseReader("CONNECT")
-    if conn.send(connect_head(route.host, route.port, proxy.authorization)):
-        await conn.drain(timeout)
+    await conn.write(connect_head(route.host, route.port, proxy.authorization), timeout)
     await conn.next_event(timeout)  # the head
     reader.check_tunnel()
     conn.reader = None

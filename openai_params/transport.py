@@ -74,7 +74,7 @@ import logging
 import threading
 import time
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel
 from ._checks import check_int, check_timeout, wrong_type
@@ -89,8 +89,6 @@ from .retry import AttemptFailure, RetryDecision, RetryPolicy, decide_failure, d
 
 if TYPE_CHECKING:
     import ssl
-
-    from .async_transport import AsyncTransport
 
 __all__ = ["Transport", "TransportLike", "HTTPRequest", "HTTPResponse", "CancelEvent", "RetryPolicy"]
 
@@ -156,7 +154,7 @@ class _Call:
 
     def __init__(
         self,
-        transport: "Union[Transport, AsyncTransport]",
+        transport: "_TransportBase",
         request: HTTPRequest,
         timeout: float,
         max_retries: int,
@@ -253,7 +251,31 @@ class _Call:
         )
 
 
-class Transport:
+class _TransportBase:
+    """What both transports hold: how they connect (routes, proxies, TLS), the retry policy,
+    and whether they were closed."""
+
+    def __init__(
+        self,
+        ssl_context: "Optional[ssl.SSLContext]",
+        ca_bundle: Optional[str],
+        proxies: Optional[Dict[str, str]],
+        retry_policy: Optional[RetryPolicy],
+        pool_size: int,
+    ) -> None:
+        check_int("pool_size", pool_size, 0)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
+        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self._connector = _Connector(ssl_context, ca_bundle, proxies)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        proxies = sorted(k for k in self._connector.proxies if k != "no")
+        return "<%s proxies=%r>" % (type(self).__name__, proxies)
+
+
+class Transport(_TransportBase):
     """Sends :class:`HTTPRequest` objects; owns the connection pool. Safe across threads.
 
     ``proxies``: None reads the environment once, at the first request; a dict such
@@ -271,14 +293,8 @@ class Transport:
         retry_policy: Optional[RetryPolicy] = None,
         pool_size: int = 10,
     ) -> None:
-        self.retry_policy, self._connector = _settings(
-            ssl_context, ca_bundle, proxies, retry_policy, pool_size
-        )
+        super().__init__(ssl_context, ca_bundle, proxies, retry_policy, pool_size)
         self._pool: _Pool[Connection] = _Pool(pool_size)
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return "<Transport proxies=%r>" % sorted(k for k in self._connector.proxies if k != "no")
 
     def __enter__(self) -> "Transport":
         return self
@@ -399,23 +415,6 @@ def _proxy_headers(route: _Route, headers: Dict[str, str]) -> Dict[str, str]:
     if route.proxy is not None and route.proxy.authorization and route.scheme == "http":
         return dict(headers, **{"Proxy-Authorization": route.proxy.authorization})
     return headers
-
-
-def _settings(
-    ssl_context: "Optional[ssl.SSLContext]",
-    ca_bundle: Optional[str],
-    proxies: Optional[Dict[str, str]],
-    retry_policy: Optional[RetryPolicy],
-    pool_size: int,
-) -> Tuple[RetryPolicy, _Connector]:
-    """The checks and settings every transport's constructor shares: its retry policy and
-    how it connects (TLS, proxies)."""
-    check_int("pool_size", pool_size, 0)
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        wrong_type("retry_policy", "a RetryPolicy or None", retry_policy)
-    return retry_policy if retry_policy is not None else RetryPolicy(), _Connector(
-        ssl_context, ca_bundle, proxies
-    )
 
 
 def _check_send_arguments(timeout: Any, max_retries: Any) -> float:
