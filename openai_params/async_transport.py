@@ -99,14 +99,11 @@ class _Connection(asyncio.BufferedProtocol):
         return self._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self._read_buffer[:nbytes])  # the reader copies what it keeps
-
-    def data_received(self, data: Union[bytes, memoryview]) -> None:
         reader = self.reader
         if reader is None:
             self._unasked = True
             return
-        reader.feed(data)
+        reader.feed(self._read_buffer[:nbytes])  # the reader copies what it keeps
         if not self._reading_paused and reader._available() > _HIGH_WATER and self.transport is not None:
             self._reading_paused = True
             self.transport.pause_reading()
@@ -146,13 +143,13 @@ class _Connection(asyncio.BufferedProtocol):
     # -- used by the transport ----------------------------------------------------------------
     def usable(self) -> bool:
         """Idle and still open: the server has not closed it nor sent anything since."""
-        transport = self.transport
-        if self._eof or self._unasked or transport is None or transport.is_closing():
+        if self._unasked or not self.is_open():
             return False
         # The loop may not have run since the server closed it: ask the socket itself.
         return self._read_check is None or self._read_check.nothing_to_read()
 
-    def usable_for_body(self) -> bool:
+    def is_open(self) -> bool:
+        """Not closed by either side, as far as the event loop knows."""
         transport = self.transport
         return not (self._eof or transport is None or transport.is_closing())
 
@@ -354,9 +351,8 @@ class AsyncTransport(_TransportBase):
                 errors.what = _SENDING
                 conn.reader = ResponseReader(request.method)
                 await conn.write(call.data, timeout)
-                if request.body is not None and not isinstance(request.body, bytes):
-                    for piece in request.body:  # an upload in pieces (its Content-Length given)
-                        await conn.write(piece, timeout)
+                for piece in call.pieces:
+                    await conn.write(piece, timeout)
                 errors.what = _WAITING
                 head = await conn.next_event(timeout)
         except APIConnectionError as exc:  # APITimeoutError too
@@ -484,7 +480,7 @@ class _AsyncBody(_Source):
         leave the connection to :func:`settle`, which awaits the rest a little."""
         if not (self.ended or self._failure is not None or self.settled):
             self._take_arrived()
-            if not self.ended and self._conn.usable_for_body():
+            if not self.ended and self._conn.is_open():
                 self._deferred = True
                 return True
         return self.ended

@@ -168,10 +168,13 @@ class _Call:
         self.route = route
         host = host_field(route.scheme, route.host, route.port)
         headers = _proxy_headers(route, request.headers)
+        body = request.body
         # Raises ValueError for a head that would break (see request_head), before anything is
-        # sent. A body of bytes goes in the same write; a body in pieces follows piece by piece.
-        head = request_head(request.method, target, host, headers, request.body)
-        self.data = head + request.body if isinstance(request.body, bytes) else head
+        # sent. A body of bytes goes in the same write; a body in pieces (an upload, its
+        # Content-Length given) follows piece by piece.
+        head = request_head(request.method, target, host, headers, body)
+        self.data = head + body if isinstance(body, bytes) else head
+        self.pieces = body if body is not None and not isinstance(body, bytes) else ()
         self.stream = stream
         self.policy = transport.retry_policy
         self.max_retries = max_retries
@@ -389,12 +392,10 @@ def _exchange(
                 conn.open()
             _stop_if_cancelled(cancel)
             errors.what = _SENDING
-            request = call.request
-            conn.reader = ResponseReader(request.method)
+            conn.reader = ResponseReader(call.request.method)
             conn.send(call.data)
-            if request.body is not None and not isinstance(request.body, bytes):
-                for piece in request.body:  # an upload in pieces (its Content-Length given)
-                    conn.send(piece)
+            for piece in call.pieces:
+                conn.send(piece)
             errors.what = _WAITING
             head = conn.next_event()
     finally:
