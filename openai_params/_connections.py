@@ -179,7 +179,6 @@ class _Connector:
             ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._ssl_context = ssl_context
         self._proxies: Optional[Dict[str, str]] = None if proxies is None else _proxy_table(proxies)
-        self._routes: Dict[str, _Route] = {}
         self._targets: Dict[str, Tuple[_Route, str]] = {}
         self._lock = threading.Lock()
 
@@ -233,11 +232,7 @@ class _Connector:
         netloc, path = rest[:cut], rest[cut:].split("#", 1)[0]
         if not path.startswith("/"):
             path = "/" + path
-        route = self._routes.get(scheme + "://" + netloc)
-        if route is None:
-            route = self._new_route(scheme, netloc)
-            with self._lock:
-                self._routes[scheme + "://" + netloc] = route
+        route = self._new_route(scheme, netloc)
         if route.proxy is not None and scheme == "http":
             # RFC 9112, 3.2.2: a request to a proxy uses the absolute-form target.
             return route, "http://%s%s" % (netloc.rpartition("@")[2], path)
