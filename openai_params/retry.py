@@ -281,10 +281,9 @@ def decide_retry(
     what = _status_text(status) if status is not None else (error or "connection error")
     retry_after = parse_retry_after(headers, now) if status is not None else None
 
-    should = headers.get("x-should-retry") if status is not None else None
-    if should is not None and should.strip().lower() in ("true", "false"):
-        retryable = should.strip().lower() == "true"
-        why = "x-should-retry: %s" % should.strip().lower()
+    should = headers.get("x-should-retry", "").strip().lower() if status is not None else ""
+    if should in ("true", "false"):
+        retryable, why = should == "true", "x-should-retry: " + should
     elif status is None:
         retryable, why = True, "no response"
     elif status == 429 and _error_code(body) == "insufficient_quota":
