@@ -161,7 +161,7 @@ class HTTPResponse:
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield the body piece by piece, each as soon as the socket has it.
 
-        Uses ``read1`` (at most one system call per piece; chunked transfer
+        Each piece is what one read of the connection brought (chunked transfer
         decoded), so it never waits to fill a buffer. Raises like :meth:`read`;
         a body that ends before its ``Content-Length`` or its last chunk is an
         :class:`APIConnectionError`. Closing the iterator early is :meth:`close`.
