@@ -407,6 +407,32 @@ def test_streamed_responses_read_to_the_end_give_their_connection_back(
     assert fake_server.connections == 1
 
 
+def test_the_pool_keeps_pool_size_connections_and_none_once_closed(
+    fake_server: FakeServer, run: Runner
+) -> None:
+    transport = run.Transport(proxies={}, retry_policy=FAST, pool_size=1)
+
+    def two_at_once() -> None:
+        fake_server.add(200, pieces=[b"a"])
+        fake_server.add(200, pieces=[b"b"])
+        first = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
+        second = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
+        assert b"".join(first.iter_bytes()) + b"".join(second.iter_bytes()) == b"ab"
+        first.close()
+        second.close()
+
+    two_at_once()
+    assert fake_server.connections == 2 and fake_server.wait_closed(1)  # one kept, one closed
+    two_at_once()
+    assert fake_server.connections == 3 and fake_server.wait_closed(2)  # the kept one and a new one
+    fake_server.add(200, pieces=[b"c"])
+    last = transport.send(post(fake_server), timeout=5, max_retries=0, stream=True)
+    transport.close()
+    assert b"".join(last.iter_bytes()) == b"c"
+    last.close()  # read to its end, but the transport is closed: its connection is too
+    assert fake_server.wait_closed(3, timeout=5)
+
+
 def test_a_response_closed_before_its_end_drops_the_connection(
     fake_server: FakeServer, transport: Transport, run: Runner
 ) -> None:
