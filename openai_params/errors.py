@@ -392,25 +392,20 @@ def _error_fields(parsed: Any) -> Optional[Tuple[str, Optional[str], Optional[st
     if not isinstance(parsed, dict):
         return None
     error = parsed.get("error")
-    if isinstance(error, dict):
-        return (
-            _opt_str(error.get("message")) or "",
-            _opt_str(error.get("type")),
-            _opt_str(error.get("code")),
-            _opt_str(error.get("param")),
-        )
     if isinstance(error, str) and error:
         return error, _opt_str(parsed.get("type")), _opt_str(parsed.get("code")), None
-    for key in ("message", "detail"):  # vLLM / FastAPI style
-        value = parsed.get(key)
-        if value:
-            return (
-                _opt_str(value) or "",
-                _opt_str(parsed.get("type")),
-                _opt_str(parsed.get("code")),
-                _opt_str(parsed.get("param")),
-            )
-    return None
+    if isinstance(error, dict):
+        fields, message = error, error.get("message")
+    else:  # vLLM / FastAPI style
+        fields, message = parsed, parsed.get("message") or parsed.get("detail")
+        if not message:
+            return None
+    return (
+        _opt_str(message) or "",
+        _opt_str(fields.get("type")),
+        _opt_str(fields.get("code")),
+        _opt_str(fields.get("param")),
+    )
 
 
 def _has_error_key(parsed: Any) -> bool:
