@@ -138,8 +138,8 @@ class AsyncOpenAI(OpenAI):
             raise outcome
         return outcome
 
-    # The methods below override OpenAI's synchronous ones with coroutine functions: each
-    # caller gets a coroutine where OpenAI's gets the value, and hands it to the user to await.
+    # _call, _drive and _background override OpenAI's synchronous methods with coroutine
+    # functions: where OpenAI's callers get the value, these get a coroutine for the user to await.
     async def _call(  # type: ignore[override]
         self,
         request: HTTPRequest,
