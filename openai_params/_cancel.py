@@ -27,9 +27,8 @@ class CancelEvent(threading.Event):
 
     def __init__(self) -> None:
         super().__init__()
-        self._hooks: Dict[int, Callable[[], None]] = {}
+        self._hooks: Dict[object, Callable[[], None]] = {}  # by a token made for each
         self._hooks_lock = threading.Lock()
-        self._next_hook = 0
 
     def set(self) -> None:
         super().set()
@@ -43,16 +42,15 @@ class CancelEvent(threading.Event):
         """Run ``hook`` when the event is set (at once if it already is); returns a remover."""
         with self._hooks_lock:
             if not self.is_set():
-                number = self._next_hook
-                self._next_hook += 1
-                self._hooks[number] = hook
-                return lambda: self._remove_hook(number)
+                token = object()
+                self._hooks[token] = hook
+                return lambda: self._remove_hook(token)
         hook()
         return _nothing
 
-    def _remove_hook(self, number: int) -> None:
+    def _remove_hook(self, token: object) -> None:
         with self._hooks_lock:
-            self._hooks.pop(number, None)
+            self._hooks.pop(token, None)
 
 
 def _nothing() -> None:
