@@ -47,46 +47,71 @@ C = TypeVar("C", bound=_Pooled)
 
 
 class _Pool(Generic[C]):
-    """Idle keep-alive connections per (scheme, host, port, proxy); safe across threads. The
-    synchronous transport has one; the asyncio one has one per event loop."""
+    """Idle keep-alive connections per (scheme, host, port, proxy), for one thread: the
+    asyncio transport keeps one per event loop. :class:`_SharedPool` is the one threads share."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._idle: Dict[_PoolKey, List[C]] = {}
-        self._lock = threading.Lock()
         self._closed = False
 
     def take(self, key: _PoolKey) -> Optional[C]:
+        """An idle connection to ``key`` that is still usable (the others are closed), or None."""
         while True:
-            with self._lock:
-                idle = self._idle.get(key)
-                if not idle:
-                    return None
-                conn = idle.pop()
-            if conn.usable():
+            conn = self._pop(key)
+            if conn is None or conn.usable():
                 return conn
             conn.close()
 
     def release(self, conn: C, reusable: bool) -> None:
         """A response is done with ``conn``: kept for another request if it can carry one
-        (and the pool is not closed, nor full), else closed."""
-        if reusable:
-            conn.reader = None
-            with self._lock:
-                if not self._closed:
-                    idle = self._idle.setdefault(conn.key, [])
-                    if len(idle) < self._size:
-                        idle.append(conn)
-                        return
-        conn.close()
+        (and the pool is neither closed nor full), else closed."""
+        if not (reusable and self._keep(conn)):
+            conn.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            conns = [conn for idle in self._idle.values() for conn in idle]
-            self._idle.clear()
-        for conn in conns:
+        for conn in self._empty():
             conn.close()
+
+    # The bookkeeping, which _SharedPool does under its lock (never a check or a close: they
+    # may block).
+    def _pop(self, key: _PoolKey) -> Optional[C]:
+        idle = self._idle.get(key)
+        return idle.pop() if idle else None
+
+    def _keep(self, conn: C) -> bool:
+        idle = self._idle.setdefault(conn.key, [])
+        if self._closed or len(idle) >= self._size:
+            return False
+        conn.reader = None
+        idle.append(conn)
+        return True
+
+    def _empty(self) -> List[C]:
+        self._closed = True
+        conns = [conn for idle in self._idle.values() for conn in idle]
+        self._idle.clear()
+        return conns
+
+
+class _SharedPool(_Pool[C]):
+    """A pool that threads share (the synchronous transport's)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self._lock = threading.Lock()
+
+    def _pop(self, key: _PoolKey) -> Optional[C]:
+        with self._lock:
+            return super()._pop(key)
+
+    def _keep(self, conn: C) -> bool:
+        with self._lock:
+            return super()._keep(conn)
+
+    def _empty(self) -> List[C]:
+        with self._lock:
+            return super()._empty()
 
 
 class _ReadCheck:

@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Union
 
 from ._cancel import CancelEvent, _never, _on_cancel
 from ._checks import check_int, check_timeout, wrong_type
-from ._connections import _Connector, _Pool, _Route
+from ._connections import _Connector, _Route, _SharedPool
 from ._errormap import _ErrorMap
 from ._h1 import ResponseHead, ResponseReader, host_field, request_head
 from ._http import HTTPRequest, HTTPResponse
@@ -297,7 +297,7 @@ class Transport(_TransportBase):
         pool_size: int = 10,
     ) -> None:
         super().__init__(ssl_context, ca_bundle, proxies, retry_policy, pool_size)
-        self._pool: _Pool[Connection] = _Pool(pool_size)
+        self._pool: _SharedPool[Connection] = _SharedPool(pool_size)
 
     def __enter__(self) -> "Transport":
         return self
